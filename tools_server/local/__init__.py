@@ -1,0 +1,1 @@
+"""The embedded local backend: a Sync API engine over SQLite."""

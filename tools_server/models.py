@@ -1,0 +1,352 @@
+"""Todoist Sync API (v1 dialect) wire types: commands, resources, responses.
+
+Commands are one discriminated union on ``type`` validated by the module-level ``COMMAND_ADAPTER``. Resources and
+responses parse leniently (unknown fields ignored, most fields defaulted) because Todoist adds fields over time and
+error objects are documented with only some of their keys.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+# Todoist's documented request limits (reference §5): at most 100 commands and 1 MiB of body per request.
+MAX_COMMANDS_PER_REQUEST = 100
+MAX_BODY_BYTES = 1024 * 1024
+
+Priority = Annotated[int, Field(ge=1, le=4)]
+DueLang = Literal["en", "da", "pl", "zh", "ko", "de", "pt", "ja", "it", "fr", "sv", "ru", "es", "nl", "fi", "nb", "tw"]
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Value objects shared by commands and resources
+
+
+class Duration(_Lenient):
+    amount: Annotated[int, Field(gt=0)]
+    unit: Literal["minute", "day"]
+
+
+class DueInput(_Lenient):
+    """A due date as a client sends it: natural language ``string`` or an explicit ``date``/``datetime``."""
+
+    string: str | None = None
+    date: str | None = None
+    datetime: str | None = None
+    timezone: str | None = None
+    lang: DueLang | None = None
+    is_recurring: bool | None = None
+
+
+class DeadlineInput(_Lenient):
+    date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class Due(_Lenient):
+    """A due date as Todoist returns it (``date`` is YYYY-MM-DD, or a datetime for timed tasks)."""
+
+    date: str
+    timezone: str | None = None
+    string: str = ""
+    lang: str = "en"
+    is_recurring: bool = False
+
+
+class Deadline(_Lenient):
+    date: str
+    lang: str = "en"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Command arguments. Unknown keys are ignored, as Todoist does (e.g. REST-only ``assignee_id`` in a Sync command).
+
+
+class ItemAddArgs(_Lenient):
+    content: Annotated[str, Field(min_length=1)]
+    description: str | None = None
+    project_id: str | None = None
+    section_id: str | None = None
+    parent_id: str | None = None
+    child_order: int | None = None
+    day_order: int | None = None
+    is_collapsed: bool | None = None
+    labels: list[str] | None = None
+    priority: Priority | None = None
+    due: DueInput | None = None
+    deadline: DeadlineInput | None = None
+    duration: Duration | None = None
+    assigned_by_uid: str | None = None
+    responsible_uid: str | None = None
+    auto_reminder: bool | None = None
+    auto_parse_labels: bool | None = None
+
+
+class ItemUpdateArgs(_Lenient):
+    """Fields left unset are untouched; fields set to null are cleared (``model_fields_set`` tells them apart)."""
+
+    id: str
+    content: Annotated[str, Field(min_length=1)] | None = None
+    description: str | None = None
+    due: DueInput | None = None
+    deadline: DeadlineInput | None = None
+    priority: Priority | None = None
+    is_collapsed: bool | None = None
+    labels: list[str] | None = None
+    assigned_by_uid: str | None = None
+    responsible_uid: str | None = None
+    day_order: int | None = None
+    duration: Duration | None = None
+
+
+class ItemMoveArgs(_Lenient):
+    """Exactly one destination must be set; the backend checks that so the error names the argument."""
+
+    id: str
+    project_id: str | None = None
+    section_id: str | None = None
+    parent_id: str | None = None
+
+
+class ItemIdArgs(_Lenient):
+    id: str
+
+
+class ItemCompleteArgs(_Lenient):
+    id: str
+    # The docs say date_completed, the SDK says completed_at (reference §3); both are accepted.
+    date_completed: str | None = None
+    completed_at: str | None = None
+
+
+class ProjectAddArgs(_Lenient):
+    name: Annotated[str, Field(min_length=1)]
+    color: str | None = None
+    parent_id: str | None = None
+    child_order: int | None = None
+    is_favorite: bool | None = None
+    view_style: Literal["list", "board", "calendar"] | None = None
+
+
+class SectionAddArgs(_Lenient):
+    name: Annotated[str, Field(min_length=1)]
+    project_id: str
+    section_order: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Commands
+
+
+class _CommandBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uuid: Annotated[str, Field(min_length=1)]
+    temp_id: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object Todoist expects; args keep explicit nulls (they clear fields) but drop unset ones."""
+        args: BaseModel = getattr(self, "args")  # noqa: B009 - every subclass declares args
+        wire: dict[str, Any] = {
+            "type": getattr(self, "type"),  # noqa: B009
+            "uuid": self.uuid,
+            "args": args.model_dump(mode="json", exclude_unset=True),
+        }
+        if self.temp_id is not None:
+            wire["temp_id"] = self.temp_id
+        return wire
+
+
+class ItemAdd(_CommandBase):
+    type: Literal["item_add"] = "item_add"
+    args: ItemAddArgs
+
+
+class ItemUpdate(_CommandBase):
+    type: Literal["item_update"] = "item_update"
+    args: ItemUpdateArgs
+
+
+class ItemMove(_CommandBase):
+    type: Literal["item_move"] = "item_move"
+    args: ItemMoveArgs
+
+
+class ItemClose(_CommandBase):
+    type: Literal["item_close"] = "item_close"
+    args: ItemIdArgs
+
+
+class ItemComplete(_CommandBase):
+    type: Literal["item_complete"] = "item_complete"
+    args: ItemCompleteArgs
+
+
+class ItemUncomplete(_CommandBase):
+    type: Literal["item_uncomplete"] = "item_uncomplete"
+    args: ItemIdArgs
+
+
+class ItemDelete(_CommandBase):
+    type: Literal["item_delete"] = "item_delete"
+    args: ItemIdArgs
+
+
+class ProjectAdd(_CommandBase):
+    type: Literal["project_add"] = "project_add"
+    args: ProjectAddArgs
+
+
+class SectionAdd(_CommandBase):
+    type: Literal["section_add"] = "section_add"
+    args: SectionAddArgs
+
+
+Command = Annotated[
+    ItemAdd | ItemUpdate | ItemMove | ItemClose | ItemComplete | ItemUncomplete | ItemDelete | ProjectAdd | SectionAdd,
+    Field(discriminator="type"),
+]
+COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
+
+# type -> args model, for a backend that must report which argument of a known command type is wrong.
+ARGS_MODELS: dict[str, type[BaseModel]] = {
+    "item_add": ItemAddArgs,
+    "item_update": ItemUpdateArgs,
+    "item_move": ItemMoveArgs,
+    "item_close": ItemIdArgs,
+    "item_complete": ItemCompleteArgs,
+    "item_uncomplete": ItemIdArgs,
+    "item_delete": ItemIdArgs,
+    "project_add": ProjectAddArgs,
+    "section_add": SectionAddArgs,
+}
+# Commands whose temp_id names the object they create.
+CREATING_COMMANDS = frozenset({"item_add", "project_add", "section_add"})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Resources as the Sync endpoint returns them
+
+
+class Item(_Lenient):
+    id: str
+    user_id: str = ""
+    project_id: str = ""
+    section_id: str | None = None
+    parent_id: str | None = None
+    content: str = ""
+    description: str = ""
+    priority: int = 1
+    labels: list[str] = Field(default_factory=list[str])
+    due: Due | None = None
+    deadline: Deadline | None = None
+    duration: Duration | None = None
+    child_order: int = 0
+    day_order: int = -1
+    is_collapsed: bool = False
+    added_by_uid: str | None = None
+    assigned_by_uid: str | None = None
+    responsible_uid: str | None = None
+    checked: bool = False
+    is_deleted: bool = False
+    added_at: str | None = None
+    updated_at: str | None = None
+    completed_at: str | None = None
+
+
+class Project(_Lenient):
+    id: str
+    name: str = ""
+    color: str = "charcoal"
+    parent_id: str | None = None
+    child_order: int = 0
+    is_collapsed: bool = False
+    shared: bool = False
+    is_deleted: bool = False
+    is_archived: bool = False
+    is_favorite: bool = False
+    view_style: str = "list"
+    inbox_project: bool = False
+    folder_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class Section(_Lenient):
+    id: str
+    name: str = ""
+    project_id: str = ""
+    section_order: int = 0
+    is_collapsed: bool = False
+    user_id: str = ""
+    is_deleted: bool = False
+    is_archived: bool = False
+    archived_at: str | None = None
+    added_at: str | None = None
+    updated_at: str | None = None
+
+
+class Label(_Lenient):
+    id: str
+    name: str = ""
+    color: str = "charcoal"
+    item_order: int = 0
+    is_deleted: bool = False
+    is_favorite: bool = False
+
+
+class User(_Lenient):
+    id: str = ""
+    inbox_project_id: str | None = None
+    timezone: str | None = None
+    full_name: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Errors and responses
+
+
+class SyncError(_Lenient):
+    """A Todoist error object; any key may be missing (the docs' own examples omit some)."""
+
+    error: str | None = None
+    error_code: int | None = None
+    error_tag: str | None = None
+    http_code: int | None = None
+    error_extra: dict[str, Any] = Field(default_factory=dict[str, Any])
+
+    @property
+    def retryable(self) -> bool:
+        """429 and 5xx may succeed later; other errors need different input."""
+        code = self.http_code
+        return code is not None and (code == 429 or code >= 500)
+
+
+CommandStatus = Literal["ok"] | SyncError
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    sync_token: str | None = None
+    resource_types: list[str] | None = None
+    commands: list[dict[str, Any]] = Field(default_factory=list[dict[str, Any]])
+
+
+class SyncResponse(_Lenient):
+    sync_token: str
+    full_sync: bool = False
+    full_sync_date_utc: str | None = None
+    sync_status: dict[str, CommandStatus] = Field(default_factory=dict[str, CommandStatus])
+    temp_id_mapping: dict[str, str] = Field(default_factory=dict[str, str])
+    items: list[Item] | None = None
+    projects: list[Project] | None = None
+    sections: list[Section] | None = None
+    labels: list[Label] | None = None
+    user: User | None = None
+
+
+# The resource types this server reads and mirrors.
+MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "user")
