@@ -1,0 +1,115 @@
+"""Test helpers: a local store behind a request-counting transport, and an MCP server over it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from mcp import Client
+from mcp.types import CallToolResult
+from tools_server.local.store import SyncStore
+from tools_server.local.transport import LocalTransport
+
+from tools_server.cli import LOCAL_SYNC_URL, backend_over
+from tools_server.server import build_server
+
+FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
+
+
+class FixedClock:
+    """An injectable clock that only moves when a test moves it."""
+
+    def __init__(self, now: datetime = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport and keeps every request body, so tests can count requests and read what was sent."""
+
+    inner: httpx.AsyncBaseTransport
+    bodies: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.bodies.append(json.loads(body) if body else {})
+        return await self.inner.handle_async_request(request)
+
+    @property
+    def count(self) -> int:
+        return len(self.bodies)
+
+    def reset(self) -> None:
+        self.bodies.clear()
+
+    def commands_sent(self) -> int:
+        return sum(len(b.get("commands", [])) for b in self.bodies)
+
+    def full_syncs(self) -> int:
+        return sum(b.get("sync_token") == "*" for b in self.bodies)
+
+
+@dataclass
+class Harness:
+    store: SyncStore
+    transport: CountingTransport
+    http: httpx.AsyncClient
+
+    def server(self) -> Any:
+        return build_server(backend_over(self.http, kind="local", url=LOCAL_SYNC_URL, token="local"))
+
+    async def raw_sync(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A Sync request straight to the store, bypassing the server and the counter."""
+        async with httpx.AsyncClient(transport=LocalTransport(self.store)) as direct:
+            response = await direct.post(LOCAL_SYNC_URL, json=body, headers={"Authorization": "Bearer local"})
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def active_items(self) -> list[dict[str, Any]]:
+        data = await self.raw_sync({"sync_token": "*", "resource_types": ["items"]})
+        items: list[dict[str, Any]] = data["items"]
+        return items
+
+    async def state(self) -> dict[str, Any]:
+        return await self.raw_sync({"sync_token": "*", "resource_types": ["items", "projects", "sections"]})
+
+
+@asynccontextmanager
+async def harness(
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+    clock: FixedClock | None = None,
+) -> AsyncGenerator[Harness]:
+    store = SyncStore(":memory:", now=clock or FixedClock())
+    inner: httpx.AsyncBaseTransport = LocalTransport(store)
+    if wrap is not None:
+        inner = wrap(inner)
+    transport = CountingTransport(inner)
+    try:
+        async with httpx.AsyncClient(transport=transport) as http:
+            yield Harness(store, transport, http)
+    finally:
+        store.close()
+
+
+@asynccontextmanager
+async def connected(h: Harness, server: Any = None) -> AsyncGenerator[Client]:
+    async with Client(server if server is not None else h.server(), raise_exceptions=True) as client:
+        yield client
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    assert result.structured_content is not None, text_of(result)
+    data: dict[str, Any] = result.structured_content  # type: ignore[assignment]
+    return data

@@ -1,0 +1,154 @@
+"""The console script as a user runs it: `call`, help, the terminal hint, and `http` with a real MCP client."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp import Client
+
+from tests.support import structured
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = Path(sys.executable).with_name("tools-server")
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "TOOLS_SERVER_DB": str(tmp_path / "tasks.db"),
+        "TOOLS_SERVER_BACKEND": "local",
+        **extra,
+    }
+
+
+def _run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(tmp_path, **extra),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_readme_tour_add_then_query_changes_prints_the_new_task(tmp_path: Path) -> None:
+    added = _run(tmp_path, "call", "add_item", '{"items":[{"content":"Buy milk","due":"tomorrow"}]}')
+    assert added.returncode == 0, added.stderr
+    assert "Added 1 task" in added.stdout and "Buy milk" in added.stdout
+    listed = _run(tmp_path, "call", "query_changes")
+    assert listed.returncode == 0, listed.stderr
+    assert "Buy milk" in listed.stdout and "due " in listed.stdout
+
+
+def test_call_json_prints_the_structured_result(tmp_path: Path) -> None:
+    done = _run(tmp_path, "call", "add_item", '{"items":[{"content":"a"},{"content":"b"}]}', "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["ok"] == 2 and len(data["results"]) == 2
+
+
+def test_call_with_bad_json_or_a_tool_error_exits_nonzero_with_a_message(tmp_path: Path) -> None:
+    bad = _run(tmp_path, "call", "add_item", "{not json")
+    assert bad.returncode == 2 and "JSON" in bad.stderr
+    invalid = _run(tmp_path, "call", "add_item", '{"items":[{"content":"x","priority":7}]}')
+    assert invalid.returncode == 1 and "items.0.priority" in invalid.stderr
+
+
+def test_help_lists_the_subcommands_and_environment(tmp_path: Path) -> None:
+    done = _run(tmp_path, "--help")
+    assert done.returncode == 0
+    for word in ("http", "local-api", "call", "TODOIST_API_TOKEN", "TOOLS_SERVER_DB"):
+        assert word in done.stdout
+    for sub in ("http", "local-api", "call"):
+        assert _run(tmp_path, sub, "--help").returncode == 0
+
+
+def test_a_bad_backend_setting_is_a_clear_error(tmp_path: Path) -> None:
+    done = _run(tmp_path, "call", "query_changes", TOOLS_SERVER_BACKEND="todoist")
+    assert done.returncode == 2 and "TODOIST_API_TOKEN" in done.stderr
+
+
+def test_started_from_a_terminal_it_explains_itself_on_stderr(tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(SCRIPT)], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path)
+    )
+    os.close(terminal)
+    os.close(controller)  # end of input: the server stops after printing its hint
+    try:
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    text = err.decode()
+    assert "embedded local backend" in text and "tools-server call" in text and "inspector" in text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _http_server(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(SCRIPT), "http", "--port", str(port), *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
+    )
+    try:
+        assert process.stderr is not None
+        # Readiness from the server's own log line, not from sleeping.
+        seen: list[str] = []
+        for _ in range(200):
+            line = process.stderr.readline()
+            seen.append(line)
+            if not line or "Uvicorn running" in line:
+                break
+        assert process.poll() is None, "http server exited early: " + "".join(seen)
+        yield port, seen
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.anyio
+async def test_http_mode_serves_mcp_on_localhost(tmp_path: Path) -> None:
+    with _http_server(tmp_path) as (port, _):
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            added = structured(await client.call_tool("add_item", {"items": [{"content": "over http"}]}))
+            assert added["ok"] == 1
+            overview = structured(await client.call_tool("query_changes", {}))
+            assert [t["content"] for t in overview["tasks"]] == ["over http"]
+
+
+def test_http_mode_rejects_foreign_host_and_origin_headers(tmp_path: Path) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    with _http_server(tmp_path) as (port, _):
+        url = f"http://127.0.0.1:{port}/mcp"
+        host = httpx.post(url, json=body, headers=headers | {"Host": "evil.example.com"}, timeout=10)
+        origin = httpx.post(url, json=body, headers=headers | {"Origin": "http://evil.example.com"}, timeout=10)
+        assert host.status_code == 421
+        assert origin.status_code == 403
+
+
+def test_http_on_all_interfaces_warns(tmp_path: Path) -> None:
+    with _http_server(tmp_path, "--host", "0.0.0.0") as (_, seen):
+        assert any("warning: binding to 0.0.0.0" in line for line in seen)

@@ -1,0 +1,95 @@
+"""The installed console script as a subprocess: driven by mcp.Client over stdio, and by the MCP Inspector CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.support import structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = Path(sys.executable).with_name("tools-server")
+INSPECTOR = REPO / "node_modules" / ".bin" / "mcp-inspector"
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    # The local backend in a throwaway file; no Todoist token may leak in from the developer's shell.
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "TOOLS_SERVER_DB": str(tmp_path / "tasks.db"),
+        "TOOLS_SERVER_BACKEND": "local",
+    }
+
+
+async def test_console_script_serves_all_four_tools_over_stdio(tmp_path: Path) -> None:
+    assert SCRIPT.exists(), f"{SCRIPT} missing: install the package (scripts/test does)"
+    params = StdioServerParameters(command=str(SCRIPT), args=[], env=_env(tmp_path))
+    async with Client(params) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"add_item", "complete_items", "move_items", "query_changes"} <= names
+        added = structured(await client.call_tool("add_item", {"items": [{"content": "over stdio"}, {"content": "b"}]}))
+        first, second = (r["id"] for r in added["results"])
+        overview = structured(await client.call_tool("query_changes", {}))
+        assert {t["content"] for t in overview["tasks"]} == {"over stdio", "b"}
+        moved = structured(await client.call_tool("move_items", {"ids": [second], "to_parent": first}))
+        assert moved["ok"] == 1
+        done = structured(await client.call_tool("complete_items", {"ids": [first]}))
+        assert done["ok"] == 1
+        changes = await client.call_tool("query_changes", {"cursor": overview["cursor"]})
+        assert "No changes" in text_of(changes)
+    # The data outlives the process: a second server on the same file sees the completed tree as gone.
+    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=_env(tmp_path))) as client:
+        assert structured(await client.call_tool("query_changes", {})).get("tasks") is None
+
+
+def _inspector(tmp_path: Path, *args: str) -> dict[str, Any]:
+    assert shutil.which("node"), "Node.js is needed for the MCP Inspector"
+    assert INSPECTOR.exists(), f"{INSPECTOR} missing: run scripts/test (npm ci installs the Inspector)"
+    env = _env(tmp_path)
+    command = [str(INSPECTOR), "--cli", "-q", "--format", "json"]
+    command += [f"-e={k}={v}" for k, v in env.items() if k.startswith("TOOLS_SERVER")]
+    command += [str(SCRIPT), "--", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env | {"HOME": str(tmp_path)})
+    assert done.returncode == 0, f"inspector exit {done.returncode}: {done.stderr[-2000:]}"
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_mcp_inspector_cli_calls_all_four_tools(tmp_path: Path) -> None:
+    listed = _inspector(tmp_path, "--method", "tools/list")
+    assert {t["name"] for t in listed["tools"]} >= {"add_item", "complete_items", "move_items", "query_changes"}
+
+    call = ["--method", "tools/call", "--tool-name"]
+    added = _inspector(
+        tmp_path,
+        *call,
+        "add_item",
+        "--tool-args-json",
+        json.dumps({"items": [{"content": "Buy milk", "due": "tomorrow"}]}),
+    )["result"]
+    assert added["isError"] is False
+    task_id = added["structuredContent"]["results"][0]["id"]
+
+    overview = _inspector(tmp_path, *call, "query_changes")["result"]
+    assert task_id in {t["id"] for t in overview["structuredContent"]["tasks"]}
+
+    moved = _inspector(
+        tmp_path, *call, "move_items", "--tool-args-json", json.dumps({"ids": [task_id], "to_project": "Inbox"})
+    )
+    assert moved["result"]["structuredContent"]["ok"] == 1
+
+    done = _inspector(tmp_path, *call, "complete_items", "--tool-args-json", json.dumps({"ids": [task_id]}))
+    assert done["result"]["structuredContent"]["ok"] == 1
+    after = _inspector(tmp_path, *call, "query_changes")["result"]["structuredContent"]
+    assert after.get("tasks") is None

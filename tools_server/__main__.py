@@ -1,0 +1,7 @@
+"""`python -m tools_server`: the same entry point as the `tools-server` console script."""
+
+import sys
+
+from tools_server.cli import main
+
+sys.exit(main())

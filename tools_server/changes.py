@@ -1,0 +1,187 @@
+"""Pure: what the model has seen, what changed since, and compact one-line task listings for query_changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from tools_server.mirror import Mirror
+from tools_server.models import Item
+
+ChangeKind = Literal["added", "updated", "moved", "completed", "deleted"]
+_ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "completed": 3, "deleted": 4}
+_CONTENT_CHARS = 80
+
+
+@dataclass
+class View:
+    """The tasks as the model last saw them through one query_changes cursor."""
+
+    seen: dict[str, Item] = field(default_factory=dict[str, Item])
+
+    def refresh(self, mirror: Mirror, ids: set[str] | None = None) -> None:
+        """Mark the mirror's current state as seen: all of it, or only ``ids`` (this session's own writes)."""
+        if ids is None:
+            self.seen = dict(mirror.items)
+            return
+        for item_id in ids:
+            item = mirror.items.get(item_id)
+            if item is None:
+                self.seen.pop(item_id, None)
+            else:
+                self.seen[item_id] = item
+
+
+class TaskBrief(BaseModel):
+    id: str
+    content: str
+    project_id: str
+    section_id: str | None = None
+    parent_id: str | None = None
+    priority: int | None = None
+    due: str | None = None
+    labels: list[str] | None = None
+
+
+class Change(BaseModel):
+    kind: ChangeKind
+    id: str
+    content: str
+    detail: str | None = None
+
+
+class ProjectBrief(BaseModel):
+    id: str
+    name: str
+    tasks: int
+    inbox: bool | None = None
+
+
+class ChangesResult(BaseModel):
+    cursor: str
+    overview: bool
+    projects: list[ProjectBrief] | None = None
+    tasks: list[TaskBrief] | None = None
+    changes: list[Change] | None = None
+    more: int = 0
+    resynced: bool | None = None
+
+
+def _moved(before: Item, after: Item) -> bool:
+    return (before.project_id, before.section_id, before.parent_id) != (
+        after.project_id,
+        after.section_id,
+        after.parent_id,
+    )
+
+
+def _edited(before: Item, after: Item) -> bool:
+    fields = ("content", "description", "priority", "labels", "due", "deadline", "duration")
+    return any(getattr(before, f) != getattr(after, f) for f in fields)
+
+
+def diff(view: View, mirror: Mirror) -> list[Change]:
+    """Changes between what the view saw and the mirror now, added first, then by kind, each in listing order."""
+    changes: list[Change] = []
+    for item_id, item in mirror.items.items():
+        before = view.seen.get(item_id)
+        if before is None:
+            changes.append(Change(kind="added", id=item_id, content=_clip(item.content), detail=_where(item, mirror)))
+        elif _moved(before, item):
+            changes.append(Change(kind="moved", id=item_id, content=_clip(item.content), detail=_where(item, mirror)))
+        elif _edited(before, item):
+            detail = _due(item) if before.due != item.due and item.due is not None else None
+            changes.append(Change(kind="updated", id=item_id, content=_clip(item.content), detail=detail))
+    for item_id, before in view.seen.items():
+        if item_id in mirror.items:
+            continue
+        reason, _ = mirror.gone.get(item_id, ("deleted", before))
+        changes.append(Change(kind=reason, id=item_id, content=_clip(before.content)))
+    changes.sort(key=lambda c: _ORDER[c.kind])
+    return changes
+
+
+def brief(item: Item) -> TaskBrief:
+    return TaskBrief(
+        id=item.id,
+        content=_clip(item.content),
+        project_id=item.project_id,
+        section_id=item.section_id,
+        parent_id=item.parent_id,
+        priority=item.priority if item.priority > 1 else None,
+        due=_due(item),
+        labels=item.labels or None,
+    )
+
+
+def ordered_tasks(mirror: Mirror) -> list[Item]:
+    """Active tasks grouped by project (Inbox first), then by section, then in their own order, parents first."""
+    project_rank = {pid: (not p.inbox_project, p.child_order, p.name) for pid, p in mirror.projects.items()}
+    return sorted(
+        mirror.items.values(),
+        key=lambda i: (
+            project_rank.get(i.project_id, (True, 1 << 30, i.project_id)),
+            i.section_id or "",
+            i.parent_id is not None,
+            i.child_order,
+        ),
+    )
+
+
+def project_briefs(mirror: Mirror) -> list[ProjectBrief]:
+    counts: dict[str, int] = {}
+    for item in mirror.items.values():
+        counts[item.project_id] = counts.get(item.project_id, 0) + 1
+    projects = sorted(mirror.projects.values(), key=lambda p: (not p.inbox_project, p.child_order, p.name))
+    return [
+        ProjectBrief(id=p.id, name=p.name, tasks=counts.get(p.id, 0), inbox=p.inbox_project or None) for p in projects
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Text lines
+
+
+def task_line(item: Item, mirror: Mirror) -> str:
+    """`<id> <content> · p1 · due … · #Project/Section · @label` with empty parts left out."""
+    parts = [f"{item.id} {_clip(item.content)}"]
+    if item.priority > 1:
+        parts.append(f"p{5 - item.priority}")
+    due = _due(item)
+    if due:
+        parts.append(f"due {due}")
+    parts.append(_where(item, mirror))
+    if item.labels:
+        parts.append(" ".join(f"@{label}" for label in item.labels))
+    return " · ".join(parts)
+
+
+def change_line(change: Change) -> str:
+    line = f"{change.kind} {change.id} {change.content}"
+    return f"{line} · {change.detail}" if change.detail else line
+
+
+def _where(item: Item, mirror: Mirror) -> str:
+    where = f"#{mirror.project_name(item.project_id)}"
+    if item.section_id:
+        section = mirror.sections.get(item.section_id)
+        where += f"/{section.name if section else item.section_id}"
+    if item.parent_id:
+        where += f" ↳{item.parent_id}"
+    return where
+
+
+def _due(item: Item) -> str | None:
+    if item.due is None:
+        return None
+    date = item.due.date.replace("T", " ").removesuffix("Z")
+    if item.due.is_recurring:
+        return f"{date} ({item.due.string})"
+    return date
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _CONTENT_CHARS else text[: _CONTENT_CHARS - 1] + "…"

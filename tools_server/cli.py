@@ -1,0 +1,217 @@
+"""Composition root: read argv and the environment, pick the backend, build the server, run a transport."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from tools_server import __version__
+from tools_server.local.store import SyncStore
+from tools_server.local.transport import LocalTransport
+from tools_server.server import Backend, build_server
+from tools_server.sync_client import SyncClient
+
+logger = logging.getLogger("tools_server")
+
+DEFAULT_SYNC_URL = "https://api.todoist.com/api/v1/sync"
+LOCAL_SYNC_URL = "http://local.invalid/api/v1/sync"
+# The in-process store accepts any bearer token; this one only keys the session cache.
+LOCAL_TOKEN = "local"
+
+
+class ConfigError(Exception):
+    """The environment or arguments cannot work; the message says what to change."""
+
+
+def default_db_path(env: Mapping[str, str]) -> Path:
+    if env.get("TOOLS_SERVER_DB"):
+        return Path(env["TOOLS_SERVER_DB"]).expanduser()
+    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "tools-server" / "local.db"
+
+
+def backend_kind(env: Mapping[str, str]) -> str:
+    kind = env.get("TOOLS_SERVER_BACKEND", "").strip().lower()
+    if kind and kind not in ("local", "todoist"):
+        raise ConfigError(f"TOOLS_SERVER_BACKEND must be 'local' or 'todoist', not {kind!r}")
+    if not kind:
+        kind = "todoist" if env.get("TODOIST_API_TOKEN") else "local"
+    if kind == "todoist" and not env.get("TODOIST_API_TOKEN"):
+        raise ConfigError("TOOLS_SERVER_BACKEND=todoist needs TODOIST_API_TOKEN (Todoist > Settings > Integrations)")
+    return kind
+
+
+def backend_description(env: Mapping[str, str]) -> str:
+    if backend_kind(env) == "todoist":
+        return f"Todoist at {env.get('TODOIST_SYNC_URL') or DEFAULT_SYNC_URL}"
+    return f"the embedded local backend ({default_db_path(env)})"
+
+
+def backend_over(
+    http: httpx.AsyncClient, *, kind: str, url: str, token: str, client_tokens: bool = False
+) -> Backend:
+    """A backend whose Sync clients share one httpx client (one connection pool)."""
+    clients: dict[str, SyncClient] = {}
+
+    def client_for(api_token: str) -> SyncClient:
+        client = clients.get(api_token)
+        if client is None:
+            client = clients[api_token] = SyncClient(http, url=url, token=api_token)
+        return client
+
+    return Backend(kind=kind, default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
+
+
+@asynccontextmanager
+async def open_backend(
+    env: Mapping[str, str], *, transport: httpx.AsyncBaseTransport | None = None, http_mode: bool = False
+) -> AsyncGenerator[Backend]:
+    """The backend the environment asks for; ``transport`` replaces the network (tests wrap the local store)."""
+    kind = backend_kind(env)
+    if kind == "todoist":
+        token = env["TODOIST_API_TOKEN"]
+        url = env.get("TODOIST_SYNC_URL") or DEFAULT_SYNC_URL
+        timeout = httpx.Timeout(30.0, connect=10.0)
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
+            yield backend_over(http, kind=kind, url=url, token=token, client_tokens=http_mode)
+        return
+    path = default_db_path(env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = SyncStore(str(path))
+    try:
+        async with httpx.AsyncClient(transport=transport or LocalTransport(store)) as http:
+            yield backend_over(http, kind=kind, url=LOCAL_SYNC_URL, token=LOCAL_TOKEN, client_tokens=False)
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Subcommands
+
+
+async def _run_stdio(env: Mapping[str, str]) -> None:
+    async with open_backend(env) as backend:
+        await build_server(backend).run_stdio_async()
+
+
+async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
+    async with open_backend(env, http_mode=True) as backend:
+        await build_server(backend).run_streamable_http_async(host=host, port=port)
+
+
+async def _run_call(env: Mapping[str, str], tool: str, arguments: dict[str, Any], as_json: bool) -> int:
+    from mcp import Client  # the client side is only needed here
+
+    async with open_backend(env) as backend, Client(build_server(backend)) as client:
+        result = await client.call_tool(tool, arguments)
+    text = "\n".join(block.text for block in result.content if block.type == "text")
+    if result.is_error:
+        print(text, file=sys.stderr)
+        return 1
+    print(json.dumps(result.structured_content, indent=2, ensure_ascii=False) if as_json else text)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tools-server",
+        description=(
+            "MCP server for Todoist over the Sync API. With no subcommand it serves MCP on stdio. "
+            "Without TODOIST_API_TOKEN it uses an embedded local backend (SQLite)."
+        ),
+        epilog=(
+            "environment: TODOIST_API_TOKEN, TODOIST_SYNC_URL, TOOLS_SERVER_BACKEND=local|todoist, "
+            "TOOLS_SERVER_DB (local store path), TOOLS_SERVER_LOG_LEVEL"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"tools-server {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    http = sub.add_parser("http", help="serve MCP over streamable HTTP at /mcp", description="Serve MCP over HTTP.")
+    http.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1, local only)")
+    http.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    api = sub.add_parser(
+        "local-api",
+        help="serve the embedded Sync backend over HTTP",
+        description="Serve the local store as a Todoist-compatible Sync endpoint: POST /api/v1/sync.",
+    )
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8765)
+    api.add_argument("--db", help="SQLite file (default: TOOLS_SERVER_DB or the user data directory)")
+    api.add_argument("--token", help="Bearer token clients must send (default: TOOLS_SERVER_LOCAL_TOKEN, else random)")
+    call = sub.add_parser(
+        "call",
+        help="run one tool and print its summary",
+        description="Run one tool through the same server code as MCP, e.g. tools-server call query_changes",
+    )
+    call.add_argument("tool", help="add_item, complete_items, move_items or query_changes")
+    call.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
+    call.add_argument("--json", action="store_true", help="print the structured result instead of the text")
+    return parser
+
+
+def _configure_logging(env: Mapping[str, str]) -> None:
+    level = env.get("TOOLS_SERVER_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(
+        stream=sys.stderr, level=getattr(logging, level, logging.WARNING), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    env = os.environ if env is None else env
+    args = _parser().parse_args(argv)
+    _configure_logging(env)
+    try:
+        if args.command == "http":
+            if args.host not in ("127.0.0.1", "localhost", "::1"):
+                print(
+                    f"warning: binding to {args.host} exposes your tasks to the network; "
+                    "DNS-rebinding protection is only automatic on localhost",
+                    file=sys.stderr,
+                )
+            anyio.run(_run_http, env, args.host, args.port)
+        elif args.command == "local-api":
+            from tools_server.local.app import serve
+
+            token = args.token or env.get("TOOLS_SERVER_LOCAL_TOKEN")
+            if token is None:
+                import secrets
+
+                token = secrets.token_urlsafe(16)
+                print(f"local-api token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
+            db = Path(args.db).expanduser() if args.db else default_db_path(env)
+            db.parent.mkdir(parents=True, exist_ok=True)
+            serve(host=args.host, port=args.port, db_path=str(db), token=token)
+        elif args.command == "call":
+            try:
+                arguments = json.loads(args.arguments)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"arguments must be a JSON object: {exc}") from exc
+            if not isinstance(arguments, dict):
+                raise ConfigError('arguments must be a JSON object, e.g. \'{"ids": ["..."]}\'')
+            return anyio.run(_run_call, env, args.tool, arguments, args.json)
+        else:
+            if sys.stdin.isatty():
+                print(
+                    f"tools-server {__version__}: MCP server on stdio, using {backend_description(env)}.\n"
+                    "Waiting for an MCP client on stdin (Ctrl-C to quit). To try it by hand instead:\n"
+                    "  tools-server call query_changes\n"
+                    "  npx @modelcontextprotocol/inspector tools-server",
+                    file=sys.stderr,
+                )
+            anyio.run(_run_stdio, env)
+    except ConfigError as exc:
+        print(f"tools-server: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,102 @@
+"""Tool arguments as the model sends them. Field descriptions are text the model reads: short instructions.
+
+Limits are part of the contract (README "Limits"): they keep one call inside one sane batch and stop runaway input
+before anything reaches the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from tools_server.models import DueLang
+
+MAX_ITEMS_PER_CALL = 1000
+MAX_CONTENT_CHARS = 500
+MAX_DESCRIPTION_CHARS = 16_000
+MAX_NAME_CHARS = 120
+MAX_SUBTASK_DEPTH = 4
+MAX_LABELS = 20
+
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
+TaskId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+DateStr = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a misspelt field ("project_name") must not be silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
+
+class DurationIn(_Strict):
+    amount: Annotated[int, Field(gt=0, le=10_000)]
+    unit: Literal["minute", "day"]
+
+
+class NewItem(_Strict):
+    content: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT_CHARS),
+        Field(description="Title"),
+    ]
+    description: Annotated[str | None, Field(max_length=MAX_DESCRIPTION_CHARS)] = None
+    project: Ref | None = Field(default=None, description="Project id or name; default Inbox")
+    section: Ref | None = Field(default=None, description="Section id or name")
+    parent: TaskId | None = Field(default=None, description="Parent task id")
+    labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
+    priority: Annotated[int, Field(ge=1, le=4, description="4 = most urgent (p1), 1 = normal")] | None = None
+    due: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="Natural language, e.g. 'tomorrow 9am', 'every monday'"
+    )
+    due_date: DateStr | None = None
+    due_datetime: Annotated[str, StringConstraints(min_length=10, max_length=40)] | None = Field(
+        default=None, description="ISO 8601"
+    )
+    due_lang: DueLang | None = None
+    deadline: DateStr | None = None
+    duration: DurationIn | None = None
+    subtasks: Annotated[list[NewItem], Field(max_length=MAX_ITEMS_PER_CALL)] | None = None
+
+    @model_validator(mode="after")
+    def _one_due_form(self) -> Self:
+        given = [name for name in ("due", "due_date", "due_datetime") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of due, due_date, due_datetime (got {', '.join(given)})")
+        return self
+
+
+class NewProject(_Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
+    parent: Ref | None = Field(default=None, description="Parent project id or name")
+    sections: Annotated[list[Ref], Field(max_length=50)] | None = None
+
+
+Ids = Annotated[list[TaskId], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)]
+
+
+class MoveTarget(_Strict):
+    """Exactly one destination; checked here so nothing is planned for a conflicting request."""
+
+    to_project: Ref | None = None
+    to_section: Ref | None = None
+    to_parent: TaskId | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [name for name in ("to_project", "to_section", "to_parent") if getattr(self, name) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise ValueError(f"give exactly one of to_project, to_section, to_parent (got {found})")
+        return self
+
+
+def count_items(items: list[NewItem]) -> int:
+    """Tasks in a tree, subtasks included."""
+    return sum(1 + count_items(item.subtasks or []) for item in items)
+
+
+def tree_depth(items: list[NewItem]) -> int:
+    """Levels in a tree: a flat list is depth 1."""
+    return max((1 + tree_depth(item.subtasks or []) for item in items), default=0)

@@ -1,0 +1,127 @@
+"""The session's copy of the account: active items, projects, sections and labels, kept current by Sync deltas.
+
+Pure: it applies ``SyncResponse`` objects and answers look-ups; it never sends anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from tools_server.models import Item, Label, Project, Section, SyncResponse
+
+GoneReason = Literal["completed", "deleted"]
+# How many completed/deleted items to remember so query_changes can say which of the two happened.
+_GONE_MEMORY = 10_000
+_T = TypeVar("_T")
+
+
+@dataclass
+class Mirror:
+    items: dict[str, Item] = field(default_factory=dict[str, Item])
+    projects: dict[str, Project] = field(default_factory=dict[str, Project])
+    sections: dict[str, Section] = field(default_factory=dict[str, Section])
+    labels: dict[str, Label] = field(default_factory=dict[str, Label])
+    inbox_project_id: str | None = None
+    gone: OrderedDict[str, tuple[GoneReason, Item]] = field(default_factory=OrderedDict[str, tuple[GoneReason, Item]])
+    synced: bool = False
+
+    def apply(self, response: SyncResponse) -> None:
+        """Merge a Sync response: replace on full sync, else upsert active objects and drop the rest."""
+        if response.user is not None and response.user.inbox_project_id:
+            self.inbox_project_id = response.user.inbox_project_id
+        if response.full_sync:
+            # Replacing (not merging) is what drops objects deleted while we were not looking (reference §6).
+            if response.items is not None:
+                self.items = {}
+            if response.projects is not None:
+                self.projects = {}
+            if response.sections is not None:
+                self.sections = {}
+            if response.labels is not None:
+                self.labels = {}
+            self.synced = True
+        for item in response.items or ():
+            if item.is_deleted or item.checked:
+                self.items.pop(item.id, None)
+                self._remember_gone(item, "deleted" if item.is_deleted else "completed")
+            else:
+                self.items[item.id] = item
+                self.gone.pop(item.id, None)
+        for project in response.projects or ():
+            _merge(self.projects, project.id, project, project.is_deleted or project.is_archived)
+        for section in response.sections or ():
+            _merge(self.sections, section.id, section, section.is_deleted or section.is_archived)
+        for label in response.labels or ():
+            _merge(self.labels, label.id, label, label.is_deleted)
+        if self.inbox_project_id is None:
+            self.inbox_project_id = next((p.id for p in self.projects.values() if p.inbox_project), None)
+
+    def _remember_gone(self, item: Item, reason: GoneReason) -> None:
+        self.gone[item.id] = (reason, item)
+        self.gone.move_to_end(item.id)
+        while len(self.gone) > _GONE_MEMORY:
+            self.gone.popitem(last=False)
+
+    # -- look-ups -----------------------------------------------------------------------------------------------
+
+    def descendants(self, item_id: str) -> list[str]:
+        """Ids of the active subtasks below an item, at any depth."""
+        children: dict[str, list[str]] = {}
+        for item in self.items.values():
+            if item.parent_id is not None:
+                children.setdefault(item.parent_id, []).append(item.id)
+        found: list[str] = []
+        stack = list(children.get(item_id, ()))
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            stack.extend(children.get(current, ()))
+        return found
+
+    def find_project(self, ref: str) -> Project | None:
+        """A project by id, else by exact name (case-insensitive)."""
+        if ref in self.projects:
+            return self.projects[ref]
+        folded = ref.casefold()
+        return next((p for p in self.projects.values() if p.name.casefold() == folded), None)
+
+    def find_sections(self, ref: str, project_id: str | None) -> list[Section]:
+        """Sections by id, else by exact name (case-insensitive), within a project when one is given."""
+        if ref in self.sections:
+            return [self.sections[ref]]
+        folded = ref.casefold()
+        return [
+            s
+            for s in self.sections.values()
+            if s.name.casefold() == folded and (project_id is None or s.project_id == project_id)
+        ]
+
+    def project_suggestions(self, ref: str) -> list[str]:
+        return _closest(ref, [p.name for p in self.projects.values()])
+
+    def section_suggestions(self, ref: str, project_id: str | None) -> list[str]:
+        names = [s.name for s in self.sections.values() if project_id is None or s.project_id == project_id]
+        return _closest(ref, names)
+
+    def project_name(self, project_id: str) -> str:
+        project = self.projects.get(project_id)
+        return project.name if project is not None else project_id
+
+
+def _merge(table: dict[str, _T], key: str, value: _T, gone: bool) -> None:
+    if gone:
+        table.pop(key, None)
+    else:
+        table[key] = value
+
+
+def _closest(ref: str, names: list[str]) -> list[str]:
+    """Up to three names near ``ref``: close spellings first, then names that contain it."""
+    by_fold = {name.casefold(): name for name in names}
+    close = difflib.get_close_matches(ref.casefold(), list(by_fold), n=3, cutoff=0.5)
+    picks = [by_fold[c] for c in close]
+    picks += [n for n in names if ref.casefold() in n.casefold() and n not in picks]
+    return picks[:3]

@@ -1,0 +1,193 @@
+"""The MCP surface: ``build_server(backend)`` and the tools. Tools stay thin: validate -> plan -> send -> summarise."""
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from tools_server import __version__
+from tools_server.changes import ChangesResult
+from tools_server.commands import PlanError
+from tools_server.inputs import (
+    MAX_ITEMS_PER_CALL,
+    MAX_SUBTASK_DEPTH,
+    Ids,
+    MoveTarget,
+    NewItem,
+    NewProject,
+    Ref,
+    TaskId,
+    count_items,
+    tree_depth,
+)
+from tools_server.prompt_templates import register_prompts
+from tools_server.queries import query_changes_result
+from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
+from tools_server.summary import WriteResult
+from tools_server.sync_client import SyncClient, SyncFailure
+from tools_server.writes import run_add, run_complete, run_move
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+INSTRUCTIONS = (
+    "Todoist tasks over the Sync API. Call query_changes first: it lists projects and tasks with ids; later calls "
+    "with its cursor return only what changed. Put many tasks in ONE write call (batched, up to 1000). "
+    "Priority 4 is most urgent (Todoist p1). dry_run previews a write."
+)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where Sync requests go. ``client_for(token)`` gives the client for an API token (cached by the caller)."""
+
+    kind: str
+    default_token: str
+    client_for: Callable[[str], SyncClient]
+    # In HTTP mode a client may send its own Todoist token as `Authorization: Bearer`; only for the Todoist backend.
+    accepts_client_tokens: bool = False
+
+
+@dataclass
+class AppState:
+    backend: Backend
+    sessions: SessionRegistry = field(default_factory=SessionRegistry)
+
+
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+
+
+class _Server(MCPServer):
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                # pydantic's own text is long and links to its docs; the model needs field and reason only.
+                raise ToolError(f"Invalid arguments for {name}: {compact_errors(cause)}") from cause
+            raise
+
+
+def compact_errors(error: ValidationError, limit: int = 5) -> str:
+    """`items.0.priority: must be <= 4; ...` for at most ``limit`` errors."""
+    parts: list[str] = []
+    for detail in error.errors()[:limit]:
+        where = ".".join(str(p) for p in detail["loc"] if not str(p).endswith("Arguments")) or "arguments"
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    if error.error_count() > limit:
+        parts.append(f"+{error.error_count() - limit} more")
+    return "; ".join(parts)
+
+
+def _reply(text: str, result: BaseModel) -> CallToolResult:
+    # exclude_none keeps the structured result small; every omitted field has a default in the output schema.
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=result.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def _session_and_client(ctx: Context[AppState, Any]) -> tuple[Session, SyncClient]:
+    """The caller's session: one per stdio process, per MCP session id over HTTP, always scoped by API token."""
+    state = ctx.request_context.lifespan_context
+    backend = state.backend
+    token = backend.default_token
+    headers = ctx.headers
+    connection = "stdio"
+    if headers is not None:
+        connection = "http:" + (headers.get("mcp-session-id") or "shared")
+        auth = headers.get("authorization") or ""
+        if backend.accepts_client_tokens and auth.lower().startswith("bearer ") and auth[7:].strip():
+            token = auth[7:].strip()
+    session = state.sessions.get(f"{token_fingerprint(token)}:{connection}")
+    return session, backend.client_for(token)
+
+
+async def _guarded(session: Session, call: Callable[[], Awaitable[_T]]) -> _T:
+    async with session.lock:
+        try:
+            return await call()
+        except SessionTokenRejected as exc:
+            raise ToolError(str(exc)) from exc
+        except (SyncFailure, PlanError) as exc:
+            raise ToolError(str(exc)) from exc
+
+
+def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
+    """The MCP server over ``backend``; each client connection (or HTTP session) gets its own sync cache."""
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncGenerator[AppState]:
+        yield AppState(backend)
+
+    server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+
+    @server.tool(annotations=WRITE)
+    async def add_item(
+        items: Annotated[list[NewItem], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)],
+        ctx: Context[AppState, Any],
+        new_projects: Annotated[
+            list[NewProject] | None, Field(max_length=50, description="Projects to create first; tasks may name them")
+        ] = None,
+        dry_run: bool = False,
+    ) -> Annotated[CallToolResult, WriteResult]:
+        """Create tasks (with subtasks) in one batch. Unknown project/section names fail per task with suggestions."""
+        total = count_items(items)
+        if total > MAX_ITEMS_PER_CALL:
+            raise ToolError(f"items: at most {MAX_ITEMS_PER_CALL} tasks per call, subtasks included (got {total})")
+        if tree_depth(items) > MAX_SUBTASK_DEPTH + 1:
+            raise ToolError(f"items: subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep")
+        session, client = _session_and_client(ctx)
+        text, result = await _guarded(session, lambda: run_add(session, client, items, new_projects or [], dry_run))
+        return _reply(text, result)
+
+    @server.tool(annotations=WRITE)
+    async def complete_items(
+        ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False
+    ) -> Annotated[CallToolResult, WriteResult]:
+        """Complete tasks by id (subtasks too). Recurring tasks advance to their next date instead."""
+        session, client = _session_and_client(ctx)
+        text, result = await _guarded(session, lambda: run_complete(session, client, ids, dry_run))
+        return _reply(text, result)
+
+    @server.tool(annotations=WRITE)
+    async def move_items(
+        ids: Ids,
+        ctx: Context[AppState, Any],
+        to_project: Annotated[Ref | None, Field(description="Project id or name")] = None,
+        to_section: Annotated[Ref | None, Field(description="Section id or name")] = None,
+        to_parent: Annotated[TaskId | None, Field(description="Parent task id")] = None,
+        dry_run: bool = False,
+    ) -> Annotated[CallToolResult, WriteResult]:
+        """Move tasks (with their subtasks) to exactly one of: a project, a section, or under a parent task."""
+        try:
+            target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent)
+        except ValidationError as exc:
+            raise ToolError(f"Invalid arguments for move_items: {compact_errors(exc)}") from exc
+        session, client = _session_and_client(ctx)
+        text, result = await _guarded(session, lambda: run_move(session, client, ids, target, dry_run))
+        return _reply(text, result)
+
+    @server.tool(annotations=READ)
+    async def query_changes(
+        ctx: Context[AppState, Any],
+        cursor: Annotated[str | None, Field(max_length=64, description="From your previous call")] = None,
+        limit: Annotated[int, Field(ge=1, le=500, description="Max tasks/changes listed")] = 50,
+    ) -> Annotated[CallToolResult, ChangesResult]:
+        """No cursor: overview of projects and active tasks with ids. With cursor: only what changed elsewhere since."""
+        session, client = _session_and_client(ctx)
+        text, result = await _guarded(session, lambda: query_changes_result(session, client, cursor, limit))
+        return _reply(text, result)
+
+    register_prompts(server)
+    return server

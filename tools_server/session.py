@@ -1,0 +1,161 @@
+"""Per-session state: sync token, mirror, query_changes views, and the loop that sends a plan as Sync requests.
+
+Every request carries the session's ``sync_token`` and resource types, so each write response also brings the
+changes made elsewhere and the mirror stays current with no extra request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+
+from tools_server.changes import View
+from tools_server.commands import chunk_commands, rewrite_temp_ids
+from tools_server.mirror import Mirror
+from tools_server.models import MIRRORED_RESOURCE_TYPES, Command, SyncResponse
+from tools_server.summary import NotConfirmed, Outcome
+from tools_server.sync_client import RequestRejected, SyncClient, SyncFailure, TokenRejected
+
+logger = logging.getLogger(__name__)
+
+MAX_VIEWS_PER_SESSION = 32
+
+
+class SessionTokenRejected(Exception):
+    """The backend refused the API token: no tool can do anything until it is fixed."""
+
+
+@dataclass
+class Session:
+    key: str
+    mirror: Mirror = field(default_factory=Mirror)
+    sync_token: str = "*"
+    views: OrderedDict[str, View] = field(default_factory=OrderedDict[str, View])
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    last_used: float = 0.0
+    # Set when the backend answered an incremental request with a full sync (it forgot or refused our token).
+    resynced: bool = False
+
+    async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
+        """One Sync request (commands and a read) that also refreshes the mirror."""
+        token = self.sync_token
+        try:
+            response = await client.sync(commands=commands, sync_token=token, resource_types=MIRRORED_RESOURCE_TYPES)
+        except RequestRejected as exc:
+            # A rejected request executed nothing, so sending the same uuids again with a full sync is safe; one
+            # resync, not a loop (reference §6: on a 4xx that names sync_token, reset to '*').
+            if token == "*" or exc.error.error_extra.get("argument") != "sync_token":
+                raise
+            logger.warning("backend rejected the sync token; doing one full resync")
+            response = await client.sync(commands=commands, sync_token="*", resource_types=MIRRORED_RESOURCE_TYPES)
+            self.resynced = True
+        if response.full_sync and token != "*":
+            self.resynced = True
+        self.mirror.apply(response)
+        self.sync_token = response.sync_token
+        return response
+
+    async def ensure_synced(self, client: SyncClient) -> None:
+        if not self.mirror.synced:
+            await self.request(client)
+
+    async def execute(self, client: SyncClient, commands: Sequence[Command]) -> Outcome:
+        """Send commands in chunks of at most 100 commands / 1 MiB, carrying temp ids across chunks."""
+        outcome = Outcome()
+        chunks = chunk_commands(commands)
+        for position, chunk in enumerate(chunks):
+            chunk = [rewrite_temp_ids(c, outcome.temp_id_mapping) for c in chunk]
+            try:
+                response = await self.request(client, chunk)
+            except TokenRejected as exc:
+                raise SessionTokenRejected(str(exc)) from exc
+            except SyncFailure as exc:
+                outcome.requests += 1
+                unconfirmed = NotConfirmed("UNCONFIRMED", str(exc), exc.retryable)
+                for command in chunk:
+                    outcome.statuses[command.uuid] = unconfirmed
+                # Later chunks may depend on this one's temp ids, and the backend is failing: do not send them.
+                skipped = NotConfirmed("NOT_SENT", "not sent: an earlier request of this call failed", True)
+                for later in chunks[position + 1 :]:
+                    for command in later:
+                        outcome.statuses[command.uuid] = skipped
+                break
+            outcome.requests += 1
+            outcome.statuses.update(response.sync_status)
+            outcome.temp_id_mapping.update(response.temp_id_mapping)
+        outcome.resynced = self.resynced
+        self._mark_own_writes(commands, outcome)
+        return outcome
+
+    def _mark_own_writes(self, commands: Sequence[Command], outcome: Outcome) -> None:
+        """Record this session's writes as seen, so query_changes lists only changes made elsewhere."""
+        touched: set[str] = set()
+        for command in commands:
+            target = getattr(command.args, "id", None)
+            if command.temp_id is not None:
+                target = outcome.temp_id_mapping.get(command.temp_id, target)
+            if target is None:
+                continue
+            touched.add(target)
+            touched.update(self.mirror.descendants(target))
+            if target not in self.mirror.items:
+                # Completed or deleted with its subtasks: they are gone from the mirror, so find them in the views.
+                for view in self.views.values():
+                    touched.update(i for i, item in view.seen.items() if item.parent_id == target)
+        for view in self.views.values():
+            view.refresh(self.mirror, touched)
+
+    def open_view(self) -> tuple[str, View]:
+        cursor = "c_" + secrets.token_urlsafe(12)
+        view = View()
+        self.views[cursor] = view
+        while len(self.views) > MAX_VIEWS_PER_SESSION:
+            self.views.popitem(last=False)
+        return cursor, view
+
+    def get_view(self, cursor: str) -> View | None:
+        view = self.views.get(cursor)
+        if view is not None:
+            self.views.move_to_end(cursor)
+        return view
+
+
+def token_fingerprint(token: str) -> str:
+    """A stable, non-reversible key for a token: sessions are scoped by it and the token itself is never stored."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+class SessionRegistry:
+    """Sessions by key, bounded by count (least recently used goes first) and by idle time."""
+
+    def __init__(
+        self, *, max_sessions: int = 256, idle_seconds: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._max = max_sessions
+        self._idle = idle_seconds
+        self._clock = clock
+
+    def get(self, key: str) -> Session:
+        now = self._clock()
+        for stale in [k for k, s in self._sessions.items() if now - s.last_used > self._idle]:
+            del self._sessions[stale]
+        session = self._sessions.get(key)
+        if session is None:
+            session = Session(key)
+            self._sessions[key] = session
+            while len(self._sessions) > self._max:
+                self._sessions.popitem(last=False)
+        self._sessions.move_to_end(key)
+        session.last_used = now
+        return session
+
+    def __len__(self) -> int:
+        return len(self._sessions)
