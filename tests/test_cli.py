@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,12 +88,19 @@ def test_started_from_a_terminal_it_explains_itself_on_stderr(tmp_path: Path) ->
         [str(SCRIPT)], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path)
     )
     os.close(terminal)
-    os.close(controller)  # end of input: the server stops after printing its hint
+    assert process.stderr is not None
+    text = ""
     try:
-        _, err = process.communicate(timeout=30)
+        # The terminal stays open until the hint is read: a hung-up terminal no longer counts as one.
+        while "inspector" not in text:
+            ready, _, _ = select.select([process.stderr], [], [], 30)
+            chunk = os.read(process.stderr.fileno(), 4096) if ready else b""
+            if not chunk:
+                break
+            text += chunk.decode()
     finally:
-        process.kill()
-    text = err.decode()
+        os.close(controller)  # end of input: the server stops
+        process.communicate(timeout=30)
     assert "embedded local backend" in text and "tools-server call" in text and "inspector" in text
 
 
@@ -103,7 +112,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _http_server(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
+def _http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]:
     port = _free_port()
     process = subprocess.Popen(
         [str(SCRIPT), "http", "--port", str(port), *args],
@@ -126,6 +135,8 @@ def _http_server(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 @pytest.mark.anyio
@@ -139,7 +150,7 @@ async def test_http_mode_serves_mcp_on_localhost(tmp_path: Path) -> None:
 
 
 def test_http_mode_rejects_foreign_host_and_origin_headers(tmp_path: Path) -> None:
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     with _http_server(tmp_path) as (port, _):
         url = f"http://127.0.0.1:{port}/mcp"

@@ -42,11 +42,13 @@ async def test_subtask_tree_is_one_request_and_keeps_the_hierarchy() -> None:
         assert by_content["Book flight"]["parent_id"] == by_content["Trip"]["id"]
         assert by_content["Compare prices"]["parent_id"] == by_content["Book flight"]["id"]
         assert by_content["Pack"]["parent_id"] == by_content["Trip"]["id"]
-        assert [r["parent_index"] for r in data["results"]] == [None, 0, 1, 0]
+        assert [r.get("parent_index") for r in data["results"]] == [None, 0, 1, 0]
 
 
 async def test_new_project_with_sections_and_tasks_goes_out_in_one_request() -> None:
     async with harness() as h, connected(h) as client:
+        await client.call_tool("query_changes", {})  # a session's first call reads the account once
+        h.transport.reset()
         result = await client.call_tool(
             "add_item",
             {
@@ -259,7 +261,7 @@ async def test_query_changes_overview_then_only_changes_made_elsewhere() -> None
         again = structured(await alice.call_tool("query_changes", {"cursor": cursor}))
         assert [(c["kind"], c["content"]) for c in again["changes"]] == [("completed", "from bob")]
         quiet = await alice.call_tool("query_changes", {"cursor": cursor})
-        assert structured(quiet).get("changes") is None and "No changes" in text_of(quiet)
+        assert not structured(quiet).get("changes") and "No changes" in text_of(quiet)
         assert h.transport.full_syncs() == 0
 
         # Bob's session never saw Alice's cursor: it gets a fresh overview of its own.

@@ -50,7 +50,7 @@ async def test_console_script_serves_all_four_tools_over_stdio(tmp_path: Path) -
         assert "No changes" in text_of(changes)
     # The data outlives the process: a second server on the same file sees the completed tree as gone.
     async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=_env(tmp_path))) as client:
-        assert structured(await client.call_tool("query_changes", {})).get("tasks") is None
+        assert not structured(await client.call_tool("query_changes", {})).get("tasks")
 
 
 def _inspector(tmp_path: Path, *args: str) -> dict[str, Any]:
@@ -58,8 +58,10 @@ def _inspector(tmp_path: Path, *args: str) -> dict[str, Any]:
     assert INSPECTOR.exists(), f"{INSPECTOR} missing: run scripts/test (npm ci installs the Inspector)"
     env = _env(tmp_path)
     command = [str(INSPECTOR), "--cli", "-q", "--format", "json"]
-    command += [f"-e={k}={v}" for k, v in env.items() if k.startswith("TOOLS_SERVER")]
-    command += [str(SCRIPT), "--", *args]
+    for key, value in env.items():
+        if key.startswith("TOOLS_SERVER"):
+            command += ["-e", f"{key}={value}"]
+    command += [str(SCRIPT), *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env | {"HOME": str(tmp_path)})
     assert done.returncode == 0, f"inspector exit {done.returncode}: {done.stderr[-2000:]}"
     result: dict[str, Any] = json.loads(done.stdout)
@@ -67,8 +69,13 @@ def _inspector(tmp_path: Path, *args: str) -> dict[str, Any]:
 
 
 def test_mcp_inspector_cli_calls_all_four_tools(tmp_path: Path) -> None:
-    listed = _inspector(tmp_path, "--method", "tools/list")
-    assert {t["name"] for t in listed["tools"]} >= {"add_item", "complete_items", "move_items", "query_changes"}
+    listed = _inspector(tmp_path, "--method", "tools/list", "--strict")
+    assert {t["name"] for t in listed["result"]["tools"]} >= {
+        "add_item",
+        "complete_items",
+        "move_items",
+        "query_changes",
+    }
 
     call = ["--method", "tools/call", "--tool-name"]
     added = _inspector(
@@ -92,4 +99,4 @@ def test_mcp_inspector_cli_calls_all_four_tools(tmp_path: Path) -> None:
     done = _inspector(tmp_path, *call, "complete_items", "--tool-args-json", json.dumps({"ids": [task_id]}))
     assert done["result"]["structuredContent"]["ok"] == 1
     after = _inspector(tmp_path, *call, "query_changes")["result"]["structuredContent"]
-    assert after.get("tasks") is None
+    assert not after.get("tasks")

@@ -57,9 +57,7 @@ def backend_description(env: Mapping[str, str]) -> str:
     return f"the embedded local backend ({default_db_path(env)})"
 
 
-def backend_over(
-    http: httpx.AsyncClient, *, kind: str, url: str, token: str, client_tokens: bool = False
-) -> Backend:
+def backend_over(http: httpx.AsyncClient, *, kind: str, url: str, token: str, client_tokens: bool = False) -> Backend:
     """A backend whose Sync clients share one httpx client (one connection pool)."""
     clients: dict[str, SyncClient] = {}
 
@@ -198,7 +196,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                 raise ConfigError(f"arguments must be a JSON object: {exc}") from exc
             if not isinstance(arguments, dict):
                 raise ConfigError('arguments must be a JSON object, e.g. \'{"ids": ["..."]}\'')
-            return anyio.run(_run_call, env, args.tool, arguments, args.json)
+            tool_args: dict[str, Any] = arguments  # pyright: ignore[reportUnknownVariableType]
+            return anyio.run(_run_call, env, args.tool, tool_args, args.json)
         else:
             if sys.stdin.isatty():
                 print(

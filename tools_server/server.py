@@ -10,6 +10,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError
 
 from tools_server import __version__
@@ -29,6 +30,7 @@ from tools_server.inputs import (
 )
 from tools_server.prompt_templates import register_prompts
 from tools_server.queries import query_changes_result
+from tools_server.schema_compact import compact_schema
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
 from tools_server.summary import WriteResult
 from tools_server.sync_client import SyncClient, SyncFailure
@@ -66,6 +68,18 @@ READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
 
 class _Server(MCPServer):
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        return [
+            tool.model_copy(
+                update={
+                    "input_schema": compact_schema(tool.input_schema),
+                    "output_schema": compact_schema(tool.output_schema) if tool.output_schema else None,
+                }
+            )
+            for tool in tools
+        ]
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         try:
             return await super().call_tool(name, arguments, context)

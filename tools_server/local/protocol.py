@@ -1,0 +1,118 @@
+"""HTTP semantics of the Sync endpoint, shared by the in-process transport and the local-api server (reference §9).
+
+Routing, bearer-token check, body limit and body decoding (JSON, or form fields whose ``commands`` and
+``resource_types`` are JSON strings) happen here; the store only ever sees a decoded request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from tools_server.local.errors import RequestError, auth_error, request_invalid
+from tools_server.local.store import SyncStore
+from tools_server.models import MAX_BODY_BYTES
+
+logger = logging.getLogger(__name__)
+
+SYNC_PATHS = frozenset({"/api/v1/sync", "/sync/v9/sync"})
+DEPRECATED_PREFIXES = ("/sync/v9/", "/sync/v8/", "/rest/v1/", "/rest/v2/")
+_JSON_HEADERS = {"content-type": "application/json"}
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    headers: dict[str, str]
+    content: bytes
+
+
+def _reply(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> HttpReply:
+    content = json.dumps(body, separators=(",", ":")).encode()
+    return HttpReply(status, {**_JSON_HEADERS, **(headers or {})}, content)
+
+
+def _error(status: int, message: str, tag: str) -> HttpReply:
+    return _reply(
+        status, {"error": message, "error_code": status, "error_extra": {}, "error_tag": tag, "http_code": status}
+    )
+
+
+def handle_http(
+    store: SyncStore,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    expected_token: str | None,
+) -> HttpReply:
+    """``headers`` has lower-case names. ``expected_token`` None accepts any bearer token (in-process use)."""
+    if path not in SYNC_PATHS:
+        if path.startswith(DEPRECATED_PREFIXES):
+            return _error(410, "This endpoint is deprecated.", "DEPRECATED")
+        return _error(404, f"Not found: {path}; the Sync endpoint is POST /api/v1/sync", "NOT_FOUND")
+    if method != "POST":
+        reply = _error(405, f"Method {method} not allowed; use POST", "METHOD_NOT_ALLOWED")
+        return HttpReply(reply.status, {**reply.headers, "allow": "POST"}, reply.content)
+    try:
+        token = _bearer(headers, expected_token)
+        if len(body) > MAX_BODY_BYTES:
+            raise request_invalid("body", f"request body is over {MAX_BODY_BYTES} bytes", status=413)
+        request = _decode(headers.get("content-type", ""), body)
+    except RequestError as exc:
+        return _reply(exc.status, exc.body, exc.headers)
+    try:
+        result = store.handle(request, token=token)
+    except Exception:
+        # Nothing was committed (the store rolls back), so a retry is safe; the log has the cause, the client a 500.
+        logger.exception("local backend failed on a sync request")
+        return _error(500, "Internal error; nothing was applied", "INTERNAL_ERROR")
+    return _reply(result.status, result.body, result.headers)
+
+
+def _bearer(headers: Mapping[str, str], expected: str | None) -> str:
+    value = headers.get("authorization")
+    if value is None:
+        raise auth_error(401, "Missing Authorization header; send 'Authorization: Bearer <token>'")
+    scheme, _, token = value.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise auth_error(403)
+    if expected is not None and not hmac.compare_digest(token.encode(), expected.encode()):
+        raise auth_error(403)
+    return token
+
+
+def _decode(content_type: str, body: bytes) -> dict[str, Any]:
+    media = content_type.split(";")[0].strip().lower()
+    stripped = body.lstrip()
+    if media == "application/json" or (not media and stripped.startswith(b"{")):
+        try:
+            decoded = json.loads(body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise request_invalid("body", f"not valid JSON: {exc}") from None
+        if not isinstance(decoded, dict):
+            raise request_invalid("body", "must be a JSON object")
+        request: dict[str, Any] = decoded  # pyright: ignore[reportUnknownVariableType]
+        return request
+    try:
+        fields = parse_qs(body.decode(), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise request_invalid("body", "form body is not UTF-8") from None
+    form: dict[str, Any] = {}
+    for name, values in fields.items():
+        value = values[-1]
+        if name in ("commands", "resource_types"):
+            try:
+                form[name] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise request_invalid(name, f"must be a JSON-encoded array: {exc}") from None
+        else:
+            form[name] = value
+    return form

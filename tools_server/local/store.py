@@ -1,0 +1,334 @@
+"""The local Sync engine: one SQLite database that answers Sync requests as Todoist does (reference §9). No HTTP here.
+
+A request runs in one transaction: its commands in order, each inside a savepoint so it succeeds or fails alone, then
+the read, then COMMIT, and only then is the response returned (durable before the client hears "ok"). Every change
+is stamped with the request's sequence number; a sync token is that number (plus the database's id, so a token from
+another database means "start over"), and an incremental sync is "every object stamped after it".
+
+Command uuids are kept with their outcome for ``UUID_RETENTION_DAYS``: a replay returns the stored status and
+temp_id mapping and executes nothing, which is what makes client retries safe. Failed outcomes are kept too, so a
+retried batch gets the same answer it would have got the first time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import os
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
+from tools_server.local.handlers import HANDLERS
+from tools_server.local.tx import SCHEMA, Obj, Tx, random_id
+from tools_server.models import CREATING_COMMANDS, MAX_COMMANDS_PER_REQUEST
+
+UUID_RETENTION_DAYS = 30
+# Resource types this backend keeps, by the name a request uses -> the kind stored.
+LIST_RESOURCES = {"items": "item", "projects": "project", "sections": "section", "labels": "label"}
+RESOURCE_TYPES = (*LIST_RESOURCES, "user")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Todoist's published budget per token (reference §5): 1000 partial and 100 full syncs per 15 minutes."""
+
+    partial: int = 1000
+    full: int = 100
+    window_seconds: float = 900.0
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict[str, str])
+
+
+@dataclass(frozen=True)
+class _Request:
+    commands: list[dict[str, Any]]
+    sync_token: str | None
+    resource_types: list[str]
+
+
+class SyncStore:
+    """Thread-safe (one lock per store); several processes may share the file (SQLite locking, WAL)."""
+
+    def __init__(
+        self,
+        path: str = ":memory:",
+        *,
+        now: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = random_id,
+        rate_limit: RateLimit | None = None,
+    ) -> None:
+        self._now = now
+        self._new_id = new_id
+        self._rate_limit = rate_limit
+        self._recent: dict[str, deque[tuple[float, bool]]] = {}
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit survives power loss, not only a process crash; the client is told "ok" only after it.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._initialise()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- public entry points ------------------------------------------------------------------------------------------
+
+    def handle(self, request: Mapping[str, Any], *, token: str = "") -> Reply:
+        """One Sync request (already decoded from JSON or form fields) -> status and JSON body."""
+        try:
+            parsed = _parse_request(request)
+            self._check_rate(token, parsed.sync_token in (None, "*") and bool(parsed.resource_types))
+            return Reply(200, self._run(parsed))
+        except RequestError as exc:
+            return Reply(exc.status, exc.body, exc.headers)
+
+    def sync(
+        self,
+        *,
+        commands: Sequence[dict[str, Any]] = (),
+        sync_token: str | None = None,
+        resource_types: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Direct access for benchmarks and tests: the response body, or RequestError for a refused request."""
+        request: dict[str, Any] = {"commands": list(commands), "resource_types": list(resource_types)}
+        if sync_token is not None:
+            request["sync_token"] = sync_token
+        parsed = _parse_request(request)
+        return self._run(parsed)
+
+    # -- internals ----------------------------------------------------------------------------------------------------
+
+    def _initialise(self) -> None:
+        """First open: the database id, the user and their Inbox. Later opens: forget uuids past retention."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                meta = self._meta()
+                if "db_id" not in meta:
+                    self._create_account()
+                cutoff = self._now().timestamp() - UUID_RETENTION_DAYS * 86400
+                self._db.execute("DELETE FROM commands WHERE at < ?", (cutoff,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _create_account(self) -> None:
+        user_id = str(10_000_000 + int.from_bytes(os.urandom(4), "big") % 90_000_000)
+        meta = {"db_id": os.urandom(6).hex(), "seq": "1", "user_id": user_id, "timezone": "UTC"}
+        tx = Tx(self._db, 1, self._now(), self._new_id, meta)
+        inbox_id = tx.fresh_id()
+        meta["inbox_project_id"] = inbox_id
+        inbox: Obj = {
+            "id": inbox_id,
+            "name": "Inbox",
+            "color": "grey",
+            "parent_id": None,
+            "child_order": 0,
+            "is_collapsed": False,
+            "shared": False,
+            "is_deleted": False,
+            "is_archived": False,
+            "is_favorite": False,
+            "view_style": "list",
+            "inbox_project": True,
+            "folder_id": None,
+            "description": "",
+            "created_at": tx.stamp,
+            "updated_at": tx.stamp,
+        }
+        tx.put("project", inbox)
+        user: Obj = {
+            "id": user_id,
+            "full_name": "Local user",
+            "email": "local@localhost",
+            "inbox_project_id": inbox_id,
+            "timezone": "UTC",
+            "is_deleted": False,
+        }
+        tx.put("user", user, touch=False)
+        self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+
+    def _meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    def _check_rate(self, token: str, full: bool) -> None:
+        limit = self._rate_limit
+        if limit is None:
+            return
+        now = self._now().timestamp()
+        with self._lock:
+            recent = self._recent.setdefault(token, deque())
+            while recent and recent[0][0] <= now - limit.window_seconds:
+                recent.popleft()
+            same_kind = [t for t, was_full in recent if was_full == full]
+            if len(same_kind) >= (limit.full if full else limit.partial):
+                wait = max(1, math.ceil(same_kind[0] + limit.window_seconds - now))
+                raise limits_reached(wait, os.urandom(8).hex())
+            recent.append((now, full))
+
+    def _run(self, request: _Request) -> dict[str, Any]:
+        with self._lock:
+            # Writers take the lock up front so two processes cannot interleave; readers get a WAL snapshot.
+            self._db.execute("BEGIN IMMEDIATE" if request.commands else "BEGIN")
+            try:
+                body = self._process(request)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return body
+
+    def _process(self, request: _Request) -> dict[str, Any]:
+        meta = self._meta()
+        seq = int(meta["seq"])
+        tx = Tx(self._db, seq + 1, self._now(), self._new_id, meta)
+        statuses: dict[str, Any] = {}
+        mapping: dict[str, str] = {}
+        for command in request.commands:
+            self._command(tx, command, statuses, mapping)
+        if tx.changed:
+            seq += 1
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
+        body: dict[str, Any] = {}
+        if request.commands:
+            body["sync_status"] = statuses
+            body["temp_id_mapping"] = mapping
+        body.update(self._read(request, meta["db_id"], seq, tx.now))
+        return body
+
+    def _command(self, tx: Tx, command: dict[str, Any], statuses: dict[str, Any], mapping: dict[str, str]) -> None:
+        uuid: str = command["uuid"]
+        stored = self._db.execute("SELECT status, temp_id, object_id FROM commands WHERE uuid = ?", (uuid,)).fetchone()
+        if stored is not None:
+            statuses[uuid] = json.loads(stored[0])
+            if stored[1] is not None and stored[2] is not None:
+                mapping[stored[1]] = tx.temp_ids[stored[1]] = stored[2]
+            return
+        kind = command["type"]
+        temp_id = command.get("temp_id") if kind in CREATING_COMMANDS else None
+        status: Any = "ok"
+        created: str | None = None
+        self._db.execute("SAVEPOINT command")
+        try:
+            handler = HANDLERS.get(kind)
+            if handler is None:
+                raise invalid_argument("type", f"unknown command type {kind!r}; supported: {', '.join(HANDLERS)}")
+            args = command.get("args", {})
+            if not isinstance(args, dict):
+                raise invalid_argument("args", "must be an object")
+            created = handler(tx, args)  # pyright: ignore[reportUnknownArgumentType]
+        except CommandError as exc:
+            self._db.execute("ROLLBACK TO command")
+            status = exc.body
+            created = None
+        self._db.execute("RELEASE command")
+        if isinstance(temp_id, str) and created is not None:
+            mapping[temp_id] = tx.temp_ids[temp_id] = created
+        else:
+            temp_id = None
+        self._db.execute(
+            "INSERT INTO commands (uuid, status, temp_id, object_id, at) VALUES (?, ?, ?, ?, ?)",
+            (uuid, json.dumps(status), temp_id, created, tx.now.timestamp()),
+        )
+        statuses[uuid] = status
+
+    def _read(self, request: _Request, db_id: str, seq: int, now: datetime) -> dict[str, Any]:
+        since = _decode_token(request.sync_token, db_id, seq)
+        body: dict[str, Any] = {"sync_token": _encode_token(db_id, seq), "full_sync": since is None}
+        if since is None:
+            body["full_sync_date_utc"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        for name in request.resource_types:
+            if name == "user":
+                user = self._objects("user", since)
+                if user:
+                    body["user"] = user[0]
+            else:
+                body[name] = self._objects(LIST_RESOURCES[name], since)
+        return body
+
+    def _objects(self, kind: str, since: int | None) -> list[Obj]:
+        if since is None:
+            sql, params = "SELECT data FROM objects WHERE kind = ? AND active = 1 ORDER BY ord, rowid", (kind,)
+        else:
+            sql, params = "SELECT data FROM objects WHERE seq > ? AND kind = ? ORDER BY seq, rowid", (since, kind)
+        return [json.loads(row[0]) for row in self._db.execute(sql, params)]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Pure helpers: request validation and sync tokens
+
+
+def _parse_request(request: Mapping[str, Any]) -> _Request:
+    commands: Any = request.get("commands") or []
+    if not isinstance(commands, list):
+        raise request_invalid("commands", "must be a JSON array of commands")
+    if len(commands) > MAX_COMMANDS_PER_REQUEST:  # pyright: ignore[reportUnknownArgumentType]
+        raise request_invalid(
+            "commands", f"at most {MAX_COMMANDS_PER_REQUEST} commands per request", max_count=MAX_COMMANDS_PER_REQUEST
+        )
+    checked: list[dict[str, Any]] = []
+    for position, command in enumerate(commands):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+        if not isinstance(command, dict):
+            raise request_invalid("commands", f"command {position} is not an object")
+        uuid = command.get("uuid")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        kind = command.get("type")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        if not isinstance(uuid, str) or not uuid:
+            raise request_invalid("commands", f"command {position} has no uuid")
+        if not isinstance(kind, str) or not kind:
+            raise request_invalid("commands", f"command {position} has no type")
+        checked.append(command)  # pyright: ignore[reportUnknownArgumentType]
+    token = request.get("sync_token")
+    if token is not None and not isinstance(token, str):
+        raise request_invalid("sync_token", "must be a string")
+    return _Request(checked, token, _resource_types(request.get("resource_types")))
+
+
+def _resource_types(raw: Any) -> list[str]:
+    """Requested types this backend keeps: 'all' selects all, '-name' excludes; unknown names are ignored."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):  # pyright: ignore[reportUnknownVariableType]
+        raise request_invalid("resource_types", "must be a JSON array of strings")
+    names: list[str] = raw  # pyright: ignore[reportUnknownVariableType]
+    wanted = [t for t in RESOURCE_TYPES if "all" in names or t in names]
+    return [t for t in wanted if f"-{t}" not in names]
+
+
+def _encode_token(db_id: str, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{db_id}:{seq}".encode()).rstrip(b"=").decode()
+
+
+def _decode_token(token: str | None, db_id: str, current: int) -> int | None:
+    """The sequence a token stands for, or None for a full sync ('*', unreadable, another database's, or ahead)."""
+    if token is None or token == "*":
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        token_db, seq_text = text.split(":")
+        seq = int(seq_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if token_db != db_id or not 0 <= seq <= current:
+        return None
+    return seq

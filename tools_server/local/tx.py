@@ -1,0 +1,173 @@
+"""Object access inside one request's transaction: read, write (stamping the request's change sequence), and find
+children and positions.
+
+Every object is one JSON document in ``objects``; the columns beside it (kind, active, project/section/parent, ord)
+exist only so the queries the commands need (children, last position, changes since a sequence) use an index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from tools_server.local.errors import invalid_temp_id, not_found
+
+Obj = dict[str, Any]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    project_id TEXT,
+    section_id TEXT,
+    parent_id TEXT,
+    ord INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS objects_seq ON objects (seq);
+CREATE INDEX IF NOT EXISTS objects_kind_active ON objects (kind, active);
+CREATE INDEX IF NOT EXISTS objects_parent ON objects (parent_id);
+CREATE INDEX IF NOT EXISTS objects_place ON objects (kind, project_id, section_id, parent_id, ord);
+CREATE TABLE IF NOT EXISTS commands (
+    uuid TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    temp_id TEXT,
+    object_id TEXT,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS commands_at ON commands (at);
+"""
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def random_id() -> str:
+    """A 16-character opaque id in the shape of Todoist v1 ids (which start with '6')."""
+    n = int.from_bytes(os.urandom(12), "big")
+    chars = ["6"]
+    for _ in range(15):
+        n, r = divmod(n, 62)
+        chars.append(_ALPHABET[r])
+    return "".join(chars)
+
+
+def looks_like_real_id(value: str) -> bool:
+    """Real ids are 16 alphanumerics (v1) or digits (seed-era v9); anything else that is unknown is a temp id."""
+    return value.isdigit() or (len(value) == 16 and value.isascii() and value.isalnum())
+
+
+def is_active(kind: str, obj: Obj) -> bool:
+    """Whether the object belongs in a full sync."""
+    if obj.get("is_deleted"):
+        return False
+    if kind == "item":
+        return not obj.get("checked")
+    return not obj.get("is_archived", False)
+
+
+def timestamp(moment: datetime) -> str:
+    """Todoist's microsecond UTC form, e.g. 2026-11-20T10:00:00.000000Z."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Tx:
+    """One request: the connection inside BEGIN IMMEDIATE, the request's sequence number, and its temp ids."""
+
+    def __init__(
+        self, db: sqlite3.Connection, seq: int, now: datetime, new_id: Callable[[], str], meta: dict[str, str]
+    ):
+        self.db = db
+        self.seq = seq
+        self.now = now
+        self.stamp = timestamp(now)
+        self.new_id = new_id
+        self.meta = meta
+        self.temp_ids: dict[str, str] = {}
+        self.changed = False
+
+    # -- reading ------------------------------------------------------------------------------------------------------
+
+    def get(self, kind: str, object_id: str) -> Obj | None:
+        row = self.db.execute("SELECT data FROM objects WHERE id = ? AND kind = ?", (object_id, kind)).fetchone()
+        if row is None:
+            return None
+        obj: Obj = json.loads(row[0])
+        return obj
+
+    def resolve(self, kind: str, argument: str, value: Any) -> Obj:
+        """The live (not deleted) object an id-typed argument names, through this request's temp ids."""
+        if not isinstance(value, str) or not value:
+            raise not_found(kind, argument)
+        real = self.temp_ids.get(value, value)
+        obj = self.get(kind, real)
+        if obj is None or obj.get("is_deleted"):
+            if real == value and not looks_like_real_id(value):
+                raise invalid_temp_id(argument)
+            raise not_found(kind, argument)
+        return obj
+
+    def children(self, parent_id: str) -> list[Obj]:
+        rows = self.db.execute(
+            "SELECT data FROM objects WHERE parent_id = ? AND kind = 'item' ORDER BY ord", (parent_id,)
+        ).fetchall()
+        found: list[Obj] = [json.loads(r[0]) for r in rows]
+        return [c for c in found if not c.get("is_deleted")]
+
+    def descendants(self, parent_id: str) -> list[Obj]:
+        found: list[Obj] = []
+        stack = [parent_id]
+        while stack:
+            for child in self.children(stack.pop()):
+                found.append(child)
+                stack.append(child["id"])
+        return found
+
+    def next_order(self, kind: str, project_id: str | None, section_id: str | None, parent_id: str | None) -> int:
+        """One past the last position among siblings (live or not: positions are never reused)."""
+        row = self.db.execute(
+            "SELECT MAX(ord) FROM objects WHERE kind = ? AND project_id IS ? AND section_id IS ? AND parent_id IS ?",
+            (kind, project_id, section_id, parent_id),
+        ).fetchone()
+        return (row[0] or 0) + 1
+
+    def labels_by_name(self) -> dict[str, Obj]:
+        rows = self.db.execute("SELECT data FROM objects WHERE kind = 'label' AND active = 1").fetchall()
+        labels: list[Obj] = [json.loads(r[0]) for r in rows]
+        return {label["name"].casefold(): label for label in labels}
+
+    # -- writing ------------------------------------------------------------------------------------------------------
+
+    def put(self, kind: str, obj: Obj, *, touch: bool = True) -> None:
+        """Insert or replace an object, stamped with this request's sequence so incremental syncs return it."""
+        if touch and "updated_at" in obj:
+            obj["updated_at"] = self.stamp
+        order = obj.get("child_order", obj.get("section_order", obj.get("item_order", 0)))
+        self.db.execute(
+            "INSERT OR REPLACE INTO objects (id, kind, seq, active, project_id, section_id, parent_id, ord, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                obj["id"],
+                kind,
+                self.seq,
+                int(is_active(kind, obj)),
+                obj.get("project_id") if kind in ("item", "section") else None,
+                obj.get("section_id") if kind == "item" else None,
+                obj.get("parent_id"),
+                order or 0,
+                json.dumps(obj, separators=(",", ":")),
+            ),
+        )
+        self.changed = True
+
+    def fresh_id(self) -> str:
+        while True:
+            candidate = self.new_id()
+            if self.db.execute("SELECT 1 FROM objects WHERE id = ?", (candidate,)).fetchone() is None:
+                return candidate

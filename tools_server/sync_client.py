@@ -1,0 +1,402 @@
+"""The I/O shell: one Sync request to a Todoist-compatible endpoint, with safe retries.
+
+Everything that talks to a backend goes through an injected ``httpx.AsyncClient``; its transport is the seam that
+selects Todoist, the embedded local store, or a fault-injecting test double.
+
+Retries are safe only because every attempt sends the *byte-identical* body: the same command uuids, which the
+backend deduplicates (reference §5). So the body is serialized exactly once, and a retry never rebuilds it.
+
+Failures are classified the way Doist's own tools do (reference §4): 429 and 500/502/503/504 and transport errors are
+transient and retried with backoff; 401/403 and every other non-2xx are permanent and raised at once. Each failure
+says which command uuids *might* have run (``unconfirmed_uuids``), so callers never report "not done" for a command
+the backend may in fact have applied.
+
+The API token must never leak: it lives only in the request headers, never in a message, a log record or a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+from pydantic import ValidationError
+
+from tools_server.models import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST, Command, SyncError, SyncResponse
+
+logger = logging.getLogger(__name__)
+
+# The documented transient server errors (reference §4). Other 5xx (501, 505, proxies' 52x) are not retried.
+_RETRYABLE_SERVER_STATUSES = frozenset({500, 502, 503, 504})
+_AUTH_STATUSES = frozenset({401, 403})
+# Transport errors raised before a single byte of the request can have reached the backend: nothing ran. Any other
+# transport error (read timeout, dropped connection, write error) may come after the backend committed.
+_NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Backend-supplied text quoted in a message is cut to this length: enough to diagnose, not a whole HTML error page.
+_MAX_QUOTED_CHARS = 200
+# Tokens shorter than this are placeholders (the local backend's "local"), not secrets; redacting them would mangle
+# ordinary words in messages. Real Todoist tokens are 40 hex characters.
+_MIN_REDACTED_TOKEN_CHARS = 8
+_REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry transient failures.
+
+    ``max_retry_after`` bounds how long a 429 may make us wait: Todoist has asked for 66 and 513 seconds, and an MCP
+    tool call that silently blocks for minutes is worse than an error that says when to try again.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    jitter: float = 0.25
+    max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if min(self.base_delay, self.max_delay, self.jitter, self.max_retry_after) < 0:
+            raise ValueError("RetryPolicy delays and jitter must not be negative")
+
+    def backoff(self, attempt: int, rand: float) -> float:
+        """The delay after failed attempt ``attempt`` (1-based): capped exponential growth, scaled by ±jitter.
+
+        ``rand`` is a uniform sample in [0, 1]; 0.5 means no jitter. Jitter spreads out clients that failed together
+        so they do not retry in lockstep.
+        """
+        # Clamp the exponent so a huge attempt number cannot overflow a float; the cap applies long before that.
+        exponent = min(max(attempt - 1, 0), 64)
+        delay = min(self.max_delay, self.base_delay * 2.0**exponent)
+        return max(0.0, delay * (1.0 + self.jitter * (2.0 * rand - 1.0)))
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Failures
+
+
+class SyncFailure(Exception):
+    """A Sync request that did not produce a response.
+
+    ``retryable`` says whether sending the same request later may succeed. ``unconfirmed_uuids`` lists the commands
+    whose outcome is unknown because some attempt may have reached the backend; it is empty when we know nothing ran.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, unconfirmed_uuids: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.unconfirmed_uuids: tuple[str, ...] = tuple(unconfirmed_uuids)
+
+
+class TokenRejected(SyncFailure):
+    """401/403: the API token is invalid, revoked or lacks scope. Nothing will work until it is changed."""
+
+    def __init__(self, message: str, *, error: SyncError, unconfirmed_uuids: Sequence[str] = ()) -> None:
+        super().__init__(message, retryable=False, unconfirmed_uuids=unconfirmed_uuids)
+        self.error = error
+
+
+class RateLimited(SyncFailure):
+    """429 that outlasted the retries, or asked for a longer wait than the policy allows."""
+
+    def __init__(self, message: str, *, retry_after: float | None, unconfirmed_uuids: Sequence[str] = ()) -> None:
+        super().__init__(message, retryable=True, unconfirmed_uuids=unconfirmed_uuids)
+        self.retry_after = retry_after
+
+
+class BackendUnavailable(SyncFailure):
+    """Transient server errors or transport failures outlasted the retries, or a 2xx body could not be read."""
+
+    def __init__(self, message: str, *, unconfirmed_uuids: Sequence[str] = ()) -> None:
+        super().__init__(message, retryable=True, unconfirmed_uuids=unconfirmed_uuids)
+
+
+class RequestRejected(SyncFailure):
+    """Any other non-2xx: the request itself is wrong, so sending it again would fail the same way."""
+
+    def __init__(self, message: str, *, error: SyncError, unconfirmed_uuids: Sequence[str] = ()) -> None:
+        super().__init__(message, retryable=False, unconfirmed_uuids=unconfirmed_uuids)
+        self.error = error
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def encode_request(
+    *, commands: Sequence[Command], sync_token: str, resource_types: Sequence[str]
+) -> tuple[bytes, tuple[str, ...]]:
+    """The request body and the commands' uuids; ``ValueError`` if the backend would refuse it (reference §5).
+
+    Checked here, before anything is sent, because what Todoist does with an oversized batch is undocumented and a
+    duplicate uuid inside one batch cannot be reported per command (``sync_status`` is keyed by uuid).
+    """
+    if isinstance(resource_types, str):
+        # A bare string is a Sequence[str] too, and would be sent as one resource type per character.
+        raise TypeError("resource_types must be a sequence of names, not a string")
+    if len(commands) > MAX_COMMANDS_PER_REQUEST:
+        raise ValueError(
+            f"{len(commands)} commands in one Sync request; the limit is {MAX_COMMANDS_PER_REQUEST} (split them)"
+        )
+    uuids = tuple(command.uuid for command in commands)
+    seen: set[str] = set()
+    for uuid in uuids:
+        if uuid in seen:
+            raise ValueError(f"two commands in one Sync request share the uuid {uuid!r}")
+        seen.add(uuid)
+    payload: dict[str, Any] = {"sync_token": sync_token}
+    if resource_types:
+        payload["resource_types"] = list(resource_types)
+    if commands:
+        payload["commands"] = [command.to_wire() for command in commands]
+    # Compact and UTF-8 (not \u escapes): never larger than the estimate the chunker in commands.py budgets with.
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(body) > MAX_BODY_BYTES:
+        raise ValueError(f"Sync request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES} (split the commands)")
+    return body, uuids
+
+
+def parse_retry_after(value: object) -> float | None:
+    """Seconds from a ``Retry-After`` header or ``error_extra.retry_after``; ``None`` if absent or unusable.
+
+    Todoist sends seconds (reference §4). The HTTP-date form is not handled: it would need a wall clock, and the body's
+    ``retry_after`` or plain backoff is a fine fallback.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _quote(text: str) -> str:
+    """Backend text made fit for one line of a message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_QUOTED_CHARS else flat[: _MAX_QUOTED_CHARS - 1] + "…"
+
+
+def parse_error(response: httpx.Response) -> SyncError:
+    """The error object in a non-2xx body, parsed leniently.
+
+    Todoist usually sends a JSON error object (reference §4), but a proxy or load balancer may answer with HTML or
+    plain text; then the error is that text, and ``http_code`` is always filled from the status.
+    """
+    status = response.status_code
+    try:
+        error = SyncError.model_validate_json(response.content)
+    except ValidationError:
+        error = None
+    if error is not None and (error.error or error.error_tag or error.error_code is not None):
+        return error if error.http_code is not None else error.model_copy(update={"http_code": status})
+    text = _quote(response.text) or response.reason_phrase or "no response body"
+    return SyncError(error=text, http_code=status)
+
+
+def describe_error(status: int, error: SyncError) -> str:
+    """``HTTP 400 INVALID_ARGUMENT_VALUE: Invalid argument value; argument=sync_token`` from what is present."""
+    text = f"HTTP {status}"
+    if error.error_tag:
+        text += f" {error.error_tag}"
+    if error.error:
+        text += f": {_quote(error.error)}"
+    argument: object = error.error_extra.get("argument")
+    if isinstance(argument, str) and argument:
+        text += f"; argument={argument}"
+    explanation: object = error.error_extra.get("explanation")
+    if isinstance(explanation, str) and explanation:
+        text += f" ({_quote(explanation)})"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The client
+
+
+class SyncClient:
+    """Sends Sync requests for one API token, retrying transient failures with the same body."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        url: str,
+        token: str,
+        policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._http = http
+        self._url = url
+        # Kept only to redact it from backend text we quote; it is sent via the prebuilt headers below.
+        self.__token = token
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        self._policy = policy
+        self._sleep = sleep
+        self._rand = rand
+        self.requests_sent = 0  # HTTP attempts, retries included
+        self.retries = 0  # attempts that followed a transient failure
+
+    def __repr__(self) -> str:
+        return f"SyncClient(url={self._url!r}, requests_sent={self.requests_sent}, retries={self.retries})"
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy
+
+    async def sync(
+        self, *, commands: Sequence[Command] = (), sync_token: str = "*", resource_types: Sequence[str] = ()
+    ) -> SyncResponse:
+        """One Sync request (commands and/or a read), retried on transient failures; raises a ``SyncFailure``.
+
+        ``ValueError`` (nothing sent) if the commands exceed the documented limits or repeat a uuid.
+        """
+        body, uuids = encode_request(commands=commands, sync_token=sync_token, resource_types=resource_types)
+        policy = self._policy
+        # Whether any attempt so far may have reached the backend (and so may have executed the commands).
+        maybe_ran = False
+        attempt = 0
+        while True:
+            attempt += 1
+            last_attempt = attempt >= policy.max_attempts
+            self.requests_sent += 1
+            try:
+                response = await self._http.post(self._url, content=body, headers=self._headers)
+            except httpx.UnsupportedProtocol as exc:
+                # A misconfigured URL (TODOIST_SYNC_URL); retrying cannot help and nothing was sent.
+                raise SyncFailure(self._redact(f"Sync URL is not usable: {exc}")) from exc
+            except httpx.TransportError as exc:
+                maybe_ran = maybe_ran or not isinstance(exc, _NOT_SENT_ERRORS)
+                kind = type(exc).__name__
+                if last_attempt:
+                    raise BackendUnavailable(
+                        self._redact(f"Sync backend unreachable after {attempt} attempts ({kind}: {exc})"),
+                        unconfirmed_uuids=uuids if maybe_ran else (),
+                    ) from exc
+                await self._pause(kind, attempt, policy.backoff(attempt, self._rand()))
+                continue
+            except httpx.DecodingError as exc:
+                # The body arrived but its content-encoding is broken: the backend answered, so it may have run.
+                raise BackendUnavailable(
+                    self._redact(f"Sync backend sent a malformed response ({exc})"), unconfirmed_uuids=uuids
+                ) from exc
+
+            status = response.status_code
+            if 200 <= status < 300:
+                return self._parse_success(response, uuids)
+
+            # Below, this attempt failed. Only the unconfirmed uuids of *earlier* attempts carry into a 4xx failure.
+            earlier = uuids if maybe_ran else ()
+            if status in _AUTH_STATUSES:
+                error = parse_error(response)
+                message = f"Todoist rejected the API token ({describe_error(status, error)}); check TODOIST_API_TOKEN"
+                raise TokenRejected(self._redact(message), error=error, unconfirmed_uuids=earlier)
+
+            if status == 429:
+                # Todoist checks limits before running anything, so a 429 itself executed nothing.
+                error = parse_error(response)
+                hint = self._retry_after(response, error)
+                if hint is not None and hint > policy.max_retry_after:
+                    raise RateLimited(
+                        f"Sync backend rate limit reached (HTTP 429); retry after {hint:g}s",
+                        retry_after=hint,
+                        unconfirmed_uuids=earlier,
+                    )
+                if last_attempt:
+                    after = f"; retry after {hint:g}s" if hint is not None else ""
+                    raise RateLimited(
+                        f"Sync backend rate limit reached (HTTP 429) after {attempt} attempts{after}",
+                        retry_after=hint,
+                        unconfirmed_uuids=earlier,
+                    )
+                delay = hint if hint is not None else policy.backoff(attempt, self._rand())
+                await self._pause(f"HTTP {status}", attempt, delay)
+                continue
+
+            if status in _RETRYABLE_SERVER_STATUSES:
+                # A server error may come after the commands ran (e.g. a gateway timeout), so assume they might have.
+                maybe_ran = True
+                if last_attempt:
+                    error = parse_error(response)
+                    raise BackendUnavailable(
+                        self._redact(f"Sync backend failed after {attempt} attempts ({describe_error(status, error)})"),
+                        unconfirmed_uuids=uuids,
+                    )
+                # Honour a server's hint (Todoist's 503 says retry_after 60), but within our own backoff ceiling:
+                # the retry budget is small, and an MCP call should fail promptly rather than block for a minute.
+                hint = self._retry_after(response, parse_error(response))
+                delay = min(hint, policy.max_delay) if hint is not None else policy.backoff(attempt, self._rand())
+                await self._pause(f"HTTP {status}", attempt, delay)
+                continue
+
+            error = parse_error(response)
+            # Any other 5xx is a server fault after which we cannot know what ran; other statuses executed nothing.
+            unconfirmed = uuids if status >= 500 else earlier
+            raise RequestRejected(
+                self._redact(f"Sync request rejected ({describe_error(status, error)})"),
+                error=error,
+                unconfirmed_uuids=unconfirmed,
+            )
+
+    def _parse_success(self, response: httpx.Response, uuids: tuple[str, ...]) -> SyncResponse:
+        try:
+            return SyncResponse.model_validate_json(response.content)
+        except ValidationError as exc:
+            # A 2xx means the backend processed the request, so the commands may have run even though we cannot
+            # read the outcome. Not retried here: an unreadable 2xx is usually a wrong URL (an HTML page), which a
+            # retry would not fix. Only location and message are quoted, never the input (it is the response body).
+            first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise BackendUnavailable(
+                self._redact(
+                    f"Sync backend sent a malformed response (HTTP {response.status_code}; {where}: {first['msg']})"
+                ),
+                unconfirmed_uuids=uuids,
+            ) from None
+
+    @staticmethod
+    def _retry_after(response: httpx.Response, error: SyncError) -> float | None:
+        """The server's requested wait: the ``Retry-After`` header, else the body's ``error_extra.retry_after``."""
+        from_header = parse_retry_after(response.headers.get("retry-after"))
+        return from_header if from_header is not None else parse_retry_after(error.error_extra.get("retry_after"))
+
+    async def _pause(self, kind: str, attempt: int, delay: float) -> None:
+        # Never log the body (it holds the user's tasks) or the headers (they hold the token).
+        logger.warning(
+            "Sync request failed (%s) on attempt %d of %d; retrying in %.2fs",
+            kind,
+            attempt,
+            self._policy.max_attempts,
+            delay,
+        )
+        self.retries += 1
+        await self._sleep(delay)
+
+    def _redact(self, text: str) -> str:
+        """Remove the token from text that quotes the backend or httpx, in case either ever echoes it."""
+        token = self.__token
+        if len(token) >= _MIN_REDACTED_TOKEN_CHARS:
+            text = text.replace(token, _REDACTED)
+        return text
