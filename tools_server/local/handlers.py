@@ -88,8 +88,8 @@ def _labels(tx: Tx, names: list[str]) -> list[str]:
         label = existing.get(name.casefold())
         if label is None:
             order = len(existing) + 1
-            label = {"id": tx.fresh_id(), "name": name, "color": "charcoal", "item_order": order}
-            label.update(is_deleted=False, is_favorite=False)
+            fields: Obj = {"id": tx.fresh_id(), "name": name, "color": "charcoal", "item_order": order}
+            label = fields | {"is_deleted": False, "is_favorite": False}
             tx.put("label", label, touch=False)
             existing[name.casefold()] = label
         result.append(label["name"])
