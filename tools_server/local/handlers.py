@@ -92,7 +92,7 @@ def _labels(tx: Tx, names: list[str]) -> list[str]:
             label = fields | {"is_deleted": False, "is_favorite": False}
             tx.put("label", label, touch=False)
             existing[name.casefold()] = label
-        result.append(label["name"])
+        result.append(str(label["name"]))
     return result
 
 
