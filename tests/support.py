@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from mcp import Client
 from mcp.types import CallToolResult
-from tools_server.local.store import SyncStore
-from tools_server.local.transport import LocalTransport
 
 from tools_server.cli import LOCAL_SYNC_URL, backend_over
+from tools_server.local.store import SyncStore
+from tools_server.local.transport import LocalTransport
 from tools_server.server import build_server
 
 FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
