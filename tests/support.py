@@ -17,6 +17,7 @@ from tools_server.cli import LOCAL_SYNC_URL, backend_over
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import build_server
+from tools_server.sync_client import DEFAULT_RETRY_POLICY, RetryPolicy
 
 FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -63,8 +64,16 @@ class Harness:
     transport: CountingTransport
     http: httpx.AsyncClient
 
-    def server(self) -> Any:
-        return build_server(backend_over(self.http, kind="local", url=LOCAL_SYNC_URL, token="local"))
+    sleeps: list[float] = field(default_factory=list[float])
+
+    async def _sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)  # retries wait on this clock, not the wall clock
+
+    def server(self, policy: RetryPolicy = DEFAULT_RETRY_POLICY) -> Any:
+        backend = backend_over(
+            self.http, kind="local", url=LOCAL_SYNC_URL, token="local", policy=policy, sleep=self._sleep
+        )
+        return build_server(backend)
 
     async def raw_sync(self, body: dict[str, Any]) -> dict[str, Any]:
         """A Sync request straight to the store, bypassing the server and the counter."""

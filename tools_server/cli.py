@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from tools_server import __version__
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import Backend, build_server
-from tools_server.sync_client import SyncClient
+from tools_server.sync_client import DEFAULT_RETRY_POLICY, RetryPolicy, SyncClient
 
 logger = logging.getLogger("tools_server")
 
@@ -57,14 +57,23 @@ def backend_description(env: Mapping[str, str]) -> str:
     return f"the embedded local backend ({default_db_path(env)})"
 
 
-def backend_over(http: httpx.AsyncClient, *, kind: str, url: str, token: str, client_tokens: bool = False) -> Backend:
-    """A backend whose Sync clients share one httpx client (one connection pool)."""
+def backend_over(
+    http: httpx.AsyncClient,
+    *,
+    kind: str,
+    url: str,
+    token: str,
+    client_tokens: bool = False,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+) -> Backend:
+    """A backend whose Sync clients share one httpx client (one connection pool); tests inject ``sleep``."""
     clients: dict[str, SyncClient] = {}
 
     def client_for(api_token: str) -> SyncClient:
         client = clients.get(api_token)
         if client is None:
-            client = clients[api_token] = SyncClient(http, url=url, token=api_token)
+            client = clients[api_token] = SyncClient(http, url=url, token=api_token, policy=policy, sleep=sleep)
         return client
 
     return Backend(kind=kind, default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)

@@ -34,7 +34,7 @@ from tools_server.schema_compact import compact_schema
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
 from tools_server.summary import WriteResult
 from tools_server.sync_client import SyncClient, SyncFailure
-from tools_server.writes import run_add, run_complete, run_move
+from tools_server.writes import run_add, run_complete, run_move, run_resend
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -65,6 +65,8 @@ class AppState:
 
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+# Resending replays command uuids the backend already knows: repeating it changes nothing more.
+RESEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
 class _Server(MCPServer):
@@ -190,6 +192,16 @@ def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
             raise ToolError(f"Invalid arguments for move_items: {compact_errors(exc)}") from exc
         session, client = _session_and_client(ctx)
         text, result = await _guarded(session, lambda: run_move(session, client, ids, target, dry_run))
+        return _reply(text, result)
+
+    @server.tool(annotations=RESEND)
+    async def resend_writes(
+        batch: Annotated[str, Field(min_length=1, max_length=64, description="The 'resend' id of a write result")],
+        ctx: Context[AppState, Any],
+    ) -> Annotated[CallToolResult, WriteResult]:
+        """Finish a write whose result listed unconfirmed tasks: resends only those, each applied at most once."""
+        session, client = _session_and_client(ctx)
+        text, result = await _guarded(session, lambda: run_resend(session, client, batch))
         return _reply(text, result)
 
     @server.tool(annotations=READ)

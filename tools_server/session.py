@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from tools_server.changes import View
-from tools_server.commands import chunk_commands, rewrite_temp_ids
+from tools_server.commands import Plan, chunk_commands, rewrite_temp_ids
 from tools_server.mirror import Mirror
 from tools_server.models import MIRRORED_RESOURCE_TYPES, Command, SyncResponse
 from tools_server.summary import NotConfirmed, Outcome
@@ -26,6 +26,22 @@ from tools_server.sync_client import RequestRejected, SyncClient, SyncFailure, T
 logger = logging.getLogger(__name__)
 
 MAX_VIEWS_PER_SESSION = 32
+MAX_PENDING_WRITES = 16
+
+
+@dataclass
+class PendingWrite:
+    """A write call whose commands were not all confirmed; resending them with the same uuids is safe."""
+
+    verb: str
+    plan: Plan
+    projects: Plan | None
+    commands: list[Command]
+    outcome: Outcome
+    recurrence: bool = False
+
+    def unconfirmed(self) -> list[Command]:
+        return [c for c in self.commands if isinstance(self.outcome.statuses.get(c.uuid), NotConfirmed)]
 
 
 class SessionTokenRejected(Exception):
@@ -42,6 +58,14 @@ class Session:
     last_used: float = 0.0
     # Set when the backend answered an incremental request with a full sync (it forgot or refused our token).
     resynced: bool = False
+    pending: OrderedDict[str, PendingWrite] = field(default_factory=OrderedDict[str, PendingWrite])
+
+    def keep_pending(self, write: PendingWrite) -> str:
+        batch = "w_" + secrets.token_urlsafe(9)
+        self.pending[batch] = write
+        while len(self.pending) > MAX_PENDING_WRITES:
+            self.pending.popitem(last=False)
+        return batch
 
     async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
         """One Sync request (commands and a read) that also refreshes the mirror."""
@@ -66,9 +90,13 @@ class Session:
         if not self.mirror.synced:
             await self.request(client)
 
-    async def execute(self, client: SyncClient, commands: Sequence[Command]) -> Outcome:
-        """Send commands in chunks of at most 100 commands / 1 MiB, carrying temp ids across chunks."""
-        outcome = Outcome()
+    async def execute(self, client: SyncClient, commands: Sequence[Command], outcome: Outcome | None = None) -> Outcome:
+        """Send commands in chunks of at most 100 commands / 1 MiB, carrying temp ids across chunks.
+
+        ``outcome`` continues an earlier attempt (resend): its temp id mapping resolves references to objects that
+        earlier chunks created, and the new statuses are merged into it.
+        """
+        outcome = outcome if outcome is not None else Outcome()
         chunks = chunk_commands(commands)
         for position, chunk in enumerate(chunks):
             chunk = [rewrite_temp_ids(c, outcome.temp_id_mapping) for c in chunk]

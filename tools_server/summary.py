@@ -62,6 +62,7 @@ class WriteResult(BaseModel):
     dry_run: bool | None = None
     plan: list[dict[str, object]] | None = Field(default=None, description="dry_run: the commands that would be sent")
     requests: int | None = None
+    resend: str | None = Field(default=None, description="Batch id for resend_writes when some writes are unconfirmed")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -205,4 +206,10 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
     if result.failed:
         parts.append("Failed:")
         parts.extend(failure_lines(plan, result))
+    if result.resend:
+        unsure = sum(r.error_tag in ("UNCONFIRMED", "NOT_SENT") for r in result.results)
+        parts.append(
+            f"{_plural(unsure, 'task')} not confirmed: call resend_writes with batch '{result.resend}' to send the "
+            "same commands again (safe: nothing is applied twice). Do not repeat the original call."
+        )
     return "\n".join(parts)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from tools_server.commands import Plan, PlanError, plan_add, plan_complete, plan_move, resolve_destination
 from tools_server.inputs import MoveTarget, NewItem, NewProject
-from tools_server.session import Session
-from tools_server.summary import WriteResult, build_result, dry_run_result, summary_text
+from tools_server.models import Command
+from tools_server.session import PendingWrite, Session
+from tools_server.summary import NotConfirmed, Outcome, WriteResult, build_result, dry_run_result, summary_text
 from tools_server.sync_client import SyncClient
 
 _NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
@@ -34,8 +35,13 @@ async def run_add(
     if dry_run:
         result = dry_run_result(plan, projects)
         return summary_text("Added", plan, result), result
-    outcome = await session.execute(client, [*projects.commands, *plan.commands])
-    result = build_result(plan, outcome, session.mirror, projects=projects)
+    commands = [*projects.commands, *plan.commands]
+    outcome = await session.execute(client, commands)
+    result = _result(session, PendingWrite("Added", plan, projects, commands, outcome))
+    return summary_text("Added", plan, result, extra=_projects_note(projects, result)), result
+
+
+def _projects_note(projects: Plan, result: WriteResult) -> str:
     extra = ""
     if result.projects:
         made = [r for r in result.projects if r.status == "ok"]
@@ -47,7 +53,45 @@ async def run_add(
         ]
         if failed:
             extra += " Not created: " + "; ".join(failed[:5]) + "."
-    return summary_text("Added", plan, result, extra=extra), result
+    return extra
+
+
+def _recurring_note(result: WriteResult) -> str:
+    recurred = [r for r in result.results if r.recurred]
+    if not recurred:
+        return ""
+    shown = ", ".join(f"{r.id} → {r.next_due}" for r in recurred[:5])
+    more = f" +{len(recurred) - 5} more" if len(recurred) > 5 else ""
+    return f" {len(recurred)} recurring, now due: {shown}{more}."
+
+
+def _result(session: Session, write: PendingWrite) -> WriteResult:
+    """The structured result; a write with unconfirmed commands is kept so resend_writes can finish it safely."""
+    result = build_result(
+        write.plan, write.outcome, session.mirror, recurrence=write.recurrence, projects=write.projects
+    )
+    if any(isinstance(s, NotConfirmed) for s in write.outcome.statuses.values()):
+        result.resend = session.keep_pending(write)
+    return result
+
+
+async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[str, WriteResult]:
+    """Send a kept write's unconfirmed commands again with their original uuids: the backend runs each at most once."""
+    write = session.pending.pop(batch, None)
+    if write is None:
+        known = ", ".join(session.pending) or "none"
+        raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending in this session: {known})")
+    commands: list[Command] = write.unconfirmed()
+    fresh = Outcome(temp_id_mapping=dict(write.outcome.temp_id_mapping))
+    again = await session.execute(client, commands, fresh)
+    write.outcome.statuses.update(again.statuses)
+    write.outcome.temp_id_mapping.update(again.temp_id_mapping)
+    write.outcome.requests += again.requests
+    result = _result(session, write)
+    extra = _projects_note(write.projects, result) if write.projects else _recurring_note(result)
+    return f"Resent {len(commands)} unconfirmed commands. " + summary_text(
+        write.verb, write.plan, result, extra=extra
+    ), result
 
 
 async def run_complete(session: Session, client: SyncClient, ids: list[str], dry_run: bool) -> tuple[str, WriteResult]:
@@ -56,14 +100,8 @@ async def run_complete(session: Session, client: SyncClient, ids: list[str], dry
         result = dry_run_result(plan)
         return summary_text("Completed", plan, result), result
     outcome = await session.execute(client, plan.commands)
-    result = build_result(plan, outcome, session.mirror, recurrence=True)
-    recurred = [r for r in result.results if r.recurred]
-    extra = ""
-    if recurred:
-        shown = ", ".join(f"{r.id} → {r.next_due}" for r in recurred[:5])
-        more = f" +{len(recurred) - 5} more" if len(recurred) > 5 else ""
-        extra = f" {len(recurred)} recurring, now due: {shown}{more}."
-    return summary_text("Completed", plan, result, extra=extra), result
+    result = _result(session, PendingWrite("Completed", plan, None, list(plan.commands), outcome, recurrence=True))
+    return summary_text("Completed", plan, result, extra=_recurring_note(result)), result
 
 
 async def run_move(
@@ -85,5 +123,5 @@ async def run_move(
         result = dry_run_result(plan)
         return summary_text("Moved", plan, result), result
     outcome = await session.execute(client, plan.commands)
-    result = build_result(plan, outcome, session.mirror)
+    result = _result(session, PendingWrite("Moved", plan, None, list(plan.commands), outcome))
     return summary_text("Moved", plan, result), result

@@ -1,0 +1,233 @@
+"""Faults between the server and the backend: lost responses after commit, 429, 5xx, timeouts, forgotten sync tokens.
+
+The promise under test: nothing is applied twice, nothing is lost, and every tool result either says "ok" or names
+exactly the tasks that were not confirmed (and how to finish them safely).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+
+from tests.faults import FaultRates, FaultyTransport
+from tests.support import connected, harness, structured, text_of
+from tools_server.sync_client import RetryPolicy
+
+pytestmark = pytest.mark.anyio
+
+UNSURE = {"UNCONFIRMED", "NOT_SENT"}
+
+
+@dataclass
+class Tally:
+    calls: int = 0
+    unconfirmed: int = 0
+    resends: int = 0
+    statuses: Counter[str] = field(default_factory=Counter[str])
+
+
+async def finish(client: Client, data: dict[str, Any], tally: Tally) -> dict[str, Any]:
+    """Check a write result is either ok or names its unconfirmed tasks; resend until everything is confirmed."""
+    for _ in range(30):
+        for result in data["results"]:
+            if result["status"] == "error":
+                assert result["error_tag"] in UNSURE, result
+                assert result["retryable"] is True
+            tally.statuses[result.get("error_tag") or "ok"] += 1
+        unsure = [r for r in data["results"] if r.get("error_tag") in UNSURE]
+        if not unsure:
+            assert data.get("resend") is None
+            return data
+        assert data["resend"], "unconfirmed tasks need a resend batch id"
+        tally.unconfirmed += len(unsure)
+        tally.resends += 1
+        reply = await client.call_tool("resend_writes", {"batch": data["resend"]})
+        assert not reply.is_error, text_of(reply)
+        data = structured(reply)
+    raise AssertionError("writes still unconfirmed after 30 resends")
+
+
+async def test_a_thousand_writes_under_faults_lose_nothing_and_duplicate_nothing() -> None:
+    rates = FaultRates(lost_response=0.20, rate_limited=0.10, server_error=0.10, timeout=0.05)
+    faulty: list[FaultyTransport] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        faulty.append(FaultyTransport(inner, rates, seed=20261123))
+        return faulty[0]
+
+    tally = Tally()
+    async with harness(wrap=wrap) as h, connected(h) as client:
+        start_token = (await h.raw_sync({"sync_token": "*", "resource_types": ["items"]}))["sync_token"]
+        expected: dict[str, str] = {}
+        for batch in range(10):
+            items = [{"content": f"task {batch}-{i}"} for i in range(100)]
+            tally.calls += 1
+            reply = await client.call_tool("add_item", {"items": items})
+            assert not reply.is_error, text_of(reply)
+            data = await finish(client, structured(reply), tally)
+            assert data["ok"] == 100
+            expected.update({r["id"]: f"task {batch}-{r['index']}" for r in data["results"]})
+
+        ids = list(expected)
+        for start in range(0, 500, 100):
+            tally.calls += 1
+            reply = await client.call_tool("complete_items", {"ids": ids[start : start + 100]})
+            assert not reply.is_error, text_of(reply)
+            assert (await finish(client, structured(reply), tally))["ok"] == 100
+        tally.calls += 1
+        marker = {"new_projects": [{"name": "Dest"}], "items": [{"content": "marker"}]}
+        await finish(client, structured(await client.call_tool("add_item", marker)), tally)
+        for start in range(500, 750, 125):
+            tally.calls += 1
+            reply = await client.call_tool("move_items", {"ids": ids[start : start + 125], "to_project": "Dest"})
+            assert not reply.is_error, text_of(reply)
+            assert (await finish(client, structured(reply), tally))["ok"] == 125
+
+        state = await h.raw_sync({"sync_token": "*", "resource_types": ["items", "projects"]})
+        dest = next(p["id"] for p in state["projects"] if p["name"] == "Dest")
+        active = [i for i in state["items"] if i["content"] != "marker"]
+        contents = Counter(i["content"] for i in active)
+        assert max(contents.values()) == 1, "a task was created twice"
+        assert {i["id"]: i["content"] for i in active} == {i: expected[i] for i in ids[500:]}
+        assert sum(i["project_id"] == dest for i in active) == 250
+        # Every task ever created, completed ones included: exactly the thousand, each once.
+        everything = await h.raw_sync({"sync_token": start_token, "resource_types": ["items"]})
+        created = Counter(i["content"] for i in everything["items"] if i["content"].startswith("task "))
+        assert len(created) == 1000 and set(created.values()) == {1}
+        assert sum(i["checked"] for i in everything["items"]) == 500
+
+    injected = faulty[0].injected
+    print(
+        f"\n1000 adds + 500 completes + 250 moves in {tally.calls} tool calls: {h.transport.count} HTTP requests, "
+        f"faults injected {dict(injected)}, client retries {len(h.sleeps)}, "
+        f"tasks reported unconfirmed {tally.unconfirmed}, resend_writes calls {tally.resends}, "
+        f"final store: 1000 tasks, 0 duplicates, 0 lost"
+    )
+    assert injected["lost"] > 0 and injected["429"] > 0 and injected["5xx"] > 0 and injected["timeout"] > 0
+
+
+@dataclass
+class DropResponses(httpx.AsyncBaseTransport):
+    """The backend commits every request but no response arrives while ``dropping`` is set."""
+
+    inner: httpx.AsyncBaseTransport
+    dropping: bool = True
+    delivered: int = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        if self.dropping:
+            raise httpx.ReadError("connection reset after commit", request=request)
+        self.delivered += 1
+        return response
+
+
+async def test_unconfirmed_writes_are_named_and_resend_finishes_them_without_duplicates() -> None:
+    drops: list[DropResponses] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        drops.append(DropResponses(inner))
+        return drops[0]
+
+    async with harness(wrap=wrap) as h, connected(h, h.server(RetryPolicy(max_attempts=2))) as client:
+        reply = await client.call_tool("add_item", {"items": [{"content": "a", "subtasks": [{"content": "a1"}]},
+                                                              {"content": "b"}]})  # fmt: skip
+        data = structured(reply)
+        assert data["ok"] == 0 and {r["error_tag"] for r in data["results"]} == {"UNCONFIRMED"}
+        text = text_of(reply)
+        assert "3 tasks not confirmed" in text and data["resend"] in text and "resend_writes" in text
+        # Every attempt committed on the backend: the tasks exist once each, though nobody was told.
+        assert sorted(i["content"] for i in await h.active_items()) == ["a", "a1", "b"]
+
+        drops[0].dropping = False
+        done = structured(await client.call_tool("resend_writes", {"batch": data["resend"]}))
+        assert done["ok"] == 3 and done.get("resend") is None
+        items = {i["content"]: i for i in await h.active_items()}
+        assert sorted(items) == ["a", "a1", "b"]
+        assert [r["id"] for r in done["results"]] == [items["a"]["id"], items["a1"]["id"], items["b"]["id"]]
+        assert items["a1"]["parent_id"] == items["a"]["id"]
+
+        again = await client.call_tool("resend_writes", {"batch": data["resend"]})
+        assert again.is_error and "unknown or already confirmed" in text_of(again)
+
+
+async def test_later_chunks_are_not_sent_after_a_failed_one_and_resend_sends_them_in_order() -> None:
+    @dataclass
+    class FailSecond(httpx.AsyncBaseTransport):
+        inner: httpx.AsyncBaseTransport
+        failing: bool = True
+        seen: int = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            body = json.loads(await request.aread())
+            if body.get("commands"):
+                self.seen += 1
+                if self.failing and self.seen == 2:
+                    return httpx.Response(503, json={"error": "Service unavailable", "http_code": 503})
+            return await self.inner.handle_async_request(request)
+
+    gates: list[FailSecond] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        gates.append(FailSecond(inner))
+        return gates[0]
+
+    async with harness(wrap=wrap) as h, connected(h, h.server(RetryPolicy(max_attempts=1))) as client:
+        data = structured(await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(250)]}))
+        tags = Counter(r.get("error_tag", "ok") for r in data["results"])
+        assert tags == {"ok": 100, "UNCONFIRMED": 100, "NOT_SENT": 50}
+        assert len(await h.active_items()) == 100
+        gates[0].failing = False
+        done = structured(await client.call_tool("resend_writes", {"batch": data["resend"]}))
+        assert done["ok"] == 250
+        assert sorted(i["content"] for i in await h.active_items()) == sorted(f"t{i}" for i in range(250))
+
+
+async def test_a_forgotten_sync_token_leads_to_one_full_resync_reported_to_the_model() -> None:
+    @dataclass
+    class ForgetTokens(httpx.AsyncBaseTransport):
+        inner: httpx.AsyncBaseTransport
+        forget: bool = False
+        refusals: int = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            body = json.loads(await request.aread())
+            if self.forget and body.get("sync_token") != "*":
+                self.refusals += 1
+                error = {"error": "Invalid argument value", "error_code": 20, "error_tag": "INVALID_ARGUMENT_VALUE",
+                         "http_code": 400, "error_extra": {"argument": "sync_token"}}  # fmt: skip
+                return httpx.Response(400, json=error)
+            return await self.inner.handle_async_request(request)
+
+    forgetful: list[ForgetTokens] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        forgetful.append(ForgetTokens(inner))
+        return forgetful[0]
+
+    async with harness(wrap=wrap) as h, connected(h) as client:
+        first = structured(await client.call_tool("query_changes", {}))
+        forgetful[0].forget = True
+        h.transport.reset()
+        reply = await client.call_tool("query_changes", {"cursor": first["cursor"]})
+        assert not reply.is_error
+        assert structured(reply).get("resynced") is True and "resync" in text_of(reply).lower()
+        assert forgetful[0].refusals == 1 and h.transport.full_syncs() == 1 and h.transport.count == 2
+
+
+async def test_a_rejected_token_is_one_clear_error_not_a_retry_loop() -> None:
+    def wrap(_inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        body = {"error": "Invalid token", "error_code": 401, "error_tag": "AUTH_INVALID_TOKEN", "http_code": 403}
+        return httpx.MockTransport(lambda _request: httpx.Response(403, json=body))
+
+    async with harness(wrap=wrap) as h, connected(h) as client:
+        reply = await client.call_tool("add_item", {"items": [{"content": "x"}]})
+        assert reply.is_error and "token" in text_of(reply).lower()
+        assert h.transport.count == 1 and h.sleeps == []
