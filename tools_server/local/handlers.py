@@ -77,6 +77,8 @@ def _duration(duration: Duration) -> dict[str, Any]:
 
 def _labels(tx: Tx, names: list[str]) -> list[str]:
     """Label names as stored: an existing label keeps its spelling; an unknown one is created (as Todoist does)."""
+    if not names:
+        return []
     existing = tx.labels_by_name()
     result: list[str] = []
     for name in names:
@@ -116,6 +118,9 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         project_id, section_id = section["project_id"], section["id"]
     if project_id is None:
         project_id = tx.meta["inbox_project_id"]
+    due = _due(tx, args.due) if args.due is not None else None
+    deadline = _deadline(args.deadline) if args.deadline is not None else None
+    labels = _labels(tx, args.labels or [])  # last: it may create labels, so everything that can fail comes first
     order = (
         args.child_order if args.child_order is not None else tx.next_order("item", project_id, section_id, parent_id)
     )
@@ -129,9 +134,9 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         "content": content,
         "description": args.description or "",
         "priority": args.priority or 1,
-        "labels": _labels(tx, args.labels or []),
-        "due": _due(tx, args.due) if args.due is not None else None,
-        "deadline": _deadline(args.deadline) if args.deadline is not None else None,
+        "labels": labels,
+        "due": due,
+        "deadline": deadline,
         "duration": _duration(args.duration) if args.duration is not None else None,
         "child_order": order,
         "day_order": args.day_order if args.day_order is not None else -1,
