@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -38,6 +38,14 @@ def default_db_path(env: Mapping[str, str]) -> Path:
         return Path(env["TOOLS_SERVER_DB"]).expanduser()
     base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "tools-server" / "local.db"
+
+
+def db_sync_mode(env: Mapping[str, str]) -> Literal["NORMAL", "FULL"]:
+    """TOOLS_SERVER_DB_SYNC=full makes every local commit survive power loss too (one fsync per request)."""
+    value = env.get("TOOLS_SERVER_DB_SYNC", "normal").strip().lower()
+    if value not in ("normal", "full"):
+        raise ConfigError(f"TOOLS_SERVER_DB_SYNC must be 'normal' or 'full', not {value!r}")
+    return "FULL" if value == "full" else "NORMAL"
 
 
 def backend_kind(env: Mapping[str, str]) -> str:
@@ -94,7 +102,7 @@ async def open_backend(
         return
     path = default_db_path(env)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = SyncStore(str(path))
+    store = SyncStore(str(path), synchronous=db_sync_mode(env))
     try:
         async with httpx.AsyncClient(transport=transport or LocalTransport(store)) as http:
             yield backend_over(http, kind=kind, url=LOCAL_SYNC_URL, token=LOCAL_TOKEN, client_tokens=False)
@@ -138,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "environment: TODOIST_API_TOKEN, TODOIST_SYNC_URL, TOOLS_SERVER_BACKEND=local|todoist, "
-            "TOOLS_SERVER_DB (local store path), TOOLS_SERVER_LOG_LEVEL"
+            "TOOLS_SERVER_DB (local store path), TOOLS_SERVER_DB_SYNC (normal|full), TOOLS_SERVER_LOG_LEVEL"
         ),
     )
     parser.add_argument("--version", action="version", version=f"tools-server {__version__}")
@@ -197,7 +205,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                 print(f"local-api token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
             db = Path(args.db).expanduser() if args.db else default_db_path(env)
             db.parent.mkdir(parents=True, exist_ok=True)
-            serve(host=args.host, port=args.port, db_path=str(db), token=token)
+            serve(host=args.host, port=args.port, db_path=str(db), token=token, synchronous=db_sync_mode(env))
         elif args.command == "call":
             try:
                 arguments = json.loads(args.arguments)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from functools import partial
+from typing import Literal
 
 import anyio.to_thread
 from starlette.types import Message, Receive, Scope, Send
@@ -68,10 +69,10 @@ def build_app(store: SyncStore, token: str | None) -> SyncApp:
     return SyncApp(store, token)
 
 
-def serve(*, host: str, port: int, db_path: str, token: str) -> None:
+def serve(*, host: str, port: int, db_path: str, token: str, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
     import uvicorn
 
-    store = SyncStore(db_path)
+    store = SyncStore(db_path, synchronous=synchronous)
     try:
         print(  # noqa: T201 - the one line a user starting the server needs
             f"local Sync API on http://{host}:{port}/api/v1/sync (database {db_path})", file=sys.stderr
