@@ -20,12 +20,22 @@ class View:
     """The tasks as the model last saw them through one query_changes cursor."""
 
     seen: dict[str, Item] = field(default_factory=dict[str, Item])
+    # The mirror version this view has seen in full; -1 until the first refresh.
+    version: int = -1
 
     def refresh(self, mirror: Mirror, ids: set[str] | None = None) -> None:
         """Mark the mirror's current state as seen: all of it, or only ``ids`` (this session's own writes)."""
         if ids is None:
-            self.seen = dict(mirror.items)
+            changed = mirror.changed_since(self.version) if self.version >= 0 else None
+            if changed is None:
+                self.seen = dict(mirror.items)
+            else:
+                self._mark(mirror, changed)
+            self.version = mirror.version
             return
+        self._mark(mirror, ids)
+
+    def _mark(self, mirror: Mirror, ids: set[str]) -> None:
         for item_id in ids:
             item = mirror.items.get(item_id)
             if item is None:
@@ -85,7 +95,14 @@ def _edited(before: Item, after: Item) -> bool:
 def diff(view: View, mirror: Mirror) -> list[Change]:
     """Changes between what the view saw and the mirror now, added first, then by kind, each in listing order."""
     changes: list[Change] = []
-    for item_id, item in mirror.items.items():
+    changed = mirror.changed_since(view.version) if view.version >= 0 else None
+    if changed is not None:
+        current = {i: mirror.items[i] for i in changed if i in mirror.items}
+        vanished = {i: view.seen[i] for i in changed if i in view.seen and i not in mirror.items}
+    else:
+        current = mirror.items
+        vanished = {i: before for i, before in view.seen.items() if i not in mirror.items}
+    for item_id, item in current.items():
         before = view.seen.get(item_id)
         if before is None:
             changes.append(Change(kind="added", id=item_id, content=_clip(item.content), detail=_where(item, mirror)))
@@ -94,9 +111,7 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
         elif _edited(before, item):
             detail = _due(item) if before.due != item.due and item.due is not None else None
             changes.append(Change(kind="updated", id=item_id, content=_clip(item.content), detail=detail))
-    for item_id, before in view.seen.items():
-        if item_id in mirror.items:
-            continue
+    for item_id, before in vanished.items():
         reason, _ = mirror.gone.get(item_id, ("deleted", before))
         changes.append(Change(kind=reason, id=item_id, content=_clip(before.content)))
     changes.sort(key=lambda c: _ORDER[c.kind])

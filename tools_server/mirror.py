@@ -15,6 +15,8 @@ from tools_server.models import Item, Label, Project, Section, SyncResponse
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
 _GONE_MEMORY = 10_000
+# How many changed item ids the change log may hold before its oldest entries go (views that old rescan everything).
+_LOG_MEMORY = 200_000
 _T = TypeVar("_T")
 
 
@@ -27,9 +29,44 @@ class Mirror:
     inbox_project_id: str | None = None
     gone: OrderedDict[str, tuple[GoneReason, Item]] = field(default_factory=OrderedDict[str, tuple[GoneReason, Item]])
     synced: bool = False
+    # Change log: which item ids each apply touched, so a view's diff costs O(changes), not O(account size).
+    version: int = 0
+    _log: list[tuple[int, frozenset[str]]] = field(default_factory=list[tuple[int, frozenset[str]]])
+    _log_size: int = 0
+    _log_floor: int = 0  # changes at or below this version may be missing from the log
+
+    def changed_since(self, version: int) -> set[str] | None:
+        """Item ids touched after ``version``, or None when the log no longer reaches back that far."""
+        if version < self._log_floor:
+            return None
+        changed: set[str] = set()
+        for logged, ids in reversed(self._log):
+            if logged <= version:
+                break
+            changed |= ids
+        return changed
+
+    def trim_log(self, version: int) -> None:
+        """Forget changes no view needs any more (every view has seen up to ``version``)."""
+        while self._log and (self._log[0][0] <= version or self._log_size > _LOG_MEMORY):
+            logged, ids = self._log.pop(0)
+            self._log_size -= len(ids)
+            self._log_floor = max(self._log_floor, logged)
 
     def apply(self, response: SyncResponse) -> None:
         """Merge a Sync response: replace on full sync, else upsert active objects and drop the rest."""
+        touched: set[str] = set()
+        if response.full_sync and response.items is not None:
+            touched.update(self.items)
+        touched.update(item.id for item in response.items or ())
+        self._merge_response(response)
+        if touched:
+            self.version += 1
+            self._log.append((self.version, frozenset(touched)))
+            self._log_size += len(touched)
+            self.trim_log(-1)  # only enforces the size cap
+
+    def _merge_response(self, response: SyncResponse) -> None:
         if response.user is not None and response.user.inbox_project_id:
             self.inbox_project_id = response.user.inbox_project_id
         if response.full_sync:
@@ -67,12 +104,18 @@ class Mirror:
 
     # -- look-ups -----------------------------------------------------------------------------------------------
 
-    def descendants(self, item_id: str) -> list[str]:
-        """Ids of the active subtasks below an item, at any depth."""
+    def children_index(self) -> dict[str, list[str]]:
+        """Parent id -> ids of its active subtasks; build once when asking about many items."""
         children: dict[str, list[str]] = {}
         for item in self.items.values():
             if item.parent_id is not None:
                 children.setdefault(item.parent_id, []).append(item.id)
+        return children
+
+    def descendants(self, item_id: str, children: dict[str, list[str]] | None = None) -> list[str]:
+        """Ids of the active subtasks below an item, at any depth."""
+        if children is None:
+            children = self.children_index()
         found: list[str] = []
         stack = list(children.get(item_id, ()))
         while stack:

@@ -83,6 +83,7 @@ class Session:
         if response.full_sync and token != "*":
             self.resynced = True
         self.mirror.apply(response)
+        self.mirror.trim_log(min((v.version for v in self.views.values()), default=self.mirror.version))
         self.sync_token = response.sync_token
         return response
 
@@ -125,6 +126,8 @@ class Session:
     def _mark_own_writes(self, commands: Sequence[Command], outcome: Outcome) -> None:
         """Record this session's writes as seen, so query_changes lists only changes made elsewhere."""
         touched: set[str] = set()
+        gone: list[str] = []
+        children = self.mirror.children_index()
         for command in commands:
             target = getattr(command.args, "id", None)
             if command.temp_id is not None:
@@ -132,13 +135,23 @@ class Session:
             if target is None:
                 continue
             touched.add(target)
-            touched.update(self.mirror.descendants(target))
+            touched.update(self.mirror.descendants(target, children))
             if target not in self.mirror.items:
-                # Completed or deleted with its subtasks: they are gone from the mirror, so find them in the views.
-                for view in self.views.values():
-                    touched.update(i for i, item in view.seen.items() if item.parent_id == target)
+                gone.append(target)
         for view in self.views.values():
-            view.refresh(self.mirror, touched)
+            marked = set(touched)
+            if gone:
+                # Completed or deleted with its subtasks: they left the mirror, so find them in what the view saw.
+                seen_children: dict[str, list[str]] = {}
+                for item in view.seen.values():
+                    if item.parent_id is not None:
+                        seen_children.setdefault(item.parent_id, []).append(item.id)
+                stack = list(gone)
+                while stack:
+                    for child in seen_children.get(stack.pop(), ()):
+                        marked.add(child)
+                        stack.append(child)
+            view.refresh(self.mirror, marked)
 
     def open_view(self) -> tuple[str, View]:
         cursor = "c_" + secrets.token_urlsafe(12)

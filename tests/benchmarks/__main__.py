@@ -1,0 +1,296 @@
+"""The benchmark suite (not tests): prints one table per question, with the target next to each figure.
+
+    .venv/bin/python -m tests.benchmarks            # everything (about two minutes)
+    .venv/bin/python -m tests.benchmarks --quick    # smaller repeat counts and a 20k-task account instead of 100k
+
+Everything runs against the embedded local backend on this machine; request counts are exact, times are wall clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from mcp import Client, StdioServerParameters
+
+from tests.support import connected, harness, structured, text_of
+from tools_server.local.store import SyncStore
+from tools_server.local.transport import LocalTransport
+from tools_server.models import MIRRORED_RESOURCE_TYPES
+
+SCRIPT = Path(sys.executable).with_name("tools-server")
+SYNC_URL = "http://local.invalid/api/v1/sync"
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    print(f"\n## {title}")
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)]
+
+
+def _adds(n: int, prefix: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "item_add",
+            "uuid": str(uuid.uuid4()),
+            "temp_id": str(uuid.uuid4()),
+            "args": {"content": f"{prefix} {i}"},
+        }
+        for i in range(n)
+    ]
+
+
+def _fill(store: SyncStore, n: int) -> None:
+    for start in range(0, n, 100):
+        store.sync(commands=_adds(min(100, n - start), f"existing {start}"))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 1. Requests per tool call
+
+
+async def requests_per_call() -> None:
+    rows: list[list[str]] = []
+    for n in (1, 10, 100, 250, 1000):
+        async with harness() as h, connected(h) as client:
+            await client.call_tool("add_item", {"new_projects": [{"name": "Dest"}], "items": [{"content": "seed"}]})
+            counts: list[int] = []
+            h.transport.reset()
+            added = structured(await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(n)]}))
+            counts.append(h.transport.count)
+            ids = [r["id"] for r in added["results"]]
+            h.transport.reset()
+            await client.call_tool("move_items", {"ids": ids, "to_project": "Dest"})
+            counts.append(h.transport.count)
+            h.transport.reset()
+            await client.call_tool("complete_items", {"ids": ids})
+            counts.append(h.transport.count)
+        limit = math.ceil(n / 100)
+        verdict = "= limit" if all(c == limit for c in counts) else "MISSES"
+        rows.append([str(n), *map(str, counts), str(limit), str(2 * n), str(n), verdict])
+    _table(
+        "1. HTTP requests per tool call (warm session)",
+        [
+            "N",
+            "add_item",
+            "move_items",
+            "complete_items",
+            "ceil(N/100)",
+            "official add (2N)",
+            "official complete (N)",
+            "",
+        ],
+        rows,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 2. Tool-call latency vs the raw Sync request
+
+
+async def _raw_request(http: httpx.AsyncClient, token: str, n: int) -> tuple[float, str]:
+    """The same commands as raw Sync requests of at most 100 commands, each with the incremental read a session does."""
+    commands = _adds(n, "raw")
+    started = time.perf_counter()
+    for first in range(0, n, 100):
+        body = {"commands": commands[first : first + 100], "sync_token": token,
+                "resource_types": list(MIRRORED_RESOURCE_TYPES)}  # fmt: skip
+        data = (await http.post(SYNC_URL, json=body, headers={"Authorization": "Bearer local"})).json()
+        assert all(s == "ok" for s in data["sync_status"].values()), data
+        token = data["sync_token"]
+    return time.perf_counter() - started, token
+
+
+async def _compare(
+    call: Callable[[int], Awaitable[None]], http: httpx.AsyncClient, n: int, repeats: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    tool: list[float] = []
+    raw: list[float] = []
+    token = (await http.post(SYNC_URL, json={"sync_token": "*"}, headers={"Authorization": "Bearer local"})).json()[
+        "sync_token"
+    ]
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await call(n)
+        tool.append(time.perf_counter() - started)
+        elapsed, token = await _raw_request(http, token, n)
+        raw.append(elapsed)
+    return _stats(tool), _stats(raw)
+
+
+async def latency(repeats: int) -> None:
+    rows: list[list[str]] = []
+
+    def row(where: str, n: int, tool: tuple[float, float], raw: tuple[float, float]) -> list[str]:
+        ratio = tool[0] / raw[0]
+        target = "" if n == 1 else ("<= 1.5x ok" if ratio <= 1.5 else "> 1.5x MISSES")
+        return [where, str(n), f"{tool[0] * 1000:.1f} / {tool[1] * 1000:.1f}", f"{raw[0] * 1000:.1f} / {raw[1] * 1000:.1f}",
+                f"{ratio:.2f}x", target]  # fmt: skip
+
+    async with harness() as h, connected(h) as client:
+        await client.call_tool("query_changes", {})
+
+        async def in_process(n: int) -> None:
+            result = await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(n)]})
+            assert not result.is_error and structured(result)["ok"] == n
+
+        for n in (1, 100, 1000):
+            tool, raw = await _compare(in_process, h.http, n, repeats if n < 1000 else max(3, repeats // 3))
+            rows.append(row("in process", n, tool, raw))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "bench.db")
+        env = {"PATH": os.environ["PATH"], "HOME": tmp, "TOOLS_SERVER_DB": db, "TOOLS_SERVER_BACKEND": "local"}
+        store = SyncStore(db)
+        try:
+            async with (
+                httpx.AsyncClient(transport=LocalTransport(store)) as http,
+                Client(StdioServerParameters(command=str(SCRIPT), env=env)) as client,
+            ):
+                await client.call_tool("query_changes", {})
+
+                async def over_stdio(n: int) -> None:
+                    result = await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(n)]})
+                    assert not result.is_error and structured(result)["ok"] == n
+
+                for n in (1, 100, 1000):
+                    tool, raw = await _compare(over_stdio, http, n, repeats if n < 1000 else max(3, repeats // 3))
+                    rows.append(row("stdio", n, tool, raw))
+        finally:
+            store.close()
+    _table(
+        "2. add_item latency, ms median / p95, vs the raw Sync request for the same commands on the same store",
+        ["where", "N", "tool call", "raw request", "tool/raw", "target"],
+        rows,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 3. What the model reads
+
+
+async def context_size() -> None:
+    async with harness() as h, connected(h) as client:
+        tools = (await client.list_tools()).tools
+        listed = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools])
+        ok = await client.call_tool("add_item", {"items": [{"content": f"task {i}"} for i in range(100)]})
+        items: list[dict[str, Any]] = [{"content": f"task {i}"} for i in range(95)]
+        items += [{"content": f"lost {i}", "project": "No such project"} for i in range(5)]
+        failed = await client.call_tool("add_item", {"items": items})
+    rows = [
+        ["tools/list (all tools, JSON)", f"{len(listed):,}", "< 12,000", "ok" if len(listed) < 12_000 else "MISSES"],
+        ["100-task add, all ok: text", str(len(text_of(ok))), "< 300", "ok" if len(text_of(ok)) < 300 else "MISSES"],
+        ["100-task add, all ok: structured JSON", f"{len(json.dumps(ok.structured_content)):,}", "", ""],
+        ["100-task add, 5 failures: text", str(len(text_of(failed))), "", ""],
+        ["100-task add, 5 failures: structured JSON", f"{len(json.dumps(failed.structured_content)):,}", "", ""],
+    ]
+    _table("3. Characters the model receives", ["what", "characters", "target", ""], rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 4. Session mirror
+
+
+async def mirror(big: int, repeats: int) -> None:
+    rows: list[list[str]] = []
+    async with harness() as h:
+        _fill(h.store, 10_000)
+        async with connected(h) as client:
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.take_snapshot()
+            await client.call_tool("query_changes", {"limit": 1})
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    rows.append(["memory held after syncing a 10,000-task account", f"{grown / 1e6:.1f} MB", "", ""])
+
+    medians: list[float] = []
+    for size in (1_000, big):
+        async with harness() as h:
+            _fill(h.store, size)
+            async with connected(h) as client:
+                cursor = structured(await client.call_tool("query_changes", {"limit": 1}))["cursor"]
+                samples: list[float] = []
+                for round_ in range(repeats):
+                    h.store.sync(commands=_adds(10, f"elsewhere {round_}"))
+                    started = time.perf_counter()
+                    changes = structured(await client.call_tool("query_changes", {"cursor": cursor}))
+                    samples.append(time.perf_counter() - started)
+                    assert len(changes["changes"]) == 10, changes
+        median, p95 = _stats(samples)
+        medians.append(median)
+        rows.append(
+            [f"query_changes, 10 changes, {size:,} tasks", f"{median * 1000:.2f} ms", f"p95 {p95 * 1000:.2f} ms", ""]
+        )
+    ratio = medians[1] / medians[0]
+    rows.append([f"ratio {big:,} / 1,000", f"{ratio:.2f}x", "<= 2x", "ok" if ratio <= 2 else "MISSES"])
+    _table("4. Session mirror", ["what", "figure", "", "target"], rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 5. Cold start
+
+
+async def cold_start(repeats: int) -> None:
+    starts: list[float] = []
+    imports: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"PATH": os.environ["PATH"], "HOME": tmp, "TOOLS_SERVER_DB": str(Path(tmp) / "c.db"),
+               "TOOLS_SERVER_BACKEND": "local"}  # fmt: skip
+        for _ in range(repeats):
+            started = time.perf_counter()
+            async with Client(StdioServerParameters(command=str(SCRIPT), env=env)) as client:
+                await client.list_tools()
+                starts.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import mcp.server"], check=True, env=env)
+            imports.append(time.perf_counter() - started)
+    start, imp = statistics.median(starts), statistics.median(imports)
+    ratio = start / imp
+    rows = [
+        ["launch tools-server -> first tools/list answer (stdio)", f"{start * 1000:.0f} ms", "", ""],
+        ["python -c 'import mcp.server'", f"{imp * 1000:.0f} ms", "", ""],
+        ["ratio", f"{ratio:.2f}x", "<= 1.5x", "ok" if ratio <= 1.5 else "MISSES"],
+    ]
+    _table(f"5. Cold start (median of {repeats})", ["what", "time", "target", ""], rows)
+
+
+async def main(quick: bool) -> None:
+    repeats = 5 if quick else 15
+    print(f"tools-server benchmarks on {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
+    await requests_per_call()
+    await latency(repeats)
+    await context_size()
+    await mirror(20_000 if quick else 100_000, repeats)
+    await cold_start(3 if quick else 7)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    anyio.run(main, parser.parse_args().quick)
