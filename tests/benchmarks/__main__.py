@@ -14,7 +14,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -147,8 +146,9 @@ async def latency(repeats: int) -> None:
     def row(where: str, n: int, tool: tuple[float, float], raw: tuple[float, float]) -> list[str]:
         ratio = tool[0] / raw[0]
         target = "" if n == 1 else ("<= 1.5x ok" if ratio <= 1.5 else "> 1.5x MISSES")
-        return [where, str(n), f"{tool[0] * 1000:.1f} / {tool[1] * 1000:.1f}", f"{raw[0] * 1000:.1f} / {raw[1] * 1000:.1f}",
-                f"{ratio:.2f}x", target]  # fmt: skip
+        timing = f"{tool[0] * 1000:.1f} / {tool[1] * 1000:.1f}"
+        raw_timing = f"{raw[0] * 1000:.1f} / {raw[1] * 1000:.1f}"
+        return [where, str(n), timing, raw_timing, f"{ratio:.2f}x", target]
 
     async with harness() as h, connected(h) as client:
         await client.call_tool("query_changes", {})
@@ -268,7 +268,7 @@ async def cold_start(repeats: int) -> None:
                 await client.list_tools()
                 starts.append(time.perf_counter() - started)
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import mcp.server"], check=True, env=env)
+            await anyio.run_process([sys.executable, "-c", "import mcp.server"], check=True, env=env)
             imports.append(time.perf_counter() - started)
     start, imp = statistics.median(starts), statistics.median(imports)
     ratio = start / imp
