@@ -58,7 +58,7 @@ def test_call_json_prints_the_structured_result(tmp_path: Path) -> None:
     done = _run(tmp_path, "call", "add_item", '{"items":[{"content":"a"},{"content":"b"}]}', "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["ok"] == 2 and len(data["results"]) == 2
+    assert data["ok"] == 2 and len(data["ids"]) == 2
 
 
 def test_call_with_bad_json_or_a_tool_error_exits_nonzero_with_a_message(tmp_path: Path) -> None:

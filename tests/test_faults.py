@@ -35,12 +35,13 @@ class Tally:
 async def finish(client: Client, data: dict[str, Any], tally: Tally) -> dict[str, Any]:
     """Check a write result is either ok or names its unconfirmed tasks; resend until everything is confirmed."""
     for _ in range(30):
-        for result in data["results"]:
-            if result["status"] == "error":
-                assert result["error_tag"] in UNSURE, result
-                assert result["retryable"] is True
-            tally.statuses[result.get("error_tag") or "ok"] += 1
-        unsure = [r for r in data["results"] if r.get("error_tag") in UNSURE]
+        failures = data.get("failures") or []
+        for failure in failures:
+            assert failure["error_tag"] in UNSURE, failure
+            assert failure["retryable"] is True
+            tally.statuses[failure["error_tag"]] += 1
+        tally.statuses["ok"] += data["ok"]
+        unsure = [f for f in failures if f["error_tag"] in UNSURE]
         if not unsure:
             assert data.get("resend") is None
             return data
@@ -72,7 +73,7 @@ async def test_a_thousand_writes_under_faults_lose_nothing_and_duplicate_nothing
             assert not reply.is_error, text_of(reply)
             data = await finish(client, structured(reply), tally)
             assert data["ok"] == 100
-            expected.update({r["id"]: f"task {batch}-{r['index']}" for r in data["results"]})
+            expected.update({task_id: f"task {batch}-{i}" for i, task_id in enumerate(data["ids"])})
 
         ids = list(expected)
         for start in range(0, 500, 100):
@@ -140,7 +141,7 @@ async def test_unconfirmed_writes_are_named_and_resend_finishes_them_without_dup
         reply = await client.call_tool("add_item", {"items": [{"content": "a", "subtasks": [{"content": "a1"}]},
                                                               {"content": "b"}]})  # fmt: skip
         data = structured(reply)
-        assert data["ok"] == 0 and {r["error_tag"] for r in data["results"]} == {"UNCONFIRMED"}
+        assert data["ok"] == 0 and {f["error_tag"] for f in data["failures"]} == {"UNCONFIRMED"}
         text = text_of(reply)
         assert "3 tasks not confirmed" in text and data["resend"] in text and "resend_writes" in text
         # Every attempt committed on the backend: the tasks exist once each, though nobody was told.
@@ -151,7 +152,7 @@ async def test_unconfirmed_writes_are_named_and_resend_finishes_them_without_dup
         assert done["ok"] == 3 and done.get("resend") is None
         items = {i["content"]: i for i in await h.active_items()}
         assert sorted(items) == ["a", "a1", "b"]
-        assert [r["id"] for r in done["results"]] == [items["a"]["id"], items["a1"]["id"], items["b"]["id"]]
+        assert done["ids"] == [items["a"]["id"], items["a1"]["id"], items["b"]["id"]]
         assert items["a1"]["parent_id"] == items["a"]["id"]
 
         again = await client.call_tool("resend_writes", {"batch": data["resend"]})
@@ -181,8 +182,8 @@ async def test_later_chunks_are_not_sent_after_a_failed_one_and_resend_sends_the
 
     async with harness(wrap=wrap) as h, connected(h, h.server(RetryPolicy(max_attempts=1))) as client:
         data = structured(await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(250)]}))
-        tags = Counter(r.get("error_tag", "ok") for r in data["results"])
-        assert tags == {"ok": 100, "UNCONFIRMED": 100, "NOT_SENT": 50}
+        tags = Counter(f["error_tag"] for f in data["failures"])
+        assert data["ok"] == 100 and tags == {"UNCONFIRMED": 100, "NOT_SENT": 50}
         assert len(await h.active_items()) == 100
         gates[0].failing = False
         done = structured(await client.call_tool("resend_writes", {"batch": data["resend"]}))

@@ -18,7 +18,7 @@ async def test_add_item_creates_the_task_in_the_store_and_returns_its_id() -> No
         assert not result.is_error, text_of(result)
         data = structured(result)
         assert data["ok"] == 1 and data["failed"] == 0
-        new_id = data["results"][0]["id"]
+        new_id = data["ids"][0]
         items = await h.active_items()
         assert [(i["id"], i["content"], i["priority"]) for i in items] == [(new_id, "Buy milk", 4)]
         assert new_id in text_of(result)
@@ -42,7 +42,7 @@ async def test_subtask_tree_is_one_request_and_keeps_the_hierarchy() -> None:
         assert by_content["Book flight"]["parent_id"] == by_content["Trip"]["id"]
         assert by_content["Compare prices"]["parent_id"] == by_content["Book flight"]["id"]
         assert by_content["Pack"]["parent_id"] == by_content["Trip"]["id"]
-        assert [r.get("parent_index") for r in data["results"]] == [None, 0, 1, 0]
+        assert data["ids"] == [by_content[c]["id"] for c in ("Trip", "Book flight", "Compare prices", "Pack")]
 
 
 async def test_new_project_with_sections_and_tasks_goes_out_in_one_request() -> None:
@@ -81,7 +81,8 @@ async def test_unknown_project_name_fails_that_item_only_and_names_close_project
         )
         data = structured(result)
         assert (data["ok"], data["failed"]) == (1, 1)
-        failure = data["results"][1]
+        [failure] = data["failures"]
+        assert failure["index"] == 1 and data["ids"][1] is None
         assert failure["error_tag"] == "PROJECT_NOT_FOUND" and "Work" in failure["message"]
         assert "Wrok" in text_of(result) and "Work" in text_of(result)
         sent = [c["args"]["content"] for b in h.transport.bodies for c in b.get("commands", [])]
@@ -92,13 +93,13 @@ async def test_unknown_project_name_fails_that_item_only_and_names_close_project
 async def test_complete_items_reports_one_bad_id_among_good_ones_in_input_order() -> None:
     async with harness() as h, connected(h) as client:
         added = structured(await client.call_tool("add_item", {"items": [{"content": "a"}, {"content": "b"}]}))
-        a, b = (r["id"] for r in added["results"])
+        a, b = added["ids"]
         result = await client.call_tool("complete_items", {"ids": [a, "NoSuchTask000000", b]})
         data = structured(result)
         assert (data["ok"], data["failed"]) == (2, 1)
-        assert [r["status"] for r in data["results"]] == ["ok", "error", "ok"]
-        assert data["results"][1]["error_tag"] == "ITEM_NOT_FOUND"
-        assert data["results"][1]["retryable"] is False
+        [failure] = data["failures"]
+        assert (failure["index"], failure["id"], failure["error_tag"]) == (1, "NoSuchTask000000", "ITEM_NOT_FOUND")
+        assert failure["retryable"] is False and "ids" not in data
         assert "NoSuchTask000000" in text_of(result)
         assert await h.active_items() == []
 
@@ -108,11 +109,12 @@ async def test_completing_a_recurring_task_advances_it_and_says_the_next_date() 
         added = structured(
             await client.call_tool("add_item", {"items": [{"content": "Water plants", "due": "every day"}]})
         )
-        task_id = added["results"][0]["id"]
+        task_id = added["ids"][0]
         result = await client.call_tool("complete_items", {"ids": [task_id]})
         data = structured(result)
-        assert data["results"][0]["recurred"] is True
-        next_due = data["results"][0]["next_due"]
+        [recurring] = data["recurring"]
+        assert recurring["id"] == task_id
+        next_due = recurring["next_due"]
         assert next_due == "2026-11-24"
         assert "recurring" in text_of(result) and next_due in text_of(result)
         [item] = await h.active_items()
@@ -121,10 +123,10 @@ async def test_completing_a_recurring_task_advances_it_and_says_the_next_date() 
 
 async def test_complete_items_deduplicates_ids_and_says_so() -> None:
     async with harness() as h, connected(h) as client:
-        task_id = structured(await client.call_tool("add_item", {"items": [{"content": "x"}]}))["results"][0]["id"]
+        task_id = structured(await client.call_tool("add_item", {"items": [{"content": "x"}]}))["ids"][0]
         h.transport.reset()
         data = structured(await client.call_tool("complete_items", {"ids": [task_id, task_id]}))
-        assert data["ok"] == 1 and len(data["results"]) == 1
+        assert data["ok"] == 1 and data["failed"] == 0
         assert data["notes"] == ["1 duplicate id(s) ignored"]
         assert h.transport.commands_sent() == 1
 
@@ -135,10 +137,10 @@ async def test_move_items_moves_subtasks_with_the_parent_and_reports_per_item() 
         added = structured(
             await client.call_tool("add_item", {"items": [{"content": "parent", "subtasks": [{"content": "child"}]}]})
         )
-        parent_id = added["results"][0]["id"]
+        parent_id = added["ids"][0]
         result = await client.call_tool("move_items", {"ids": [parent_id, "NoSuchTask000000"], "to_project": "errands"})
         data = structured(result)
-        assert [r["status"] for r in data["results"]] == ["ok", "error"]
+        assert data["ok"] == 1 and [f["index"] for f in data["failures"]] == [1]
         state = await h.state()
         errands = next(p["id"] for p in state["projects"] if p["name"] == "Errands")
         moved = {i["content"]: i["project_id"] for i in state["items"]}
@@ -219,7 +221,7 @@ async def test_n_writes_cost_ceil_n_over_100_requests(n: int, requests: int) -> 
         h.transport.reset()
         added = structured(await client.call_tool("add_item", {"items": [{"content": f"task {i}"} for i in range(n)]}))
         assert added["ok"] == n and h.transport.count == requests
-        ids = [r["id"] for r in added["results"]]
+        ids = added["ids"]
 
         h.transport.reset()
         moved = structured(await client.call_tool("move_items", {"ids": ids, "to_project": "Dest"}))
@@ -257,7 +259,7 @@ async def test_query_changes_overview_then_only_changes_made_elsewhere() -> None
         assert [(c["kind"], c["content"]) for c in changes["changes"]] == [("added", "from bob")]
         assert h.transport.full_syncs() == 0
 
-        await bob.call_tool("complete_items", {"ids": [bob_added["results"][0]["id"]]})
+        await bob.call_tool("complete_items", {"ids": [bob_added["ids"][0]]})
         again = structured(await alice.call_tool("query_changes", {"cursor": cursor}))
         assert [(c["kind"], c["content"]) for c in again["changes"]] == [("completed", "from bob")]
         quiet = await alice.call_tool("query_changes", {"cursor": cursor})

@@ -39,7 +39,7 @@ async def test_console_script_serves_all_four_tools_over_stdio(tmp_path: Path) -
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"add_item", "complete_items", "move_items", "query_changes"} <= names
         added = structured(await client.call_tool("add_item", {"items": [{"content": "over stdio"}, {"content": "b"}]}))
-        first, second = (r["id"] for r in added["results"])
+        first, second = added["ids"]
         overview = structured(await client.call_tool("query_changes", {}))
         assert {t["content"] for t in overview["tasks"]} == {"over stdio", "b"}
         moved = structured(await client.call_tool("move_items", {"ids": [second], "to_parent": first}))
@@ -86,7 +86,7 @@ def test_mcp_inspector_cli_calls_all_four_tools(tmp_path: Path) -> None:
         json.dumps({"items": [{"content": "Buy milk", "due": "tomorrow"}]}),
     )["result"]
     assert added["isError"] is False
-    task_id = added["structuredContent"]["results"][0]["id"]
+    task_id = added["structuredContent"]["ids"][0]
 
     overview = _inspector(tmp_path, *call, "query_changes")["result"]
     assert task_id in {t["id"] for t in overview["structuredContent"]["tasks"]}

@@ -37,9 +37,12 @@ def test_only_sync_status_ok_counts_as_success_and_failures_keep_input_order() -
     )
     result = build_result(plan, outcome, Mirror())
     assert (result.ok, result.failed) == (1, 3)
-    assert [r.status for r in result.results] == ["ok", "error", "error", "error"]
-    assert [r.error_tag for r in result.results] == [None, "ITEM_NOT_FOUND", "UNCONFIRMED", "UNCONFIRMED"]
-    assert [r.retryable for r in result.results] == [None, False, True, True]
+    assert [r.status for r in result.steps] == ["ok", "error", "error", "error"]
+    assert [(f.index, f.error_tag, f.retryable) for f in result.failures or []] == [
+        (1, "ITEM_NOT_FOUND", False),
+        (2, "UNCONFIRMED", True),
+        (3, "UNCONFIRMED", True),
+    ]
 
 
 def test_text_lists_at_most_ten_failures_then_a_count() -> None:
@@ -69,7 +72,7 @@ def test_error_message_includes_the_argument_and_explanation() -> None:
         error_extra={"argument": "due", "explanation": "could not understand the date"},
     )
     result = build_result(plan, Outcome(statuses={plan.commands[0].uuid: error}), Mirror())
-    assert result.results[0].message == "Invalid argument value (due: could not understand the date)"
+    assert (result.failures or [])[0].message == "Invalid argument value (due: could not understand the date)"
 
 
 def test_diff_tells_added_updated_moved_completed_and_deleted_apart() -> None:

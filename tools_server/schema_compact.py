@@ -2,7 +2,8 @@
 
 pydantic's schemas carry a ``title`` per field and spell each optional field as ``anyOf: [X, null]`` with
 ``default: null``. Neither tells a model anything: field names are the titles, and optional fields are simply left
-out (structured results are dumped with ``exclude_none``). Both are dropped here; nothing else changes.
+out (structured results are dumped with ``exclude_none``). Both are dropped here; nothing else changes (a null that
+is data, like a list entry, keeps its null branch).
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     options = out.get("anyOf")
-    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:  # pyright: ignore[reportUnknownArgumentType]
+    # Only optional fields (default null, left out of results) lose their null branch; a null inside a list is data.
+    optional = "default" in out and out["default"] is None
+    if optional and isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:  # pyright: ignore[reportUnknownArgumentType]
         other: Any = next(o for o in options if o != {"type": "null"})  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
         if isinstance(other, dict):
             del out["anyOf"]
-            if out.get("default", 0) is None:
-                del out["default"]
+            del out["default"]
             out = {**other, **out}  # pyright: ignore[reportUnknownArgumentType]
     return out
 

@@ -32,7 +32,7 @@ from tools_server.prompt_templates import register_prompts
 from tools_server.queries import query_changes_result
 from tools_server.schema_compact import compact_schema
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
-from tools_server.summary import WriteResult
+from tools_server.summary import AddResult, CompleteResult, MoveResult, WriteResult
 from tools_server.sync_client import SyncClient, SyncFailure
 from tools_server.writes import run_add, run_complete, run_move, run_resend
 
@@ -156,7 +156,7 @@ def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
             list[NewProject] | None, Field(max_length=50, description="Projects to create first; tasks may name them")
         ] = None,
         dry_run: bool = False,
-    ) -> Annotated[CallToolResult, WriteResult]:
+    ) -> Annotated[CallToolResult, AddResult]:
         """Create tasks (with subtasks) in one batch. Unknown project/section names fail per task with suggestions."""
         total = count_items(items)
         if total > MAX_ITEMS_PER_CALL:
@@ -170,7 +170,7 @@ def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
     @server.tool(annotations=WRITE)
     async def complete_items(
         ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False
-    ) -> Annotated[CallToolResult, WriteResult]:
+    ) -> Annotated[CallToolResult, CompleteResult]:
         """Complete tasks by id (subtasks too). Recurring tasks advance to their next date instead."""
         session, client = _session_and_client(ctx)
         text, result = await _guarded(session, lambda: run_complete(session, client, ids, dry_run))
@@ -184,7 +184,7 @@ def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
         to_section: Annotated[Ref | None, Field(description="Section id or name")] = None,
         to_parent: Annotated[TaskId | None, Field(description="Parent task id")] = None,
         dry_run: bool = False,
-    ) -> Annotated[CallToolResult, WriteResult]:
+    ) -> Annotated[CallToolResult, MoveResult]:
         """Move tasks (with their subtasks) to exactly one of: a project, a section, or under a parent task."""
         try:
             target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent)

@@ -6,9 +6,9 @@ A step is "ok" only when ``sync_status`` said "ok" for its uuid; anything not re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from tools_server.commands import Plan, Step
 from tools_server.mirror import Mirror
@@ -42,6 +42,8 @@ class Outcome:
 
 
 class StepResult(BaseModel):
+    """One input task's outcome (internal: the text is built from these; the model gets the compact WriteResult)."""
+
     index: int
     status: Literal["ok", "error"]
     id: str | None = None
@@ -49,20 +51,89 @@ class StepResult(BaseModel):
     error_tag: str | None = None
     message: str | None = None
     retryable: bool | None = None
-    recurred: bool | None = Field(default=None, description="complete_items: the task recurs and stays open")
+    recurred: bool | None = None
     next_due: str | None = None
 
 
-class WriteResult(BaseModel):
+class Failure(BaseModel):
+    index: int = Field(description="Position of the task in the input (depth-first for subtasks)")
+    id: str | None = None
+    error_tag: str
+    message: str | None = None
+    retryable: bool
+
+
+class Recurring(BaseModel):
+    id: str
+    next_due: str
+
+
+class Created(BaseModel):
+    name: str
+    id: str | None = None
+    error_tag: str | None = None
+    message: str | None = None
+
+
+# Result models: compact on purpose (the model reads one on every write, so a success costs one id at most). Each tool
+# advertises only the fields it can return; WriteResult, the union, is what the code builds.
+class MoveResult(BaseModel):
     ok: int
     failed: int
-    results: list[StepResult]
-    projects: list[StepResult] | None = Field(default=None, description="add_item: new projects and sections")
+    failures: list[Failure] | None = None
     notes: list[str] | None = None
     dry_run: bool | None = None
-    plan: list[dict[str, object]] | None = Field(default=None, description="dry_run: the commands that would be sent")
+    plan: list[dict[str, object]] | None = Field(default=None, description="Commands that would be sent")
     requests: int | None = None
-    resend: str | None = Field(default=None, description="Batch id for resend_writes when some writes are unconfirmed")
+    resend: str | None = Field(default=None, description="Unconfirmed writes: pass to resend_writes")
+
+
+class CompleteResult(MoveResult):
+    recurring: list[Recurring] | None = Field(default=None, description="Tasks that advanced instead")
+
+
+class AddResult(MoveResult):
+    ids: list[str | None] | None = Field(default=None, description="New ids in input order (depth-first); null=failed")
+    projects: list[Created] | None = None
+
+
+class WriteResult(AddResult, CompleteResult):
+    _steps: list[StepResult] = PrivateAttr(default_factory=list[StepResult])
+
+    @property
+    def steps(self) -> list[StepResult]:
+        return self._steps
+
+
+def compact(
+    steps: list[StepResult], *, created: bool, project_steps: list[tuple[str, StepResult]] | None = None, **fields: Any
+) -> WriteResult:
+    ok = sum(r.status == "ok" for r in steps)
+    failures = [
+        Failure(
+            index=r.index, id=r.id, error_tag=r.error_tag or "ERROR", message=r.message, retryable=bool(r.retryable)
+        )
+        for r in steps
+        if r.status == "error"
+    ]
+    recurring = [Recurring(id=r.id, next_due=r.next_due) for r in steps if r.recurred and r.id and r.next_due]
+    projects = [
+        Created(name=name, id=r.id, error_tag=r.error_tag, message=r.message)
+        if r.status == "error"
+        else Created(name=name, id=r.id)
+        for name, r in project_steps or ()
+    ]
+    result = WriteResult(
+        ok=ok,
+        failed=len(steps) - ok,
+        ids=[r.id if r.status == "ok" else None for r in steps] if created else None,
+        failures=failures or None,
+        recurring=recurring or None,
+        projects=projects or None,
+        **fields,
+    )
+    result._steps = steps  # pyright: ignore[reportPrivateUsage]
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -128,37 +199,30 @@ def _error_message(error: SyncError) -> str:
 def build_result(
     plan: Plan, outcome: Outcome, mirror: Mirror, *, recurrence: bool = False, projects: Plan | None = None
 ) -> WriteResult:
-    results = [step_result(s, outcome, mirror, recurrence=recurrence) for s in plan.steps]
-    project_results = [step_result(s, outcome, mirror) for s in projects.steps] if projects else None
-    ok = sum(r.status == "ok" for r in results)
-    return WriteResult(
-        ok=ok,
-        failed=len(results) - ok,
-        results=results,
-        projects=project_results or None,
-        notes=list(plan.notes) or None,
-        requests=outcome.requests,
+    steps = [step_result(s, outcome, mirror, recurrence=recurrence) for s in plan.steps]
+    project_steps = [(s.label, step_result(s, outcome, mirror)) for s in projects.steps] if projects else None
+    created = any(s.command is not None and s.command.temp_id is not None for s in plan.steps) or projects is not None
+    return compact(
+        steps, created=created, project_steps=project_steps, notes=list(plan.notes) or None, requests=outcome.requests
     )
 
 
 def dry_run_result(plan: Plan, projects: Plan | None = None) -> WriteResult:
     """What would be sent, validated, with local errors reported as failures."""
-    steps = [*(projects.steps if projects else ()), *plan.steps]
+    every = [*(projects.steps if projects else ()), *plan.steps]
     empty = Outcome()
-    results = [
+    steps = [
         StepResult(index=s.index, status="ok", parent_index=s.parent_index)
         if s.error is None
         else step_result(s, empty, Mirror())
         for s in plan.steps
     ]
-    ok = sum(r.status == "ok" for r in results)
-    return WriteResult(
-        ok=ok,
-        failed=len(results) - ok,
-        results=results,
+    return compact(
+        steps,
+        created=False,
         notes=list(plan.notes) or None,
         dry_run=True,
-        plan=[s.command.to_wire() for s in steps if s.command is not None],
+        plan=[s.command.to_wire() for s in every if s.command is not None],
     )
 
 
@@ -177,7 +241,7 @@ def _plural(count: int, noun: str) -> str:
 
 def failure_lines(plan: Plan, result: WriteResult) -> list[str]:
     labels = {s.index: s.label for s in plan.steps}
-    failures = [r for r in result.results if r.status == "error"]
+    failures = [r for r in result.steps if r.status == "error"]
     lines = [
         f"- #{r.index} '{_short(labels.get(r.index, ''))}': {r.error_tag} {r.message or ''}".rstrip()
         + (" (retryable)" if r.retryable else "")
@@ -190,13 +254,13 @@ def failure_lines(plan: Plan, result: WriteResult) -> list[str]:
 
 def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "") -> str:
     """E.g. 'Completed 5 tasks.' or 'Moved 3 of 4 tasks. Failed: ...' with one short line per failure."""
-    total = len(result.results)
+    total = len(result.steps)
     head = (
         f"{verb} {_plural(total, 'task')}" if result.failed == 0 else f"{verb} {result.ok} of {_plural(total, 'task')}"
     )
     if result.dry_run:
         head = f"Dry run, nothing sent: would send {_plural(len(result.plan or ()), 'command')}; {result.ok} valid"
-    ok_ids = [r for r in result.results if r.status == "ok" and r.id]
+    ok_ids = [r for r in result.steps if r.status == "ok" and r.id]
     if not result.dry_run and 0 < len(ok_ids) <= MAX_LISTED_IDS:
         labels = {s.index: s.label for s in plan.steps}
         head += ": " + ", ".join(f"'{_short(labels.get(r.index, ''))}' ({r.id})" for r in ok_ids)
@@ -207,7 +271,7 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
         parts.append("Failed:")
         parts.extend(failure_lines(plan, result))
     if result.resend:
-        unsure = sum(r.error_tag in ("UNCONFIRMED", "NOT_SENT") for r in result.results)
+        unsure = sum(r.error_tag in ("UNCONFIRMED", "NOT_SENT") for r in result.steps)
         parts.append(
             f"{_plural(unsure, 'task')} not confirmed: call resend_writes with batch '{result.resend}' to send the "
             "same commands again (safe: nothing is applied twice). Do not repeat the original call."

@@ -38,26 +38,22 @@ async def run_add(
     commands = [*projects.commands, *plan.commands]
     outcome = await session.execute(client, commands)
     result = _result(session, PendingWrite("Added", plan, projects, commands, outcome))
-    return summary_text("Added", plan, result, extra=_projects_note(projects, result)), result
+    return summary_text("Added", plan, result, extra=_projects_note(result)), result
 
 
-def _projects_note(projects: Plan, result: WriteResult) -> str:
+def _projects_note(result: WriteResult) -> str:
     extra = ""
     if result.projects:
-        made = [r for r in result.projects if r.status == "ok"]
+        made = [r for r in result.projects if r.error_tag is None]
         extra = f" Created {len(made)} of {len(result.projects)} projects/sections."
-        failed = [
-            f"{s.label}: {r.error_tag} {r.message}"
-            for s, r in zip(projects.steps, result.projects, strict=True)
-            if r.status == "error"
-        ]
+        failed = [f"{r.name}: {r.error_tag} {r.message}" for r in result.projects if r.error_tag is not None]
         if failed:
             extra += " Not created: " + "; ".join(failed[:5]) + "."
     return extra
 
 
 def _recurring_note(result: WriteResult) -> str:
-    recurred = [r for r in result.results if r.recurred]
+    recurred = result.recurring or []
     if not recurred:
         return ""
     shown = ", ".join(f"{r.id} → {r.next_due}" for r in recurred[:5])
@@ -88,7 +84,7 @@ async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[
     write.outcome.temp_id_mapping.update(again.temp_id_mapping)
     write.outcome.requests += again.requests
     result = _result(session, write)
-    extra = _projects_note(write.projects, result) if write.projects else _recurring_note(result)
+    extra = _projects_note(result) if write.projects else _recurring_note(result)
     return f"Resent {len(commands)} unconfirmed commands. " + summary_text(
         write.verb, write.plan, result, extra=extra
     ), result
