@@ -35,7 +35,7 @@ class Tally:
 async def finish(client: Client, data: dict[str, Any], tally: Tally) -> dict[str, Any]:
     """Check a write result is either ok or names its unconfirmed tasks; resend until everything is confirmed."""
     for _ in range(30):
-        failures = data.get("failures") or []
+        failures: list[dict[str, Any]] = data.get("failures") or []
         for failure in failures:
             assert failure["error_tag"] in UNSURE, failure
             assert failure["retryable"] is True
