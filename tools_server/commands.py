@@ -128,7 +128,8 @@ class _AddPlanner:
             if error is not None or args is None:
                 self.steps.append(Step(index, label, error=error, parent_index=parent_index))
             else:
-                command = ItemAdd(uuid=self.new_uuid(), temp_id=self.new_uuid(), args=args)
+                # Built without re-validation: every field comes from an already validated NewItem.
+                command = ItemAdd.model_construct(uuid=self.new_uuid(), temp_id=self.new_uuid(), args=args)
                 self.steps.append(Step(index, label, command=command, parent_index=parent_index))
         me = self.steps[-1]
         for child in item.subtasks or ():
@@ -169,7 +170,7 @@ class _AddPlanner:
             fields["deadline"] = DeadlineInput(date=item.deadline)
         if item.duration is not None:
             fields["duration"] = Duration(amount=item.duration.amount, unit=item.duration.unit)
-        return ItemAddArgs(**fields), None
+        return ItemAddArgs.model_construct(**fields), None
 
     def _project_id(self, ref: str) -> tuple[str | None, LocalError | None]:
         temp = self.new_projects.get(ref.casefold())
@@ -222,7 +223,11 @@ def plan_complete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uui
     """item_close per id: it completes normal tasks and advances recurring ones, as the Todoist apps do."""
     unique, notes = _dedupe(ids)
     steps = tuple(
-        Step(i, _label(mirror, item_id), command=ItemClose(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        Step(
+            i,
+            _label(mirror, item_id),
+            command=ItemClose.model_construct(uuid=new_uuid(), args=ItemIdArgs.model_construct(id=item_id)),
+        )
         for i, item_id in enumerate(unique)
     )
     return Plan(steps, notes)
@@ -267,7 +272,29 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
 
 
 def command_size(command: Command) -> int:
-    return len(json.dumps(command.to_wire(), separators=(",", ":")).encode())
+    return len(json.dumps(command.to_wire(), separators=(",", ":"), ensure_ascii=False).encode())
+
+
+# A command whose free text, at the worst JSON expansion (6 bytes for an escaped control character), stays under this
+# cannot reach 10 KiB: its other fields (ids, dates, numbers, key names) are bounded by the input limits to well under
+# 2 KiB. So 100 of them fit in 1 MiB and need not be serialised just to be measured.
+_SMALL_TEXT = 8192
+
+
+def _text_length(command: Command) -> int:
+    args = command.args
+    total = 0
+    for name in ("content", "description", "name"):
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            total += len(value)
+    labels = getattr(args, "labels", None)
+    if isinstance(labels, list):
+        total += sum(len(label) + 4 for label in labels)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+    due = getattr(args, "due", None)
+    if due is not None:
+        total += len(getattr(due, "string", None) or "")
+    return total
 
 
 def chunk_commands(
@@ -278,8 +305,10 @@ def chunk_commands(
     chunks: list[list[Command]] = []
     current: list[Command] = []
     used = 0
+    small = max_count * (10 * 1024) <= budget
     for command in commands:
-        size = command_size(command) + 1
+        # Bytes are counted exactly only when a batch of small commands could not fit anyway, or this one is big.
+        size = 10 * 1024 if small and _text_length(command) * 6 < _SMALL_TEXT else command_size(command) + 1
         if current and (len(current) >= max_count or used + size > budget):
             chunks.append(current)
             current, used = [], 0
@@ -297,15 +326,13 @@ def rewrite_temp_ids(command: Command, mapping: dict[str, str]) -> Command:
     parent must carry the parent's real id. Rewriting happens before the chunk is first sent, so every retry of
     it is still byte-identical.
     """
+    if not mapping or not any(getattr(command.args, name, None) in mapping for name in _ID_ARGS):
+        return command  # the common case, checked without serialising the command
     args = command.args.model_dump(mode="json", exclude_unset=True)
-    changed = False
     for name in _ID_ARGS:
         value = args.get(name)
         if isinstance(value, str) and value in mapping:
             args[name] = mapping[value]
-            changed = True
-    if not changed:
-        return command
     wire = command.to_wire() | {"args": args}
     return COMMAND_ADAPTER.validate_python(wire)
 

@@ -127,14 +127,20 @@ class Session:
         """Record this session's writes as seen, so query_changes lists only changes made elsewhere."""
         touched: set[str] = set()
         gone: list[str] = []
-        children = self.mirror.children_index()
+        children: dict[str, list[str]] | None = None
         for command in commands:
-            target = getattr(command.args, "id", None)
             if command.temp_id is not None:
-                target = outcome.temp_id_mapping.get(command.temp_id, target)
+                # A new object: its subtasks, if any, are new commands of this same call.
+                created = outcome.temp_id_mapping.get(command.temp_id)
+                if created is not None:
+                    touched.add(created)
+                continue
+            target = getattr(command.args, "id", None)
             if target is None:
                 continue
             touched.add(target)
+            if children is None:
+                children = self.mirror.children_index()  # once per call, and only for edits of existing tasks
             touched.update(self.mirror.descendants(target, children))
             if target not in self.mirror.items:
                 gone.append(target)
