@@ -100,3 +100,37 @@ def count_items(items: list[NewItem]) -> int:
 def tree_depth(items: list[NewItem]) -> int:
     """Levels in a tree: a flat list is depth 1."""
     return max((1 + tree_depth(item.subtasks or []) for item in items), default=0)
+
+
+Clearable = Literal["due", "deadline", "duration", "description", "labels"]
+
+
+class ItemChanges(_Strict):
+    """Fields to change on one task; anything left out stays as it is."""
+
+    id: TaskId
+    content: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT_CHARS)] | None
+    ) = None
+    description: Annotated[str | None, Field(max_length=MAX_DESCRIPTION_CHARS)] = None
+    labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
+    priority: Annotated[int, Field(ge=1, le=4, description="4 = most urgent (p1)")] | None = None
+    due: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="Natural language; replaces any recurrence"
+    )
+    due_date: DateStr | None = Field(default=None, description="New date; a recurring task keeps recurring")
+    due_datetime: Annotated[str, StringConstraints(min_length=10, max_length=40)] | None = None
+    due_lang: DueLang | None = None
+    deadline: DateStr | None = None
+    duration: DurationIn | None = None
+    clear: list[Clearable] | None = Field(default=None, description="Fields to empty")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        given = [name for name in ("due", "due_date", "due_datetime") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of due, due_date, due_datetime (got {', '.join(given)})")
+        for name in self.clear or ():
+            if (name == "due" and given) or (name != "due" and getattr(self, name) is not None):
+                raise ValueError(f"{name} is both set and cleared")
+        return self

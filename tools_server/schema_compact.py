@@ -15,18 +15,24 @@ _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not")
 
 
-def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``schema`` without titles and with nullable optionals written as their non-null form."""
+# Size limits are enforced by the server (and listed in the README); a model does not write 500-character titles
+# because a schema allowed it, so advertising every maxLength only costs context. Ranges that carry meaning
+# (priority 1..4) and patterns (dates) stay.
+LIMIT_KEYWORDS = frozenset({"maxLength", "minLength", "maxItems", "minItems", "exclusiveMinimum"})
+
+
+def compact_schema(schema: dict[str, Any], drop: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A copy of ``schema`` without titles (and the ``drop`` keywords), nullable optionals in their non-null form."""
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "title":
+        if key == "title" or key in drop or (key == "additionalProperties" and isinstance(value, bool)):
             continue
         if key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: _maybe(sub) for name, sub in value.items()}  # pyright: ignore[reportUnknownVariableType]
+            out[key] = {name: _maybe(sub, drop) for name, sub in value.items()}  # pyright: ignore[reportUnknownVariableType]
         elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [_maybe(sub) for sub in value]  # pyright: ignore[reportUnknownVariableType]
+            out[key] = [_maybe(sub, drop) for sub in value]  # pyright: ignore[reportUnknownVariableType]
         elif key in _SCHEMA_VALUES:
-            out[key] = _maybe(value)
+            out[key] = _maybe(value, drop)
         else:
             out[key] = value
     options = out.get("anyOf")
@@ -41,5 +47,5 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _maybe(value: Any) -> Any:
-    return compact_schema(value) if isinstance(value, dict) else value  # pyright: ignore[reportUnknownArgumentType]
+def _maybe(value: Any, drop: frozenset[str]) -> Any:
+    return compact_schema(value, drop) if isinstance(value, dict) else value  # pyright: ignore[reportUnknownArgumentType]

@@ -20,6 +20,7 @@ from tools_server.inputs import (
     MAX_ITEMS_PER_CALL,
     MAX_SUBTASK_DEPTH,
     Ids,
+    ItemChanges,
     MoveTarget,
     NewItem,
     NewProject,
@@ -30,11 +31,11 @@ from tools_server.inputs import (
 )
 from tools_server.prompt_templates import register_prompts
 from tools_server.queries import query_changes_result
-from tools_server.schema_compact import compact_schema
+from tools_server.schema_compact import LIMIT_KEYWORDS, compact_schema
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
-from tools_server.summary import AddResult, CompleteResult, MoveResult, WriteResult
+from tools_server.summary import AddResult, CompleteResult, MoveResult
 from tools_server.sync_client import SyncClient, SyncFailure
-from tools_server.writes import run_add, run_complete, run_move, run_resend
+from tools_server.writes import run_add, run_complete, run_delete, run_move, run_resend, run_undo, run_update
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -65,6 +66,30 @@ class AppState:
 
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+# More ids than this in one delete_items call need the user's confirmation (elicitation) or an explicit count.
+DELETE_UNCONFIRMED_MAX = 3
+
+
+# The main four tools advertise output schemas; the others return the same structured shape (README) without
+# repeating its schema, which would cost about 900 characters of context each.
+class ConfirmDelete(BaseModel):
+    confirm: bool = Field(description="Delete them")
+
+
+async def _confirmed_by_user(ctx: Context[AppState, Any], count: int) -> bool:
+    """Ask the user through the client (elicitation) when it can; False when it cannot or the user says no."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.elicitation is None:
+        return False
+    try:
+        answer = await ctx.elicit(f"Delete {count} tasks and their subtasks? This cannot be undone.", ConfirmDelete)
+    except Exception:  # no back-channel (stateless HTTP, 2026 era) or the client failed: fall back to confirm
+        logger.info("elicitation unavailable for delete_items; asking for confirm instead", exc_info=True)
+        return False
+    return answer.action == "accept" and answer.data.confirm
+
+
 # Resending replays command uuids the backend already knows: repeating it changes nothing more.
 RESEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
@@ -75,8 +100,8 @@ class _Server(MCPServer):
         return [
             tool.model_copy(
                 update={
-                    "input_schema": compact_schema(tool.input_schema),
-                    "output_schema": compact_schema(tool.output_schema) if tool.output_schema else None,
+                    "input_schema": compact_schema(tool.input_schema, LIMIT_KEYWORDS),
+                    "output_schema": compact_schema(tool.output_schema, LIMIT_KEYWORDS) if tool.output_schema else None,
                 }
             )
             for tool in tools
@@ -194,11 +219,50 @@ def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
         text, result = await _guarded(session, lambda: run_move(session, client, ids, target, dry_run))
         return _reply(text, result)
 
+    @server.tool(annotations=WRITE)
+    async def update_items(
+        items: Annotated[list[ItemChanges], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)],
+        ctx: Context[AppState, Any],
+        dry_run: bool = False,
+    ) -> CallToolResult:
+        """Change fields of many tasks in one batch. due_date on a recurring task keeps its recurrence."""
+        session, client = _session_and_client(ctx)
+        text, result = await _guarded(session, lambda: run_update(session, client, items, dry_run))
+        return _reply(text, result)
+
+    @server.tool(annotations=DELETE)
+    async def delete_items(
+        ids: Ids,
+        ctx: Context[AppState, Any],
+        confirm: Annotated[
+            int | None, Field(description=f"Over {DELETE_UNCONFIRMED_MAX} ids: the number of ids")
+        ] = None,
+        dry_run: bool = False,
+    ) -> CallToolResult:
+        """Delete tasks with their subtasks. Cannot be undone."""
+        count = len(set(ids))
+        needs_confirmation = not dry_run and count > DELETE_UNCONFIRMED_MAX and confirm != count
+        if needs_confirmation and not await _confirmed_by_user(ctx, count):
+            raise ToolError(
+                f"delete_items: deleting {count} tasks needs confirm={count} (the number of tasks), after checking "
+                "with the user; nothing was deleted"
+            )
+        session, client = _session_and_client(ctx)
+        text, result = await _guarded(session, lambda: run_delete(session, client, ids, dry_run))
+        return _reply(text, result)
+
+    @server.tool(annotations=WRITE)
+    async def undo(ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
+        """Reverse this session's last write (add, complete, move, update) in one batch; says what cannot be undone."""
+        session, client = _session_and_client(ctx)
+        text, result = await _guarded(session, lambda: run_undo(session, client, dry_run))
+        return _reply(text, result)
+
     @server.tool(annotations=RESEND)
     async def resend_writes(
         batch: Annotated[str, Field(min_length=1, max_length=64, description="The 'resend' id of a write result")],
         ctx: Context[AppState, Any],
-    ) -> Annotated[CallToolResult, WriteResult]:
+    ) -> CallToolResult:
         """Finish a write whose result listed unconfirmed tasks: resends only those, each applied at most once."""
         session, client = _session_and_client(ctx)
         text, result = await _guarded(session, lambda: run_resend(session, client, batch))

@@ -18,6 +18,7 @@ import anyio
 
 from tools_server.changes import View
 from tools_server.commands import Plan, chunk_commands, rewrite_temp_ids
+from tools_server.edits import UndoRecord
 from tools_server.mirror import Mirror
 from tools_server.models import MIRRORED_RESOURCE_TYPES, Command, SyncResponse
 from tools_server.summary import NotConfirmed, Outcome
@@ -59,6 +60,8 @@ class Session:
     # Set when the backend answered an incremental request with a full sync (it forgot or refused our token).
     resynced: bool = False
     pending: OrderedDict[str, PendingWrite] = field(default_factory=OrderedDict[str, PendingWrite])
+    # The last write call of this session, with before-images, for undo.
+    last_write: UndoRecord | None = None
 
     def keep_pending(self, write: PendingWrite) -> str:
         batch = "w_" + secrets.token_urlsafe(9)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from tools_server.commands import Plan, PlanError, plan_add, plan_complete, plan_move, resolve_destination
-from tools_server.inputs import MoveTarget, NewItem, NewProject
-from tools_server.models import Command
+from tools_server.edits import UndoRecord, WriteKind, plan_delete, plan_undo, plan_update, snapshot
+from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
+from tools_server.models import Command, Item
 from tools_server.session import PendingWrite, Session
 from tools_server.summary import NotConfirmed, Outcome, WriteResult, build_result, dry_run_result, summary_text
 from tools_server.sync_client import SyncClient
@@ -38,6 +39,9 @@ async def run_add(
     commands = [*projects.commands, *plan.commands]
     outcome = await session.execute(client, commands)
     result = _result(session, PendingWrite("Added", plan, projects, commands, outcome))
+    roots = [r.id for r in result.steps if r.status == "ok" and r.id is not None and r.parent_index is None]
+    made = sum(p.error_tag is None for p in result.projects or ())
+    session.last_write = UndoRecord("add", created=roots, projects_created=made)
     return summary_text("Added", plan, result, extra=_projects_note(result)), result
 
 
@@ -95,8 +99,10 @@ async def run_complete(session: Session, client: SyncClient, ids: list[str], dry
     if dry_run:
         result = dry_run_result(plan)
         return summary_text("Completed", plan, result), result
+    before = snapshot(session.mirror, _targets(plan.commands))
     outcome = await session.execute(client, plan.commands)
     result = _result(session, PendingWrite("Completed", plan, None, list(plan.commands), outcome, recurrence=True))
+    _remember(session, "complete", before, result)
     return summary_text("Completed", plan, result, extra=_recurring_note(result)), result
 
 
@@ -118,6 +124,68 @@ async def run_move(
     if dry_run:
         result = dry_run_result(plan)
         return summary_text("Moved", plan, result), result
+    before = snapshot(session.mirror, _targets(plan.commands))
     outcome = await session.execute(client, plan.commands)
     result = _result(session, PendingWrite("Moved", plan, None, list(plan.commands), outcome))
+    _remember(session, "move", before, result)
     return summary_text("Moved", plan, result), result
+
+
+def _targets(commands: list[Command]) -> list[str]:
+    """The task id each command acts on (commands that edit an existing task all carry ``args.id``)."""
+    return [str(getattr(c.args, "id", "")) for c in commands]
+
+
+def _remember(session: Session, kind: WriteKind, before: dict[str, Item | None], result: WriteResult) -> UndoRecord:
+    done = [r.id for r in result.steps if r.status == "ok" and r.id is not None]
+    record = UndoRecord(kind, before=before, done=done)
+    session.last_write = record
+    return record
+
+
+async def run_update(
+    session: Session, client: SyncClient, changes: list[ItemChanges], dry_run: bool
+) -> tuple[str, WriteResult]:
+    if any(c.due_date or c.due_datetime for c in changes):
+        await session.ensure_synced(client)  # recurrence is kept from the task's current due
+    plan = plan_update(changes, session.mirror)
+    if dry_run:
+        result = dry_run_result(plan)
+        return summary_text("Updated", plan, result), result
+    commands = plan.commands
+    before = snapshot(session.mirror, _targets(commands))
+    outcome = await session.execute(client, commands)
+    result = _result(session, PendingWrite("Updated", plan, None, list(commands), outcome))
+    record = _remember(session, "update", before, result)
+    record.fields = {
+        target: set(c.args.model_fields_set) - {"id"} for target, c in zip(_targets(commands), commands, strict=True)
+    }
+    return summary_text("Updated", plan, result), result
+
+
+async def run_delete(session: Session, client: SyncClient, ids: list[str], dry_run: bool) -> tuple[str, WriteResult]:
+    plan = plan_delete(ids, session.mirror)
+    if dry_run:
+        result = dry_run_result(plan)
+        return summary_text("Deleted", plan, result), result
+    outcome = await session.execute(client, plan.commands)
+    result = _result(session, PendingWrite("Deleted", plan, None, list(plan.commands), outcome))
+    _remember(session, "delete", {}, result)
+    return summary_text("Deleted", plan, result, extra=" Subtasks went with them; this cannot be undone."), result
+
+
+async def run_undo(session: Session, client: SyncClient, dry_run: bool) -> tuple[str, WriteResult]:
+    record = session.last_write
+    if record is None:
+        raise PlanError("nothing to undo: this session has made no write since it started or since the last undo")
+    await session.ensure_synced(client)
+    plan, cannot = plan_undo(record, session.mirror)
+    note = (" Cannot undo: " + "; ".join(cannot) + ".") if cannot else ""
+    if dry_run:
+        result = dry_run_result(plan)
+        return summary_text("Undo would revert", plan, result, extra=note), result
+    outcome = await session.execute(client, plan.commands)
+    result = _result(session, PendingWrite("Reverted", plan, None, list(plan.commands), outcome))
+    session.last_write = None  # one level: undoing the undo is not offered
+    verb = f"Undid the last {record.kind}:"
+    return summary_text(verb + " reverted", plan, result, extra=note), result

@@ -1,0 +1,181 @@
+"""Pure planning for update_items, delete_items and undo: tool input + the mirror -> Sync commands.
+
+Undo works from before-images: the mirror's copy of each task just before a write. Items are immutable pydantic
+objects that the mirror replaces (never mutates), so keeping a reference is a snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tools_server.commands import LocalError, NewUuid, Plan, Step, new_uuid4
+from tools_server.inputs import ItemChanges
+from tools_server.mirror import Mirror
+from tools_server.models import (
+    DueInput,
+    Item,
+    ItemDelete,
+    ItemIdArgs,
+    ItemMove,
+    ItemMoveArgs,
+    ItemUncomplete,
+    ItemUpdate,
+    ItemUpdateArgs,
+)
+
+WriteKind = Literal["add", "complete", "move", "update", "delete"]
+_CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
+
+
+def _label(mirror: Mirror, item_id: str) -> str:
+    item = mirror.items.get(item_id)
+    return item.content if item is not None else item_id
+
+
+def _due_input(changes: ItemChanges, before: Item | None) -> DueInput | None:
+    if changes.due is not None:
+        return DueInput(string=changes.due, lang=changes.due_lang)
+    explicit = changes.due_date or changes.due_datetime
+    if explicit is None:
+        return None
+    key = "date" if changes.due_date else "datetime"
+    old = before.due if before is not None else None
+    if old is not None and old.is_recurring:
+        # Todoist keeps a recurrence only when the old string comes along with the new date (reference §2 gotcha).
+        return DueInput.model_validate(
+            {key: explicit, "string": old.string, "lang": old.lang, "timezone": old.timezone, "is_recurring": True}
+        )
+    return DueInput.model_validate({key: explicit, "lang": changes.due_lang})
+
+
+def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    steps: list[Step] = []
+    for index, change in enumerate(changes):
+        before = mirror.items.get(change.id)
+        fields: dict[str, Any] = {"id": change.id}
+        for name in ("content", "description", "labels", "priority"):
+            value = getattr(change, name)
+            if value is not None:
+                fields[name] = value
+        due = _due_input(change, before)
+        if due is not None:
+            fields["due"] = due.model_dump(exclude_none=True)
+        if change.deadline is not None:
+            fields["deadline"] = {"date": change.deadline}
+        if change.duration is not None:
+            fields["duration"] = change.duration.model_dump()
+        for name in change.clear or ():
+            fields[name] = _CLEARED[name]
+        label = _label(mirror, change.id)
+        if len(fields) == 1:
+            steps.append(Step(index, label, error=LocalError("NOTHING_TO_UPDATE", "no field to change was given")))
+            continue
+        args = ItemUpdateArgs.model_validate(fields)
+        steps.append(Step(index, label, command=ItemUpdate(uuid=new_uuid(), args=args)))
+    return Plan(tuple(steps))
+
+
+def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    unique = list(dict.fromkeys(ids))
+    notes = (f"{len(ids) - len(unique)} duplicate id(s) ignored",) if len(unique) < len(ids) else ()
+    steps = tuple(
+        Step(i, _label(mirror, item_id), command=ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        for i, item_id in enumerate(unique)
+    )
+    return Plan(steps, notes)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Undo
+
+
+@dataclass
+class UndoRecord:
+    """What one write call did, with the tasks as they were before it: enough to reverse it."""
+
+    kind: WriteKind
+    before: dict[str, Item | None] = field(default_factory=dict[str, Item | None])
+    done: list[str] = field(default_factory=list[str])  # ids the write confirmed, in input order
+    created: list[str] = field(default_factory=list[str])  # add: new task ids whose parent is not new too
+    fields: dict[str, set[str]] = field(default_factory=dict[str, set[str]])  # update: fields set per id
+    projects_created: int = 0
+
+
+def snapshot(mirror: Mirror, ids: list[str]) -> dict[str, Item | None]:
+    """Before-images of ``ids`` and of their active subtasks (completing a parent completes them too)."""
+    children = mirror.children_index()
+    images: dict[str, Item | None] = {}
+    for item_id in ids:
+        images[item_id] = mirror.items.get(item_id)
+        for child in mirror.descendants(item_id, children):
+            images[child] = mirror.items.get(child)
+    return images
+
+
+def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> tuple[Plan, list[str]]:
+    """The commands that reverse ``record``, and what cannot be reversed."""
+    steps: list[Step] = []
+    cannot: list[str] = []
+
+    def add(label: str, command: Any) -> None:
+        steps.append(Step(len(steps), label, command=command))
+
+    if record.kind == "delete":
+        cannot.append(f"{len(record.done)} deleted task(s): Todoist has no undelete")
+    elif record.kind == "add":
+        for item_id in record.created:
+            add(_label(mirror, item_id), ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        if record.projects_created:
+            cannot.append(f"{record.projects_created} new project(s)/section(s) stay (delete them in Todoist)")
+    elif record.kind == "complete":
+        for item_id in record.done:
+            before = record.before.get(item_id)
+            if before is None:
+                continue
+            label = before.content
+            if before.due is not None and before.due.is_recurring:
+                due = {"date": before.due.date, "string": before.due.string, "lang": before.due.lang,
+                       "timezone": before.due.timezone, "is_recurring": True}  # fmt: skip
+                args = ItemUpdateArgs.model_validate({"id": item_id, "due": due})
+                add(label, ItemUpdate(uuid=new_uuid(), args=args))
+                continue
+            add(label, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+            # item_close completed its open subtasks too; reopen those (uncomplete restores ancestors, not children).
+            for sub_id, sub in record.before.items():
+                if sub is not None and sub_id not in record.done and _under(sub_id, item_id, record.before):
+                    add(sub.content, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=sub_id)))
+    elif record.kind == "move":
+        for item_id in reversed(record.done):
+            before = record.before.get(item_id)
+            if before is None:
+                continue
+            if before.parent_id is not None:
+                where: dict[str, Any] = {"parent_id": before.parent_id}
+            elif before.section_id is not None:
+                where = {"section_id": before.section_id}
+            else:
+                where = {"project_id": before.project_id}
+            add(before.content, ItemMove(uuid=new_uuid(), args=ItemMoveArgs.model_validate({"id": item_id, **where})))
+    else:  # update
+        for item_id in record.done:
+            before = record.before.get(item_id)
+            if before is None:
+                continue
+            old: dict[str, Any] = before.model_dump(mode="json")
+            if before.due is not None:
+                old["due"] = before.due.model_dump(include={"date", "string", "lang", "timezone", "is_recurring"})
+            restored: dict[str, Any] = {"id": item_id}
+            for name in sorted(record.fields.get(item_id, ())):
+                restored[name] = old.get(name)
+            add(before.content, ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(restored)))
+    return Plan(tuple(steps)), cannot
+
+
+def _under(item_id: str, ancestor: str, images: dict[str, Item | None]) -> bool:
+    current = images.get(item_id)
+    while current is not None and current.parent_id is not None:
+        if current.parent_id == ancestor:
+            return True
+        current = images.get(current.parent_id)
+    return False
