@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitRequestParams, ElicitResult
 
 from tests.support import Harness, connected, harness, structured, text_of
@@ -175,3 +177,30 @@ async def test_undo_update_restores_the_old_fields_and_delete_cannot_be_undone()
         await client.call_tool("delete_items", {"ids": [a]})
         result = await client.call_tool("undo", {})
         assert "no undelete" in text_of(result) and await h.active_items() == []
+
+
+async def test_resources_serve_the_project_list_and_a_task_from_the_session_mirror() -> None:
+    async with harness() as h, connected(h) as client:
+        await client.call_tool(
+            "add_item",
+            {"new_projects": [{"name": "Home", "sections": ["Kitchen"]}],
+             "items": [{"content": "sink", "project": "Home", "section": "Kitchen", "subtasks": [{"content": "soap"}]}]},
+        )  # fmt: skip
+        listed = {str(r.uri) for r in (await client.list_resources()).resources}
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        assert "todoist://projects" in listed and "todoist://tasks/{task_id}" in templates
+        projects = json.loads(_text((await client.read_resource("todoist://projects")).contents[0]))
+        home = next(p for p in projects if p["name"] == "Home")
+        assert home["tasks"] == 2 and [s["name"] for s in home["sections"]] == ["Kitchen"]
+        assert projects[0]["name"] == "Inbox" and projects[0]["inbox"] is True
+        sink = (await by_content(h))["sink"]
+        task = json.loads(_text((await client.read_resource(f"todoist://tasks/{sink['id']}")).contents[0]))
+        assert task["content"] == "sink" and task["project"] == "Home" and task["section"] == "Kitchen"
+        assert len(task["subtask_ids"]) == 1
+        with pytest.raises(MCPError, match="no open task"):
+            await client.read_resource("todoist://tasks/NoSuchTask000000")
+
+
+def _text(contents: Any) -> str:
+    text: str = contents.text
+    return text

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from mcp.server import MCPServer
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
+from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
 from tools_server import __version__
 from tools_server.changes import ChangesResult
@@ -31,6 +33,7 @@ from tools_server.inputs import (
 )
 from tools_server.prompt_templates import register_prompts
 from tools_server.queries import query_changes_result
+from tools_server.resources import PROJECTS_URI, TASK_URI_TEMPLATE, projects_json, task_json
 from tools_server.schema_compact import LIMIT_KEYWORDS, compact_schema
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
 from tools_server.summary import AddResult, CompleteResult, MoveResult
@@ -95,6 +98,15 @@ RESEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 
 
 class _Server(MCPServer):
+    async def read_resource(self, uri: AnyUrl | str, context: Context[Any, Any] | None = None) -> Any:
+        # Static resources get no Context in this SDK, but the project list is per session (per token): serve it
+        # here, where the request's context is at hand. The registered resource only makes it listable.
+        if str(uri) == PROJECTS_URI and context is not None:
+            session, client = _session_and_client(context)
+            text = await _read_guarded(session, client, lambda: projects_json(session.mirror))
+            return [ReadResourceContents(content=text, mime_type="application/json")]
+        return await super().read_resource(uri, context)
+
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()
         return [
@@ -162,6 +174,20 @@ async def _guarded(session: Session, call: Callable[[], Awaitable[_T]]) -> _T:
             raise ToolError(str(exc)) from exc
         except (SyncFailure, PlanError) as exc:
             raise ToolError(str(exc)) from exc
+
+
+async def _read_guarded(session: Session, client: SyncClient, render: Callable[[], _T]) -> _T:
+    """Bring the mirror up to date (one incremental request) and render from it; failures become resource errors."""
+    async with session.lock:
+        try:
+            await session.request(client)
+        except (SessionTokenRejected, SyncFailure) as exc:
+            raise ResourceError(str(exc)) from exc
+        return render()
+
+
+def _unused_projects_reader() -> str:
+    raise ResourceError("todoist://projects is served by _Server.read_resource")  # never reached: see read_resource
 
 
 def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
@@ -278,6 +304,26 @@ def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
         session, client = _session_and_client(ctx)
         text, result = await _guarded(session, lambda: query_changes_result(session, client, cursor, limit))
         return _reply(text, result)
+
+    server.add_resource(
+        FunctionResource(
+            uri=PROJECTS_URI,
+            name="projects",
+            description="Projects with ids, sections and open-task counts (JSON)",
+            mime_type="application/json",
+            fn=_unused_projects_reader,
+        )
+    )
+
+    @server.resource(
+        TASK_URI_TEMPLATE, name="task", description="One open task by id (JSON)", mime_type="application/json"
+    )
+    async def task_resource(task_id: str, ctx: Context[AppState, Any]) -> str:
+        session, client = _session_and_client(ctx)
+        text = await _read_guarded(session, client, lambda: task_json(session.mirror, task_id))
+        if text is None:
+            raise ResourceNotFoundError(f"no open task with id {task_id!r} (completed or deleted tasks are not served)")
+        return text
 
     register_prompts(server)
     return server
