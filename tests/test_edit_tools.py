@@ -181,11 +181,10 @@ async def test_undo_update_restores_the_old_fields_and_delete_cannot_be_undone()
 
 async def test_resources_serve_the_project_list_and_a_task_from_the_session_mirror() -> None:
     async with harness() as h, connected(h) as client:
+        sink_tree = {"content": "sink", "project": "Home", "section": "Kitchen", "subtasks": [{"content": "soap"}]}
         await client.call_tool(
-            "add_item",
-            {"new_projects": [{"name": "Home", "sections": ["Kitchen"]}],
-             "items": [{"content": "sink", "project": "Home", "section": "Kitchen", "subtasks": [{"content": "soap"}]}]},
-        )  # fmt: skip
+            "add_item", {"new_projects": [{"name": "Home", "sections": ["Kitchen"]}], "items": [sink_tree]}
+        )
         listed = {str(r.uri) for r in (await client.list_resources()).resources}
         templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
         assert "todoist://projects" in listed and "todoist://tasks/{task_id}" in templates
