@@ -286,6 +286,12 @@ _MONTHS = {
     )
     for name in names
 }
+# Sigil -> the term it starts and what the name names (for "expected a project name after '#'").
+_NAMED: dict[str, tuple[Callable[[str], Term], str]] = {
+    "#": (InProject, "project"),
+    "@": (HasLabel, "label"),
+    "/": (InSection, "section"),
+}
 _MONTH_ABBR = ["", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 # Listed in "did you mean" hints for an unknown word.
 _SUGGESTIONS = [*_KEYWORDS, "p1", "p2", "p3", "p4", "7 days", "search:", "due before:", "due after:"]
@@ -322,10 +328,14 @@ class _Parser:
     def error(self, reason: str, position: int) -> FilterError:
         return FilterError(reason, position, self.text)
 
-    def unexpected(self, token: _Token) -> FilterError:
+    def unexpected(self, token: _Token, *, after_expression: bool = False) -> FilterError:
+        # "today (p1)": after a complete expression an operator is missing; the '(' itself is fine.
+        if after_expression and token.kind in ("(", "!"):
+            return self.error(f"expected '&', '|' or ',' before {token.kind!r}", token.position)
         if token.kind == "end":
-            reason = "empty filter" if not self.text.strip() else "expected a term, found the end of the filter"
-            return self.error(reason, token.position)
+            if not self.text.strip():
+                return self.error("empty filter", 0)
+            return self.error("expected a term, found the end of the filter", token.position)
         if token.kind == "term":  # only reachable after a complete expression, e.g. "(today) p1"
             return self.error(f"expected '&', '|' or ',' before {token.text!r}", token.position)
         return self.error(f"unexpected {token.kind!r}", token.position)
@@ -345,7 +355,7 @@ class _Parser:
             self.advance()
             lists.append(self.expr())
         if self.peek().kind != "end":
-            raise self.unexpected(self.peek())
+            raise self.unexpected(self.peek(), after_expression=True)
         return lists
 
     def expr(self) -> Node:
@@ -366,7 +376,7 @@ class _Parser:
         token = self.advance()
         if token.kind == "term":
             return _term(token, self.text)
-        if token.kind not in "!(":
+        if token.kind not in ("!", "("):
             raise self.unexpected(token)
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -381,23 +391,25 @@ class _Parser:
         if closing.kind == "end":
             raise self.error("'(' is never closed", token.position)
         if closing.kind != ")":
-            raise self.unexpected(closing)
+            raise self.unexpected(closing, after_expression=True)
         self.advance()
         return inner
 
 
 def _term(token: _Token, text: str) -> Term:
-    raw, position = token.text, token.position
+    term = _classify(token.text, token.position, text)
+    if term is None:
+        raise _unknown_term(token.text, token.position, text)
+    return term
+
+
+def _classify(raw: str, position: int, text: str) -> Term | None:
+    """The term ``raw`` spells, None for an unknown word; FilterError for a known form with a bad argument."""
     if raw.startswith("##"):
         return InProject(_name(raw, 2, position, text, "project"), with_subprojects=True)
-    sigils: dict[str, Callable[[str], Term]] = {
-        "#": InProject,
-        "@": HasLabel,
-        "/": InSection,
-    }
-    if raw[0] in sigils:
-        kind = {"#": "project", "@": "label", "/": "section"}[raw[0]]
-        return sigils[raw[0]](_name(raw, 1, position, text, kind))
+    if raw[0] in _NAMED:
+        make, kind = _NAMED[raw[0]]
+        return make(_name(raw, 1, position, text, kind))
     if match := _SEARCH.match(raw):
         needle = raw[match.end() :]
         if not needle:
@@ -420,14 +432,15 @@ def _term(token: _Token, text: str) -> Term:
         if not 1 <= level <= 4:
             raise FilterError(f"unknown priority {raw!r} (use p1 to p4)", position, text)
         return PriorityIs(level)
-    raise _unknown_term(raw, position, text)
+    return None
 
 
 def _unknown_term(raw: str, position: int, text: str) -> FilterError:
     # "today p1" is one term to the lexer; if a leading part is valid the real mistake is a missing operator.
     for gap in reversed([m.start() for m in re.finditer(r"\s+", raw)]):
         try:
-            _term(_Token("term", raw[:gap], position), text)
+            if _classify(raw[:gap], position, text) is None:
+                continue
         except FilterError:
             continue
         rest_start = gap + len(raw[gap:]) - len(raw[gap:].lstrip())
@@ -483,6 +496,8 @@ def format_node(node: Node) -> str:
 
 def _format(node: Node, needed: int) -> str:
     match node:
+        case And(parts) | Or(parts) if len(parts) == 1:
+            return _format(parts[0], needed)  # the parser never builds these, but a caller might
         case Or(parts):
             text, precedence = (" | ".join(_format(p, _AND) for p in parts) if parts else "!all"), _OR
         case And(parts):
@@ -491,8 +506,6 @@ def _format(node: Node, needed: int) -> str:
             text, precedence = "!" + _format(operand, _NOT), _NOT
         case _:
             text, precedence = _format_term(node), _TERM
-    if isinstance(node, And | Or) and len(node.parts) == 1:
-        precedence = _TERM  # a one-part group prints as its part, which already carries what it needs
     return f"({text})" if precedence < needed else text
 
 
@@ -548,6 +561,7 @@ def _format_day(day: DayRef) -> str:
 Predicate = Callable[[Item], bool]
 _DueInfo = tuple[date | None, datetime | None]  # (day, wall-clock time for timed dues)
 _NO_DUE: _DueInfo = (None, None)
+_UNDATED = datetime.min  # sort placeholder for tasks without a (readable) due; they sort after all dated ones
 
 
 def evaluate(nodes: list[Node], mirror: Mirror, *, today: date, now: datetime | None = None) -> list[list[Item]]:
@@ -575,12 +589,14 @@ def unknown_names(nodes: list[Node], mirror: Mirror) -> list[str]:
     """Project, section and label terms naming nothing in the mirror, as written (``#Wrok``, ``@errands``), in order.
 
     Such terms are valid and match nothing; a tool shows these so a typo is not mistaken for "no tasks". A label
-    counts as known if the account defines it or any active task carries it (shared labels are not in the list).
+    counts as known if the account defines it or any active task carries it (shared labels are missing from
+    the account's own label list).
     """
     projects = {_fold(p.name) for p in mirror.projects.values()}
     sections = {_fold(s.name) for s in mirror.sections.values()}
     labels: set[str] | None = None  # built on first need: it scans every item
     unknown: list[str] = []
+    seen: set[str] = set()
     for node in nodes:
         for term in _terms(node):
             match term:
@@ -591,12 +607,13 @@ def unknown_names(nodes: list[Node], mirror: Mirror) -> list[str]:
                 case HasLabel(name):
                     if labels is None:
                         labels = {_fold(label.name) for label in mirror.labels.values()}
-                        labels.update(_fold(name) for item in mirror.items.values() for name in item.labels)
+                        labels.update(_fold(have) for item in mirror.items.values() for have in item.labels)
                     missing = _fold(name) not in labels
                 case _:
                     missing = False
             text = _format_term(term)
-            if missing and text not in unknown:
+            if missing and _fold(text) not in seen:  # "#Wrok" and "#WROK" are one warning
+                seen.add(_fold(text))
                 unknown.append(text)
     return unknown
 
@@ -622,6 +639,7 @@ class _Context:
         self.zone: tzinfo = now.tzinfo if now is not None and now.tzinfo is not None else UTC
         self._dues: dict[str, _DueInfo] = {}  # keyed by the due's date string: many tasks share a day
         self._labels: dict[str, str] = {}
+        self._sort_moments: dict[str, datetime] = {}  # due date string -> when it sorts (all-day: start of day)
 
     @cached_property
     def projects_by_name(self) -> dict[str, list[str]]:
@@ -675,39 +693,66 @@ class _Context:
             if "T" not in due.date:
                 return date.fromisoformat(due.date), None
             moment = datetime.fromisoformat(due.date)
-        except ValueError:
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(self.zone).replace(tzinfo=None)
+        except (ValueError, OverflowError):  # garbage, or a year-1 time shifted out of range: treat as unreadable
             return _NO_DUE
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(self.zone).replace(tzinfo=None)
         return moment.date(), moment
 
     def order_key(self, item: Item) -> tuple[bool, datetime, int, str]:
-        day, moment = self.due(item)
-        if day is None:
-            return (True, datetime.min, -item.priority, item.id)
-        return (False, moment or datetime.combine(day, time.min), -item.priority, item.id)
+        if item.due is not None:
+            moment = self._sort_moments.get(item.due.date)
+            if moment is None:
+                day, timed = self.due(item)
+                moment = self._sort_moments[item.due.date] = (
+                    _UNDATED if day is None else timed or datetime.combine(day, time.min)
+                )
+            if moment is not _UNDATED:  # identity: a real due at datetime.min is a different object
+                return (False, moment, -item.priority, item.id)
+        return (True, _UNDATED, -item.priority, item.id)
 
 
 def _compile(node: Node, context: _Context) -> Predicate:
     """A predicate for one tree: closures over precomputed look-ups, so per-item work is a few comparisons."""
     match node:
         case And(parts):
-            predicates = [_compile(p, context) for p in parts]
-            if len(predicates) == 2:  # the common case, without all()'s generator overhead
-                first, second = predicates
-                return lambda item: first(item) and second(item)
-            return lambda item: all(p(item) for p in predicates)
+            return _every([_compile(p, context) for p in parts])
         case Or(parts):
-            predicates = [_compile(p, context) for p in parts]
-            if len(predicates) == 2:
-                first, second = predicates
-                return lambda item: first(item) or second(item)
-            return lambda item: any(p(item) for p in predicates)
+            return _some([_compile(p, context) for p in parts])
         case Not(operand):
             inner = _compile(operand, context)
             return lambda item: not inner(item)
         case _:
             return _compile_term(node, context)
+
+
+def _every(predicates: list[Predicate]) -> Predicate:
+    if len(predicates) == 2:  # the common case: one short-circuiting expression, no loop
+        first, second = predicates
+        return lambda item: first(item) and second(item)
+
+    # A plain loop, not all() over a generator: the generator costs more than the comparisons it runs.
+    def every(item: Item) -> bool:
+        for predicate in predicates:  # noqa: SIM110 - see above
+            if not predicate(item):
+                return False
+        return True
+
+    return every
+
+
+def _some(predicates: list[Predicate]) -> Predicate:
+    if len(predicates) == 2:
+        first, second = predicates
+        return lambda item: first(item) or second(item)
+
+    def some(item: Item) -> bool:
+        for predicate in predicates:  # noqa: SIM110 - see above
+            if predicate(item):
+                return True
+        return False
+
+    return some
 
 
 def _compile_term(term: Term, context: _Context) -> Predicate:
