@@ -203,3 +203,32 @@ async def test_resources_serve_the_project_list_and_a_task_from_the_session_mirr
 def _text(contents: Any) -> str:
     text: str = contents.text
     return text
+
+
+async def test_find_items_evaluates_filters_over_the_mirror_without_another_request() -> None:
+    async with harness() as h, connected(h) as client:
+        await client.call_tool(
+            "add_item",
+            {
+                "new_projects": [{"name": "Work", "sections": ["Ops"]}],
+                "items": [
+                    {"content": "deploy", "project": "Work", "section": "Ops", "priority": 4, "due": "today"},
+                    {"content": "report", "project": "Work", "due": "tomorrow", "labels": ["writing"]},
+                    {"content": "milk", "due_date": "2026-11-20"},
+                    {"content": "someday"},
+                ],
+            },
+        )
+        h.transport.reset()
+        data = structured(await client.call_tool("find_items", {"filter": "today | overdue"}))
+        assert h.transport.count == 0  # the write just before left the mirror current
+        [found] = data["lists"]
+        assert {t["content"] for t in found["tasks"]} == {"deploy", "milk"}
+        two = structured(await client.call_tool("find_items", {"filter": "#Work & !p1, no date"}))
+        assert [[t["content"] for t in lst["tasks"]] for lst in two["lists"]] == [["report"], ["someday"]]
+        labelled = await client.call_tool("find_items", {"filter": "@writing | /Ops", "limit": 1})
+        assert structured(labelled)["lists"][0]["more"] == 1 and "+1 more" in text_of(labelled)
+        ghost = structured(await client.call_tool("find_items", {"filter": "#Nowhere"}))
+        assert ghost["unknown"] == ["#Nowhere"] and ghost["lists"][0]["tasks"] == []
+        bad = await client.call_tool("find_items", {"filter": "p1 & (today"})
+        assert bad.is_error and "filter:" in text_of(bad) and "position" in text_of(bad)

@@ -27,6 +27,7 @@ class Mirror:
     sections: dict[str, Section] = field(default_factory=dict[str, Section])
     labels: dict[str, Label] = field(default_factory=dict[str, Label])
     inbox_project_id: str | None = None
+    timezone: str | None = None  # the user's, for "today" in filters
     gone: OrderedDict[str, tuple[GoneReason, Item]] = field(default_factory=OrderedDict[str, tuple[GoneReason, Item]])
     synced: bool = False
     # Change log: which item ids each apply touched, so a view's diff costs O(changes), not O(account size).
@@ -69,6 +70,8 @@ class Mirror:
     def _merge_response(self, response: SyncResponse) -> None:
         if response.user is not None and response.user.inbox_project_id:
             self.inbox_project_id = response.user.inbox_project_id
+        if response.user is not None and response.user.timezone:
+            self.timezone = response.user.timezone
         if response.full_sync:
             # Replacing (not merging) is what drops objects deleted while we were not looking (reference §6).
             if response.items is not None:

@@ -1,9 +1,11 @@
 """The MCP surface: ``build_server(backend)`` and the tools. Tools stay thin: validate -> plan -> send -> summarise."""
 
 import logging
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from mcp.server import MCPServer
@@ -18,6 +20,7 @@ from pydantic import AnyUrl, BaseModel, Field, ValidationError
 from tools_server import __version__
 from tools_server.changes import ChangesResult
 from tools_server.commands import PlanError
+from tools_server.filters import FilterError
 from tools_server.inputs import (
     MAX_ITEMS_PER_CALL,
     MAX_SUBTASK_DEPTH,
@@ -35,6 +38,7 @@ from tools_server.prompt_templates import register_prompts
 from tools_server.queries import query_changes_result
 from tools_server.resources import PROJECTS_URI, TASK_URI_TEMPLATE, projects_json, task_json
 from tools_server.schema_compact import LIMIT_KEYWORDS, compact_schema
+from tools_server.search import FindResult, find
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
 from tools_server.summary import AddResult, CompleteResult, MoveResult
 from tools_server.sync_client import SyncClient, SyncFailure
@@ -92,6 +96,9 @@ async def _confirmed_by_user(ctx: Context[AppState, Any], count: int) -> bool:
         return False
     return answer.action == "accept" and answer.data.confirm
 
+
+# find_items reads the mirror without a request when it was synced this recently (e.g. by the write just before).
+FIND_FRESH_SECONDS = 30.0
 
 # Resending replays command uuids the backend already knows: repeating it changes nothing more.
 RESEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -292,6 +299,28 @@ def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
         """Finish a write whose result listed unconfirmed tasks: resends only those, each applied at most once."""
         session, client = _session_and_client(ctx)
         text, result = await _guarded(session, lambda: run_resend(session, client, batch))
+        return _reply(text, result)
+
+    @server.tool(annotations=READ)
+    async def find_items(
+        filter: Annotated[
+            str, Field(min_length=1, max_length=500, description="Todoist filter, e.g. 'today | overdue'")
+        ],
+        ctx: Context[AppState, Any],
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+    ) -> CallToolResult:
+        """Search open tasks with Todoist filter syntax (p1, #Project, @label, /Section, today, overdue, &, |, !)."""
+        session, client = _session_and_client(ctx)
+
+        async def run() -> tuple[str, FindResult]:
+            if time.monotonic() - session.synced_at > FIND_FRESH_SECONDS:
+                await session.request(client)  # one incremental sync; a mirror synced moments ago is used as it is
+            try:
+                return find(session.mirror, filter, limit, datetime.now(UTC))
+            except FilterError as exc:
+                raise PlanError(f"filter: {exc}") from exc
+
+        text, result = await _guarded(session, run)
         return _reply(text, result)
 
     @server.tool(annotations=READ)

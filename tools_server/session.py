@@ -62,6 +62,7 @@ class Session:
     pending: OrderedDict[str, PendingWrite] = field(default_factory=OrderedDict[str, PendingWrite])
     # The last write call of this session, with before-images, for undo.
     last_write: UndoRecord | None = None
+    synced_at: float = -1e9  # monotonic time of the last successful request
 
     def keep_pending(self, write: PendingWrite) -> str:
         batch = "w_" + secrets.token_urlsafe(9)
@@ -85,6 +86,7 @@ class Session:
             self.resynced = True
         if response.full_sync and token != "*":
             self.resynced = True
+        self.synced_at = time.monotonic()
         self.mirror.apply(response)
         self.mirror.trim_log(min((v.version for v in self.views.values()), default=self.mirror.version))
         self.sync_token = response.sync_token
