@@ -91,6 +91,11 @@ def _bearer(headers: Mapping[str, str], expected: str | None) -> str:
 
 def _decode(content_type: str, body: bytes) -> dict[str, Any]:
     media = content_type.split(";")[0].strip().lower()
+    if media not in ("", "application/json", "application/x-www-form-urlencoded"):
+        # Reading multipart or text as a form would silently drop its commands and answer 200.
+        raise request_invalid(
+            "body", f"unsupported Content-Type {media!r}; send application/json or form fields", status=415
+        )
     stripped = body.lstrip()
     if media == "application/json" or (not media and stripped.startswith(b"{")):
         try:
