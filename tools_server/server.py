@@ -169,7 +169,9 @@ def _session_and_client(ctx: Context[AppState, Any]) -> tuple[Session, SyncClien
         auth = headers.get("authorization") or ""
         if backend.accepts_client_tokens and auth.lower().startswith("bearer ") and auth[7:].strip():
             token = auth[7:].strip()
-    session = state.sessions.get(f"{token_fingerprint(token)}:{connection}")
+    # Without a session id (2026-07-28 clients are sessionless) calls cannot be attributed to one client.
+    attributed = connection != "http:shared"
+    session = state.sessions.get(f"{token_fingerprint(token)}:{connection}", attributed=attributed)
     return session, backend.client_for(token)
 
 

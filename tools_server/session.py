@@ -63,6 +63,9 @@ class Session:
     # The last write call of this session, with before-images, for undo.
     last_write: UndoRecord | None = None
     synced_at: float = -1e9  # monotonic time of the last successful request
+    # False when calls cannot be told apart by client (sessionless HTTP, protocol 2026-07-28): the cache is shared by
+    # everyone using the token, cursors are the only per-client handles, and no write is "this client's own".
+    attributed: bool = True
 
     def keep_pending(self, write: PendingWrite) -> str:
         batch = "w_" + secrets.token_urlsafe(9)
@@ -125,7 +128,8 @@ class Session:
             outcome.statuses.update(response.sync_status)
             outcome.temp_id_mapping.update(response.temp_id_mapping)
         outcome.resynced = self.resynced
-        self._mark_own_writes(commands, outcome)
+        if self.attributed:
+            self._mark_own_writes(commands, outcome)
         return outcome
 
     def _mark_own_writes(self, commands: Sequence[Command], outcome: Outcome) -> None:
@@ -195,13 +199,13 @@ class SessionRegistry:
         self._idle = idle_seconds
         self._clock = clock
 
-    def get(self, key: str) -> Session:
+    def get(self, key: str, *, attributed: bool = True) -> Session:
         now = self._clock()
         for stale in [k for k, s in self._sessions.items() if now - s.last_used > self._idle]:
             del self._sessions[stale]
         session = self._sessions.get(key)
         if session is None:
-            session = Session(key)
+            session = Session(key, attributed=attributed)
             self._sessions[key] = session
             while len(self._sessions) > self._max:
                 self._sessions.popitem(last=False)

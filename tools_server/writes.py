@@ -175,6 +175,11 @@ async def run_delete(session: Session, client: SyncClient, ids: list[str], dry_r
 
 
 async def run_undo(session: Session, client: SyncClient, dry_run: bool) -> tuple[str, WriteResult]:
+    if not session.attributed:
+        raise PlanError(
+            "undo needs a session to know whose write was last; this HTTP client is sessionless (protocol 2026-07-28). "
+            "Reverse the write explicitly (complete_items/move_items/update_items), or connect over stdio"
+        )
     record = session.last_write
     if record is None:
         raise PlanError("nothing to undo: this session has made no write since it started or since the last undo")

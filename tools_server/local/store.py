@@ -188,7 +188,9 @@ class SyncStore:
                 recent.popleft()
             same_kind = [t for t, was_full in recent if was_full == full]
             if len(same_kind) >= (limit.full if full else limit.partial):
-                wait = max(1, math.ceil(same_kind[0] + limit.window_seconds - now))
+                # The oldest request in the window frees a slot when it leaves it; a zero budget never frees one.
+                oldest = same_kind[0] if same_kind else now
+                wait = max(1, math.ceil(oldest + limit.window_seconds - now))
                 raise limits_reached(wait, os.urandom(8).hex())
             recent.append((now, full))
 
