@@ -163,3 +163,8 @@ def test_http_mode_rejects_foreign_host_and_origin_headers(tmp_path: Path) -> No
 def test_http_on_all_interfaces_warns(tmp_path: Path) -> None:
     with _http_server(tmp_path, "--host", "0.0.0.0") as (_, seen):
         assert any("warning: binding to 0.0.0.0" in line for line in seen)
+
+
+def test_call_exits_3_when_some_tasks_failed(tmp_path: Path) -> None:
+    done = _run(tmp_path, "call", "add_item", '{"items":[{"content":"ok"},{"content":"lost","project":"Nowhere"}]}')
+    assert done.returncode == 3 and "Added 1 of 2 tasks" in done.stdout and "Nowhere" in done.stdout

@@ -134,7 +134,10 @@ async def _run_call(env: Mapping[str, str], tool: str, arguments: dict[str, Any]
         print(text, file=sys.stderr)
         return 1
     print(json.dumps(result.structured_content, indent=2, ensure_ascii=False) if as_json else text)
-    return 0
+    # Scripts can tell a partial write from a clean one: 3 when any task failed or was not confirmed.
+    content: Any = result.structured_content
+    failed: Any = content.get("failed") if isinstance(content, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return 3 if failed else 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,6 +174,9 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("tool", help="add_item, complete_items, move_items or query_changes")
     call.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
     call.add_argument("--json", action="store_true", help="print the structured result instead of the text")
+    call.epilog = (
+        "Exit status: 0 all done, 1 the call was refused (bad arguments), 3 some tasks failed or are unconfirmed."
+    )
     return parser
 
 

@@ -115,9 +115,12 @@ class Session:
                 raise SessionTokenRejected(str(exc)) from exc
             except SyncFailure as exc:
                 outcome.requests += 1
+                # The client knows when nothing can have reached the backend (e.g. connection refused): say so.
+                maybe_ran = set(exc.unconfirmed_uuids)
                 unconfirmed = NotConfirmed("UNCONFIRMED", str(exc), exc.retryable)
+                unsent = NotConfirmed("NOT_SENT", f"not sent: {exc}", exc.retryable)
                 for command in chunk:
-                    outcome.statuses[command.uuid] = unconfirmed
+                    outcome.statuses[command.uuid] = unconfirmed if command.uuid in maybe_ran else unsent
                 # Later chunks may depend on this one's temp ids, and the backend is failing: do not send them.
                 skipped = NotConfirmed("NOT_SENT", "not sent: an earlier request of this call failed", True)
                 for later in chunks[position + 1 :]:
