@@ -80,7 +80,7 @@ async def requests_per_call() -> None:
             h.transport.reset()
             added = structured(await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(n)]}))
             counts.append(h.transport.count)
-            ids = [r["id"] for r in added["results"]]
+            ids = added["ids"]
             h.transport.reset()
             await client.call_tool("move_items", {"ids": ids, "to_project": "Dest"})
             counts.append(h.transport.count)
