@@ -1,5 +1,6 @@
 """The MCP surface: ``build_server(backend)`` and the tools. Tools stay thin: validate -> plan -> send -> summarise."""
 
+import difflib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -127,6 +128,14 @@ class _Server(MCPServer):
         ]
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            # The SDK ignores unknown top-level arguments; a misspelt `dryRun` must not turn a preview into a write.
+            known = set(tool.parameters.get("properties", {}))
+            unknown = sorted(set(arguments) - known)
+            if unknown:
+                hints = [f"{u}: unknown argument" + _closest(u, known) for u in unknown]
+                raise ToolError(f"Invalid arguments for {name}: " + "; ".join(hints))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -135,6 +144,14 @@ class _Server(MCPServer):
                 # pydantic's own text is long and links to its docs; the model needs field and reason only.
                 raise ToolError(f"Invalid arguments for {name}: {compact_errors(cause)}") from cause
             raise
+
+
+def _closest(word: str, known: set[str]) -> str:
+    folded = {k.replace("_", "").lower(): k for k in known}
+    match = folded.get(word.replace("_", "").replace("-", "").lower()) or next(
+        iter(difflib.get_close_matches(word, sorted(known), n=1)), None
+    )
+    return f" (did you mean {match}?)" if match else f" (expected: {', '.join(sorted(known))})"
 
 
 def compact_errors(error: ValidationError, limit: int = 5) -> str:
