@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -112,6 +113,14 @@ async def harness(
 async def connected(h: Harness, server: Any = None) -> AsyncGenerator[Client]:
     async with Client(server if server is not None else h.server(), raise_exceptions=True) as client:
         yield client
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now, for a server subprocess."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def text_of(result: CallToolResult) -> str:

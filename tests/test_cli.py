@@ -6,7 +6,6 @@ import json
 import os
 import pty
 import select
-import socket
 import subprocess
 import sys
 from collections.abc import Generator
@@ -18,7 +17,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.support import structured
+from tests.support import free_port, structured
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("tools-server")
@@ -104,16 +103,9 @@ def test_started_from_a_terminal_it_explains_itself_on_stderr(tmp_path: Path) ->
     assert "embedded local backend" in text and "tools-server call" in text and "inspector" in text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [str(SCRIPT), "http", "--port", str(port), *args],
         stderr=subprocess.PIPE,

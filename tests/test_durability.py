@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,15 +15,10 @@ from typing import Any
 
 import httpx
 
+from tests.support import free_port
+
 SCRIPT = Path(sys.executable).with_name("tools-server")
 BATCH = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _start(db: Path, port: int) -> subprocess.Popen[str]:
@@ -64,7 +58,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 def test_sigkill_mid_stream_keeps_every_confirmed_batch(tmp_path: Path) -> None:
     db = tmp_path / "tasks.db"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api/v1/sync"
     server = _start(db, port)
     confirmed: list[list[str]] = []

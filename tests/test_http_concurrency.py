@@ -33,7 +33,7 @@ from mcp.client.client import ConnectMode
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
-from tests.support import structured, text_of
+from tests.support import free_port, structured, text_of
 
 SCRIPT = Path(sys.executable).with_name("tools-server")
 CLIENTS = 20
@@ -52,13 +52,6 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class _Running:
     port: int
@@ -75,7 +68,7 @@ class _Running:
 @contextmanager
 def _http_server(tmp_path: Path, **extra: str) -> Generator[_Running]:
     """`tools-server http` on a free port; the log lines stay readable after it stops."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [str(SCRIPT), "http", "--port", str(port)],
         stdin=subprocess.DEVNULL,

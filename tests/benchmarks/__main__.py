@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import anyio
 import httpx
 from mcp import Client, StdioServerParameters
 
+from tests.benchmarks.bench_store import item_adds
 from tests.support import connected, harness, structured, text_of
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
@@ -50,21 +50,9 @@ def _stats(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)]
 
 
-def _adds(n: int, prefix: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "type": "item_add",
-            "uuid": str(uuid.uuid4()),
-            "temp_id": str(uuid.uuid4()),
-            "args": {"content": f"{prefix} {i}"},
-        }
-        for i in range(n)
-    ]
-
-
 def _fill(store: SyncStore, n: int) -> None:
     for start in range(0, n, 100):
-        store.sync(commands=_adds(min(100, n - start), f"existing {start}"))
+        store.sync(commands=item_adds(min(100, n - start), f"existing {start}"))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -112,7 +100,7 @@ async def requests_per_call() -> None:
 
 async def _raw_request(http: httpx.AsyncClient, token: str, n: int) -> tuple[float, str]:
     """The same commands as raw Sync requests of at most 100 commands, each with the incremental read a session does."""
-    commands = _adds(n, "raw")
+    commands = item_adds(n, "raw")
     started = time.perf_counter()
     for first in range(0, n, 100):
         body = {"commands": commands[first : first + 100], "sync_token": token,
@@ -237,7 +225,7 @@ async def mirror(big: int, repeats: int) -> None:
                 cursor = structured(await client.call_tool("query_changes", {"limit": 1}))["cursor"]
                 samples: list[float] = []
                 for round_ in range(repeats):
-                    h.store.sync(commands=_adds(10, f"elsewhere {round_}"))
+                    h.store.sync(commands=item_adds(10, f"elsewhere {round_}"))
                     started = time.perf_counter()
                     changes = structured(await client.call_tool("query_changes", {"cursor": cursor}))
                     samples.append(time.perf_counter() - started)

@@ -17,7 +17,7 @@ from typing import Any
 from tools_server.local.store import SyncStore
 
 
-def _adds(n: int, prefix: str) -> list[dict[str, Any]]:
+def item_adds(n: int, prefix: str) -> list[dict[str, Any]]:
     return [
         {
             "type": "item_add",
@@ -33,7 +33,7 @@ def fill(store: SyncStore, total: int) -> float:
     """Add ``total`` items in 100-command requests; returns commands per second."""
     started = time.perf_counter()
     for start in range(0, total, 100):
-        response = store.sync(commands=_adds(min(100, total - start), f"t{start}"))
+        response = store.sync(commands=item_adds(min(100, total - start), f"t{start}"))
         assert all(s == "ok" for s in response["sync_status"].values())
     return total / (time.perf_counter() - started)
 
@@ -43,7 +43,7 @@ def incremental_latency(store: SyncStore, rounds: int = 30) -> tuple[float, floa
     token = store.sync(sync_token="*", resource_types=["items"])["sync_token"]
     samples: list[float] = []
     for _ in range(rounds):
-        store.sync(commands=_adds(10, "change"))
+        store.sync(commands=item_adds(10, "change"))
         started = time.perf_counter()
         response = store.sync(sync_token=token, resource_types=["items"])
         samples.append((time.perf_counter() - started) * 1000)
