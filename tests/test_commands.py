@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools_server.commands import chunk_commands, command_size, plan_add, plan_complete, rewrite_temp_ids
+from tools_server.commands import (
+    chunk_commands,
+    command_size,
+    new_uuid4,
+    plan_add,
+    plan_complete,
+    rewrite_temp_ids,
+)
 from tools_server.inputs import NewItem, NewProject
 from tools_server.mirror import Mirror
 from tools_server.models import MAX_BODY_BYTES, ItemAdd, ItemAddArgs, Project, SyncResponse
@@ -76,6 +85,17 @@ def test_subtasks_of_an_item_that_could_not_be_planned_are_not_sent() -> None:
     _, plan = plan_add([NewItem(content="a", project="Nowhere", subtasks=[NewItem(content="b")])], Mirror())
     assert plan.commands == []
     assert [s.error.tag for s in plan.steps if s.error] == ["PROJECT_NOT_FOUND", "PARENT_NOT_CREATED"]
+
+
+def test_new_uuid4_is_a_random_rfc_uuid() -> None:
+    made = [new_uuid4() for _ in range(20_000)]
+    assert len(set(made)) == len(made)
+    for text in made[:2_000]:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == text  # lower-case, canonical dashes
+    # Every variant digit occurs, so the two random bits of that nibble are kept.
+    assert {text[19] for text in made} == set("89ab")
 
 
 def test_every_command_gets_a_distinct_uuid() -> None:

@@ -44,7 +44,18 @@ def compact_schema(schema: dict[str, Any], drop: frozenset[str] = frozenset()) -
             del out["anyOf"]
             del out["default"]
             out = {**other, **out}  # pyright: ignore[reportUnknownArgumentType]
+    options = out.get("anyOf")
+    if isinstance(options, list) and options and all(_bare_type(o) for o in options):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+        # anyOf [{type: string}, {type: null}] says the same as type [string, null], in fewer characters, and
+        # validators check a type list in one step instead of trying each branch (the client re-validates every
+        # structured result: for a list of 100 ids that was most of its cost).
+        del out["anyOf"]
+        out["type"] = [o["type"] for o in options]  # pyright: ignore[reportUnknownVariableType]
     return out
+
+
+def _bare_type(option: Any) -> bool:
+    return isinstance(option, dict) and list(option) == ["type"] and isinstance(option["type"], str)  # pyright: ignore[reportUnknownArgumentType]
 
 
 def _maybe(value: Any, drop: frozenset[str]) -> Any:

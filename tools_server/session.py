@@ -20,7 +20,7 @@ from tools_server.changes import View
 from tools_server.commands import Plan, chunk_commands, rewrite_temp_ids
 from tools_server.edits import UndoRecord
 from tools_server.mirror import Mirror
-from tools_server.models import MIRRORED_RESOURCE_TYPES, Command, SyncResponse
+from tools_server.models import MIRRORED_RESOURCE_TYPES, Command, SyncResponse, arg_value
 from tools_server.summary import NotConfirmed, Outcome
 from tools_server.sync_client import RequestRejected, SyncClient, SyncFailure, TokenRejected
 
@@ -147,7 +147,7 @@ class Session:
                 if created is not None:
                     touched.add(created)
                 continue
-            target = getattr(command.args, "id", None)
+            target = arg_value(command.args, "id")
             if target is None:
                 continue
             touched.add(target)

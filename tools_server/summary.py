@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from tools_server.commands import Plan, Step
 from tools_server.mirror import Mirror
-from tools_server.models import SyncError
+from tools_server.models import SyncError, arg_value
 
 # Failures listed one per line in the text before "+N more".
 MAX_LISTED_FAILURES = 10
@@ -41,8 +41,12 @@ class Outcome:
     resynced: bool = False
 
 
-class StepResult(BaseModel):
-    """One input task's outcome (internal: the text is built from these; the model gets the compact WriteResult)."""
+@dataclass(slots=True, kw_only=True)
+class StepResult:
+    """One input task's outcome (internal: the text is built from these; the model gets the compact WriteResult).
+
+    A plain dataclass, not a pydantic model: one is built per task and never validated or serialised.
+    """
 
     index: int
     status: Literal["ok", "error"]
@@ -154,7 +158,7 @@ def step_result(step: Step, outcome: Outcome, mirror: Mirror, *, recurrence: boo
     command = step.command
     status = outcome.statuses.get(command.uuid)
     created = outcome.temp_id_mapping.get(command.temp_id) if command.temp_id else None
-    target = created or getattr(command.args, "id", None)
+    target = created or arg_value(command.args, "id")
     if status == "ok":
         result = StepResult(index=step.index, status="ok", id=target, parent_index=step.parent_index)
         if recurrence and target is not None:

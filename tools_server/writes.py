@@ -5,7 +5,7 @@ from __future__ import annotations
 from tools_server.commands import Plan, PlanError, plan_add, plan_complete, plan_move, resolve_destination
 from tools_server.edits import UndoRecord, WriteKind, plan_delete, plan_undo, plan_update, snapshot
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
-from tools_server.models import Command, Item
+from tools_server.models import Command, Item, arg_value
 from tools_server.session import PendingWrite, Session
 from tools_server.summary import NotConfirmed, Outcome, WriteResult, build_result, dry_run_result, summary_text
 from tools_server.sync_client import SyncClient
@@ -133,7 +133,7 @@ async def run_move(
 
 def _targets(commands: list[Command]) -> list[str]:
     """The task id each command acts on (commands that edit an existing task all carry ``args.id``)."""
-    return [str(getattr(c.args, "id", "")) for c in commands]
+    return [str(arg_value(c.args, "id") or "") for c in commands]
 
 
 def _remember(session: Session, kind: WriteKind, before: dict[str, Item | None], result: WriteResult) -> UndoRecord:
