@@ -17,13 +17,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tools_server.models import (
+    COMMAND_ADAPTER,
     MAX_BODY_BYTES,
     MAX_COMMANDS_PER_REQUEST,
     Command,
+    DueInput,
     ItemAdd,
     ItemAddArgs,
     ItemClose,
+    ItemComplete,
+    ItemCompleteArgs,
     ItemIdArgs,
+    ItemMove,
+    ItemMoveArgs,
+    ItemUpdate,
+    ItemUpdateArgs,
+    ProjectAdd,
+    ProjectAddArgs,
+    SectionAdd,
+    SectionAddArgs,
 )
 from tools_server.sync_client import (
     BackendUnavailable,
@@ -33,6 +45,7 @@ from tools_server.sync_client import (
     SyncClient,
     SyncFailure,
     TokenRejected,
+    encode_request,
 )
 
 URL = "http://sync.test/api/v1/sync"
@@ -524,3 +537,34 @@ def test_policy_rejects_nonsense() -> None:
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError):
         RetryPolicy(base_delay=-1.0)
+
+
+def test_request_body_carries_each_command_kind_in_its_wire_form() -> None:
+    """type always, temp_id only when set, args with explicit nulls (they clear fields) but without unset fields."""
+    commands: list[Command] = [
+        ItemAdd(uuid="u1", temp_id="t1", args=ItemAddArgs(content="a", due=DueInput(string="tomorrow"))),
+        ItemUpdate(uuid="u2", temp_id=None, args=ItemUpdateArgs(id="i1", due=None, priority=4)),
+        ItemMove(uuid="u3", args=ItemMoveArgs(id="i1", section_id="s1")),
+        ItemClose(uuid="u4", args=ItemIdArgs(id="i2")),
+        ItemComplete(uuid="u5", args=ItemCompleteArgs(id="i3", completed_at="2026-11-23T10:00:00Z")),
+        ProjectAdd(uuid="u6", temp_id="t6", args=ProjectAddArgs(name="P")),
+        SectionAdd(uuid="u7", temp_id="t7", args=SectionAddArgs(name="S", project_id="t6")),
+        # Built from a wire dict, as a resend or a temp-id rewrite does.
+        COMMAND_ADAPTER.validate_python({"type": "item_delete", "uuid": "u8", "args": {"id": "i4"}}),
+    ]
+    body, uuids = encode_request(commands=commands, sync_token="tok", resource_types=["items"])
+    sent = json.loads(body)
+    assert sent["sync_token"] == "tok" and sent["resource_types"] == ["items"]
+    assert uuids == tuple(f"u{i}" for i in range(1, 9))
+    assert sent["commands"] == [
+        {"type": "item_add", "uuid": "u1", "temp_id": "t1", "args": {"content": "a", "due": {"string": "tomorrow"}}},
+        {"type": "item_update", "uuid": "u2", "args": {"id": "i1", "due": None, "priority": 4}},
+        {"type": "item_move", "uuid": "u3", "args": {"id": "i1", "section_id": "s1"}},
+        {"type": "item_close", "uuid": "u4", "args": {"id": "i2"}},
+        {"type": "item_complete", "uuid": "u5", "args": {"id": "i3", "completed_at": "2026-11-23T10:00:00Z"}},
+        {"type": "project_add", "uuid": "u6", "temp_id": "t6", "args": {"name": "P"}},
+        {"type": "section_add", "uuid": "u7", "temp_id": "t7", "args": {"name": "S", "project_id": "t6"}},
+        {"type": "item_delete", "uuid": "u8", "args": {"id": "i4"}},
+    ]
+    assert [c.to_wire() for c in commands] == sent["commands"]
+    assert b" " not in body.replace(b'"a"', b"")  # compact separators

@@ -7,6 +7,7 @@ error objects are documented with only some of their keys.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -156,17 +157,17 @@ class _CommandBase(BaseModel):
     uuid: Annotated[str, Field(min_length=1)]
     temp_id: str | None = None
 
+    def model_post_init(self, context: Any, /) -> None:
+        # The wire form is the model dumped with exclude_unset, so that args keep explicit nulls (they clear fields)
+        # and drop unset ones: "type" always belongs to it, a null temp_id never does.
+        fields_set = self.__pydantic_fields_set__
+        fields_set.add("type")
+        if self.temp_id is None:
+            fields_set.discard("temp_id")
+
     def to_wire(self) -> dict[str, Any]:
-        """The JSON object Todoist expects; args keep explicit nulls (they clear fields) but drop unset ones."""
-        args: BaseModel = getattr(self, "args")  # noqa: B009 - every subclass declares args
-        wire: dict[str, Any] = {
-            "type": getattr(self, "type"),  # noqa: B009
-            "uuid": self.uuid,
-            "args": args.model_dump(mode="json", exclude_unset=True),
-        }
-        if self.temp_id is not None:
-            wire["temp_id"] = self.temp_id
-        return wire
+        """The JSON object Todoist expects (see ``commands_json`` for many at once)."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class ItemAdd(_CommandBase):
@@ -219,6 +220,14 @@ Command = Annotated[
     Field(discriminator="type"),
 ]
 COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
+_COMMAND_LIST_ADAPTER: TypeAdapter[list[Command]] = TypeAdapter(list[Command])
+
+
+def commands_json(commands: Sequence[Command]) -> bytes:
+    """The commands' wire forms as one compact UTF-8 JSON array, serialised in one pass by pydantic-core (about
+    twice as fast as dumping each command to a dict and encoding those)."""
+    return _COMMAND_LIST_ADAPTER.dump_json(list(commands), exclude_unset=True)
+
 
 # type -> args model, for a backend that must report which argument of a known command type is wrong.
 ARGS_MODELS: dict[str, type[BaseModel]] = {

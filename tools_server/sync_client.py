@@ -28,7 +28,14 @@ import anyio
 import httpx
 from pydantic import ValidationError
 
-from tools_server.models import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST, Command, SyncError, SyncResponse
+from tools_server.models import (
+    MAX_BODY_BYTES,
+    MAX_COMMANDS_PER_REQUEST,
+    Command,
+    SyncError,
+    SyncResponse,
+    commands_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -157,10 +164,10 @@ def encode_request(
     payload: dict[str, Any] = {"sync_token": sync_token}
     if resource_types:
         payload["resource_types"] = list(resource_types)
-    if commands:
-        payload["commands"] = [command.to_wire() for command in commands]
     # Compact and UTF-8 (not \u escapes): never larger than the estimate the chunker in commands.py budgets with.
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    if commands:
+        body = body[:-1] + b',"commands":' + commands_json(commands) + b"}"
     if len(body) > MAX_BODY_BYTES:
         raise ValueError(f"Sync request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES} (split the commands)")
     return body, uuids
