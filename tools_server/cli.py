@@ -116,10 +116,10 @@ async def open_backend(
 
 
 def _freeze_startup_heap() -> None:
-    """Keep the ~100k objects made by importing mcp, pydantic and httpx out of every later full collection.
+    """Keep the ~90k objects made by importing mcp, pydantic and httpx out of every later full collection.
 
     A long-running server only adds objects after this point; without the freeze, each full collection walked every
-    module, class and schema again (about 50 ms here, landing inside whichever tool call triggered it).
+    module, class and schema again (50-70 ms here, landing inside whichever tool call triggered it).
     """
     gc.freeze()
 
