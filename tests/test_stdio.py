@@ -100,3 +100,16 @@ def test_mcp_inspector_cli_calls_all_four_tools(tmp_path: Path) -> None:
     assert done["result"]["structuredContent"]["ok"] == 1
     after = _inspector(tmp_path, *call, "query_changes")["result"]["structuredContent"]
     assert not after.get("tasks")
+
+
+async def test_a_1000_task_call_and_a_500_task_answer_cross_stdio(tmp_path: Path) -> None:
+    # Both messages are single JSON-RPC lines well over a pipe's 64 KiB buffer.
+    items = [{"content": f"{i:04d} " + "x" * 400} for i in range(1000)]
+    assert len(json.dumps(items)) > 6 * 64 * 1024
+    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=_env(tmp_path))) as client:
+        added = structured(await client.call_tool("add_item", {"items": items}))
+        assert added["ok"] == 1000 and len(set(added["ids"])) == 1000
+        found = await client.call_tool("find_items", {"filter": "search: xxxx", "limit": 500})
+        assert len(found.model_dump_json()) > 64 * 1024
+        (listed,) = structured(found)["lists"]
+        assert len(listed["tasks"]) == 500 and listed["more"] == 500

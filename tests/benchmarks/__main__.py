@@ -153,7 +153,7 @@ async def latency(repeats: int) -> None:
             assert not result.is_error and structured(result)["ok"] == n
 
         for n in (1, 100, 1000):
-            samples = await _compare(in_process, h.http, n, repeats if n < 1000 else max(5, repeats // 3))
+            samples = await _compare(in_process, h.http, n, repeats if n < 1000 else max(5, repeats // 2))
             rows.append(row("in process", n, samples))
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,7 +172,7 @@ async def latency(repeats: int) -> None:
                     assert not result.is_error and structured(result)["ok"] == n
 
                 for n in (1, 100, 1000):
-                    samples = await _compare(over_stdio, http, n, repeats if n < 1000 else max(5, repeats // 3))
+                    samples = await _compare(over_stdio, http, n, repeats if n < 1000 else max(5, repeats // 2))
                     rows.append(row("stdio", n, samples))
         finally:
             store.close()
