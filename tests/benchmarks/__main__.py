@@ -1,6 +1,6 @@
 """The benchmark suite (not tests): prints one table per question, with the target next to each figure.
 
-    .venv/bin/python -m tests.benchmarks            # everything (about two minutes)
+    .venv/bin/python -m tests.benchmarks            # everything (about a minute)
     .venv/bin/python -m tests.benchmarks --quick    # smaller repeat counts and a 20k-task account instead of 100k
 
 Everything runs against the embedded local backend on this machine; request counts are exact, times are wall clock.
