@@ -21,24 +21,18 @@ _SCHEMA_VALUES = ("items", "additionalProperties", "not")
 LIMIT_KEYWORDS = frozenset({"maxLength", "minLength", "maxItems", "minItems", "exclusiveMinimum"})
 
 
-def compact_schema(
-    schema: dict[str, Any], drop: frozenset[str] = frozenset(), *, type_lists: bool = False
-) -> dict[str, Any]:
-    """A copy of ``schema`` without titles (and the ``drop`` keywords), nullable optionals in their non-null form.
-
-    ``type_lists`` also spells ``anyOf`` of bare types as one type list. Only for output schemas: some model providers
-    accept a single ``type`` per input field, and clients hand input schemas to them as they are.
-    """
+def compact_schema(schema: dict[str, Any], drop: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A copy of ``schema`` without titles (and the ``drop`` keywords), nullable optionals in their non-null form."""
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title" or key in drop or (key == "additionalProperties" and isinstance(value, bool)):
             continue
         if key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: _maybe(sub, drop, type_lists) for name, sub in value.items()}  # pyright: ignore[reportUnknownVariableType]
+            out[key] = {name: _maybe(sub, drop) for name, sub in value.items()}  # pyright: ignore[reportUnknownVariableType]
         elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [_maybe(sub, drop, type_lists) for sub in value]  # pyright: ignore[reportUnknownVariableType]
+            out[key] = [_maybe(sub, drop) for sub in value]  # pyright: ignore[reportUnknownVariableType]
         elif key in _SCHEMA_VALUES:
-            out[key] = _maybe(value, drop, type_lists)
+            out[key] = _maybe(value, drop)
         else:
             out[key] = value
     options = out.get("anyOf")
@@ -50,19 +44,8 @@ def compact_schema(
             del out["anyOf"]
             del out["default"]
             out = {**other, **out}  # pyright: ignore[reportUnknownArgumentType]
-    options = out.get("anyOf")
-    if type_lists and isinstance(options, list) and options and all(_bare_type(o) for o in options):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-        # anyOf [{type: string}, {type: null}] says the same as type [string, null], in fewer characters, and
-        # validators check a type list in one step instead of trying each branch (the client re-validates every
-        # structured result: for a list of 100 ids that was most of its cost).
-        del out["anyOf"]
-        out["type"] = [o["type"] for o in options]  # pyright: ignore[reportUnknownVariableType]
     return out
 
 
-def _bare_type(option: Any) -> bool:
-    return isinstance(option, dict) and list(option) == ["type"] and isinstance(option["type"], str)  # pyright: ignore[reportUnknownArgumentType]
-
-
-def _maybe(value: Any, drop: frozenset[str], type_lists: bool) -> Any:
-    return compact_schema(value, drop, type_lists=type_lists) if isinstance(value, dict) else value  # pyright: ignore[reportUnknownArgumentType]
+def _maybe(value: Any, drop: frozenset[str]) -> Any:
+    return compact_schema(value, drop) if isinstance(value, dict) else value  # pyright: ignore[reportUnknownArgumentType]

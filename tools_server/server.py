@@ -121,11 +121,7 @@ class _Server(MCPServer):
             tool.model_copy(
                 update={
                     "input_schema": compact_schema(tool.input_schema, LIMIT_KEYWORDS),
-                    "output_schema": (
-                        compact_schema(tool.output_schema, LIMIT_KEYWORDS, type_lists=True)
-                        if tool.output_schema
-                        else None
-                    ),
+                    "output_schema": compact_schema(tool.output_schema, LIMIT_KEYWORDS) if tool.output_schema else None,
                 }
             )
             for tool in tools
