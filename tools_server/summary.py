@@ -6,9 +6,9 @@ A step is "ok" only when ``sync_status`` said "ok" for its uuid; anything not re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
 from tools_server.commands import Plan, Step
 from tools_server.mirror import Mirror
@@ -97,7 +97,12 @@ class CompleteResult(MoveResult):
 
 
 class AddResult(MoveResult):
-    ids: list[str | None] | None = Field(default=None, description="New ids in input order (depth-first); null=failed")
+    # Advertised without an item schema: clients re-validate every structured result, and the Python SDK's
+    # jsonschema spends about 13 us per entry on "anyOf: [string, null]" (1.3 ms for a 100-task add, more than all
+    # of our own summarising); a type list would be cheaper but is not portable. The description carries the type.
+    ids: Annotated[list[str | None], WithJsonSchema({"type": "array"})] | None = Field(
+        default=None, description="New ids (strings) in input order (depth-first); null=failed"
+    )
     projects: list[Created] | None = None
 
 
