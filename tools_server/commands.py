@@ -23,7 +23,6 @@ from tools_server.models import (
     DueInput,
     Duration,
     ItemAdd,
-    ItemAddArgs,
     ItemClose,
     ItemIdArgs,
     ItemMove,
@@ -141,15 +140,16 @@ class _AddPlanner:
             if error is not None or args is None:
                 self.steps.append(Step(index, label, error=error, parent_index=parent_index))
             else:
-                # Plain construction, not model_construct: pydantic-core validation of a few fields is about five
-                # times faster than model_construct, which fills every default in Python.
-                command = ItemAdd(uuid=self.new_uuid(), temp_id=self.new_uuid(), args=args)
+                # One pydantic-core pass builds the command and its args from plain data: a third cheaper than
+                # constructing the two models in turn, and far cheaper than model_construct (defaults filled in Python).
+                command = ItemAdd.model_validate({"uuid": self.new_uuid(), "temp_id": self.new_uuid(), "args": args})
                 self.steps.append(Step(index, label, command=command, parent_index=parent_index))
         me = self.steps[-1]
         for child in item.subtasks or ():
             self.add_item(child, me)
 
-    def _item_args(self, item: NewItem, parent: Step | None) -> tuple[ItemAddArgs | None, LocalError | None]:
+    def _item_args(self, item: NewItem, parent: Step | None) -> tuple[dict[str, Any] | None, LocalError | None]:
+        """The item_add args as plain data (validated into ItemAddArgs with the command), or why there are none."""
         fields: dict[str, Any] = {"content": item.content}
         project_id: str | None = None
         if item.project is not None:
@@ -184,7 +184,7 @@ class _AddPlanner:
             fields["deadline"] = DeadlineInput(date=item.deadline)
         if item.duration is not None:
             fields["duration"] = Duration(amount=item.duration.amount, unit=item.duration.unit)
-        return ItemAddArgs(**fields), None
+        return fields, None
 
     def _project_id(self, ref: str) -> tuple[str | None, LocalError | None]:
         temp = self.new_projects.get(ref.casefold())
