@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +23,18 @@ from tools_server.server import build_server
 from tools_server.sync_client import DEFAULT_RETRY_POLICY, RetryPolicy
 
 FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
+
+
+def local_env(home: Path, **extra: str) -> dict[str, str]:
+    """Environment for the console script: the local backend in a throwaway file under ``home``, and nothing from
+    the developer's shell (a Todoist token must not leak in)."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "TOOLS_SERVER_DB": str(home / "tasks.db"),
+        "TOOLS_SERVER_BACKEND": "local",
+        **extra,
+    }
 
 
 class FixedClock:

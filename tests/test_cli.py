@@ -17,20 +17,10 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.support import free_port, structured
+from tests.support import free_port, local_env, structured
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("tools-server")
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "TOOLS_SERVER_DB": str(tmp_path / "tasks.db"),
-        "TOOLS_SERVER_BACKEND": "local",
-        **extra,
-    }
 
 
 def _run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -39,7 +29,7 @@ def _run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProces
         capture_output=True,
         text=True,
         timeout=60,
-        env=_env(tmp_path, **extra),
+        env=local_env(tmp_path, **extra),
         stdin=subprocess.DEVNULL,
     )
 
@@ -84,7 +74,7 @@ def test_a_bad_backend_setting_is_a_clear_error(tmp_path: Path) -> None:
 def test_started_from_a_terminal_it_explains_itself_on_stderr(tmp_path: Path) -> None:
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [str(SCRIPT)], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path)
+        [str(SCRIPT)], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=local_env(tmp_path)
     )
     os.close(terminal)
     assert process.stderr is not None
@@ -111,7 +101,7 @@ def _http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        env=_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
+        env=local_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
     )
     try:
         assert process.stderr is not None

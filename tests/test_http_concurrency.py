@@ -8,7 +8,6 @@ thread the whole time (a busy server would otherwise block on a full pipe) and k
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import socket
@@ -33,23 +32,13 @@ from mcp.client.client import ConnectMode
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
-from tests.support import free_port, structured, text_of
+from tests.support import free_port, local_env, structured, text_of
 
 SCRIPT = Path(sys.executable).with_name("tools-server")
 CLIENTS = 20
 CALLS_PER_CLIENT = 50
 UNKNOWN_CURSOR = "Unknown or expired cursor"
 CANARY = "CANARY-0123456789abcdef"
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "TOOLS_SERVER_DB": str(tmp_path / "tasks.db"),
-        "TOOLS_SERVER_BACKEND": "local",
-        **extra,
-    }
 
 
 @dataclass
@@ -75,7 +64,7 @@ def _http_server(tmp_path: Path, **extra: str) -> Generator[_Running]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(tmp_path, **extra),
+        env=local_env(tmp_path, **extra),
     )
     lines: list[str] = []
     ready = threading.Event()
@@ -390,7 +379,7 @@ async def test_a_bearer_canary_never_reaches_logs_or_results(tmp_path: Path) -> 
     # A bound socket that never listens: connecting to it is refused for as long as it stays open.
     with socket.socket() as closed, anyio.fail_after(40):
         closed.bind(("127.0.0.1", 0))
-        cli_env = _env(
+        cli_env = local_env(
             tmp_path / "cli",
             TOOLS_SERVER_BACKEND="todoist",
             TODOIST_API_TOKEN=CANARY,

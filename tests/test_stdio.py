@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.support import structured, text_of
+from tests.support import local_env, structured, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -22,19 +21,9 @@ SCRIPT = Path(sys.executable).with_name("tools-server")
 INSPECTOR = REPO / "node_modules" / ".bin" / "mcp-inspector"
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    # The local backend in a throwaway file; no Todoist token may leak in from the developer's shell.
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "TOOLS_SERVER_DB": str(tmp_path / "tasks.db"),
-        "TOOLS_SERVER_BACKEND": "local",
-    }
-
-
 async def test_console_script_serves_all_four_tools_over_stdio(tmp_path: Path) -> None:
     assert SCRIPT.exists(), f"{SCRIPT} missing: install the package (scripts/test does)"
-    params = StdioServerParameters(command=str(SCRIPT), args=[], env=_env(tmp_path))
+    params = StdioServerParameters(command=str(SCRIPT), args=[], env=local_env(tmp_path))
     async with Client(params) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"add_item", "complete_items", "move_items", "query_changes"} <= names
@@ -49,14 +38,14 @@ async def test_console_script_serves_all_four_tools_over_stdio(tmp_path: Path) -
         changes = await client.call_tool("query_changes", {"cursor": overview["cursor"]})
         assert "No changes" in text_of(changes)
     # The data outlives the process: a second server on the same file sees the completed tree as gone.
-    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=_env(tmp_path))) as client:
+    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=local_env(tmp_path))) as client:
         assert not structured(await client.call_tool("query_changes", {})).get("tasks")
 
 
 def _inspector(tmp_path: Path, *args: str) -> dict[str, Any]:
     assert shutil.which("node"), "Node.js is needed for the MCP Inspector"
     assert INSPECTOR.exists(), f"{INSPECTOR} missing: run scripts/test (npm ci installs the Inspector)"
-    env = _env(tmp_path)
+    env = local_env(tmp_path)
     command = [str(INSPECTOR), "--cli", "-q", "--format", "json"]
     for key, value in env.items():
         if key.startswith("TOOLS_SERVER"):
@@ -108,7 +97,7 @@ async def test_a_1000_task_call_and_a_500_task_answer_cross_stdio(tmp_path: Path
     # Both messages are single JSON-RPC lines well over a pipe's 64 KiB buffer.
     items = [{"content": f"{i:04d} " + "x" * 400} for i in range(1000)]
     assert len(json.dumps(items)) > 6 * 64 * 1024
-    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=_env(tmp_path))) as client:
+    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=local_env(tmp_path))) as client:
         added = structured(await client.call_tool("add_item", {"items": items}))
         assert added["ok"] == 1000 and len(set(added["ids"])) == 1000
         found = await client.call_tool("find_items", {"filter": "search: xxxx", "limit": 500})

@@ -27,7 +27,7 @@ import httpx
 from mcp import Client, StdioServerParameters
 
 from tests.benchmarks.bench_store import item_adds
-from tests.support import connected, harness, structured, text_of
+from tests.support import connected, harness, local_env, structured, text_of
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.models import MIRRORED_RESOURCE_TYPES
@@ -157,9 +157,8 @@ async def latency(repeats: int) -> None:
             rows.append(row("in process", n, samples))
 
     with tempfile.TemporaryDirectory() as tmp:
-        db = str(Path(tmp) / "bench.db")
-        env = {"PATH": os.environ["PATH"], "HOME": tmp, "TOOLS_SERVER_DB": db, "TOOLS_SERVER_BACKEND": "local"}
-        store = SyncStore(db)
+        env = local_env(Path(tmp))
+        store = SyncStore(env["TOOLS_SERVER_DB"])
         try:
             async with (
                 httpx.AsyncClient(transport=LocalTransport(store)) as http,
@@ -255,8 +254,7 @@ async def cold_start(repeats: int) -> None:
     starts: list[float] = []
     imports: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"PATH": os.environ["PATH"], "HOME": tmp, "TOOLS_SERVER_DB": str(Path(tmp) / "c.db"),
-               "TOOLS_SERVER_BACKEND": "local"}  # fmt: skip
+        env = local_env(Path(tmp))
         for _ in range(repeats):
             started = time.perf_counter()
             async with Client(StdioServerParameters(command=str(SCRIPT), env=env)) as client:
