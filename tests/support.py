@@ -8,7 +8,7 @@ import socket
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from tools_server.cli import LOCAL_SYNC_URL, backend_over
+from tools_server.clock import Clock
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import build_server
@@ -38,13 +39,24 @@ def local_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 class FixedClock:
-    """An injectable clock that only moves when a test moves it."""
+    """An injectable clock that only moves when a test moves it (``advance``): wall and monotonic time together."""
 
     def __init__(self, now: datetime = FIXED_NOW) -> None:
         self.now = now
+        self.seconds = 1000.0
 
     def __call__(self) -> datetime:
         return self.now
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.seconds += seconds
+
+    def as_clock(self) -> Clock:
+        return Clock(now=self, monotonic=self.monotonic)
 
 
 @dataclass
@@ -78,6 +90,7 @@ class Harness:
     store: SyncStore
     transport: CountingTransport
     http: httpx.AsyncClient
+    clock: FixedClock
 
     sleeps: list[float] = field(default_factory=list[float])
 
@@ -88,7 +101,7 @@ class Harness:
         backend = backend_over(
             self.http, kind="local", url=LOCAL_SYNC_URL, token="local", policy=policy, sleep=self._sleep
         )
-        return build_server(backend)
+        return build_server(backend, clock=self.clock.as_clock())
 
     async def raw_sync(self, body: dict[str, Any]) -> dict[str, Any]:
         """A Sync request straight to the store, bypassing the server and the counter."""
@@ -111,14 +124,15 @@ async def harness(
     wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
     clock: FixedClock | None = None,
 ) -> AsyncGenerator[Harness]:
-    store = SyncStore(":memory:", now=clock or FixedClock())
+    clock = clock or FixedClock()
+    store = SyncStore(":memory:", now=clock)
     inner: httpx.AsyncBaseTransport = LocalTransport(store)
     if wrap is not None:
         inner = wrap(inner)
     transport = CountingTransport(inner)
     try:
         async with httpx.AsyncClient(transport=transport) as http:
-            yield Harness(store, transport, http)
+            yield Harness(store, transport, http, clock)
     finally:
         store.close()
 

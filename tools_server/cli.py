@@ -17,6 +17,7 @@ import anyio
 import httpx
 
 from tools_server import __version__
+from tools_server.clock import SYSTEM_CLOCK
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import Backend, build_server
@@ -126,14 +127,14 @@ def _freeze_startup_heap() -> None:
 
 async def _run_stdio(env: Mapping[str, str]) -> None:
     async with open_backend(env) as backend:
-        server = build_server(backend)
+        server = build_server(backend, clock=SYSTEM_CLOCK)
         _freeze_startup_heap()
         await server.run_stdio_async()
 
 
 async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
     async with open_backend(env, http_mode=True) as backend:
-        server = build_server(backend)
+        server = build_server(backend, clock=SYSTEM_CLOCK)
         _freeze_startup_heap()
         await server.run_streamable_http_async(host=host, port=port)
 
@@ -141,7 +142,7 @@ async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
 async def _run_call(env: Mapping[str, str], tool: str, arguments: dict[str, Any], as_json: bool) -> int:
     from mcp import Client  # the client side is only needed here
 
-    async with open_backend(env) as backend, Client(build_server(backend)) as client:
+    async with open_backend(env) as backend, Client(build_server(backend, clock=SYSTEM_CLOCK)) as client:
         result = await client.call_tool(tool, arguments)
     text = "\n".join(block.text for block in result.content if block.type == "text")
     if result.is_error:

@@ -2,11 +2,9 @@
 
 import difflib
 import logging
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from mcp.server import MCPServer
@@ -20,6 +18,7 @@ from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
 from tools_server import __version__
 from tools_server.changes import ChangesResult
+from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.commands import PlanError
 from tools_server.filters import FilterError
 from tools_server.inputs import (
@@ -69,7 +68,11 @@ class Backend:
 @dataclass
 class AppState:
     backend: Backend
-    sessions: SessionRegistry = field(default_factory=SessionRegistry)
+    clock: Clock = SYSTEM_CLOCK
+    sessions: SessionRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = SessionRegistry(clock=self.clock)
 
 
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
@@ -216,12 +219,15 @@ def _unused_projects_reader() -> str:
     raise ResourceError("todoist://projects is served by _Server.read_resource")  # never reached: see read_resource
 
 
-def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
-    """The MCP server over ``backend``; each client connection (or HTTP session) gets its own sync cache."""
+def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock = SYSTEM_CLOCK) -> MCPServer:
+    """The MCP server over ``backend``; each client connection (or HTTP session) gets its own sync cache.
+
+    ``clock`` is the server's only source of time: "today" for filters, the age of a mirror, idle sessions.
+    """
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncGenerator[AppState]:
-        yield AppState(backend)
+        yield AppState(backend, clock)
 
     server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
 
@@ -332,10 +338,10 @@ def build_server(backend: Backend, *, name: str = "tools-server") -> MCPServer:
         session, client = _session_and_client(ctx)
 
         async def run() -> tuple[str, FindResult]:
-            if time.monotonic() - session.synced_at > FIND_FRESH_SECONDS:
+            if clock.monotonic() - session.synced_at > FIND_FRESH_SECONDS:
                 await session.request(client)  # one incremental sync; a mirror synced moments ago is used as it is
             try:
-                return find(session.mirror, filter, limit, datetime.now(UTC))
+                return find(session.mirror, filter, limit, clock.now())
             except FilterError as exc:
                 raise PlanError(f"filter: {exc}") from exc
 

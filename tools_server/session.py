@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import anyio
 
 from tools_server.changes import View
+from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.commands import Plan, chunk_commands, rewrite_temp_ids
 from tools_server.edits import UndoRecord
 from tools_server.mirror import Mirror
@@ -66,6 +66,7 @@ class Session:
     # False when calls cannot be told apart by client (sessionless HTTP, protocol 2026-07-28): the cache is shared by
     # everyone using the token, cursors are the only per-client handles, and no write is "this client's own".
     attributed: bool = True
+    clock: Clock = SYSTEM_CLOCK
 
     def keep_pending(self, write: PendingWrite) -> str:
         batch = "w_" + secrets.token_urlsafe(9)
@@ -89,7 +90,7 @@ class Session:
             self.resynced = True
         if response.full_sync and token != "*":
             self.resynced = True
-        self.synced_at = time.monotonic()
+        self.synced_at = self.clock.monotonic()
         self.mirror.apply(response)
         self.mirror.trim_log(min((v.version for v in self.views.values()), default=self.mirror.version))
         self.sync_token = response.sync_token
@@ -194,21 +195,19 @@ def token_fingerprint(token: str) -> str:
 class SessionRegistry:
     """Sessions by key, bounded by count (least recently used goes first) and by idle time."""
 
-    def __init__(
-        self, *, max_sessions: int = 256, idle_seconds: float = 3600.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, *, max_sessions: int = 256, idle_seconds: float = 3600.0, clock: Clock = SYSTEM_CLOCK) -> None:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._max = max_sessions
         self._idle = idle_seconds
         self._clock = clock
 
     def get(self, key: str, *, attributed: bool = True) -> Session:
-        now = self._clock()
+        now = self._clock.monotonic()
         for stale in [k for k, s in self._sessions.items() if now - s.last_used > self._idle]:
             del self._sessions[stale]
         session = self._sessions.get(key)
         if session is None:
-            session = Session(key, attributed=attributed)
+            session = Session(key, attributed=attributed, clock=self._clock)
             self._sessions[key] = session
             while len(self._sessions) > self._max:
                 self._sessions.popitem(last=False)

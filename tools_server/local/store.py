@@ -22,9 +22,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
+from tools_server.clock import utc_now
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
 from tools_server.local.handlers import HANDLERS
 from tools_server.local.tx import SCHEMA, Obj, Tx, random_id
@@ -34,10 +35,6 @@ UUID_RETENTION_DAYS = 30
 # Resource types this backend keeps, by the name a request uses -> the kind stored.
 LIST_RESOURCES = {"items": "item", "projects": "project", "sections": "section", "labels": "label"}
 RESOURCE_TYPES = (*LIST_RESOURCES, "user")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from tools_server.clock import epoch_ms
 from tools_server.local.errors import invalid_temp_id, not_found
 
 Obj = dict[str, Any]
@@ -61,7 +61,7 @@ def random_id() -> str:
     for _ in range(8):
         n, r = divmod(n, 62)
         chars.append(_ALPHABET[r])
-    t = time.time_ns() // 1_000_000
+    t = epoch_ms()
     prefix: list[str] = []
     for _ in range(7):
         t, r = divmod(t, 62)
