@@ -208,7 +208,7 @@ async function main() {
         })
         const ids = added.tempIdMapping ?? {}
         for (const c of account) expect(step, ids[c.tempId], `no temp_id_mapping for ${c.tempId}`)
-        expect(step, (added.items ?? []).length === 11, `expected 11 new items, got ${(added.items ?? []).length}`)
+        expect(step, (added.items ?? []).length === 10, `expected 10 new items, got ${(added.items ?? []).length}`)
 
         const changes = [
             command('item_close', { id: ids.t_plain }),

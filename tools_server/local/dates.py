@@ -24,8 +24,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tools_server.local.args import Due
+from tools_server.local.args import DueArg as DueInput
 from tools_server.local.recurrence import Rule, Unit, add_months, advance, first_on_or_after, next_after, shift
-from tools_server.models import Due, DueInput
 
 __all__ = ["DueError", "next_occurrence", "resolve_due"]
 
