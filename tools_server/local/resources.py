@@ -199,9 +199,9 @@ def complete(kind: str, obj: Obj) -> Obj:
         return obj
     if kind == "label" and obj.get("order") is None:
         obj["order"] = obj.get("item_order") or 0  # the REST name of the same position
-    for key, value in defaults.items():
-        if key not in obj:
-            obj[key] = copy.deepcopy(value)  # a fresh list/dict per object (scalars copy for free)
+    if not defaults.keys() <= obj.keys():  # set operations on key views: cheap when nothing is missing (every put)
+        for key in defaults.keys() - obj.keys():
+            obj[key] = copy.deepcopy(defaults[key])  # a fresh list/dict per object (scalars copy for free)
     if kind == "item":
         _complete_item(obj)
     elif kind == "project":
