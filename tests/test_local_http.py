@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,9 +25,9 @@ import httpx
 import pytest
 
 from tests.support import FixedClock
+from tools_server.local.args import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST
 from tools_server.local.store import RateLimit, SyncStore
 from tools_server.local.transport import LocalTransport
-from tools_server.models import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST
 
 TOKEN = "secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -367,13 +367,21 @@ class Server:
 
 
 @contextmanager
-def local_api(db: Path, *, token: str | None = TOKEN, env_token: str | None = None) -> Generator[Server]:
+def local_api(
+    db: Path,
+    *,
+    token: str | None = TOKEN,
+    env_token: str | None = None,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> Generator[Server]:
     """The server as a user starts it; ready once it printed its line and accepts a TCP connection. Always stopped."""
     port = free_port()
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(db.parent)}
     if env_token is not None:
         env["TOOLS_SERVER_LOCAL_TOKEN"] = env_token
-    argv = [str(SCRIPT), "local-api", "--port", str(port), "--db", str(db)]
+    env.update(extra_env or {})
+    argv = [str(SCRIPT), "local-api", "--port", str(port), "--db", str(db), *extra_args]
     if token is not None:
         argv += ["--token", token]
     process = subprocess.Popen(

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.errors import RequestError, auth_error, request_invalid
 from tools_server.local.rest import COMPLETED_PATHS, completed_reply
 from tools_server.local.store import SyncStore
-from tools_server.models import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
