@@ -40,7 +40,7 @@ from mcp.types import CallToolResult
 from pydantic import TypeAdapter, ValidationError
 
 from tests.support import Harness, connected, harness, structured, text_of
-from tools_server.models import DueLang
+from tools_server.sync.wire import DueLang
 
 # A failing example with 1000 tasks has a large repr; hypothesis warns about it, which filterwarnings=error would turn
 # into an error hiding the actual assertion.

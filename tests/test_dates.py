@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tools_server.local.dates import DueError, next_occurrence, resolve_due
 from tools_server.local.recurrence import Rule, add_months, advance, next_after
-from tools_server.models import Due, DueInput
+from tools_server.sync.wire import Due, DueInput
 
 # Monday 23 November 2026, 10:00 UTC.
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

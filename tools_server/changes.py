@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tools_server.mirror import Mirror
-from tools_server.models import Item
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.wire import Item
 
 ChangeKind = Literal["added", "updated", "moved", "completed", "deleted"]
 _ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "completed": 3, "deleted": 4}

@@ -21,7 +21,7 @@ from tools_server.clock import SYSTEM_CLOCK
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import Backend, build_server
-from tools_server.sync_client import DEFAULT_RETRY_POLICY, RetryPolicy, SyncClient
+from tools_server.sync.client import DEFAULT_RETRY_POLICY, RetryPolicy, SyncClient
 
 logger = logging.getLogger("tools_server")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools_server.mirror import Mirror
+from tools_server.sync.mirror import Mirror
 
 PROJECTS_URI = "todoist://projects"
 TASK_URI_TEMPLATE = "todoist://tasks/{task_id}"

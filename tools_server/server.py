@@ -19,7 +19,6 @@ from pydantic import AnyUrl, BaseModel, Field, ValidationError
 from tools_server import __version__
 from tools_server.changes import ChangesResult
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.commands import PlanError
 from tools_server.filters import FilterError
 from tools_server.inputs import (
     MAX_ITEMS_PER_CALL,
@@ -34,6 +33,7 @@ from tools_server.inputs import (
     count_items,
     tree_depth,
 )
+from tools_server.plans import PlanError
 from tools_server.prompt_templates import register_prompts
 from tools_server.queries import query_changes_result
 from tools_server.resources import PROJECTS_URI, TASK_URI_TEMPLATE, projects_json, task_json
@@ -41,7 +41,7 @@ from tools_server.schema_compact import LIMIT_KEYWORDS, compact_schema
 from tools_server.search import FindResult, find
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
 from tools_server.summary import AddResult, CompleteResult, MoveResult
-from tools_server.sync_client import SyncClient, SyncFailure
+from tools_server.sync.client import SyncClient, SyncFailure
 from tools_server.writes import run_add, run_complete, run_delete, run_move, run_resend, run_undo, run_update
 
 logger = logging.getLogger(__name__)

@@ -5,40 +5,21 @@ A step is "ok" only when ``sync_status`` said "ok" for its uuid; anything not re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
-from tools_server.commands import Plan, Step
-from tools_server.mirror import Mirror
-from tools_server.models import SyncError, arg_value
+from tools_server.plans import Plan, Step
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.send import NotConfirmed, Outcome
+from tools_server.sync.wire import SyncError, arg_value
 
 # Failures listed one per line in the text before "+N more".
 MAX_LISTED_FAILURES = 10
 # Created ids are spelled out in the text only for small batches, to keep any successful batch about 300 characters.
 MAX_LISTED_IDS = 3
 _LABEL_CHARS = 40
-
-
-@dataclass(frozen=True)
-class NotConfirmed:
-    """No sync_status was read for this command: it may have run (UNCONFIRMED) or was never sent (NOT_SENT)."""
-
-    tag: Literal["UNCONFIRMED", "NOT_SENT", "TOKEN_REJECTED"]
-    message: str
-    retryable: bool
-
-
-Status = Literal["ok"] | SyncError | NotConfirmed
-
-
-@dataclass
-class Outcome:
-    statuses: dict[str, Status] = field(default_factory=dict[str, Status])
-    temp_id_mapping: dict[str, str] = field(default_factory=dict[str, str])
-    requests: int = 0
-    resynced: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

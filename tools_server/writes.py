@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from tools_server.commands import Plan, PlanError, plan_add, plan_complete, plan_move, resolve_destination
-from tools_server.edits import UndoRecord, WriteKind, plan_delete, plan_undo, plan_update, snapshot
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
-from tools_server.models import Command, Item, arg_value
+from tools_server.plans import (
+    Plan,
+    PlanError,
+    plan_add,
+    plan_complete,
+    plan_delete,
+    plan_move,
+    plan_update,
+    resolve_destination,
+)
 from tools_server.session import PendingWrite, Session
-from tools_server.summary import NotConfirmed, Outcome, WriteResult, build_result, dry_run_result, summary_text
-from tools_server.sync_client import SyncClient
+from tools_server.summary import WriteResult, build_result, dry_run_result, summary_text
+from tools_server.sync.client import SyncClient
+from tools_server.sync.send import NotConfirmed, Outcome
+from tools_server.sync.wire import Command, Item, arg_value
+from tools_server.undo import UndoRecord, WriteKind, plan_undo, snapshot
 
 _NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
 

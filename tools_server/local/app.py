@@ -11,7 +11,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from tools_server.local.protocol import HttpReply, handle_http
 from tools_server.local.store import SyncStore
-from tools_server.models import MAX_BODY_BYTES
+from tools_server.sync.wire import MAX_BODY_BYTES
 
 
 class SyncApp:

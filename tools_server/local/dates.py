@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tools_server.local.recurrence import Rule, Unit, add_months, advance, first_on_or_after, next_after, shift
-from tools_server.models import Due, DueInput
+from tools_server.sync.wire import Due, DueInput
 
 __all__ = ["DueError", "next_occurrence", "resolve_due"]
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from tools_server.local.dates import DueError, next_occurrence, resolve_due
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx, timestamp
-from tools_server.models import (
+from tools_server.sync.wire import (
     ARGS_MODELS,
     DeadlineInput,
     Due,

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 from tools_server.local.errors import RequestError, auth_error, request_invalid
 from tools_server.local.store import SyncStore
-from tools_server.models import MAX_BODY_BYTES
+from tools_server.sync.wire import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 

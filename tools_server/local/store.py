@@ -29,7 +29,7 @@ from tools_server.clock import utc_now
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
 from tools_server.local.handlers import HANDLERS
 from tools_server.local.tx import SCHEMA, Obj, Tx, random_id
-from tools_server.models import CREATING_COMMANDS, MAX_COMMANDS_PER_REQUEST
+from tools_server.sync.wire import CREATING_COMMANDS, MAX_COMMANDS_PER_REQUEST
 
 UUID_RETENTION_DAYS = 30
 # Resource types this backend keeps, by the name a request uses -> the kind stored.

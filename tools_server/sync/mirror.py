@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from tools_server.models import Item, Label, Project, Section, SyncResponse
+from tools_server.sync.wire import Item, Label, Project, Section, SyncResponse
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
