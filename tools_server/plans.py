@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
 from tools_server.sync.batch import NewUuid, new_uuid4
@@ -33,8 +33,6 @@ from tools_server.sync.wire import (
     SectionAddArgs,
 )
 
-StepKind = Literal["task", "project", "section"]
-
 
 @dataclass(frozen=True)
 class LocalError:
@@ -51,7 +49,6 @@ class Step:
 
     index: int
     label: str
-    kind: StepKind = "task"
     command: Command | None = None
     error: LocalError | None = None
     parent_index: int | None = None
@@ -91,14 +88,14 @@ class _AddPlanner:
         if project.parent is not None:
             parent_id, error = self._project_id(project.parent)
             if error is not None:
-                self.project_steps.append(Step(index, project.name, "project", error=error))
+                self.project_steps.append(Step(index, project.name, error=error))
                 return
         temp_id = self.new_uuid()
         args = (
             ProjectAddArgs(name=project.name, parent_id=parent_id) if parent_id else ProjectAddArgs(name=project.name)
         )
         self.project_steps.append(
-            Step(index, project.name, "project", ProjectAdd(uuid=self.new_uuid(), temp_id=temp_id, args=args))
+            Step(index, project.name, ProjectAdd(uuid=self.new_uuid(), temp_id=temp_id, args=args))
         )
         self.new_projects[project.name.casefold()] = temp_id
         for name in project.sections or ():
@@ -106,7 +103,7 @@ class _AddPlanner:
             command = SectionAdd(
                 uuid=self.new_uuid(), temp_id=section_temp, args=SectionAddArgs(name=name, project_id=temp_id)
             )
-            self.project_steps.append(Step(len(self.project_steps), f"{project.name}/{name}", "section", command))
+            self.project_steps.append(Step(len(self.project_steps), f"{project.name}/{name}", command))
             self.new_sections[(temp_id, name.casefold())] = section_temp
 
     def add_item(self, item: NewItem, parent: Step | None) -> None:
@@ -155,12 +152,9 @@ class _AddPlanner:
             value = getattr(item, name)
             if value is not None:
                 fields[name] = value
-        if item.due is not None:
-            fields["due"] = DueInput(string=item.due, lang=item.due_lang)
-        elif item.due_date is not None:
-            fields["due"] = DueInput(date=item.due_date, lang=item.due_lang)
-        elif item.due_datetime is not None:
-            fields["due"] = DueInput(datetime=item.due_datetime, lang=item.due_lang)
+        due = requested_due(item, None)
+        if due is not None:
+            fields["due"] = due
         if item.deadline is not None:
             fields["deadline"] = DeadlineInput(date=item.deadline)
         if item.duration is not None:
@@ -270,20 +264,19 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
 _CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
 
 
-def _due_input(changes: ItemChanges, before: Item | None) -> DueInput | None:
-    if changes.due is not None:
-        return DueInput(string=changes.due, lang=changes.due_lang)
-    explicit = changes.due_date or changes.due_datetime
+def requested_due(request: NewItem | ItemChanges, before: Item | None) -> DueInput | None:
+    """The due a tool input asks for: natural language, or an explicit date/datetime that keeps ``before``'s
+    recurrence."""
+    if request.due is not None:
+        return DueInput(string=request.due, lang=request.due_lang)
+    explicit = request.due_date or request.due_datetime
     if explicit is None:
         return None
-    key = "date" if changes.due_date else "datetime"
+    key = "date" if request.due_date else "datetime"
     old = before.due if before is not None else None
     if old is not None and old.is_recurring:
-        # Todoist keeps a recurrence only when the old string comes along with the new date (reference §2 gotcha).
-        return DueInput.model_validate(
-            {key: explicit, "string": old.string, "lang": old.lang, "timezone": old.timezone, "is_recurring": True}
-        )
-    return DueInput.model_validate({key: explicit, "lang": changes.due_lang})
+        return DueInput.model_validate(old.as_input(**{key: explicit}))
+    return DueInput.model_validate({key: explicit, "lang": request.due_lang})
 
 
 def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
@@ -295,7 +288,7 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
             value = getattr(change, name)
             if value is not None:
                 fields[name] = value
-        due = _due_input(change, before)
+        due = requested_due(change, before)
         if due is not None:
             fields["due"] = due.model_dump(exclude_none=True)
         if change.deadline is not None:

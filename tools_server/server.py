@@ -59,7 +59,6 @@ INSTRUCTIONS = (
 class Backend:
     """Where Sync requests go. ``client_for(token)`` gives the client for an API token (cached by the caller)."""
 
-    kind: str
     default_token: str
     client_for: Callable[[str], SyncClient]
     # In HTTP mode a client may send its own Todoist token as `Authorization: Bearer`; only for the Todoist backend.

@@ -75,9 +75,7 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue
             label = before.content
             if before.due is not None and before.due.is_recurring:
-                due = {"date": before.due.date, "string": before.due.string, "lang": before.due.lang,
-                       "timezone": before.due.timezone, "is_recurring": True}  # fmt: skip
-                args = ItemUpdateArgs.model_validate({"id": item_id, "due": due})
+                args = ItemUpdateArgs.model_validate({"id": item_id, "due": before.due.as_input()})
                 add(label, ItemUpdate(uuid=new_uuid(), args=args))
                 continue
             add(label, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
@@ -104,7 +102,7 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue
             old: dict[str, Any] = before.model_dump(mode="json")
             if before.due is not None:
-                old["due"] = before.due.model_dump(include={"date", "string", "lang", "timezone", "is_recurring"})
+                old["due"] = before.due.as_input()
             restored: dict[str, Any] = {"id": item_id}
             for name in sorted(record.fields.get(item_id, ())):
                 restored[name] = old.get(name)

@@ -59,6 +59,19 @@ class Due(_Lenient):
     lang: str = "en"
     is_recurring: bool = False
 
+    def as_input(self, **day: str) -> dict[str, Any]:
+        """This due as a command would send it back, with ``day`` (``date=`` or ``datetime=``) replacing its date.
+
+        Todoist keeps a recurrence only when the old string comes along with the new date (reference §2 gotcha).
+        """
+        return {
+            **(day or {"date": self.date}),
+            "string": self.string,
+            "lang": self.lang,
+            "timezone": self.timezone,
+            "is_recurring": self.is_recurring,
+        }
+
 
 class Deadline(_Lenient):
     date: str
