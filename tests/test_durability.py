@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import free_port
+
+pytestmark = pytest.mark.slow  # subprocess servers
 
 SCRIPT = Path(sys.executable).with_name("tools-server")
 BATCH = 50
