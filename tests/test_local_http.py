@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support import FixedClock, free_port
+from tests.support import FixedClock, command, free_port
 from tools_server.local.store import RateLimit, SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.sync.wire import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST
@@ -35,13 +34,6 @@ BASE = "http://local.invalid"
 SYNC = "/api/v1/sync"
 FULL_ITEMS: dict[str, Any] = {"sync_token": "*", "resource_types": ["items"]}
 SCRIPT = Path(sys.executable).with_name("tools-server")
-
-
-def command(kind: str, args: dict[str, Any], temp_id: str | None = None) -> dict[str, Any]:
-    cmd: dict[str, Any] = {"type": kind, "uuid": str(uuid.uuid4()), "args": args}
-    if temp_id is not None:
-        cmd["temp_id"] = temp_id
-    return cmd
 
 
 def body_of(response: httpx.Response) -> dict[str, Any]:
