@@ -7,17 +7,11 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools_server.commands import (
-    chunk_commands,
-    command_size,
-    new_uuid4,
-    plan_add,
-    plan_complete,
-    rewrite_temp_ids,
-)
 from tools_server.inputs import NewItem, NewProject
-from tools_server.mirror import Mirror
-from tools_server.models import MAX_BODY_BYTES, ItemAdd, ItemAddArgs, Project, SyncResponse
+from tools_server.plans import plan_add, plan_complete
+from tools_server.sync.batch import chunk_commands, command_size, new_uuid4, rewrite_temp_ids
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.wire import MAX_BODY_BYTES, ItemAdd, ItemAddArgs, Project, SyncResponse
 
 
 def _adds(n: int, content: str = "x") -> list[ItemAdd]:

@@ -17,7 +17,7 @@ from mcp import Client
 
 from tests.faults import FaultRates, FaultyTransport
 from tests.support import connected, harness, structured, text_of
-from tools_server.sync_client import RetryPolicy
+from tools_server.sync.client import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from tools_server.filters import (
+from tools_server.filters import evaluate, format_filter, format_node, parse_filter, unknown_names
+from tools_server.filters.nodes import (
     MAX_DEPTH,
     And,
     DueBefore,
@@ -28,14 +29,9 @@ from tools_server.filters import (
     Or,
     PriorityIs,
     RelativeDay,
-    evaluate,
-    format_filter,
-    format_node,
-    parse_filter,
-    unknown_names,
 )
-from tools_server.mirror import Mirror
-from tools_server.models import Item, SyncResponse
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.wire import Item, SyncResponse
 
 # Monday 23 November 2026, 10:00 UTC.
 TODAY = date(2026, 11, 23)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from tools_server.changes import View, diff, task_line
-from tools_server.commands import plan_complete
-from tools_server.mirror import Mirror
-from tools_server.models import Due, Item, Project, Section, SyncError, SyncResponse
-from tools_server.summary import NotConfirmed, Outcome, build_result, summary_text
+from tools_server.plans import plan_complete
+from tools_server.summary import build_result, summary_text
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.send import NotConfirmed, Outcome
+from tools_server.sync.wire import Due, Item, Project, Section, SyncError, SyncResponse
 
 
 def _mirror(*items: Item) -> Mirror:

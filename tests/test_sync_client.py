@@ -16,7 +16,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools_server.models import (
+from tools_server.sync.batch import encode_request
+from tools_server.sync.client import (
+    BackendUnavailable,
+    RateLimited,
+    RequestRejected,
+    RetryPolicy,
+    SyncClient,
+    SyncFailure,
+    TokenRejected,
+)
+from tools_server.sync.wire import (
     COMMAND_ADAPTER,
     MAX_BODY_BYTES,
     MAX_COMMANDS_PER_REQUEST,
@@ -36,16 +46,6 @@ from tools_server.models import (
     ProjectAddArgs,
     SectionAdd,
     SectionAddArgs,
-)
-from tools_server.sync_client import (
-    BackendUnavailable,
-    RateLimited,
-    RequestRejected,
-    RetryPolicy,
-    SyncClient,
-    SyncFailure,
-    TokenRejected,
-    encode_request,
 )
 
 URL = "http://sync.test/api/v1/sync"
@@ -409,12 +409,12 @@ async def test_retries_are_logged_as_warnings(caplog: pytest.LogCaptureFixture) 
     caplog.set_level(logging.DEBUG)
     h = Harness(reply(503), httpx.ReadTimeout, ok())
     await h.sync(commands())
-    warnings = [r.getMessage() for r in caplog.records if r.name == "tools_server.sync_client"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tools_server.sync.client"]
     assert warnings == [
         "Sync request failed (HTTP 503) on attempt 1 of 5; retrying in 0.50s",
         "Sync request failed (ReadTimeout) on attempt 2 of 5; retrying in 1.00s",
     ]
-    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "tools_server.sync_client")
+    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "tools_server.sync.client")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from tools_server.clock import SYSTEM_CLOCK
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import Backend, build_server
-from tools_server.sync_client import DEFAULT_RETRY_POLICY, RetryPolicy, SyncClient
+from tools_server.sync.client import DEFAULT_RETRY_POLICY, RetryPolicy, SyncClient
 
 logger = logging.getLogger("tools_server")
 
@@ -86,7 +86,7 @@ def backend_over(
             client = clients[api_token] = SyncClient(http, url=url, token=api_token, policy=policy, sleep=sleep)
         return client
 
-    return Backend(kind=kind, default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
+    return Backend(default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ from tools_server.changes import (
     task_line,
 )
 from tools_server.session import Session
-from tools_server.sync_client import SyncClient
+from tools_server.sync.client import SyncClient
 
 MAX_PROJECTS_LISTED = 50
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from tools_server.changes import TaskBrief, brief, task_line
 from tools_server.filters import evaluate, parse_filter, unknown_names
-from tools_server.mirror import Mirror
+from tools_server.sync.mirror import Mirror
 
 
 class FoundList(BaseModel):

@@ -17,12 +17,12 @@ import anyio
 
 from tools_server.changes import View
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.commands import Plan, chunk_commands, rewrite_temp_ids
-from tools_server.edits import UndoRecord
-from tools_server.mirror import Mirror
-from tools_server.models import MIRRORED_RESOURCE_TYPES, Command, SyncResponse, arg_value
-from tools_server.summary import NotConfirmed, Outcome
-from tools_server.sync_client import RequestRejected, SyncClient, SyncFailure, TokenRejected
+from tools_server.plans import Plan
+from tools_server.sync.client import RequestRejected, SyncClient, TokenRejected
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.send import NotConfirmed, Outcome, send
+from tools_server.sync.wire import MIRRORED_RESOURCE_TYPES, Command, SyncResponse, arg_value
+from tools_server.undo import UndoRecord
 
 logger = logging.getLogger(__name__)
 
@@ -101,37 +101,11 @@ class Session:
             await self.request(client)
 
     async def execute(self, client: SyncClient, commands: Sequence[Command], outcome: Outcome | None = None) -> Outcome:
-        """Send commands in chunks of at most 100 commands / 1 MiB, carrying temp ids across chunks.
-
-        ``outcome`` continues an earlier attempt (resend): its temp id mapping resolves references to objects that
-        earlier chunks created, and the new statuses are merged into it.
-        """
-        outcome = outcome if outcome is not None else Outcome()
-        chunks = chunk_commands(commands)
-        for position, chunk in enumerate(chunks):
-            chunk = [rewrite_temp_ids(c, outcome.temp_id_mapping) for c in chunk]
-            try:
-                response = await self.request(client, chunk)
-            except TokenRejected as exc:
-                raise SessionTokenRejected(str(exc)) from exc
-            except SyncFailure as exc:
-                outcome.requests += 1
-                # The client knows when nothing can have reached the backend (e.g. connection refused): say so.
-                maybe_ran = set(exc.unconfirmed_uuids)
-                unconfirmed = NotConfirmed("UNCONFIRMED", str(exc), exc.retryable)
-                unsent = NotConfirmed("NOT_SENT", f"not sent: {exc}", exc.retryable)
-                for command in chunk:
-                    outcome.statuses[command.uuid] = unconfirmed if command.uuid in maybe_ran else unsent
-                # Later chunks may depend on this one's temp ids, and the backend is failing: do not send them.
-                skipped = NotConfirmed("NOT_SENT", "not sent: an earlier request of this call failed", True)
-                for later in chunks[position + 1 :]:
-                    for command in later:
-                        outcome.statuses[command.uuid] = skipped
-                break
-            outcome.requests += 1
-            outcome.statuses.update(response.sync_status)
-            outcome.temp_id_mapping.update(response.temp_id_mapping)
-        outcome.resynced = self.resynced
+        """Send commands (see ``sync.send``) and record them as this session's own writes."""
+        try:
+            outcome = await send(lambda chunk: self.request(client, chunk), commands, outcome)
+        except TokenRejected as exc:
+            raise SessionTokenRejected(str(exc)) from exc
         if self.attributed:
             self._mark_own_writes(commands, outcome)
         return outcome

@@ -1,4 +1,4 @@
-"""Pure planning for update_items, delete_items and undo: tool input + the mirror -> Sync commands.
+"""Pure undo: before-images, and the inverse plan of a write.
 
 Undo works from before-images: the mirror's copy of each task just before a write. Items are immutable pydantic
 objects that the mirror replaces (never mutates), so keeping a reference is a snapshot.
@@ -6,14 +6,16 @@ objects that the mirror replaces (never mutates), so keeping a reference is a sn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tools_server.commands import LocalError, NewUuid, Plan, Step, new_uuid4
-from tools_server.inputs import ItemChanges
-from tools_server.mirror import Mirror
-from tools_server.models import (
-    DueInput,
+from tools_server.plans import Plan, Step, label_of
+from tools_server.summary import WriteResult
+from tools_server.sync.batch import NewUuid, new_uuid4
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.wire import (
+    Command,
     Item,
     ItemDelete,
     ItemIdArgs,
@@ -22,72 +24,10 @@ from tools_server.models import (
     ItemUncomplete,
     ItemUpdate,
     ItemUpdateArgs,
+    arg_value,
 )
 
 WriteKind = Literal["add", "complete", "move", "update", "delete"]
-_CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
-
-
-def _label(mirror: Mirror, item_id: str) -> str:
-    item = mirror.items.get(item_id)
-    return item.content if item is not None else item_id
-
-
-def _due_input(changes: ItemChanges, before: Item | None) -> DueInput | None:
-    if changes.due is not None:
-        return DueInput(string=changes.due, lang=changes.due_lang)
-    explicit = changes.due_date or changes.due_datetime
-    if explicit is None:
-        return None
-    key = "date" if changes.due_date else "datetime"
-    old = before.due if before is not None else None
-    if old is not None and old.is_recurring:
-        # Todoist keeps a recurrence only when the old string comes along with the new date (reference §2 gotcha).
-        return DueInput.model_validate(
-            {key: explicit, "string": old.string, "lang": old.lang, "timezone": old.timezone, "is_recurring": True}
-        )
-    return DueInput.model_validate({key: explicit, "lang": changes.due_lang})
-
-
-def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
-    steps: list[Step] = []
-    for index, change in enumerate(changes):
-        before = mirror.items.get(change.id)
-        fields: dict[str, Any] = {"id": change.id}
-        for name in ("content", "description", "labels", "priority"):
-            value = getattr(change, name)
-            if value is not None:
-                fields[name] = value
-        due = _due_input(change, before)
-        if due is not None:
-            fields["due"] = due.model_dump(exclude_none=True)
-        if change.deadline is not None:
-            fields["deadline"] = {"date": change.deadline}
-        if change.duration is not None:
-            fields["duration"] = change.duration.model_dump()
-        for name in change.clear or ():
-            fields[name] = _CLEARED[name]
-        label = _label(mirror, change.id)
-        if len(fields) == 1:
-            steps.append(Step(index, label, error=LocalError("NOTHING_TO_UPDATE", "no field to change was given")))
-            continue
-        args = ItemUpdateArgs.model_validate(fields)
-        steps.append(Step(index, label, command=ItemUpdate(uuid=new_uuid(), args=args)))
-    return Plan(tuple(steps))
-
-
-def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
-    unique = list(dict.fromkeys(ids))
-    notes = (f"{len(ids) - len(unique)} duplicate id(s) ignored",) if len(unique) < len(ids) else ()
-    steps = tuple(
-        Step(i, _label(mirror, item_id), command=ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
-        for i, item_id in enumerate(unique)
-    )
-    return Plan(steps, notes)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Undo
 
 
 @dataclass
@@ -125,7 +65,7 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
         cannot.append(f"{len(record.done)} deleted task(s): Todoist has no undelete")
     elif record.kind == "add":
         for item_id in record.created:
-            add(_label(mirror, item_id), ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+            add(label_of(mirror, item_id), ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
         if record.projects_created:
             cannot.append(f"{record.projects_created} new project(s)/section(s) stay (delete them in Todoist)")
     elif record.kind == "complete":
@@ -135,9 +75,7 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue
             label = before.content
             if before.due is not None and before.due.is_recurring:
-                due = {"date": before.due.date, "string": before.due.string, "lang": before.due.lang,
-                       "timezone": before.due.timezone, "is_recurring": True}  # fmt: skip
-                args = ItemUpdateArgs.model_validate({"id": item_id, "due": due})
+                args = ItemUpdateArgs.model_validate({"id": item_id, "due": before.due.as_input()})
                 add(label, ItemUpdate(uuid=new_uuid(), args=args))
                 continue
             add(label, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
@@ -164,7 +102,7 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue
             old: dict[str, Any] = before.model_dump(mode="json")
             if before.due is not None:
-                old["due"] = before.due.model_dump(include={"date", "string", "lang", "timezone", "is_recurring"})
+                old["due"] = before.due.as_input()
             restored: dict[str, Any] = {"id": item_id}
             for name in sorted(record.fields.get(item_id, ())):
                 restored[name] = old.get(name)
@@ -179,3 +117,25 @@ def _under(item_id: str, ancestor: str, images: dict[str, Item | None]) -> bool:
             return True
         current = images.get(current.parent_id)
     return False
+
+
+def targets(commands: Sequence[Command]) -> list[str]:
+    """The task id each command acts on (commands that edit an existing task all carry ``args.id``)."""
+    return [str(arg_value(c.args, "id") or "") for c in commands]
+
+
+def undo_record(
+    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult
+) -> UndoRecord:
+    """What undo needs to reverse a sent write of ``kind``, from its before-images and its result."""
+    if kind == "add":
+        roots = [r.id for r in result.steps if r.status == "ok" and r.id is not None and r.parent_index is None]
+        made = sum(p.error_tag is None for p in result.projects or ())
+        return UndoRecord("add", created=roots, projects_created=made)
+    done = [r.id for r in result.steps if r.status == "ok" and r.id is not None]
+    record = UndoRecord(kind, before=before, done=done)
+    if kind == "update":
+        record.fields = {
+            target: set(c.args.model_fields_set) - {"id"} for target, c in zip(targets(commands), commands, strict=True)
+        }
+    return record

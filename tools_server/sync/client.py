@@ -16,26 +16,19 @@ The API token must never leak: it lives only in the request headers, never in a 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import anyio
 import httpx
 from pydantic import ValidationError
 
-from tools_server.models import (
-    MAX_BODY_BYTES,
-    MAX_COMMANDS_PER_REQUEST,
-    Command,
-    SyncError,
-    SyncResponse,
-    commands_json,
-)
+from tools_server.sync.batch import encode_request
+from tools_server.sync.wire import Command, SyncError, SyncResponse
+from tools_server.text import clip
 
 logger = logging.getLogger(__name__)
 
@@ -140,39 +133,6 @@ class RequestRejected(SyncFailure):
 # Pure helpers
 
 
-def encode_request(
-    *, commands: Sequence[Command], sync_token: str, resource_types: Sequence[str]
-) -> tuple[bytes, tuple[str, ...]]:
-    """The request body and the commands' uuids; ``ValueError`` if the backend would refuse it (reference §5).
-
-    Checked here, before anything is sent, because what Todoist does with an oversized batch is undocumented and a
-    duplicate uuid inside one batch cannot be reported per command (``sync_status`` is keyed by uuid).
-    """
-    if isinstance(resource_types, str):
-        # A bare string is a Sequence[str] too, and would be sent as one resource type per character.
-        raise TypeError("resource_types must be a sequence of names, not a string")
-    if len(commands) > MAX_COMMANDS_PER_REQUEST:
-        raise ValueError(
-            f"{len(commands)} commands in one Sync request; the limit is {MAX_COMMANDS_PER_REQUEST} (split them)"
-        )
-    uuids = tuple(command.uuid for command in commands)
-    seen: set[str] = set()
-    for uuid in uuids:
-        if uuid in seen:
-            raise ValueError(f"two commands in one Sync request share the uuid {uuid!r}")
-        seen.add(uuid)
-    payload: dict[str, Any] = {"sync_token": sync_token}
-    if resource_types:
-        payload["resource_types"] = list(resource_types)
-    # Compact and UTF-8 (not \u escapes): never larger than the estimate the chunker in commands.py budgets with.
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    if commands:
-        body = body[:-1] + b',"commands":' + commands_json(commands) + b"}"
-    if len(body) > MAX_BODY_BYTES:
-        raise ValueError(f"Sync request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES} (split the commands)")
-    return body, uuids
-
-
 def parse_retry_after(value: object) -> float | None:
     """Seconds from a ``Retry-After`` header or ``error_extra.retry_after``; ``None`` if absent or unusable.
 
@@ -197,8 +157,7 @@ def parse_retry_after(value: object) -> float | None:
 
 def _quote(text: str) -> str:
     """Backend text made fit for one line of a message."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_QUOTED_CHARS else flat[: _MAX_QUOTED_CHARS - 1] + "…"
+    return clip(text, _MAX_QUOTED_CHARS)
 
 
 def parse_error(response: httpx.Response) -> SyncError:
@@ -268,10 +227,6 @@ class SyncClient:
 
     def __repr__(self) -> str:
         return f"SyncClient(url={self._url!r}, requests_sent={self.requests_sent}, retries={self.retries})"
-
-    @property
-    def policy(self) -> RetryPolicy:
-        return self._policy
 
     async def sync(
         self, *, commands: Sequence[Command] = (), sync_token: str = "*", resource_types: Sequence[str] = ()

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from tools_server.models import Item, Label, Project, Section, SyncResponse
+from tools_server.sync.wire import Item, Label, Project, Section, SyncResponse
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
@@ -183,3 +183,8 @@ def _closest(ref: str, names: list[str]) -> list[str]:
     picks = [by_fold[c] for c in close]
     picks += [n for n in names if ref.casefold() in n.casefold() and n not in picks]
     return picks[:3]
+
+
+def project_rank(project: Project) -> tuple[bool, int, str]:
+    """The order projects are listed in: Inbox first, then Todoist's own order, then by name."""
+    return (not project.inbox_project, project.child_order, project.name)

@@ -1,14 +1,16 @@
 """Todoist Sync API (v1 dialect) wire types: commands, resources, responses.
 
-Commands are one discriminated union on ``type`` validated by the module-level ``COMMAND_ADAPTER``. Resources and
+Commands are one discriminated union on ``type``, derived from one declaration per kind (``SyncCommand``
+subclasses) and validated by the module-level ``COMMAND_ADAPTER``. Resources and
 responses parse leniently (unknown fields ignored, most fields defaulted) because Todoist adds fields over time and
 error objects are documented with only some of their keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -56,6 +58,19 @@ class Due(_Lenient):
     string: str = ""
     lang: str = "en"
     is_recurring: bool = False
+
+    def as_input(self, **day: str) -> dict[str, Any]:
+        """This due as a command would send it back, with ``day`` (``date=`` or ``datetime=``) replacing its date.
+
+        Todoist keeps a recurrence only when the old string comes along with the new date (reference §2 gotcha).
+        """
+        return {
+            **(day or {"date": self.date}),
+            "string": self.string,
+            "lang": self.lang,
+            "timezone": self.timezone,
+            "is_recurring": self.is_recurring,
+        }
 
 
 class Deadline(_Lenient):
@@ -152,10 +167,31 @@ def arg_value(args: BaseModel, name: str) -> Any:
     return vars(args).get(name)
 
 
-class _CommandBase(BaseModel):
+# Covariant: a command of any kind is a SyncCommand[BaseModel], which is what code handling any command sees.
+ArgsT = TypeVar("ArgsT", bound=BaseModel, covariant=True)
+
+
+class SyncCommand(BaseModel, Generic[ArgsT]):
+    """One Sync command. Each kind is one subclass below, and that declaration is its whole registry entry: the
+    ``type`` literal, the args model (the type parameter) and ``creates_temp_id``. The ``Command`` union,
+    ``COMMAND_KINDS``, ``ARGS_MODELS`` and ``CREATING_COMMANDS`` are derived from the subclasses declared here."""
+
     model_config = ConfigDict(extra="forbid")
+    # True when the command's temp_id names the object it creates (its real id comes back in temp_id_mapping).
+    creates_temp_id: ClassVar[bool] = False
     uuid: Annotated[str, Field(min_length=1)]
     temp_id: str | None = None
+    args: ArgsT
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "type" not in cls.model_fields:
+            return  # SyncCommand[SomeArgs], the parametrised base of a kind
+        kind = cls.model_fields["type"].default
+        if not isinstance(kind, str) or kind in _KINDS:
+            raise TypeError(f"{cls.__name__}: a command kind needs a unique 'type' default (got {kind!r})")
+        _KINDS[kind] = cls
 
     def model_post_init(self, context: Any, /) -> None:
         # The wire form is the model dumped with exclude_unset, so that args keep explicit nulls (they clear fields)
@@ -170,79 +206,68 @@ class _CommandBase(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-class ItemAdd(_CommandBase):
+_KINDS: dict[str, type[SyncCommand[Any]]] = {}
+
+
+class ItemAdd(SyncCommand[ItemAddArgs]):
+    creates_temp_id = True
     type: Literal["item_add"] = "item_add"
-    args: ItemAddArgs
 
 
-class ItemUpdate(_CommandBase):
+class ItemUpdate(SyncCommand[ItemUpdateArgs]):
     type: Literal["item_update"] = "item_update"
-    args: ItemUpdateArgs
 
 
-class ItemMove(_CommandBase):
+class ItemMove(SyncCommand[ItemMoveArgs]):
     type: Literal["item_move"] = "item_move"
-    args: ItemMoveArgs
 
 
-class ItemClose(_CommandBase):
+class ItemClose(SyncCommand[ItemIdArgs]):
     type: Literal["item_close"] = "item_close"
-    args: ItemIdArgs
 
 
-class ItemComplete(_CommandBase):
+class ItemComplete(SyncCommand[ItemCompleteArgs]):
     type: Literal["item_complete"] = "item_complete"
-    args: ItemCompleteArgs
 
 
-class ItemUncomplete(_CommandBase):
+class ItemUncomplete(SyncCommand[ItemIdArgs]):
     type: Literal["item_uncomplete"] = "item_uncomplete"
-    args: ItemIdArgs
 
 
-class ItemDelete(_CommandBase):
+class ItemDelete(SyncCommand[ItemIdArgs]):
     type: Literal["item_delete"] = "item_delete"
-    args: ItemIdArgs
 
 
-class ProjectAdd(_CommandBase):
+class ProjectAdd(SyncCommand[ProjectAddArgs]):
+    creates_temp_id = True
     type: Literal["project_add"] = "project_add"
-    args: ProjectAddArgs
 
 
-class SectionAdd(_CommandBase):
+class SectionAdd(SyncCommand[SectionAddArgs]):
+    creates_temp_id = True
     type: Literal["section_add"] = "section_add"
-    args: SectionAddArgs
 
 
-Command = Annotated[
-    ItemAdd | ItemUpdate | ItemMove | ItemClose | ItemComplete | ItemUncomplete | ItemDelete | ProjectAdd | SectionAdd,
-    Field(discriminator="type"),
-]
+# Derived from the declarations above; declare a new kind above this line.
+COMMAND_KINDS: Mapping[str, type[SyncCommand[Any]]] = MappingProxyType(dict(_KINDS))
+if TYPE_CHECKING:
+    Command = SyncCommand[BaseModel]
+else:
+    Command = Annotated[Union[tuple(COMMAND_KINDS.values())], Field(discriminator="type")]  # noqa: UP007
 COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
 _COMMAND_LIST_ADAPTER: TypeAdapter[list[Command]] = TypeAdapter(list[Command])
+# type -> args model, for a backend that must report which argument of a known command type is wrong.
+ARGS_MODELS: Mapping[str, type[BaseModel]] = MappingProxyType(
+    {kind: cast(type[BaseModel], cls.model_fields["args"].annotation) for kind, cls in COMMAND_KINDS.items()}
+)
+# Commands whose temp_id names the object they create.
+CREATING_COMMANDS = frozenset(kind for kind, cls in COMMAND_KINDS.items() if cls.creates_temp_id)
 
 
 def commands_json(commands: Sequence[Command]) -> bytes:
     """The commands' wire forms as one compact UTF-8 JSON array, serialised in one pass by pydantic-core (about
     twice as fast as dumping each command to a dict and encoding those)."""
     return _COMMAND_LIST_ADAPTER.dump_json(list(commands), exclude_unset=True)
-
-
-# type -> args model, for a backend that must report which argument of a known command type is wrong.
-ARGS_MODELS: dict[str, type[BaseModel]] = {
-    "item_add": ItemAddArgs,
-    "item_update": ItemUpdateArgs,
-    "item_move": ItemMoveArgs,
-    "item_close": ItemIdArgs,
-    "item_complete": ItemCompleteArgs,
-    "item_uncomplete": ItemIdArgs,
-    "item_delete": ItemIdArgs,
-    "project_add": ProjectAddArgs,
-    "section_add": SectionAddArgs,
-}
-# Commands whose temp_id names the object they create.
-CREATING_COMMANDS = frozenset({"item_add", "project_add", "section_add"})
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -344,13 +369,6 @@ class SyncError(_Lenient):
 
 
 CommandStatus = Literal["ok"] | SyncError
-
-
-class SyncRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    sync_token: str | None = None
-    resource_types: list[str] | None = None
-    commands: list[dict[str, Any]] = Field(default_factory=list[dict[str, Any]])
 
 
 class SyncResponse(_Lenient):

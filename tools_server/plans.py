@@ -1,4 +1,4 @@
-"""Pure planning: tool requests -> Sync commands with fresh uuids and temp_ids, and chunks that fit one request.
+"""Pure planning: tool input + the mirror -> a Plan of Sync commands (fresh uuids, temp_ids), for every write tool.
 
 Nothing here sends anything. A step that cannot be planned (an unknown project name, say) carries a local error and
 no command, so the summary can report it beside the backend's answers in input order.
@@ -6,53 +6,32 @@ no command, so the summary can report it beside the backend's answers in input o
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from tools_server.inputs import MoveTarget, NewItem, NewProject
-from tools_server.mirror import Mirror
-from tools_server.models import (
-    COMMAND_ADAPTER,
-    MAX_BODY_BYTES,
-    MAX_COMMANDS_PER_REQUEST,
+from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
+from tools_server.sync.batch import NewUuid, new_uuid4
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.wire import (
     Command,
     DeadlineInput,
     DueInput,
     Duration,
+    Item,
     ItemAdd,
     ItemClose,
+    ItemDelete,
     ItemIdArgs,
     ItemMove,
     ItemMoveArgs,
+    ItemUpdate,
+    ItemUpdateArgs,
     ProjectAdd,
     ProjectAddArgs,
     SectionAdd,
     SectionAddArgs,
 )
-
-NewUuid = Callable[[], str]
-StepKind = Literal["task", "project", "section"]
-
-# Room left in each request body for sync_token, resource_types and JSON framing.
-_BODY_HEADROOM = 8 * 1024
-_ID_ARGS = ("id", "project_id", "section_id", "parent_id", "item_id")
-
-
-# The variant nibble of an RFC 9562 uuid is 10xx: keep the random low two bits, set the high ones.
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
-
-def new_uuid4() -> str:
-    """A random (version 4) uuid as text; str(uuid.uuid4()) costs 2.5 us, which was a fifth of planning a task.
-
-    One os.urandom call per uuid (not a buffer of them): nothing to share between threads or forked processes, where
-    a repeated uuid would make the backend drop a command as already done.
-    """
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True)
@@ -70,7 +49,6 @@ class Step:
 
     index: int
     label: str
-    kind: StepKind = "task"
     command: Command | None = None
     error: LocalError | None = None
     parent_index: int | None = None
@@ -110,14 +88,14 @@ class _AddPlanner:
         if project.parent is not None:
             parent_id, error = self._project_id(project.parent)
             if error is not None:
-                self.project_steps.append(Step(index, project.name, "project", error=error))
+                self.project_steps.append(Step(index, project.name, error=error))
                 return
         temp_id = self.new_uuid()
         args = (
             ProjectAddArgs(name=project.name, parent_id=parent_id) if parent_id else ProjectAddArgs(name=project.name)
         )
         self.project_steps.append(
-            Step(index, project.name, "project", ProjectAdd(uuid=self.new_uuid(), temp_id=temp_id, args=args))
+            Step(index, project.name, ProjectAdd(uuid=self.new_uuid(), temp_id=temp_id, args=args))
         )
         self.new_projects[project.name.casefold()] = temp_id
         for name in project.sections or ():
@@ -125,7 +103,7 @@ class _AddPlanner:
             command = SectionAdd(
                 uuid=self.new_uuid(), temp_id=section_temp, args=SectionAddArgs(name=name, project_id=temp_id)
             )
-            self.project_steps.append(Step(len(self.project_steps), f"{project.name}/{name}", "section", command))
+            self.project_steps.append(Step(len(self.project_steps), f"{project.name}/{name}", command))
             self.new_sections[(temp_id, name.casefold())] = section_temp
 
     def add_item(self, item: NewItem, parent: Step | None) -> None:
@@ -174,12 +152,9 @@ class _AddPlanner:
             value = getattr(item, name)
             if value is not None:
                 fields[name] = value
-        if item.due is not None:
-            fields["due"] = DueInput(string=item.due, lang=item.due_lang)
-        elif item.due_date is not None:
-            fields["due"] = DueInput(date=item.due_date, lang=item.due_lang)
-        elif item.due_datetime is not None:
-            fields["due"] = DueInput(datetime=item.due_datetime, lang=item.due_lang)
+        due = requested_due(item, None)
+        if due is not None:
+            fields["due"] = due
         if item.deadline is not None:
             fields["deadline"] = DeadlineInput(date=item.deadline)
         if item.duration is not None:
@@ -239,7 +214,7 @@ def plan_complete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uui
     steps = tuple(
         Step(
             i,
-            _label(mirror, item_id),
+            label_of(mirror, item_id),
             command=ItemClose(uuid=new_uuid(), args=ItemIdArgs(id=item_id)),
         )
         for i, item_id in enumerate(unique)
@@ -273,7 +248,7 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
     # One subtask index for the whole call: a per-id rebuild made moving N tasks cost N passes over the account.
     children = mirror.children_index() if argument == "parent_id" else {}
     for i, item_id in enumerate(unique):
-        label = _label(mirror, item_id)
+        label = label_of(mirror, item_id)
         if argument == "parent_id" and (item_id == target_id or target_id in mirror.descendants(item_id, children)):
             error = LocalError("INVALID_DESTINATION", "a task cannot move under itself or its own subtask")
             steps.append(Step(i, label, error=error))
@@ -284,77 +259,63 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Chunking and temp ids across chunks
+# update_items and delete_items
+
+_CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
 
 
-def command_size(command: Command) -> int:
-    return len(json.dumps(command.to_wire(), separators=(",", ":"), ensure_ascii=False).encode())
+def requested_due(request: NewItem | ItemChanges, before: Item | None) -> DueInput | None:
+    """The due a tool input asks for: natural language, or an explicit date/datetime that keeps ``before``'s
+    recurrence."""
+    if request.due is not None:
+        return DueInput(string=request.due, lang=request.due_lang)
+    explicit = request.due_date or request.due_datetime
+    if explicit is None:
+        return None
+    key = "date" if request.due_date else "datetime"
+    old = before.due if before is not None else None
+    if old is not None and old.is_recurring:
+        return DueInput.model_validate(old.as_input(**{key: explicit}))
+    return DueInput.model_validate({key: explicit, "lang": request.due_lang})
 
 
-# A command whose free text, at the worst JSON expansion (6 bytes for an escaped control character), stays under this
-# cannot reach 10 KiB: its other fields (ids, dates, numbers, key names) are bounded by the input limits to well under
-# 2 KiB. So 100 of them fit in 1 MiB and need not be serialised just to be measured.
-_SMALL_TEXT = 8192
+def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    steps: list[Step] = []
+    for index, change in enumerate(changes):
+        before = mirror.items.get(change.id)
+        fields: dict[str, Any] = {"id": change.id}
+        for name in ("content", "description", "labels", "priority"):
+            value = getattr(change, name)
+            if value is not None:
+                fields[name] = value
+        due = requested_due(change, before)
+        if due is not None:
+            fields["due"] = due.model_dump(exclude_none=True)
+        if change.deadline is not None:
+            fields["deadline"] = {"date": change.deadline}
+        if change.duration is not None:
+            fields["duration"] = change.duration.model_dump()
+        for name in change.clear or ():
+            fields[name] = _CLEARED[name]
+        label = label_of(mirror, change.id)
+        if len(fields) == 1:
+            steps.append(Step(index, label, error=LocalError("NOTHING_TO_UPDATE", "no field to change was given")))
+            continue
+        args = ItemUpdateArgs.model_validate(fields)
+        steps.append(Step(index, label, command=ItemUpdate(uuid=new_uuid(), args=args)))
+    return Plan(tuple(steps))
 
 
-def _text_length(command: Command) -> int:
-    fields = vars(command.args)
-    total = 0
-    for name in ("content", "description", "name"):
-        value = fields.get(name)
-        if isinstance(value, str):
-            total += len(value)
-    labels = fields.get("labels")
-    if isinstance(labels, list):
-        total += sum(len(label) + 4 for label in labels)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
-    due = fields.get("due")
-    if isinstance(due, DueInput):
-        total += len(due.string or "")
-    return total
+def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    unique, notes = _dedupe(ids)
+    steps = tuple(
+        Step(i, label_of(mirror, item_id), command=ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        for i, item_id in enumerate(unique)
+    )
+    return Plan(steps, notes)
 
 
-def chunk_commands(
-    commands: Sequence[Command], *, max_count: int = MAX_COMMANDS_PER_REQUEST, max_bytes: int = MAX_BODY_BYTES
-) -> list[list[Command]]:
-    """Split in order into requests of at most ``max_count`` commands and ``max_bytes`` of body."""
-    budget = max_bytes - _BODY_HEADROOM
-    chunks: list[list[Command]] = []
-    current: list[Command] = []
-    used = 0
-    small = max_count * (10 * 1024) <= budget
-    for command in commands:
-        # Bytes are counted exactly only when a batch of small commands could not fit anyway, or this one is big.
-        size = 10 * 1024 if small and _text_length(command) * 6 < _SMALL_TEXT else command_size(command) + 1
-        if current and (len(current) >= max_count or used + size > budget):
-            chunks.append(current)
-            current, used = [], 0
-        current.append(command)
-        used += size
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def rewrite_temp_ids(command: Command, mapping: dict[str, str]) -> Command:
-    """Replace temp ids created by earlier requests with their real ids.
-
-    Temp ids only resolve inside the request that declared them, so a child planned into a later chunk than its
-    parent must carry the parent's real id. Rewriting happens before the chunk is first sent, so every retry of
-    it is still byte-identical.
-    """
-    fields = vars(command.args)
-    if not mapping or not any(fields.get(name) in mapping for name in _ID_ARGS):
-        return command  # the common case, checked without serialising the command
-    args = command.args.model_dump(mode="json", exclude_unset=True)
-    for name in _ID_ARGS:
-        value = args.get(name)
-        if isinstance(value, str) and value in mapping:
-            args[name] = mapping[value]
-    wire = command.to_wire() | {"args": args}
-    return COMMAND_ADAPTER.validate_python(wire)
-
-
-def _label(mirror: Mirror, item_id: str) -> str:
+def label_of(mirror: Mirror, item_id: str) -> str:
     item = mirror.items.get(item_id)
     return item.content if item is not None else item_id
 
