@@ -1,4 +1,8 @@
-"""Composition root: read argv and the environment, pick the backend, build the server, run a transport."""
+"""Composition root: read argv and the environment, pick the backend, build the server, run a transport.
+
+The server, the MCP SDK and the local store are imported only when a command needs them (about 1.6 s here), so
+`--help`, a bad setting or an unreachable endpoint is reported at once.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,12 @@ import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import httpx
 
 from tools_server import __version__
-from tools_server.cli_call import run_call
 from tools_server.cli_checks import (
     EXIT_CODES_HELP,
     EXIT_CONFIG,
@@ -31,12 +34,11 @@ from tools_server.cli_checks import (
     probe_endpoint,
     store_error,
 )
-from tools_server.cli_tools import server_tools, tool_help, tool_lines, unknown_tool
 from tools_server.clock import SYSTEM_CLOCK
-from tools_server.local.store import SyncStore
-from tools_server.local.transport import LocalTransport
-from tools_server.server import Backend, build_server
-from tools_server.sync_client import DEFAULT_RETRY_POLICY, RetryPolicy, SyncClient
+
+if TYPE_CHECKING:
+    from tools_server.server import Backend
+    from tools_server.sync_client import RetryPolicy, SyncClient
 
 logger = logging.getLogger("tools_server")
 
@@ -104,10 +106,14 @@ def backend_over(
     url: str,
     token: str,
     client_tokens: bool = False,
-    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    policy: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> Backend:
     """A backend whose Sync clients share one httpx client (one connection pool); tests inject ``sleep``."""
+    from tools_server.server import Backend
+    from tools_server.sync_client import DEFAULT_RETRY_POLICY, SyncClient
+
+    policy = policy or DEFAULT_RETRY_POLICY
     clients: dict[str, SyncClient] = {}
 
     def client_for(api_token: str) -> SyncClient:
@@ -132,6 +138,9 @@ async def open_backend(
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
             yield backend_over(http, kind=kind, url=url, token=token, client_tokens=http_mode)
         return
+    from tools_server.local.store import SyncStore
+    from tools_server.local.transport import LocalTransport
+
     path = default_db_path(env)
     check_store_path(path)
     try:
@@ -167,6 +176,8 @@ def _exit_at_once(_signum: int, _frame: object) -> None:
 
 
 async def _run_stdio(env: Mapping[str, str]) -> None:
+    from tools_server.server import build_server
+
     async with open_backend(env) as backend:
         server = build_server(backend, clock=SYSTEM_CLOCK)
         _freeze_startup_heap()
@@ -174,6 +185,8 @@ async def _run_stdio(env: Mapping[str, str]) -> None:
 
 
 async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
+    from tools_server.server import build_server
+
     async with open_backend(env, http_mode=True) as backend:
         server = build_server(backend, clock=SYSTEM_CLOCK)
         _freeze_startup_heap()
@@ -238,6 +251,8 @@ def _tool_arguments(text: str) -> dict[str, Any]:
 
 
 def _tools(name: str | None) -> int:
+    from tools_server.cli_tools import server_tools, tool_help, tool_lines, unknown_tool
+
     tools = anyio.run(server_tools)
     if name is None:
         print(f"{len(tools)} tools (arguments: {command_path()} tools NAME):")
@@ -320,7 +335,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["help"]:
         argv = [*argv[1:2], "--help"]  # `help` and `help call` are --help and `call --help`
-    call_tools = tool_lines(anyio.run(server_tools)) if _wants_call_help(argv) else ()
+    call_tools: Sequence[str] = ()
+    if _wants_call_help(argv):
+        from tools_server.cli_tools import server_tools, tool_lines
+
+        call_tools = tool_lines(anyio.run(server_tools))
     args = _parser(call_tools).parse_args(argv)
     _configure_logging(env)
     try:
@@ -341,6 +360,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         elif args.command == "call":
             arguments = _tool_arguments(args.arguments)
             _probe_if_remote(env)
+            from tools_server.cli_call import run_call
+
             return anyio.run(run_call, open_backend(env), default_db_path(env), args.tool, arguments, args.json)
         else:
             _main_stdio(env)

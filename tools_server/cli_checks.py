@@ -88,7 +88,7 @@ def probe_endpoint(url: str, *, timeout: float = PROBE_SECONDS) -> None:
     except OSError as exc:
         # anyio reports "All connection attempts failed" and chains the socket's own error (e.g. refused): use that.
         cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
-        reason = cause.strerror or str(cause) or type(cause).__name__
+        reason = os.strerror(cause.errno) if cause.errno else (cause.strerror or str(cause) or type(cause).__name__)
         raise StartupError(
             f"cannot reach the Sync endpoint {host}:{port} ({reason}); check TODOIST_SYNC_URL and your network",
             EXIT_UNREACHABLE,

@@ -42,14 +42,24 @@ async def run_add(
     roots = [r.id for r in result.steps if r.status == "ok" and r.id is not None and r.parent_index is None]
     made = sum(p.error_tag is None for p in result.projects or ())
     session.last_write = UndoRecord("add", created=roots, projects_created=made)
-    return summary_text("Added", plan, result, extra=_projects_note(result)), result
+    return summary_text("Added", plan, result, extra=_projects_note(result, projects)), result
 
 
-def _projects_note(result: WriteResult) -> str:
+def _projects_note(result: WriteResult, projects: Plan) -> str:
     extra = ""
     if result.projects:
-        made = [r for r in result.projects if r.error_tag is None]
-        extra = f" Created {len(made)} of {len(result.projects)} projects/sections."
+        # result.projects follows the project plan's steps: each is a project or one of its sections.
+        counts: dict[str, list[int]] = {"project": [0, 0], "section": [0, 0]}
+        for step, created in zip(projects.steps, result.projects, strict=True):
+            tally = counts["section" if step.kind == "section" else "project"]
+            tally[0] += created.error_tag is None
+            tally[1] += 1
+        parts = [
+            (f"{made} of " if made < total else "") + (f"{total} {kind}" if total == 1 else f"{total} {kind}s")
+            for kind, (made, total) in counts.items()
+            if total
+        ]
+        extra = " Created " + " and ".join(parts) + "."
         failed = [f"{r.name}: {r.error_tag} {r.message}" for r in result.projects if r.error_tag is not None]
         if failed:
             extra += " Not created: " + "; ".join(failed[:5]) + "."
@@ -88,7 +98,7 @@ async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[
     write.outcome.temp_id_mapping.update(again.temp_id_mapping)
     write.outcome.requests += again.requests
     result = _result(session, write)
-    extra = _projects_note(result) if write.projects else _recurring_note(result)
+    extra = _projects_note(result, write.projects) if write.projects else _recurring_note(result)
     return f"Resent {len(commands)} unconfirmed commands. " + summary_text(
         write.verb, write.plan, result, extra=extra
     ), result
