@@ -170,8 +170,8 @@ def _freeze_startup_heap() -> None:
 def _exit_at_once(_signum: int, _frame: object) -> None:
     # The stdio transport reads stdin in a worker thread that no exception can interrupt, so KeyboardInterrupt waited
     # for the next line (Enter). Every local request is committed before it is answered and a Todoist request in
-    # flight is the same as a killed process, so leaving now loses nothing that a graceful stop would keep.
-    sys.stderr.flush()
+    # flight is the same as a killed process, so leaving now loses nothing that a graceful stop would keep. No flush:
+    # the signal may arrive inside a write to stderr, and stderr is line-buffered anyway.
     os._exit(0)
 
 
