@@ -26,6 +26,7 @@ from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 
 SCRIPT = Path(sys.executable).with_name("tools-server")
+pytestmark = pytest.mark.slow  # every test here runs the console script as a subprocess
 
 
 def _run(home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -230,7 +231,6 @@ def _on_a_terminal(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
     return process, controller
 
 
-@pytest.mark.slow
 def test_ctrl_c_on_a_terminal_stops_the_server_at_once_with_exit_0(tmp_path: Path) -> None:
     process, controller = _on_a_terminal(tmp_path)
     try:
@@ -241,7 +241,6 @@ def test_ctrl_c_on_a_terminal_stops_the_server_at_once_with_exit_0(tmp_path: Pat
     assert process.returncode == 0 and stdout == b""
 
 
-@pytest.mark.slow
 def test_sigterm_stops_the_stdio_server_at_once_with_exit_0(tmp_path: Path) -> None:
     process, controller = _on_a_terminal(tmp_path)
     try:
