@@ -69,10 +69,12 @@ class Backend:
 class AppState:
     backend: Backend
     clock: Clock = SYSTEM_CLOCK
+    # Given by `tools-server call`, which restores a session's handles before the call and saves them after it.
+    registry: SessionRegistry | None = None
     sessions: SessionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sessions = SessionRegistry(clock=self.clock)
+        self.sessions = self.registry if self.registry is not None else SessionRegistry(clock=self.clock)
 
 
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
@@ -232,7 +234,13 @@ def _unused_projects_reader() -> str:
     raise ResourceError("todoist://projects is served by _Server.read_resource")  # never reached: see read_resource
 
 
-def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock = SYSTEM_CLOCK) -> MCPServer:
+def build_server(
+    backend: Backend,
+    *,
+    name: str = "tools-server",
+    clock: Clock = SYSTEM_CLOCK,
+    sessions: SessionRegistry | None = None,
+) -> MCPServer:
     """The MCP server over ``backend``; each client connection (or HTTP session) gets its own sync cache.
 
     ``clock`` is the server's only source of time: "today" for filters, the age of a mirror, idle sessions.
@@ -240,7 +248,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncGenerator[AppState]:
-        yield AppState(backend, clock)
+        yield AppState(backend, clock, sessions)
 
     server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
 

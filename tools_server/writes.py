@@ -26,6 +26,7 @@ from tools_server.summary import WriteResult, build_result, dry_run_result, summ
 from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome
+from tools_server.sync.wire import SectionAdd
 from tools_server.undo import UndoRecord, WriteKind, plan_undo, snapshot, targets, undo_record
 
 A = TypeVar("A")
@@ -46,7 +47,7 @@ def _never(_: object) -> bool:
     return False
 
 
-def _no_extra(_: WriteResult) -> str:
+def _no_extra(_result: WriteResult, _write: PendingWrite) -> str:
     return ""
 
 
@@ -59,7 +60,7 @@ class WriteSpec(Generic[A]):
     undo: WriteKind | None  # what undo can reverse afterwards; None: nothing (the write is not undoable)
     needs_mirror: Callable[[A], bool] = _never  # names (or current values) must be read from a synced mirror
     missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
-    extra: Callable[[WriteResult], str] = _no_extra  # said after the counts of a sent write
+    extra: Callable[[WriteResult, PendingWrite], str] = _no_extra  # said after the counts of a sent write
     recurrence: bool = False  # report which tasks recurred instead of completing
 
 
@@ -91,10 +92,11 @@ async def run_write(
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
     before = snapshot(session.mirror, targets(commands)) if spec.undo in _SNAPSHOT_KINDS else {}
     outcome = await session.execute(client, commands)
-    result = _result(session, PendingWrite(spec.verb, plan, projects, commands, outcome, recurrence=spec.recurrence))
+    write = PendingWrite(spec.verb, plan, projects, commands, outcome, recurrence=spec.recurrence)
+    result = _result(session, write)
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
     session.last_write = undo_record(spec.undo, before, commands, result) if spec.undo is not None else None
-    return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result) + planned.note), result
+    return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result, write) + planned.note), result
 
 
 def _result(session: Session, write: PendingWrite) -> WriteResult:
@@ -119,7 +121,7 @@ async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[
     write.outcome.temp_id_mapping.update(again.temp_id_mapping)
     write.outcome.requests += again.requests
     result = _result(session, write)
-    extra = _projects_note(result) if write.projects else _recurring_note(result)
+    extra = _projects_note(result, write) if write.projects else _recurring_note(result, write)
     return f"Resent {len(commands)} unconfirmed commands. " + summary_text(
         write.verb, write.plan, result, extra=extra
     ), result
@@ -129,18 +131,29 @@ async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[
 # The specs
 
 
-def _projects_note(result: WriteResult) -> str:
+def _projects_note(result: WriteResult, write: PendingWrite) -> str:
     extra = ""
-    if result.projects:
-        made = [r for r in result.projects if r.error_tag is None]
-        extra = f" Created {len(made)} of {len(result.projects)} projects/sections."
+    if result.projects and write.projects is not None:
+        # result.projects follows the project plan's steps: each is a project or one of its sections.
+        counts: dict[str, list[int]] = {"project": [0, 0], "section": [0, 0]}
+        for step, created in zip(write.projects.steps, result.projects, strict=True):
+            is_section = isinstance(step.command, SectionAdd)
+            tally = counts["section" if is_section else "project"]
+            tally[0] += created.error_tag is None
+            tally[1] += 1
+        parts = [
+            (f"{made} of " if made < total else "") + (f"{total} {kind}" if total == 1 else f"{total} {kind}s")
+            for kind, (made, total) in counts.items()
+            if total
+        ]
+        extra = " Created " + " and ".join(parts) + "."
         failed = [f"{r.name}: {r.error_tag} {r.message}" for r in result.projects if r.error_tag is not None]
         if failed:
             extra += " Not created: " + "; ".join(failed[:5]) + "."
     return extra
 
 
-def _recurring_note(result: WriteResult) -> str:
+def _recurring_note(result: WriteResult, _write: PendingWrite | None = None) -> str:
     recurred = result.recurring or []
     if not recurred:
         return ""
@@ -213,6 +226,6 @@ DELETE = WriteSpec[list[str]](
     "Deleted",
     lambda ids, m: Planned(plan_delete(ids, m)),
     undo="delete",
-    extra=lambda _: " Subtasks went with them; this cannot be undone.",
+    extra=lambda _result, _write: " Subtasks went with them; this cannot be undone.",
 )
 UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, needs_mirror=lambda _: True)
