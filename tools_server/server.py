@@ -12,9 +12,10 @@ from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resources import FunctionResource
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
-from pydantic import AnyUrl, BaseModel, Field, ValidationError
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, ValidationError
 
 from tools_server import __version__, writes
 from tools_server.changes import ChangesResult
@@ -130,6 +131,12 @@ class _Server(MCPServer):
             for tool in tools
         ]
 
+    def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().add_tool(fn, *args, **kwargs)
+        tool = self._tool_manager.get_tool(kwargs.get("name") or fn.__name__)
+        if tool is not None:
+            strict_arguments(tool.fn_metadata)
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         tool = self._tool_manager.get_tool(name)
         if tool is not None:
@@ -147,6 +154,14 @@ class _Server(MCPServer):
                 # pydantic's own text is long and links to its docs; the model needs field and reason only.
                 raise ToolError(f"Invalid arguments for {name}: {compact_errors(cause)}") from cause
             raise
+
+
+def strict_arguments(metadata: FuncMetadata) -> None:
+    """Validate a tool's top-level parameters strictly too: the SDK builds their model in lax mode, where
+    `dry_run: "false"` is False and `confirm: "4"` is 4. Its JSON-in-a-string decoding of lists and objects (for
+    clients that send `items` as a string) runs before validation and is kept."""
+    lax = metadata.arg_model
+    metadata.arg_model = type(lax.__name__, (lax,), {"model_config": ConfigDict(strict=True), "__module__": __name__})
 
 
 def _closest(word: str, known: set[str]) -> str:
