@@ -99,6 +99,8 @@ async def test_update_with_a_due_date_keeps_the_recurrence_as_it_is_now_not_as_w
     async with harness() as h, connected(h) as client:
         [water] = await add(client, {"content": "water", "due": "every day"})
         await elsewhere(h, "item_update", id=water, due={"string": "every week"})
+        h.transport.reset()
         await client.call_tool("update_items", {"items": [{"id": water, "due_date": "2026-12-01"}]})
+        assert h.transport.count == 2  # one incremental read, then the write
         due = (await items_by_id(h))[water]["due"]
         assert (due["date"], due["string"], due["is_recurring"]) == ("2026-12-01", "every week", True)
