@@ -361,9 +361,15 @@ async def test_concurrent_calls_in_one_session_are_serialized_safely(tmp_path: P
             assert all(len(v) == 1 and v[0] for v in ids.values()) and len({v[0] for v in ids.values()}) == 10, ids
         async with Client(server.url) as fresh:
             overview = structured(await fresh.call_tool("query_changes", {"limit": 500}))
-            # A sessionless client cannot undo: nothing says which write was its own.
+            # A sessionless client cannot undo "its last write": nothing says which write was its own. It undoes a
+            # write by the handle its result carried, from any client of the same account.
             refused = await fresh.call_tool("undo", {})
             assert refused.is_error and "sessionless" in text_of(refused)
+            handle = structured(await fresh.call_tool("add_item", {"items": [{"content": "undo me"}]}))["write"]
+        async with Client(server.url) as other:
+            assert structured(await other.call_tool("undo", {"write": handle}))["ok"] == 1
+            left = structured(await other.call_tool("query_changes", {"limit": 500}))
+    assert sorted(t["content"] for t in left["tasks"]) == sorted(f"burst-{n}" for n in range(10))
     contents = sorted(t["content"] for t in overview["tasks"])
     assert contents == sorted(f"burst-{n}" for n in range(10)), contents
     assert {t["id"] for t in overview["tasks"]} == {v[0] for v in ids.values()}

@@ -74,6 +74,7 @@ class MoveResult(BaseModel):
     plan: list[dict[str, object]] | None = Field(default=None, description="Commands that would be sent")
     requests: int | None = None
     resend: str | None = Field(default=None, description="Unconfirmed writes: pass to resend_writes")
+    write: str | None = Field(default=None, description="For undo")
 
 
 class CompleteResult(MoveResult):
