@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from tools_server.dues import show_due
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.wire import Item
 
@@ -109,7 +110,7 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
         elif _moved(before, item):
             changes.append(Change(kind="moved", id=item_id, content=_clip(item.content), detail=_where(item, mirror)))
         elif _edited(before, item):
-            detail = _due(item) if before.due != item.due and item.due is not None else None
+            detail = _due(item, mirror.timezone) if before.due != item.due and item.due is not None else None
             changes.append(Change(kind="updated", id=item_id, content=_clip(item.content), detail=detail))
     for item_id, before in vanished.items():
         reason, _ = mirror.gone.get(item_id, ("deleted", before))
@@ -118,7 +119,8 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
     return changes
 
 
-def brief(item: Item) -> TaskBrief:
+def brief(item: Item, zone: str | None = None) -> TaskBrief:
+    """``zone`` is the user's: it names the zone of a UTC due that carries none of its own."""
     return TaskBrief(
         id=item.id,
         content=_clip(item.content),
@@ -126,7 +128,7 @@ def brief(item: Item) -> TaskBrief:
         section_id=item.section_id,
         parent_id=item.parent_id,
         priority=item.priority if item.priority > 1 else None,
-        due=_due(item),
+        due=_due(item, zone),
         labels=item.labels or None,
     )
 
@@ -164,7 +166,7 @@ def task_line(item: Item, mirror: Mirror) -> str:
     parts = [f"{item.id} {_clip(item.content)}"]
     if item.priority > 1:
         parts.append(f"p{5 - item.priority}")
-    due = _due(item)
+    due = _due(item, mirror.timezone)
     if due:
         parts.append(f"due {due}")
     parts.append(_where(item, mirror))
@@ -188,13 +190,8 @@ def _where(item: Item, mirror: Mirror) -> str:
     return where
 
 
-def _due(item: Item) -> str | None:
-    if item.due is None:
-        return None
-    date = item.due.date.replace("T", " ").removesuffix("Z")
-    if item.due.is_recurring:
-        return f"{date} ({item.due.string})"
-    return date
+def _due(item: Item, zone: str | None) -> str | None:
+    return show_due(item.due, zone) if item.due is not None else None
 
 
 def _clip(text: str) -> str:

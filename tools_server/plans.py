@@ -10,14 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tools_server.dues import moved_recurring_due, new_due
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.wire import (
     Command,
-    DeadlineInput,
-    DueInput,
-    Duration,
     Item,
     ItemAdd,
     ItemClose,
@@ -155,16 +153,12 @@ class _AddPlanner:
             value = getattr(item, name)
             if value is not None:
                 fields[name] = value
-        if item.due is not None:
-            fields["due"] = DueInput(string=item.due, lang=item.due_lang)
-        elif item.due_date is not None:
-            fields["due"] = DueInput(date=item.due_date, lang=item.due_lang)
-        elif item.due_datetime is not None:
-            fields["due"] = DueInput(datetime=item.due_datetime, lang=item.due_lang)
+        if item.due is not None or item.due_date is not None or item.due_datetime is not None:
+            fields["due"] = new_due(string=item.due, day=item.due_date, when=item.due_datetime, lang=item.due_lang)
         if item.deadline is not None:
-            fields["deadline"] = DeadlineInput(date=item.deadline)
+            fields["deadline"] = {"date": item.deadline}
         if item.duration is not None:
-            fields["duration"] = Duration(amount=item.duration.amount, unit=item.duration.unit)
+            fields["duration"] = {"amount": item.duration.amount, "unit": item.duration.unit}
         return fields, None
 
     def _project_id(self, ref: str) -> tuple[str | None, LocalError | None]:
@@ -270,20 +264,16 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
 _CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
 
 
-def _due_input(changes: ItemChanges, before: Item | None) -> DueInput | None:
+def _due_input(changes: ItemChanges, before: Item | None) -> dict[str, Any] | None:
     if changes.due is not None:
-        return DueInput(string=changes.due, lang=changes.due_lang)
-    explicit = changes.due_date or changes.due_datetime
-    if explicit is None:
+        return new_due(string=changes.due, lang=changes.due_lang)
+    if changes.due_date is None and changes.due_datetime is None:
         return None
-    key = "date" if changes.due_date else "datetime"
     old = before.due if before is not None else None
     if old is not None and old.is_recurring:
-        # Todoist keeps a recurrence only when the old string comes along with the new date (reference §2 gotcha).
-        return DueInput.model_validate(
-            {key: explicit, "string": old.string, "lang": old.lang, "timezone": old.timezone, "is_recurring": True}
-        )
-    return DueInput.model_validate({key: explicit, "lang": changes.due_lang})
+        # Todoist keeps a recurrence only when the old string comes along with the new date (reference §3).
+        return moved_recurring_due(old, day=changes.due_date, when=changes.due_datetime, lang=changes.due_lang)
+    return new_due(day=changes.due_date, when=changes.due_datetime, lang=changes.due_lang)
 
 
 def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
@@ -297,7 +287,7 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
                 fields[name] = value
         due = _due_input(change, before)
         if due is not None:
-            fields["due"] = due.model_dump(exclude_none=True)
+            fields["due"] = due
         if change.deadline is not None:
             fields["deadline"] = {"date": change.deadline}
         if change.duration is not None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tools_server.dues import duration_input, restored_due
 from tools_server.plans import Plan, Step, label_of
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.wire import (
+    Command,
+    Due,
     Item,
+    ItemDateCompleteArgs,
     ItemDelete,
     ItemIdArgs,
     ItemMove,
@@ -21,6 +25,7 @@ from tools_server.sync.wire import (
     ItemUncomplete,
     ItemUpdate,
     ItemUpdateArgs,
+    ItemUpdateDateComplete,
 )
 
 WriteKind = Literal["add", "complete", "move", "update", "delete"]
@@ -71,10 +76,7 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue
             label = before.content
             if before.due is not None and before.due.is_recurring:
-                due = {"date": before.due.date, "string": before.due.string, "lang": before.due.lang,
-                       "timezone": before.due.timezone, "is_recurring": True}  # fmt: skip
-                args = ItemUpdateArgs.model_validate({"id": item_id, "due": due})
-                add(label, ItemUpdate(uuid=new_uuid(), args=args))
+                add(label, _undo_recurring_close(item_id, before.due, new_uuid))
                 continue
             add(label, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
             # item_close completed its open subtasks too; reopen those (uncomplete restores ancestors, not children).
@@ -98,14 +100,48 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
             before = record.before.get(item_id)
             if before is None:
                 continue
-            old: dict[str, Any] = before.model_dump(mode="json")
-            if before.due is not None:
-                old["due"] = before.due.model_dump(include={"date", "string", "lang", "timezone", "is_recurring"})
             restored: dict[str, Any] = {"id": item_id}
             for name in sorted(record.fields.get(item_id, ())):
-                restored[name] = old.get(name)
-            add(before.content, ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(restored)))
+                value = _input_value(before, name)
+                if value is _UNSENDABLE:
+                    cannot.append(f"the {name} of {item_id} ({before.content!r}): Todoist accepts no such value")
+                else:
+                    restored[name] = value
+            if len(restored) > 1:
+                add(before.content, ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(restored)))
     return Plan(tuple(steps)), cannot
+
+
+# How a recurring completion is undone. "item_update_date_complete" is the documented command (reference §3: id, due,
+# is_forward 0); "item_update" puts the before-image's due back with a plain update, which every backend this server
+# talks to handles today. Switch once the local backend handles item_update_date_complete (branch `commands`).
+RECURRING_UNDO: Literal["item_update", "item_update_date_complete"] = "item_update"
+
+
+def _undo_recurring_close(item_id: str, due: Due, new_uuid: NewUuid, how: str | None = None) -> Command:
+    """The command that puts a recurring task's due back to the occurrence an item_close moved it past."""
+    restored = restored_due(due)
+    if (how or RECURRING_UNDO) == "item_update_date_complete":
+        args = ItemDateCompleteArgs.model_validate({"id": item_id, "due": restored, "is_forward": 0})
+        return ItemUpdateDateComplete(uuid=new_uuid(), args=args)
+    return ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate({"id": item_id, "due": restored}))
+
+
+_UNSENDABLE = object()
+
+
+def _input_value(before: Item, name: str) -> Any:
+    """A field of a before-image in the shape an item_update takes (null clears it), or _UNSENDABLE."""
+    if name == "due":
+        return restored_due(before.due) if before.due is not None else None
+    if name == "deadline":
+        return {"date": before.deadline.date} if before.deadline is not None else None
+    if name == "duration":
+        if before.duration is None:
+            return None
+        sendable = duration_input(before.duration)
+        return sendable if sendable is not None else _UNSENDABLE
+    return getattr(before, name)
 
 
 def _under(item_id: str, ancestor: str, images: dict[str, Item | None]) -> bool:
