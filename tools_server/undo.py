@@ -54,8 +54,13 @@ def snapshot(mirror: Mirror, ids: list[str]) -> dict[str, Item | None]:
     return images
 
 
-def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> tuple[Plan, list[str]]:
-    """The commands that reverse ``record``, and what cannot be reversed."""
+RecurringUndo = Literal["item_update", "item_update_date_complete"]
+
+
+def plan_undo(
+    record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4, recurring: RecurringUndo | None = None
+) -> tuple[Plan, list[str]]:
+    """The commands that reverse ``record``, and what cannot be reversed (``recurring``: see ``RECURRING_UNDO``)."""
     steps: list[Step] = []
     cannot: list[str] = []
 
@@ -76,7 +81,7 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue
             label = before.content
             if before.due is not None and before.due.is_recurring:
-                add(label, _undo_recurring_close(item_id, before.due, new_uuid))
+                add(label, _undo_recurring_close(item_id, before.due, new_uuid, recurring or RECURRING_UNDO))
                 continue
             add(label, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
             # item_close completed its open subtasks too; reopen those (uncomplete restores ancestors, not children).
@@ -115,13 +120,13 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
 # How a recurring completion is undone. "item_update_date_complete" is the documented command (reference §3: id, due,
 # is_forward 0); "item_update" puts the before-image's due back with a plain update, which every backend this server
 # talks to handles today. Switch once the local backend handles item_update_date_complete (branch `commands`).
-RECURRING_UNDO: Literal["item_update", "item_update_date_complete"] = "item_update"
+RECURRING_UNDO: RecurringUndo = "item_update"
 
 
-def _undo_recurring_close(item_id: str, due: Due, new_uuid: NewUuid, how: str | None = None) -> Command:
+def _undo_recurring_close(item_id: str, due: Due, new_uuid: NewUuid, how: RecurringUndo) -> Command:
     """The command that puts a recurring task's due back to the occurrence an item_close moved it past."""
     restored = restored_due(due)
-    if (how or RECURRING_UNDO) == "item_update_date_complete":
+    if how == "item_update_date_complete":
         args = ItemDateCompleteArgs.model_validate({"id": item_id, "due": restored, "is_forward": 0})
         return ItemUpdateDateComplete(uuid=new_uuid(), args=args)
     return ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate({"id": item_id, "due": restored}))
