@@ -27,7 +27,7 @@ def _no_backend(_token: str) -> Any:
 
 async def expected_manifest() -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    server = build_server(Backend(kind="local", default_token="local", client_for=_no_backend))
+    server = build_server(Backend(default_token="local", client_for=_no_backend))
     async with Client(server) as client:
         tools = (await client.list_tools()).tools
     manifest["version"] = __version__

@@ -90,6 +90,7 @@ class CorpusServer:
     def handle(self, request: httpx.Request) -> httpx.Response:
         body: dict[str, Any] = json.loads(request.content)
         self.requests.append(body)
+        reply: dict[str, Any]
         if body.get("sync_token") == "*":
             reply = copy.deepcopy(self.full)
         elif self.incremental is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from mcp import Client
@@ -149,6 +150,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def command(kind: str, args: dict[str, Any], temp_id: str | None = None, uuid: str | None = None) -> dict[str, Any]:
+    """One Sync command as plain JSON, the way any client sends it; a fresh uuid unless one is given."""
+    built: dict[str, Any] = {"type": kind, "uuid": uuid or str(uuid4()), "args": args}
+    if temp_id is not None:
+        built["temp_id"] = temp_id
+    return built
 
 
 def text_of(result: CallToolResult) -> str:

@@ -9,13 +9,15 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.support import free_port
+from tests.support import command, free_port
+
+pytestmark = pytest.mark.slow  # subprocess servers
 
 SCRIPT = Path(sys.executable).with_name("tools-server")
 BATCH = 50
@@ -69,7 +71,7 @@ def test_sigkill_mid_stream_keeps_every_confirmed_batch(tmp_path: Path) -> None:
         with httpx.Client(headers={"Authorization": "Bearer t"}, timeout=30) as client:
             for _ in range(200):
                 contents = [f"b{len(confirmed)}-{i}" for i in range(BATCH)]
-                commands = [{"type": "item_add", "uuid": str(uuid.uuid4()), "args": {"content": c}} for c in contents]
+                commands = [command("item_add", {"content": c}) for c in contents]
                 try:
                     data = client.post(url, json={"commands": commands}).json()
                 except httpx.HTTPError:

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import BaseModel
 
 from tools_server.dues import show_due
-from tools_server.sync.mirror import Mirror
+from tools_server.sync.mirror import Mirror, project_rank
 from tools_server.sync.wire import Item
+from tools_server.text import clip
 
 ChangeKind = Literal["added", "updated", "moved", "completed", "deleted"]
 _ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "completed": 3, "deleted": 4}
@@ -106,15 +107,25 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
     for item_id, item in current.items():
         before = view.seen.get(item_id)
         if before is None:
-            changes.append(Change(kind="added", id=item_id, content=_clip(item.content), detail=_where(item, mirror)))
+            changes.append(
+                Change(
+                    kind="added", id=item_id, content=clip(item.content, _CONTENT_CHARS), detail=_where(item, mirror)
+                )
+            )
         elif _moved(before, item):
-            changes.append(Change(kind="moved", id=item_id, content=_clip(item.content), detail=_where(item, mirror)))
+            changes.append(
+                Change(
+                    kind="moved", id=item_id, content=clip(item.content, _CONTENT_CHARS), detail=_where(item, mirror)
+                )
+            )
         elif _edited(before, item):
             detail = _due(item, mirror.timezone) if before.due != item.due and item.due is not None else None
-            changes.append(Change(kind="updated", id=item_id, content=_clip(item.content), detail=detail))
+            changes.append(
+                Change(kind="updated", id=item_id, content=clip(item.content, _CONTENT_CHARS), detail=detail)
+            )
     for item_id, before in vanished.items():
         reason, _ = mirror.gone.get(item_id, ("deleted", before))
-        changes.append(Change(kind=reason, id=item_id, content=_clip(before.content)))
+        changes.append(Change(kind=reason, id=item_id, content=clip(before.content, _CONTENT_CHARS)))
     changes.sort(key=lambda c: _ORDER[c.kind])
     return changes
 
@@ -123,7 +134,7 @@ def brief(item: Item, zone: str | None = None) -> TaskBrief:
     """``zone`` is the user's: it names the zone of a UTC due that carries none of its own."""
     return TaskBrief(
         id=item.id,
-        content=_clip(item.content),
+        content=clip(item.content, _CONTENT_CHARS),
         project_id=item.project_id,
         section_id=item.section_id,
         parent_id=item.parent_id,
@@ -135,11 +146,11 @@ def brief(item: Item, zone: str | None = None) -> TaskBrief:
 
 def ordered_tasks(mirror: Mirror) -> list[Item]:
     """Active tasks grouped by project (Inbox first), then by section, then in their own order, parents first."""
-    project_rank = {pid: (not p.inbox_project, p.child_order, p.name) for pid, p in mirror.projects.items()}
+    rank = {pid: project_rank(p) for pid, p in mirror.projects.items()}
     return sorted(
         mirror.items.values(),
         key=lambda i: (
-            project_rank.get(i.project_id, (True, 1 << 30, i.project_id)),
+            rank.get(i.project_id, (True, 1 << 30, i.project_id)),
             i.section_id or "",
             i.parent_id is not None,
             i.child_order,
@@ -151,7 +162,7 @@ def project_briefs(mirror: Mirror) -> list[ProjectBrief]:
     counts: dict[str, int] = {}
     for item in mirror.items.values():
         counts[item.project_id] = counts.get(item.project_id, 0) + 1
-    projects = sorted(mirror.projects.values(), key=lambda p: (not p.inbox_project, p.child_order, p.name))
+    projects = sorted(mirror.projects.values(), key=project_rank)
     return [
         ProjectBrief(id=p.id, name=p.name, tasks=counts.get(p.id, 0), inbox=p.inbox_project or None) for p in projects
     ]
@@ -163,7 +174,7 @@ def project_briefs(mirror: Mirror) -> list[ProjectBrief]:
 
 def task_line(item: Item, mirror: Mirror) -> str:
     """`<id> <content> · p1 · due … · #Project/Section · @label` with empty parts left out."""
-    parts = [f"{item.id} {_clip(item.content)}"]
+    parts = [f"{item.id} {clip(item.content, _CONTENT_CHARS)}"]
     if item.priority > 1:
         parts.append(f"p{5 - item.priority}")
     due = _due(item, mirror.timezone)
@@ -192,8 +203,3 @@ def _where(item: Item, mirror: Mirror) -> str:
 
 def _due(item: Item, zone: str | None) -> str | None:
     return show_due(item.due, zone) if item.due is not None else None
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _CONTENT_CHARS else text[: _CONTENT_CHARS - 1] + "…"

@@ -86,7 +86,7 @@ def backend_over(
             client = clients[api_token] = SyncClient(http, url=url, token=api_token, policy=policy, sleep=sleep)
         return client
 
-    return Backend(kind=kind, default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
+    return Backend(default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
 
 
 @asynccontextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from tools_server.dues import moved_recurring_due, new_due
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
@@ -31,8 +31,6 @@ from tools_server.sync.wire import (
     SectionAddArgs,
 )
 
-StepKind = Literal["task", "project", "section"]
-
 
 @dataclass(frozen=True)
 class LocalError:
@@ -49,7 +47,6 @@ class Step:
 
     index: int
     label: str
-    kind: StepKind = "task"
     command: Command | None = None
     error: LocalError | None = None
     parent_index: int | None = None
@@ -89,14 +86,14 @@ class _AddPlanner:
         if project.parent is not None:
             parent_id, error = self._project_id(project.parent)
             if error is not None:
-                self.project_steps.append(Step(index, project.name, "project", error=error))
+                self.project_steps.append(Step(index, project.name, error=error))
                 return
         temp_id = self.new_uuid()
         args = (
             ProjectAddArgs(name=project.name, parent_id=parent_id) if parent_id else ProjectAddArgs(name=project.name)
         )
         self.project_steps.append(
-            Step(index, project.name, "project", ProjectAdd(uuid=self.new_uuid(), temp_id=temp_id, args=args))
+            Step(index, project.name, ProjectAdd(uuid=self.new_uuid(), temp_id=temp_id, args=args))
         )
         self.new_projects[project.name.casefold()] = temp_id
         for name in project.sections or ():
@@ -104,7 +101,7 @@ class _AddPlanner:
             command = SectionAdd(
                 uuid=self.new_uuid(), temp_id=section_temp, args=SectionAddArgs(name=name, project_id=temp_id)
             )
-            self.project_steps.append(Step(len(self.project_steps), f"{project.name}/{name}", "section", command))
+            self.project_steps.append(Step(len(self.project_steps), f"{project.name}/{name}", command))
             self.new_sections[(temp_id, name.casefold())] = section_temp
 
     def add_item(self, item: NewItem, parent: Step | None) -> None:
@@ -153,8 +150,9 @@ class _AddPlanner:
             value = getattr(item, name)
             if value is not None:
                 fields[name] = value
-        if item.due is not None or item.due_date is not None or item.due_datetime is not None:
-            fields["due"] = new_due(string=item.due, day=item.due_date, when=item.due_datetime, lang=item.due_lang)
+        due = requested_due(item, None)
+        if due is not None:
+            fields["due"] = due
         if item.deadline is not None:
             fields["deadline"] = {"date": item.deadline}
         if item.duration is not None:
@@ -264,16 +262,18 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
 _CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
 
 
-def _due_input(changes: ItemChanges, before: Item | None) -> dict[str, Any] | None:
-    if changes.due is not None:
-        return new_due(string=changes.due, lang=changes.due_lang)
-    if changes.due_date is None and changes.due_datetime is None:
+def requested_due(request: NewItem | ItemChanges, before: Item | None) -> dict[str, Any] | None:
+    """The due a tool input asks for, in a documented input shape (``dues``): natural language, or an explicit
+    date/datetime that keeps ``before``'s recurrence (and, for a new day, its time of day)."""
+    if request.due is not None:
+        return new_due(string=request.due, lang=request.due_lang)
+    if request.due_date is None and request.due_datetime is None:
         return None
     old = before.due if before is not None else None
     if old is not None and old.is_recurring:
         # Todoist keeps a recurrence only when the old string comes along with the new date (reference §3).
-        return moved_recurring_due(old, day=changes.due_date, when=changes.due_datetime, lang=changes.due_lang)
-    return new_due(day=changes.due_date, when=changes.due_datetime, lang=changes.due_lang)
+        return moved_recurring_due(old, day=request.due_date, when=request.due_datetime, lang=request.due_lang)
+    return new_due(day=request.due_date, when=request.due_datetime, lang=request.due_lang)
 
 
 def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
@@ -285,7 +285,7 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
             value = getattr(change, name)
             if value is not None:
                 fields[name] = value
-        due = _due_input(change, before)
+        due = requested_due(change, before)
         if due is not None:
             fields["due"] = due
         if change.deadline is not None:
@@ -304,8 +304,7 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
 
 
 def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
-    unique = list(dict.fromkeys(ids))
-    notes = (f"{len(ids) - len(unique)} duplicate id(s) ignored",) if len(unique) < len(ids) else ()
+    unique, notes = _dedupe(ids)
     steps = tuple(
         Step(i, label_of(mirror, item_id), command=ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
         for i, item_id in enumerate(unique)

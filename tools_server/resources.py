@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools_server.sync.mirror import Mirror
+from tools_server.sync.mirror import Mirror, project_rank
 
 PROJECTS_URI = "todoist://projects"
 TASK_URI_TEMPLATE = "todoist://tasks/{task_id}"
@@ -20,7 +20,7 @@ def projects_json(mirror: Mirror) -> str:
     for section in sorted(mirror.sections.values(), key=lambda s: s.section_order):
         sections.setdefault(section.project_id, []).append({"id": section.id, "name": section.name})
     projects: list[dict[str, Any]] = []
-    for project in sorted(mirror.projects.values(), key=lambda p: (not p.inbox_project, p.child_order, p.name)):
+    for project in sorted(mirror.projects.values(), key=project_rank):
         entry: dict[str, Any] = {"id": project.id, "name": project.name, "tasks": counts.get(project.id, 0)}
         if project.parent_id:
             entry["parent_id"] = project.parent_id

@@ -16,7 +16,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
 from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
-from tools_server import __version__
+from tools_server import __version__, writes
 from tools_server.changes import ChangesResult
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.filters import FilterError
@@ -42,10 +42,11 @@ from tools_server.search import FindResult, find
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
 from tools_server.summary import AddResult, CompleteResult, MoveResult
 from tools_server.sync.client import SyncClient, SyncFailure
-from tools_server.writes import run_add, run_complete, run_delete, run_move, run_resend, run_undo, run_update
+from tools_server.writes import WriteSpec, run_resend, run_write, undo_target
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_A = TypeVar("_A")
 
 INSTRUCTIONS = (
     "Todoist tasks over the Sync API. Call query_changes first: it lists projects and tasks with ids; later calls "
@@ -58,7 +59,6 @@ INSTRUCTIONS = (
 class Backend:
     """Where Sync requests go. ``client_for(token)`` gives the client for an API token (cached by the caller)."""
 
-    kind: str
     default_token: str
     client_for: Callable[[str], SyncClient]
     # In HTTP mode a client may send its own Todoist token as `Authorization: Bearer`; only for the Todoist backend.
@@ -205,6 +205,19 @@ async def _guarded(session: Session, call: Callable[[], Awaitable[_T]]) -> _T:
             raise ToolError(str(exc)) from exc
 
 
+async def _run(
+    ctx: Context[AppState, Any], run: Callable[[Session, SyncClient], Awaitable[tuple[str, BaseModel]]]
+) -> CallToolResult:
+    """Every tool's body: the caller's session, its lock and error translation, and the reply."""
+    session, client = _session_and_client(ctx)
+    text, result = await _guarded(session, lambda: run(session, client))
+    return _reply(text, result)
+
+
+async def _write(ctx: Context[AppState, Any], spec: WriteSpec[_A], args: _A, dry_run: bool) -> CallToolResult:
+    return await _run(ctx, lambda session, client: run_write(spec, session, client, args, dry_run))
+
+
 async def _read_guarded(session: Session, client: SyncClient, render: Callable[[], _T]) -> _T:
     """Bring the mirror up to date (one incremental request) and render from it; failures become resource errors."""
     async with session.lock:
@@ -246,18 +259,14 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
             raise ToolError(f"items: at most {MAX_ITEMS_PER_CALL} tasks per call, subtasks included (got {total})")
         if tree_depth(items) > MAX_SUBTASK_DEPTH + 1:
             raise ToolError(f"items: subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep")
-        session, client = _session_and_client(ctx)
-        text, result = await _guarded(session, lambda: run_add(session, client, items, new_projects or [], dry_run))
-        return _reply(text, result)
+        return await _write(ctx, writes.ADD, (items, new_projects or []), dry_run)
 
     @server.tool(annotations=WRITE)
     async def complete_items(
         ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False
     ) -> Annotated[CallToolResult, CompleteResult]:
         """Complete tasks by id (subtasks too). Recurring tasks advance to their next date instead."""
-        session, client = _session_and_client(ctx)
-        text, result = await _guarded(session, lambda: run_complete(session, client, ids, dry_run))
-        return _reply(text, result)
+        return await _write(ctx, writes.COMPLETE, ids, dry_run)
 
     @server.tool(annotations=WRITE)
     async def move_items(
@@ -273,9 +282,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
             target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent)
         except ValidationError as exc:
             raise ToolError(f"Invalid arguments for move_items: {compact_errors(exc)}") from exc
-        session, client = _session_and_client(ctx)
-        text, result = await _guarded(session, lambda: run_move(session, client, ids, target, dry_run))
-        return _reply(text, result)
+        return await _write(ctx, writes.MOVE, (ids, target), dry_run)
 
     @server.tool(annotations=WRITE)
     async def update_items(
@@ -284,9 +291,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
         dry_run: bool = False,
     ) -> CallToolResult:
         """Change fields of many tasks in one batch. due_date on a recurring task keeps its recurrence."""
-        session, client = _session_and_client(ctx)
-        text, result = await _guarded(session, lambda: run_update(session, client, items, dry_run))
-        return _reply(text, result)
+        return await _write(ctx, writes.UPDATE, items, dry_run)
 
     @server.tool(annotations=DELETE)
     async def delete_items(
@@ -305,16 +310,14 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
                 f"delete_items: deleting {count} tasks needs confirm={count} (the number of tasks), after checking "
                 "with the user; nothing was deleted"
             )
-        session, client = _session_and_client(ctx)
-        text, result = await _guarded(session, lambda: run_delete(session, client, ids, dry_run))
-        return _reply(text, result)
+        return await _write(ctx, writes.DELETE, ids, dry_run)
 
     @server.tool(annotations=WRITE)
     async def undo(ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
         """Reverse this session's last write (add, complete, move, update) in one batch; says what cannot be undone."""
-        session, client = _session_and_client(ctx)
-        text, result = await _guarded(session, lambda: run_undo(session, client, dry_run))
-        return _reply(text, result)
+        return await _run(
+            ctx, lambda session, client: run_write(writes.UNDO, session, client, undo_target(session), dry_run)
+        )
 
     @server.tool(annotations=RESEND)
     async def resend_writes(
@@ -322,9 +325,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
         ctx: Context[AppState, Any],
     ) -> CallToolResult:
         """Finish a write whose result listed unconfirmed tasks: resends only those, each applied at most once."""
-        session, client = _session_and_client(ctx)
-        text, result = await _guarded(session, lambda: run_resend(session, client, batch))
-        return _reply(text, result)
+        return await _run(ctx, lambda session, client: run_resend(session, client, batch))
 
     @server.tool(annotations=READ)
     async def find_items(
@@ -335,9 +336,8 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
     ) -> CallToolResult:
         """Search open tasks with Todoist filter syntax (p1, #Project, @label, /Section, today, overdue, &, |, !)."""
-        session, client = _session_and_client(ctx)
 
-        async def run() -> tuple[str, FindResult]:
+        async def run(session: Session, client: SyncClient) -> tuple[str, FindResult]:
             if clock.monotonic() - session.synced_at > FIND_FRESH_SECONDS:
                 await session.request(client)  # one incremental sync; a mirror synced moments ago is used as it is
             try:
@@ -345,8 +345,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
             except FilterError as exc:
                 raise PlanError(f"filter: {exc}") from exc
 
-        text, result = await _guarded(session, run)
-        return _reply(text, result)
+        return await _run(ctx, run)
 
     @server.tool(annotations=READ)
     async def query_changes(
@@ -355,9 +354,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
         limit: Annotated[int, Field(ge=1, le=500, description="Max tasks/changes listed")] = 50,
     ) -> Annotated[CallToolResult, ChangesResult]:
         """No cursor: overview of projects and active tasks with ids. With cursor: only what changed elsewhere since."""
-        session, client = _session_and_client(ctx)
-        text, result = await _guarded(session, lambda: query_changes_result(session, client, cursor, limit))
-        return _reply(text, result)
+        return await _run(ctx, lambda session, client: query_changes_result(session, client, cursor, limit))
 
     server.add_resource(
         FunctionResource(

@@ -15,6 +15,7 @@ from tools_server.plans import Plan, Step
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome
 from tools_server.sync.wire import SyncError, arg_value
+from tools_server.text import clip
 
 # Failures listed one per line in the text before "+N more".
 MAX_LISTED_FAILURES = 10
@@ -221,11 +222,6 @@ def dry_run_result(plan: Plan, projects: Plan | None = None) -> WriteResult:
 # Text
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -234,7 +230,7 @@ def failure_lines(plan: Plan, result: WriteResult) -> list[str]:
     labels = {s.index: s.label for s in plan.steps}
     failures = [r for r in result.steps if r.status == "error"]
     lines = [
-        f"- #{r.index} '{_short(labels.get(r.index, ''))}': {r.error_tag} {r.message or ''}".rstrip()
+        f"- #{r.index} '{clip(labels.get(r.index, ''), _LABEL_CHARS)}': {r.error_tag} {r.message or ''}".rstrip()
         + (" (retryable)" if r.retryable else "")
         for r in failures[:MAX_LISTED_FAILURES]
     ]
@@ -254,7 +250,7 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
     ok_ids = [r for r in result.steps if r.status == "ok" and r.id]
     if not result.dry_run and 0 < len(ok_ids) <= MAX_LISTED_IDS:
         labels = {s.index: s.label for s in plan.steps}
-        head += ": " + ", ".join(f"'{_short(labels.get(r.index, ''))}' ({r.id})" for r in ok_ids)
+        head += ": " + ", ".join(f"'{clip(labels.get(r.index, ''), _LABEL_CHARS)}' ({r.id})" for r in ok_ids)
     parts = [head + "." + extra]
     if result.notes:
         parts.append("Note: " + "; ".join(result.notes) + ".")

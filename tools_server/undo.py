@@ -6,11 +6,13 @@ objects that the mirror replaces (never mutates), so keeping a reference is a sn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tools_server.dues import duration_input, restored_due
 from tools_server.plans import Plan, Step, label_of
+from tools_server.summary import WriteResult
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.wire import (
@@ -26,6 +28,7 @@ from tools_server.sync.wire import (
     ItemUpdate,
     ItemUpdateArgs,
     ItemUpdateDateComplete,
+    arg_value,
 )
 
 WriteKind = Literal["add", "complete", "move", "update", "delete"]
@@ -156,3 +159,25 @@ def _under(item_id: str, ancestor: str, images: dict[str, Item | None]) -> bool:
             return True
         current = images.get(current.parent_id)
     return False
+
+
+def targets(commands: Sequence[Command]) -> list[str]:
+    """The task id each command acts on (commands that edit an existing task all carry ``args.id``)."""
+    return [str(arg_value(c.args, "id") or "") for c in commands]
+
+
+def undo_record(
+    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult
+) -> UndoRecord:
+    """What undo needs to reverse a sent write of ``kind``, from its before-images and its result."""
+    if kind == "add":
+        roots = [r.id for r in result.steps if r.status == "ok" and r.id is not None and r.parent_index is None]
+        made = sum(p.error_tag is None for p in result.projects or ())
+        return UndoRecord("add", created=roots, projects_created=made)
+    done = [r.id for r in result.steps if r.status == "ok" and r.id is not None]
+    record = UndoRecord(kind, before=before, done=done)
+    if kind == "update":
+        record.fields = {
+            target: set(c.args.model_fields_set) - {"id"} for target, c in zip(targets(commands), commands, strict=True)
+        }
+    return record

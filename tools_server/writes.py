@@ -1,6 +1,14 @@
-"""The write tools' flow: resolve names against the mirror, plan, send (or preview), summarise."""
+"""The one write pipeline: a declarative spec per write tool, run by ``run_write``.
+
+plan (pure, against the mirror; names may need a fresh sync) -> preview, or snapshot -> send -> result (unconfirmed
+commands kept for resend_writes) -> undo record -> the short text.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
 from tools_server.plans import (
@@ -16,43 +24,109 @@ from tools_server.plans import (
 from tools_server.session import PendingWrite, Session
 from tools_server.summary import WriteResult, build_result, dry_run_result, summary_text
 from tools_server.sync.client import SyncClient
+from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome
-from tools_server.sync.wire import Command, Item, arg_value
-from tools_server.undo import UndoRecord, WriteKind, plan_undo, snapshot
+from tools_server.undo import UndoRecord, WriteKind, plan_undo, snapshot, targets, undo_record
 
+A = TypeVar("A")
 _NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
+# Kinds whose undo needs the tasks as they were before the write.
+_SNAPSHOT_KINDS: frozenset[WriteKind] = frozenset({"complete", "move", "update"})
 
 
-def _uses_names(items: list[NewItem]) -> bool:
-    return any(i.project is not None or i.section is not None or _uses_names(i.subtasks or []) for i in items)
+@dataclass(frozen=True)
+class Planned:
+    plan: Plan
+    projects: Plan | None = None  # add_item's new projects and sections, sent before the tasks
+    note: str = ""  # appended to the text, preview or not (e.g. what undo cannot reverse)
+    verb: str | None = None  # the text's verb when it depends on the input
 
 
-def _has_name_errors(*plans: Plan) -> bool:
-    return any(s.error is not None and s.error.tag in _NAME_ERRORS for p in plans for s in p.steps)
+def _never(_: object) -> bool:
+    return False
 
 
-async def run_add(
-    session: Session, client: SyncClient, items: list[NewItem], new_projects: list[NewProject], dry_run: bool
-) -> tuple[str, WriteResult]:
-    # Names need the mirror; plain tasks do not, and then the first request both writes and does the full sync.
+def _no_extra(_: WriteResult) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class WriteSpec(Generic[A]):
+    """One write tool: how its input becomes a plan and how its result is told and remembered."""
+
+    verb: str
+    planner: Callable[[A, Mirror], Planned]  # pure; may raise PlanError
+    undo: WriteKind | None  # what undo can reverse afterwards; None: nothing (the write is not undoable)
+    needs_mirror: Callable[[A], bool] = _never  # names (or current values) must be read from a synced mirror
+    missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
+    extra: Callable[[WriteResult], str] = _no_extra  # said after the counts of a sent write
+    recurrence: bool = False  # report which tasks recurred instead of completing
+
+
+async def _plan(spec: WriteSpec[A], session: Session, client: SyncClient, args: A) -> Planned:
+    # Plain writes do not need the mirror, and then their first request both writes and does the full sync.
     fresh = not session.mirror.synced
-    if _uses_names(items) or any(p.parent for p in new_projects):
+    if spec.needs_mirror(args):
         await session.ensure_synced(client)
-    projects, plan = plan_add(items, session.mirror, new_projects=new_projects)
-    if _has_name_errors(projects, plan) and not fresh:
-        # The name may belong to a project created elsewhere since our last sync: look once more before failing.
-        await session.request(client)
-        projects, plan = plan_add(items, session.mirror, new_projects=new_projects)
+    try:
+        planned = spec.planner(args, session.mirror)
+        if fresh or not spec.missed_names(planned):
+            return planned
+    except PlanError:
+        if fresh:
+            raise
+    # The name may belong to a project created elsewhere since our last sync: look once more before failing.
+    await session.request(client)
+    return spec.planner(args, session.mirror)
+
+
+async def run_write(
+    spec: WriteSpec[A], session: Session, client: SyncClient, args: A, dry_run: bool
+) -> tuple[str, WriteResult]:
+    planned = await _plan(spec, session, client, args)
+    plan, projects = planned.plan, planned.projects
     if dry_run:
         result = dry_run_result(plan, projects)
-        return summary_text("Added", plan, result), result
-    commands = [*projects.commands, *plan.commands]
+        return summary_text(spec.verb, plan, result, extra=planned.note), result
+    commands = [*(projects.commands if projects is not None else ()), *plan.commands]
+    before = snapshot(session.mirror, targets(commands)) if spec.undo in _SNAPSHOT_KINDS else {}
     outcome = await session.execute(client, commands)
-    result = _result(session, PendingWrite("Added", plan, projects, commands, outcome))
-    roots = [r.id for r in result.steps if r.status == "ok" and r.id is not None and r.parent_index is None]
-    made = sum(p.error_tag is None for p in result.projects or ())
-    session.last_write = UndoRecord("add", created=roots, projects_created=made)
-    return summary_text("Added", plan, result, extra=_projects_note(result)), result
+    result = _result(session, PendingWrite(spec.verb, plan, projects, commands, outcome, recurrence=spec.recurrence))
+    # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
+    session.last_write = undo_record(spec.undo, before, commands, result) if spec.undo is not None else None
+    return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result) + planned.note), result
+
+
+def _result(session: Session, write: PendingWrite) -> WriteResult:
+    """The structured result; a write with unconfirmed commands is kept so resend_writes can finish it safely."""
+    result = build_result(
+        write.plan, write.outcome, session.mirror, recurrence=write.recurrence, projects=write.projects
+    )
+    if any(isinstance(s, NotConfirmed) for s in write.outcome.statuses.values()):
+        result.resend = session.keep_pending(write)
+    return result
+
+
+async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[str, WriteResult]:
+    """Send a kept write's unconfirmed commands again with their original uuids: the backend runs each at most once."""
+    write = session.pending.pop(batch, None)
+    if write is None:
+        known = ", ".join(session.pending) or "none"
+        raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending in this session: {known})")
+    commands = write.unconfirmed()
+    again = await session.execute(client, commands, Outcome(temp_id_mapping=dict(write.outcome.temp_id_mapping)))
+    write.outcome.statuses.update(again.statuses)
+    write.outcome.temp_id_mapping.update(again.temp_id_mapping)
+    write.outcome.requests += again.requests
+    result = _result(session, write)
+    extra = _projects_note(result) if write.projects else _recurring_note(result)
+    return f"Resent {len(commands)} unconfirmed commands. " + summary_text(
+        write.verb, write.plan, result, extra=extra
+    ), result
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The specs
 
 
 def _projects_note(result: WriteResult) -> str:
@@ -75,132 +149,70 @@ def _recurring_note(result: WriteResult) -> str:
     return f" {len(recurred)} recurring, now due: {shown}{more}."
 
 
-def _result(session: Session, write: PendingWrite) -> WriteResult:
-    """The structured result; a write with unconfirmed commands is kept so resend_writes can finish it safely."""
-    result = build_result(
-        write.plan, write.outcome, session.mirror, recurrence=write.recurrence, projects=write.projects
-    )
-    if any(isinstance(s, NotConfirmed) for s in write.outcome.statuses.values()):
-        result.resend = session.keep_pending(write)
-    return result
+AddInput = tuple[list[NewItem], list[NewProject]]
 
 
-async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[str, WriteResult]:
-    """Send a kept write's unconfirmed commands again with their original uuids: the backend runs each at most once."""
-    write = session.pending.pop(batch, None)
-    if write is None:
-        known = ", ".join(session.pending) or "none"
-        raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending in this session: {known})")
-    commands: list[Command] = write.unconfirmed()
-    fresh = Outcome(temp_id_mapping=dict(write.outcome.temp_id_mapping))
-    again = await session.execute(client, commands, fresh)
-    write.outcome.statuses.update(again.statuses)
-    write.outcome.temp_id_mapping.update(again.temp_id_mapping)
-    write.outcome.requests += again.requests
-    result = _result(session, write)
-    extra = _projects_note(result) if write.projects else _recurring_note(result)
-    return f"Resent {len(commands)} unconfirmed commands. " + summary_text(
-        write.verb, write.plan, result, extra=extra
-    ), result
+def _uses_names(items: list[NewItem]) -> bool:
+    return any(i.project is not None or i.section is not None or _uses_names(i.subtasks or []) for i in items)
 
 
-async def run_complete(session: Session, client: SyncClient, ids: list[str], dry_run: bool) -> tuple[str, WriteResult]:
-    plan = plan_complete(ids, session.mirror)
-    if dry_run:
-        result = dry_run_result(plan)
-        return summary_text("Completed", plan, result), result
-    before = snapshot(session.mirror, _targets(plan.commands))
-    outcome = await session.execute(client, plan.commands)
-    result = _result(session, PendingWrite("Completed", plan, None, list(plan.commands), outcome, recurrence=True))
-    _remember(session, "complete", before, result)
-    return summary_text("Completed", plan, result, extra=_recurring_note(result)), result
+def _plan_add(args: AddInput, mirror: Mirror) -> Planned:
+    projects, plan = plan_add(args[0], mirror, new_projects=args[1])
+    return Planned(plan, projects)
 
 
-async def run_move(
-    session: Session, client: SyncClient, ids: list[str], target: MoveTarget, dry_run: bool
-) -> tuple[str, WriteResult]:
-    fresh = not session.mirror.synced
-    if target.to_parent is None:
-        # Project and section names need the mirror; a parent id does not (the backend refuses cycles as well).
-        await session.ensure_synced(client)
-    try:
-        destination = resolve_destination(target, session.mirror)
-    except PlanError:
-        if fresh:
-            raise
-        await session.request(client)
-        destination = resolve_destination(target, session.mirror)
-    plan = plan_move(ids, destination, session.mirror)
-    if dry_run:
-        result = dry_run_result(plan)
-        return summary_text("Moved", plan, result), result
-    before = snapshot(session.mirror, _targets(plan.commands))
-    outcome = await session.execute(client, plan.commands)
-    result = _result(session, PendingWrite("Moved", plan, None, list(plan.commands), outcome))
-    _remember(session, "move", before, result)
-    return summary_text("Moved", plan, result), result
+def _missed_names(planned: Planned) -> bool:
+    plans = (planned.plan, *((planned.projects,) if planned.projects is not None else ()))
+    return any(s.error is not None and s.error.tag in _NAME_ERRORS for p in plans for s in p.steps)
 
 
-def _targets(commands: list[Command]) -> list[str]:
-    """The task id each command acts on (commands that edit an existing task all carry ``args.id``)."""
-    return [str(arg_value(c.args, "id") or "") for c in commands]
+def _plan_reverse(record: UndoRecord, mirror: Mirror) -> Planned:
+    plan, cannot = plan_undo(record, mirror)
+    note = (" Cannot undo: " + "; ".join(cannot) + ".") if cannot else ""
+    return Planned(plan, note=note, verb=f"Undid the last {record.kind}: reverted")
 
 
-def _remember(session: Session, kind: WriteKind, before: dict[str, Item | None], result: WriteResult) -> UndoRecord:
-    done = [r.id for r in result.steps if r.status == "ok" and r.id is not None]
-    record = UndoRecord(kind, before=before, done=done)
-    session.last_write = record
-    return record
-
-
-async def run_update(
-    session: Session, client: SyncClient, changes: list[ItemChanges], dry_run: bool
-) -> tuple[str, WriteResult]:
-    if any(c.due_date or c.due_datetime for c in changes):
-        await session.ensure_synced(client)  # recurrence is kept from the task's current due
-    plan = plan_update(changes, session.mirror)
-    if dry_run:
-        result = dry_run_result(plan)
-        return summary_text("Updated", plan, result), result
-    commands = plan.commands
-    before = snapshot(session.mirror, _targets(commands))
-    outcome = await session.execute(client, commands)
-    result = _result(session, PendingWrite("Updated", plan, None, list(commands), outcome))
-    record = _remember(session, "update", before, result)
-    record.fields = {
-        target: set(c.args.model_fields_set) - {"id"} for target, c in zip(_targets(commands), commands, strict=True)
-    }
-    return summary_text("Updated", plan, result), result
-
-
-async def run_delete(session: Session, client: SyncClient, ids: list[str], dry_run: bool) -> tuple[str, WriteResult]:
-    plan = plan_delete(ids, session.mirror)
-    if dry_run:
-        result = dry_run_result(plan)
-        return summary_text("Deleted", plan, result), result
-    outcome = await session.execute(client, plan.commands)
-    result = _result(session, PendingWrite("Deleted", plan, None, list(plan.commands), outcome))
-    _remember(session, "delete", {}, result)
-    return summary_text("Deleted", plan, result, extra=" Subtasks went with them; this cannot be undone."), result
-
-
-async def run_undo(session: Session, client: SyncClient, dry_run: bool) -> tuple[str, WriteResult]:
+def undo_target(session: Session) -> UndoRecord:
+    """The write undo reverses: this session's last one; PlanError when there is none or no session to ask."""
     if not session.attributed:
         raise PlanError(
             "undo needs a session to know whose write was last; this HTTP client is sessionless (protocol 2026-07-28). "
             "Reverse the write explicitly (complete_items/move_items/update_items), or connect over stdio"
         )
-    record = session.last_write
-    if record is None:
+    if session.last_write is None:
         raise PlanError("nothing to undo: this session has made no write since it started or since the last undo")
-    await session.ensure_synced(client)
-    plan, cannot = plan_undo(record, session.mirror)
-    note = (" Cannot undo: " + "; ".join(cannot) + ".") if cannot else ""
-    if dry_run:
-        result = dry_run_result(plan)
-        return summary_text("Undo would revert", plan, result, extra=note), result
-    outcome = await session.execute(client, plan.commands)
-    result = _result(session, PendingWrite("Reverted", plan, None, list(plan.commands), outcome))
-    session.last_write = None  # one level: undoing the undo is not offered
-    verb = f"Undid the last {record.kind}:"
-    return summary_text(verb + " reverted", plan, result, extra=note), result
+    return session.last_write
+
+
+ADD = WriteSpec[AddInput](
+    "Added",
+    _plan_add,
+    undo="add",
+    needs_mirror=lambda a: _uses_names(a[0]) or any(p.parent for p in a[1]),
+    missed_names=_missed_names,
+    extra=_projects_note,
+)
+COMPLETE = WriteSpec[list[str]](
+    "Completed", lambda ids, m: Planned(plan_complete(ids, m)), undo="complete", extra=_recurring_note, recurrence=True
+)
+# Project and section names need the mirror; a parent id does not (the backend refuses cycles as well).
+MOVE = WriteSpec[tuple[list[str], MoveTarget]](
+    "Moved",
+    lambda a, m: Planned(plan_move(a[0], resolve_destination(a[1], m), m)),
+    undo="move",
+    needs_mirror=lambda a: a[1].to_parent is None,
+)
+# An explicit due date on a recurring task keeps its recurrence, read from the task's current due.
+UPDATE = WriteSpec[list[ItemChanges]](
+    "Updated",
+    lambda changes, m: Planned(plan_update(changes, m)),
+    undo="update",
+    needs_mirror=lambda changes: any(c.due_date or c.due_datetime for c in changes),
+)
+DELETE = WriteSpec[list[str]](
+    "Deleted",
+    lambda ids, m: Planned(plan_delete(ids, m)),
+    undo="delete",
+    extra=lambda _: " Subtasks went with them; this cannot be undone.",
+)
+UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, needs_mirror=lambda _: True)

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from tools_server.sync.batch import encode_request
 from tools_server.sync.objects import SyncError, SyncResponse, read_response
 from tools_server.sync.wire import Command
+from tools_server.text import clip
 
 logger = logging.getLogger(__name__)
 
@@ -157,8 +158,7 @@ def parse_retry_after(value: object) -> float | None:
 
 def _quote(text: str) -> str:
     """Backend text made fit for one line of a message."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_QUOTED_CHARS else flat[: _MAX_QUOTED_CHARS - 1] + "…"
+    return clip(text, _MAX_QUOTED_CHARS)
 
 
 def parse_error(response: httpx.Response) -> SyncError:

@@ -200,3 +200,8 @@ def _closest(ref: str, names: list[str]) -> list[str]:
     picks = [by_fold[c] for c in close]
     picks += [n for n in names if ref.casefold() in n.casefold() and n not in picks]
     return picks[:3]
+
+
+def project_rank(project: Project) -> tuple[bool, int, str]:
+    """The order projects are listed in: Inbox first, then Todoist's own order, then by name."""
+    return (not project.inbox_project, project.child_order, project.name)
