@@ -46,13 +46,13 @@ def datetime_text(text: str, fixed_zone: str | None = None) -> str:
     to a zone. Text that is no datetime is passed on unchanged, for the backend to refuse with its own message."""
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if moment.tzinfo is None and fixed_zone is None:
+            return moment.replace(microsecond=0).isoformat(timespec="seconds")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone(fixed_zone))
+        return _utc(moment)
+    except (ValueError, OverflowError):  # no datetime, or one that leaves the calendar when moved to UTC
         return text
-    if moment.tzinfo is None and fixed_zone is None:
-        return moment.replace(microsecond=0).isoformat(timespec="seconds")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone(fixed_zone))
-    return _utc(moment)
 
 
 def _utc(moment: datetime) -> str:
@@ -98,13 +98,13 @@ def _same_time_on(before: Due, day: str) -> str:
     try:
         moment = datetime.fromisoformat(before.date)
         target = date.fromisoformat(day)
-    except ValueError:
+        if moment.tzinfo is None:  # floating: the same wall-clock time on the new day
+            return datetime.combine(target, moment.time().replace(microsecond=0)).isoformat(timespec="seconds")
+        home = zone(before.timezone)
+        wall = moment.astimezone(home)
+        return _utc(datetime.combine(target, wall.time(), tzinfo=home))
+    except (ValueError, OverflowError):
         return day  # an unreadable old due or new day: send the day and let the backend decide
-    if moment.tzinfo is None:  # floating: the same wall-clock time on the new day
-        return datetime.combine(target, moment.time().replace(microsecond=0)).isoformat(timespec="seconds")
-    home = zone(before.timezone)
-    wall = moment.astimezone(home)
-    return _utc(datetime.combine(target, wall.time(), tzinfo=home))
 
 
 def restored_due(before: Due) -> dict[str, Any]:
@@ -142,13 +142,13 @@ def show_due(due: Due, user_zone: str | None = None, *, rule: bool = True) -> st
     if "T" in text.upper():
         try:
             moment = datetime.fromisoformat(text)
-        except ValueError:
-            return text
-        if moment.tzinfo is None:
-            text = _wall(moment)
-        else:
-            name = due.timezone or user_zone or "UTC"
-            text = f"{_wall(moment.astimezone(zone(name)))} {zone(name).key}"
+            if moment.tzinfo is None:
+                text = _wall(moment)
+            else:
+                home = zone(due.timezone or user_zone)
+                text = f"{_wall(moment.astimezone(home))} {home.key}"
+        except (ValueError, OverflowError):
+            pass  # shown as Todoist sent it
     return f"{text} ({due.string})" if rule and due.is_recurring and due.string else text
 
 
