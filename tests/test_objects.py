@@ -120,3 +120,14 @@ def test_an_unreadable_command_status_leaves_only_that_command_unconfirmed() -> 
     data = {"sync_token": "t2", "sync_status": {"u1": "ok", "u2": ["?"]}, "temp_id_mapping": {"a": 123}}
     response = read_response(json.dumps(data))
     assert response.sync_status == {"u1": "ok"} and response.temp_id_mapping == {"a": "123"}
+
+
+def test_an_unreadable_user_setting_costs_only_that_setting(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    data = full_sync("Pacific/Pago_Pago")
+    data["user"]["start_day"] = "monday"
+    mirror = _read(data)
+    assert mirror.timezone == "Pacific/Pago_Pago" and mirror.start_day == 1
+    assert mirror.inbox_project_id == "6X7rM8997g3RQmvh"
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "start_day" in warning and "monday" not in warning

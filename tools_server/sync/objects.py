@@ -236,8 +236,23 @@ def read_response(content: bytes | str) -> SyncResponse:
             logger.warning("Sync response: %s is not a list; ignored", key)
     user = body.get("user")
     if user is not None:
-        fields["user"] = _read_one(User, "user", user)
+        fields["user"] = _read_user(user)
     return SyncResponse.model_construct(**fields)
+
+
+def _read_user(raw: object) -> User | None:
+    """The user, without the settings that cannot be read: one odd setting must not cost the timezone."""
+    if not isinstance(raw, dict):
+        return _read_one(User, "user", raw)
+    data = dict(cast(dict[str, Any], raw))
+    try:
+        return User.model_validate(data)
+    except ValidationError as exc:
+        bad = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
+    logger.warning("Sync response: user settings %s could not be read; using defaults for them", ", ".join(bad))
+    for key in bad:
+        data.pop(key, None)
+    return _read_one(User, "user", data)
 
 
 def _read_one(model: type[_Lenient], kind: str, raw: object) -> Any:
