@@ -4,17 +4,10 @@ the real ``tools-server local-api`` server as a subprocess, spoken to with plain
 from __future__ import annotations
 
 import json
-import os
-import select
 import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +16,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support import FixedClock, command, free_port
+from tests.support import FixedClock, Server, command, local_api
 from tools_server.local.store import RateLimit, SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.sync.wire import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST
@@ -339,57 +332,6 @@ async def test_each_token_has_its_own_rate_budget() -> None:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # B. The real server: `tools-server local-api` in a subprocess
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    url: str
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-
-@contextmanager
-def local_api(db: Path, *, token: str | None = TOKEN, env_token: str | None = None) -> Generator[Server]:
-    """The server as a user starts it; ready once it printed its line and accepts a TCP connection. Always stopped."""
-    port = free_port()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(db.parent)}
-    if env_token is not None:
-        env["TOOLS_SERVER_LOCAL_TOKEN"] = env_token
-    argv = [str(SCRIPT), "local-api", "--port", str(port), "--db", str(db)]
-    if token is not None:
-        argv += ["--token", token]
-    process = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        assert process.stderr is not None
-        readable, _, _ = select.select([process.stderr], [], [], 30)
-        assert readable, "local-api printed nothing within 30 s"
-        line = process.stderr.readline()
-        assert f"local Sync API on http://127.0.0.1:{port}/api/v1/sync" in line, line
-        # The line comes just before uvicorn binds: poll the port (connection refused returns at once), bounded.
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"local-api exited with {process.returncode}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "local-api never accepted a connection"
-        yield Server(process, f"http://127.0.0.1:{port}{SYNC}")
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            _, rest = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, rest = process.communicate(timeout=10)
-        if rest:
-            print(rest, file=sys.stderr)  # shown by pytest when a test fails
 
 
 def sync(url: str, request: dict[str, Any], token: str = TOKEN) -> dict[str, Any]:
