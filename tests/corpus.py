@@ -82,6 +82,8 @@ class CorpusServer:
     incremental: dict[str, Any] | None = field(default_factory=lambda: load("incremental"))
     write: dict[str, Any] = field(default_factory=lambda: load("write"))
     requests: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    # The next this-many write replies carry no sync_status (as when a proxy truncates it): nothing is confirmed.
+    unconfirmed_writes: int = 0
     _ids: int = 0
 
     def commands(self) -> list[dict[str, Any]]:
@@ -101,7 +103,8 @@ class CorpusServer:
         if commands:
             write = copy.deepcopy(self.write)
             reply["sync_token"] = write["sync_token"]
-            reply["sync_status"] = {c["uuid"]: "ok" for c in commands}
+            reply["sync_status"] = {c["uuid"]: "ok" for c in commands} if not self.unconfirmed_writes else {}
+            self.unconfirmed_writes = max(0, self.unconfirmed_writes - 1)
             reply["temp_id_mapping"] = {c["temp_id"]: self._new_id() for c in commands if c.get("temp_id")}
             for key in ("items", "labels", "projects", "sections"):
                 if key in write:

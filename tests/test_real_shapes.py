@@ -138,6 +138,18 @@ async def test_every_tool_works_over_the_corpus() -> None:
 
 
 @pytest.mark.anyio
+async def test_resend_writes_finishes_a_write_over_corpus_shaped_responses() -> None:
+    corpus = CorpusServer(incremental=None, unconfirmed_writes=1)
+    async with corpus_client(corpus) as client:
+        first = structured(await client.call_tool("complete_items", {"ids": ["6X7rfFVPjhvv84XG"]}))
+        assert first["ok"] == 0 and first["failures"][0]["error_tag"] == "UNCONFIRMED"
+        again = await client.call_tool("resend_writes", {"batch": first["resend"]})
+        assert structured(again)["ok"] == 1 and "resend" not in structured(again), text_of(again)
+    [close, resent] = corpus.commands()
+    assert close == resent and close["type"] == "item_close"
+
+
+@pytest.mark.anyio
 async def test_a_fixed_timezone_due_is_shown_in_its_own_zone_with_the_zone_named() -> None:
     data = clean_full_sync("Asia/Tokyo", legacy_timezone=False)
     async with corpus_client(CorpusServer(full=data, incremental=None)) as client:
