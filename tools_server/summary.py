@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
+from tools_server.dues import show_due
 from tools_server.plans import Plan, Step
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome
@@ -154,7 +155,7 @@ def step_result(step: Step, outcome: Outcome, mirror: Mirror, *, recurrence: boo
         if recurrence and target is not None:
             item = mirror.items.get(target)
             if item is not None and item.due is not None and item.due.is_recurring:
-                result.recurred, result.next_due = True, item.due.date
+                result.recurred, result.next_due = True, show_due(item.due, mirror.timezone, rule=False)
         return result
     if isinstance(status, SyncError):
         tag = status.error_tag or (f"ERROR_{status.error_code}" if status.error_code is not None else "ERROR")
