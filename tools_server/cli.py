@@ -20,7 +20,7 @@ from tools_server import __version__
 from tools_server.clock import SYSTEM_CLOCK
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
-from tools_server.server import Backend, build_server
+from tools_server.server import DEFAULT_CALL_BUDGET, Backend, build_server
 from tools_server.sync.client import DEFAULT_RETRY_POLICY, RetryPolicy, SyncClient
 
 logger = logging.getLogger("tools_server")
@@ -48,6 +48,20 @@ def db_sync_mode(env: Mapping[str, str]) -> Literal["NORMAL", "FULL"]:
     if value not in ("normal", "full"):
         raise ConfigError(f"TOOLS_SERVER_DB_SYNC must be 'normal' or 'full', not {value!r}")
     return "FULL" if value == "full" else "NORMAL"
+
+
+def call_budget(env: Mapping[str, str]) -> float:
+    """TOOLS_SERVER_CALL_BUDGET: seconds one tool call may spend on the backend, retries and waits included."""
+    raw = env.get("TOOLS_SERVER_CALL_BUDGET", "").strip()
+    if not raw:
+        return DEFAULT_CALL_BUDGET
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 86400:
+        raise ConfigError(f"TOOLS_SERVER_CALL_BUDGET must be a number of seconds between 0 and 86400, not {raw!r}")
+    return seconds
 
 
 def backend_kind(env: Mapping[str, str]) -> str:
@@ -127,14 +141,14 @@ def _freeze_startup_heap() -> None:
 
 async def _run_stdio(env: Mapping[str, str]) -> None:
     async with open_backend(env) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK)
+        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
         _freeze_startup_heap()
         await server.run_stdio_async()
 
 
 async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
     async with open_backend(env, http_mode=True) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK)
+        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
         _freeze_startup_heap()
         await server.run_streamable_http_async(host=host, port=port)
 
@@ -142,7 +156,10 @@ async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
 async def _run_call(env: Mapping[str, str], tool: str, arguments: dict[str, Any], as_json: bool) -> int:
     from mcp import Client  # the client side is only needed here
 
-    async with open_backend(env) as backend, Client(build_server(backend, clock=SYSTEM_CLOCK)) as client:
+    async with (
+        open_backend(env) as backend,
+        Client(build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))) as client,
+    ):
         result = await client.call_tool(tool, arguments)
     text = "\n".join(block.text for block in result.content if block.type == "text")
     if result.is_error:
@@ -164,7 +181,8 @@ def _parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "environment: TODOIST_API_TOKEN, TODOIST_SYNC_URL, TOOLS_SERVER_BACKEND=local|todoist, "
-            "TOOLS_SERVER_DB (local store path), TOOLS_SERVER_DB_SYNC (normal|full), TOOLS_SERVER_LOG_LEVEL"
+            "TOOLS_SERVER_DB (local store path), TOOLS_SERVER_DB_SYNC (normal|full), TOOLS_SERVER_LOG_LEVEL, "
+            "TOOLS_SERVER_CALL_BUDGET (seconds per tool call, default 45)"
         ),
     )
     parser.add_argument("--version", action="version", version=f"tools-server {__version__}")
