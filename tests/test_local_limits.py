@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 import uvicorn
 from starlette.types import Message
 
-from tests.support import free_port
+from tests.support import command, free_port
 from tools_server.local.app import KEEP_ALIVE_SECONDS, MAX_HEADER_BYTES, build_app, server_config
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
@@ -24,13 +23,6 @@ from tools_server.local.transport import LocalTransport
 TOKEN = "secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SYNC = "http://local.invalid/api/v1/sync"
-
-
-def command(kind: str, args: dict[str, Any], temp_id: str | None = None) -> dict[str, Any]:
-    cmd: dict[str, Any] = {"type": kind, "uuid": str(uuid.uuid4()), "args": args}
-    if temp_id is not None:
-        cmd["temp_id"] = temp_id
-    return cmd
 
 
 @pytest.fixture
