@@ -48,6 +48,7 @@ class SyncApp:
             headers=headers,
             body=bytes(body) if not too_big else bytes(MAX_BODY_BYTES + 1),
             expected_token=self._token,
+            query=scope.get("query_string", b"").decode("latin-1"),
         )
         reply: HttpReply = await anyio.to_thread.run_sync(call)
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]

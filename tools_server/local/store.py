@@ -23,18 +23,31 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from tools_server.clock import utc_now
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
-from tools_server.local.handlers import HANDLERS
+from tools_server.local.handlers import HANDLERS as CORE_HANDLERS
+from tools_server.local.more_commands import all_handlers
+from tools_server.local.resources import EXTRA_SCHEMA, HIDDEN_IN_FULL_SYNC, day_orders
 from tools_server.local.tx import SCHEMA, Obj, Tx, random_id
-from tools_server.sync.wire import CREATING_COMMANDS, MAX_COMMANDS_PER_REQUEST
+from tools_server.sync.wire import MAX_COMMANDS_PER_REQUEST
 
+HANDLERS = all_handlers(CORE_HANDLERS)
 UUID_RETENTION_DAYS = 30
 # Resource types this backend keeps, by the name a request uses -> the kind stored.
-LIST_RESOURCES = {"items": "item", "projects": "project", "sections": "section", "labels": "label"}
-RESOURCE_TYPES = (*LIST_RESOURCES, "user")
+LIST_RESOURCES = {
+    "items": "item",
+    "projects": "project",
+    "sections": "section",
+    "labels": "label",
+    "notes": "note",
+    "project_notes": "project_note",
+    "reminders": "reminder",
+    "filters": "filter",
+}
+RESOURCE_TYPES = (*LIST_RESOURCES, "day_orders", "user")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,7 @@ class SyncStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         # 64 MiB of page cache: indexes of a 100k-task account stay in memory, so writes do not slow as it grows.
         self._db.execute("PRAGMA cache_size=-65536")
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA + EXTRA_SCHEMA)
         self._initialise()
 
     def close(self) -> None:
@@ -117,6 +130,15 @@ class SyncStore:
             request["sync_token"] = sync_token
         parsed = _parse_request(request)
         return self._run(parsed)
+
+    def read(self, query: Callable[[sqlite3.Connection, datetime], T]) -> T:
+        """Run a read-only query (e.g. a REST read) on one consistent snapshot, with the store's clock."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                return query(self._db, self._now())
+            finally:
+                self._db.execute("ROLLBACK")
 
     # -- internals ----------------------------------------------------------------------------------------------------
 
@@ -252,7 +274,8 @@ class SyncStore:
                 mapping[temp_id_done] = tx.temp_ids[temp_id_done] = object_id
             return
         kind = command["type"]
-        temp_id = command.get("temp_id") if kind in CREATING_COMMANDS else None
+        # A temp_id names what the command created: a creating handler returns the new id, any other returns None.
+        temp_id = command.get("temp_id")
         status: Any = "ok"
         created: str | None = None
         self._db.execute("SAVEPOINT command")
@@ -289,13 +312,16 @@ class SyncStore:
                 user = self._objects("user", since)
                 if user:
                     body["user"] = user[0]
+            elif name == "day_orders":
+                body[name] = day_orders(self._db, since)
             else:
                 body[name] = self._objects(LIST_RESOURCES[name], since)
         return body
 
     def _objects(self, kind: str, since: int | None) -> list[Obj]:
         if since is None:
-            sql, params = "SELECT data FROM objects WHERE kind = ? AND active = 1 ORDER BY ord, rowid", (kind,)
+            hidden = HIDDEN_IN_FULL_SYNC if kind in ("item", "section") else ""
+            sql, params = f"SELECT data FROM objects WHERE kind = ? AND active = 1{hidden} ORDER BY ord, rowid", (kind,)
         else:
             sql, params = "SELECT data FROM objects WHERE seq > ? AND kind = ? ORDER BY seq, rowid", (since, kind)
         return [json.loads(row[0]) for row in self._db.execute(sql, params)]
