@@ -289,7 +289,7 @@ async def test_tools_list_is_small_and_every_tool_is_annotated() -> None:
         tools = await client.list_tools()
         dumped = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools.tools])
         print(f"tools/list: {len(dumped)} characters for {len(tools.tools)} tools")
-        assert len(dumped) < 12_000
+        assert len(dumped) <= 15_000  # issue 13's budget for the whole list
         names = {t.name for t in tools.tools}
         assert {"add_item", "complete_items", "move_items", "query_changes"} <= names
         for tool in tools.tools:
@@ -301,4 +301,4 @@ async def test_tools_list_is_small_and_every_tool_is_annotated() -> None:
         read_only = {t.name for t in tools.tools if t.annotations and t.annotations.read_only_hint}
         assert read_only == {"query_changes", "find_items"} & names
         destructive = {t.name for t in tools.tools if t.annotations and t.annotations.destructive_hint}
-        assert destructive == {"delete_items"}
+        assert destructive == {"delete_items", "manage_projects"} & names

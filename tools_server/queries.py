@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tools_server.account import account_line
 from tools_server.changes import (
     ChangesResult,
     View,
@@ -55,7 +56,12 @@ def _overview(session: Session, cursor: str, view: View, limit: int, note: str) 
     project_text = ", ".join(f"{p.name} ({p.id}, {p.tasks})" for p in listed)
     if len(projects) > len(listed):
         project_text += f", +{len(projects) - len(listed)} more"
-    lines = [note + f"Projects: {project_text}", f"Active tasks: {len(tasks)}"]
+    counts = f"{len(mirror.sections)} sections, {len(mirror.labels)} labels, {len(mirror.notes)} comments"
+    lines = [
+        note + account_line(mirror, session.clock.now()),
+        f"Projects: {project_text}",
+        f"Active tasks: {len(tasks)}; {counts}",
+    ]
     lines += [task_line(item, mirror) for item in shown]
     if more:
         lines.append(f"+{more} more (raise limit)")

@@ -39,6 +39,7 @@ from tools_server.queries import query_changes_result
 from tools_server.resources import PROJECTS_URI, TASK_URI_TEMPLATE, projects_json, task_json
 from tools_server.schema_compact import LIMIT_KEYWORDS, compact_schema
 from tools_server.search import FindResult, find
+from tools_server.server_objects import register_object_tools
 from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
 from tools_server.summary import AddResult, CompleteResult, MoveResult
 from tools_server.sync.client import SyncClient, SyncFailure
@@ -88,17 +89,31 @@ class ConfirmDelete(BaseModel):
     confirm: bool = Field(description="Delete them")
 
 
-async def _confirmed_by_user(ctx: Context[AppState, Any], count: int) -> bool:
+async def _confirmed_by_user(ctx: Context[AppState, Any], question: str) -> bool:
     """Ask the user through the client (elicitation) when it can; False when it cannot or the user says no."""
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.elicitation is None:
         return False
     try:
-        answer = await ctx.elicit(f"Delete {count} tasks and their subtasks? This cannot be undone.", ConfirmDelete)
+        answer = await ctx.elicit(question, ConfirmDelete)
     except Exception:  # no back-channel (stateless HTTP, 2026 era) or the client failed: fall back to confirm
-        logger.info("elicitation unavailable for delete_items; asking for confirm instead", exc_info=True)
+        logger.info("elicitation unavailable; asking for confirm instead", exc_info=True)
         return False
     return answer.action == "accept" and answer.data.confirm
+
+
+async def require_confirmation(
+    ctx: Context[AppState, Any], tool: str, count: int, confirm: int | None, dry_run: bool, what: str
+) -> None:
+    """More than DELETE_UNCONFIRMED_MAX tasks removed need ``confirm`` equal to their count, or the user's yes."""
+    if dry_run or count <= DELETE_UNCONFIRMED_MAX or confirm == count:
+        return
+    if await _confirmed_by_user(ctx, f"Delete {count} tasks{what}? This cannot be undone."):
+        return
+    raise ToolError(
+        f"{tool}: deleting {count} tasks needs confirm={count} (the number of tasks), after checking "
+        "with the user; nothing was deleted"
+    )
 
 
 # find_items reads the mirror without a request when it was synced this recently (e.g. by the write just before).
@@ -303,13 +318,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
         dry_run: bool = False,
     ) -> CallToolResult:
         """Delete tasks with their subtasks. Cannot be undone."""
-        count = len(set(ids))
-        needs_confirmation = not dry_run and count > DELETE_UNCONFIRMED_MAX and confirm != count
-        if needs_confirmation and not await _confirmed_by_user(ctx, count):
-            raise ToolError(
-                f"delete_items: deleting {count} tasks needs confirm={count} (the number of tasks), after checking "
-                "with the user; nothing was deleted"
-            )
+        await require_confirmation(ctx, "delete_items", len(set(ids)), confirm, dry_run, " and their subtasks")
         return await _write(ctx, writes.DELETE, ids, dry_run)
 
     @server.tool(annotations=WRITE)
@@ -376,5 +385,6 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
             raise ResourceNotFoundError(f"no open task with id {task_id!r} (completed or deleted tasks are not served)")
         return text
 
+    register_object_tools(server, _run, require_confirmation)
     register_prompts(server)
     return server

@@ -241,9 +241,8 @@ def failure_lines(plan: Plan, result: WriteResult) -> list[str]:
 def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "") -> str:
     """E.g. 'Completed 5 tasks.' or 'Moved 3 of 4 tasks. Failed: ...' with one short line per failure."""
     total = len(result.steps)
-    head = (
-        f"{verb} {_plural(total, 'task')}" if result.failed == 0 else f"{verb} {result.ok} of {_plural(total, 'task')}"
-    )
+    noun = plan.noun
+    head = f"{verb} {_plural(total, noun)}" if result.failed == 0 else f"{verb} {result.ok} of {_plural(total, noun)}"
     if result.dry_run:
         head = f"Dry run, nothing sent: would send {_plural(len(result.plan or ()), 'command')}; {result.ok} valid"
     ok_ids = [r for r in result.steps if r.status == "ok" and r.id]
@@ -259,7 +258,7 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
     if result.resend:
         unsure = sum(r.error_tag in ("UNCONFIRMED", "NOT_SENT") for r in result.steps)
         parts.append(
-            f"{_plural(unsure, 'task')} not confirmed: call resend_writes with batch '{result.resend}' to send the "
+            f"{_plural(unsure, noun)} not confirmed: call resend_writes with batch '{result.resend}' to send the "
             "same commands again (safe: nothing is applied twice). Do not repeat the original call."
         )
     return "\n".join(parts)

@@ -14,6 +14,7 @@ from tools_server.plans import Plan, Step, label_of
 from tools_server.summary import WriteResult
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.send import Outcome
 from tools_server.sync.wire import (
     Command,
     Item,
@@ -26,8 +27,11 @@ from tools_server.sync.wire import (
     ItemUpdateArgs,
     arg_value,
 )
+from tools_server.undo_objects import Image, plan_object_undo
 
-WriteKind = Literal["add", "complete", "move", "update", "delete"]
+WriteKind = Literal["add", "complete", "move", "update", "delete", "comments", "projects"]
+# Kinds whose undo works from object images (undo_objects) rather than task images.
+OBJECT_KINDS: frozenset[WriteKind] = frozenset({"comments", "projects"})
 
 
 @dataclass
@@ -40,6 +44,10 @@ class UndoRecord:
     created: list[str] = field(default_factory=list[str])  # add: new task ids whose parent is not new too
     fields: dict[str, set[str]] = field(default_factory=dict[str, set[str]])  # update: fields set per id
     projects_created: int = 0
+    # comments/projects: the confirmed commands, the ids their temp ids got, and the objects as they were.
+    sent: list[Command] = field(default_factory=list[Command])
+    mapping: dict[str, str] = field(default_factory=dict[str, str])
+    objects: dict[str, Image | None] = field(default_factory=dict[str, Image | None])
 
 
 def snapshot(mirror: Mirror, ids: list[str]) -> dict[str, Item | None]:
@@ -61,6 +69,12 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
     def add(label: str, command: Any) -> None:
         steps.append(Step(len(steps), label, command=command))
 
+    if record.kind in OBJECT_KINDS:
+        items = {k: v for k, v in record.before.items() if v is not None}
+        pairs, cannot = plan_object_undo(record.sent, record.mapping, record.objects, items, mirror, new_uuid=new_uuid)
+        for label, command in pairs:
+            add(label, command)
+        return Plan(tuple(steps), noun="change"), cannot
     if record.kind == "delete":
         cannot.append(f"{len(record.done)} deleted task(s): Todoist has no undelete")
     elif record.kind == "add":
@@ -125,9 +139,19 @@ def targets(commands: Sequence[Command]) -> list[str]:
 
 
 def undo_record(
-    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult
+    kind: WriteKind,
+    before: dict[str, Item | None],
+    commands: Sequence[Command],
+    result: WriteResult,
+    *,
+    outcome: Outcome | None = None,
+    objects: dict[str, Image | None] | None = None,
 ) -> UndoRecord:
     """What undo needs to reverse a sent write of ``kind``, from its before-images and its result."""
+    if kind in OBJECT_KINDS and outcome is not None:
+        sent = [c for c in commands if outcome.statuses.get(c.uuid) == "ok"]
+        mapping = dict(outcome.temp_id_mapping)
+        return UndoRecord(kind, before=before, sent=sent, mapping=mapping, objects=objects or {})
     if kind == "add":
         roots = [r.id for r in result.steps if r.status == "ok" and r.id is not None and r.parent_index is None]
         made = sum(p.error_tag is None for p in result.projects or ())

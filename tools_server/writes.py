@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
+from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ProjectOp
 from tools_server.plans import (
     Plan,
     PlanError,
@@ -21,12 +21,16 @@ from tools_server.plans import (
     plan_update,
     resolve_destination,
 )
+from tools_server.plans_comments import CommentsInput, plan_comments
+from tools_server.plans_projects import plan_projects
 from tools_server.session import PendingWrite, Session
 from tools_server.summary import WriteResult, build_result, dry_run_result, summary_text
 from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome
-from tools_server.undo import UndoRecord, WriteKind, plan_undo, snapshot, targets, undo_record
+from tools_server.sync.wire import Item
+from tools_server.undo import OBJECT_KINDS, UndoRecord, WriteKind, plan_undo, snapshot, targets, undo_record
+from tools_server.undo_objects import Image, object_snapshot
 
 A = TypeVar("A")
 _NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
@@ -89,11 +93,21 @@ async def run_write(
         result = dry_run_result(plan, projects)
         return summary_text(spec.verb, plan, result, extra=planned.note), result
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
-    before = snapshot(session.mirror, targets(commands)) if spec.undo in _SNAPSHOT_KINDS else {}
+    before: dict[str, Item | None] = {}
+    objects: dict[str, Image | None] = {}
+    if spec.undo in OBJECT_KINDS:
+        objects, tasks = object_snapshot(session.mirror, commands)
+        before = dict[str, Item | None](tasks)
+    elif spec.undo in _SNAPSHOT_KINDS:
+        before = snapshot(session.mirror, targets(commands))
     outcome = await session.execute(client, commands)
     result = _result(session, PendingWrite(spec.verb, plan, projects, commands, outcome, recurrence=spec.recurrence))
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
-    session.last_write = undo_record(spec.undo, before, commands, result) if spec.undo is not None else None
+    session.last_write = (
+        undo_record(spec.undo, before, commands, result, outcome=outcome, objects=objects)
+        if spec.undo is not None
+        else None
+    )
     return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result) + planned.note), result
 
 
@@ -166,10 +180,14 @@ def _missed_names(planned: Planned) -> bool:
     return any(s.error is not None and s.error.tag in _NAME_ERRORS for p in plans for s in p.steps)
 
 
+_UNDONE = {"comments": "comment_items call", "projects": "manage_projects call"}
+
+
 def _plan_reverse(record: UndoRecord, mirror: Mirror) -> Planned:
     plan, cannot = plan_undo(record, mirror)
     note = (" Cannot undo: " + "; ".join(cannot) + ".") if cannot else ""
-    return Planned(plan, note=note, verb=f"Undid the last {record.kind}: reverted")
+    what = _UNDONE.get(record.kind, record.kind)
+    return Planned(plan, note=note, verb=f"Undid the last {what}: reverted")
 
 
 def undo_target(session: Session) -> UndoRecord:
@@ -216,3 +234,9 @@ DELETE = WriteSpec[list[str]](
     extra=lambda _: " Subtasks went with them; this cannot be undone.",
 )
 UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, needs_mirror=lambda _: True)
+COMMENTS = WriteSpec[CommentsInput](
+    "Applied", lambda a, m: Planned(plan_comments(a, m)), undo="comments", needs_mirror=lambda _: True
+)
+PROJECTS = WriteSpec[list[ProjectOp]](
+    "Applied", lambda ops, m: Planned(plan_projects(ops, m)), undo="projects", needs_mirror=lambda _: True
+)

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from tools_server.sync.wire import Item, Label, Project, Section, SyncResponse
+from tools_server.sync.wire import Item, Label, Note, Project, Section, SyncResponse, User
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
@@ -26,6 +26,12 @@ class Mirror:
     projects: dict[str, Project] = field(default_factory=dict[str, Project])
     sections: dict[str, Section] = field(default_factory=dict[str, Section])
     labels: dict[str, Label] = field(default_factory=dict[str, Label])
+    # Task and project comments in one table (a note has item_id or project_id).
+    notes: dict[str, Note] = field(default_factory=dict[str, Note])
+    # Projects and sections seen being archived (full syncs leave archived ones out), so they can be named again.
+    archived_projects: dict[str, Project] = field(default_factory=dict[str, Project])
+    archived_sections: dict[str, Section] = field(default_factory=dict[str, Section])
+    user: User | None = None
     inbox_project_id: str | None = None
     timezone: str | None = None  # the user's, for "today" in filters
     gone: OrderedDict[str, tuple[GoneReason, Item]] = field(default_factory=OrderedDict[str, tuple[GoneReason, Item]])
@@ -68,6 +74,8 @@ class Mirror:
             self.trim_log(-1)  # only enforces the size cap
 
     def _merge_response(self, response: SyncResponse) -> None:
+        if response.user is not None:
+            self.user = response.user
         if response.user is not None and response.user.inbox_project_id:
             self.inbox_project_id = response.user.inbox_project_id
         if response.user is not None and response.user.timezone:
@@ -82,6 +90,10 @@ class Mirror:
                 self.sections = {}
             if response.labels is not None:
                 self.labels = {}
+            if response.notes is not None:
+                self.notes = {k: n for k, n in self.notes.items() if n.item_id is None}
+            if response.project_notes is not None:
+                self.notes = {k: n for k, n in self.notes.items() if n.item_id is not None}
             self.synced = True
         for item in response.items or ():
             _share_fields_set(item)
@@ -93,10 +105,14 @@ class Mirror:
                 self.gone.pop(item.id, None)
         for project in response.projects or ():
             _merge(self.projects, project.id, project, project.is_deleted or project.is_archived)
+            _merge(self.archived_projects, project.id, project, project.is_deleted or not project.is_archived)
         for section in response.sections or ():
             _merge(self.sections, section.id, section, section.is_deleted or section.is_archived)
+            _merge(self.archived_sections, section.id, section, section.is_deleted or not section.is_archived)
         for label in response.labels or ():
             _merge(self.labels, label.id, label, label.is_deleted)
+        for note in (*(response.notes or ()), *(response.project_notes or ())):
+            _merge(self.notes, note.id, note, note.is_deleted)
         if self.inbox_project_id is None:
             self.inbox_project_id = next((p.id for p in self.projects.values() if p.inbox_project), None)
 

@@ -14,6 +14,24 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, Ty
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from tools_server.sync.objects import (
+    LabelAddArgs,
+    LabelDeleteArgs,
+    LabelOrdersArgs,
+    LabelUpdateArgs,
+    Note,
+    NoteAddArgs,
+    NoteUpdateArgs,
+    ProjectMoveArgs,
+    ProjectReorderArgs,
+    ProjectUpdateArgs,
+    SectionMoveArgs,
+    SectionReorderArgs,
+    SectionUpdateArgs,
+    TzInfo,
+    ViewStyle,
+)
+
 # Todoist's documented request limits (reference §5): at most 100 commands and 1 MiB of body per request.
 MAX_COMMANDS_PER_REQUEST = 100
 MAX_BODY_BYTES = 1024 * 1024
@@ -145,7 +163,8 @@ class ProjectAddArgs(_Lenient):
     parent_id: str | None = None
     child_order: int | None = None
     is_favorite: bool | None = None
-    view_style: Literal["list", "board", "calendar"] | None = None
+    view_style: ViewStyle | None = None
+    description: str | None = None
 
 
 class SectionAddArgs(_Lenient):
@@ -248,6 +267,84 @@ class SectionAdd(SyncCommand[SectionAddArgs]):
     type: Literal["section_add"] = "section_add"
 
 
+class ProjectUpdate(SyncCommand[ProjectUpdateArgs]):
+    type: Literal["project_update"] = "project_update"
+
+
+class ProjectMove(SyncCommand[ProjectMoveArgs]):
+    type: Literal["project_move"] = "project_move"
+
+
+class ProjectReorder(SyncCommand[ProjectReorderArgs]):
+    type: Literal["project_reorder"] = "project_reorder"
+
+
+class ProjectArchive(SyncCommand[ItemIdArgs]):
+    type: Literal["project_archive"] = "project_archive"
+
+
+class ProjectUnarchive(SyncCommand[ItemIdArgs]):
+    type: Literal["project_unarchive"] = "project_unarchive"
+
+
+class ProjectDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["project_delete"] = "project_delete"
+
+
+class SectionUpdate(SyncCommand[SectionUpdateArgs]):
+    type: Literal["section_update"] = "section_update"
+
+
+class SectionMove(SyncCommand[SectionMoveArgs]):
+    type: Literal["section_move"] = "section_move"
+
+
+class SectionReorder(SyncCommand[SectionReorderArgs]):
+    type: Literal["section_reorder"] = "section_reorder"
+
+
+class SectionArchive(SyncCommand[ItemIdArgs]):
+    type: Literal["section_archive"] = "section_archive"
+
+
+class SectionUnarchive(SyncCommand[ItemIdArgs]):
+    type: Literal["section_unarchive"] = "section_unarchive"
+
+
+class SectionDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["section_delete"] = "section_delete"
+
+
+class LabelAdd(SyncCommand[LabelAddArgs]):
+    creates_temp_id = True
+    type: Literal["label_add"] = "label_add"
+
+
+class LabelUpdate(SyncCommand[LabelUpdateArgs]):
+    type: Literal["label_update"] = "label_update"
+
+
+class LabelDelete(SyncCommand[LabelDeleteArgs]):
+    type: Literal["label_delete"] = "label_delete"
+
+
+class LabelUpdateOrders(SyncCommand[LabelOrdersArgs]):
+    type: Literal["label_update_orders"] = "label_update_orders"
+
+
+class NoteAdd(SyncCommand[NoteAddArgs]):
+    creates_temp_id = True
+    type: Literal["note_add"] = "note_add"
+
+
+class NoteUpdate(SyncCommand[NoteUpdateArgs]):
+    type: Literal["note_update"] = "note_update"
+
+
+class NoteDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["note_delete"] = "note_delete"
+
+
 # Derived from the declarations above; declare a new kind above this line.
 COMMAND_KINDS: Mapping[str, type[SyncCommand[Any]]] = MappingProxyType(dict(_KINDS))
 if TYPE_CHECKING:
@@ -312,6 +409,7 @@ class Project(_Lenient):
     is_archived: bool = False
     is_favorite: bool = False
     view_style: str = "list"
+    description: str = ""
     inbox_project: bool = False
     folder_id: str | None = None
     created_at: str | None = None
@@ -346,6 +444,8 @@ class User(_Lenient):
     inbox_project_id: str | None = None
     timezone: str | None = None
     full_name: str | None = None
+    tz_info: TzInfo | None = None
+    start_day: int | None = None  # 1 = Monday ... 7 = Sunday
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -381,8 +481,10 @@ class SyncResponse(_Lenient):
     projects: list[Project] | None = None
     sections: list[Section] | None = None
     labels: list[Label] | None = None
+    notes: list[Note] | None = None
+    project_notes: list[Note] | None = None
     user: User | None = None
 
 
 # The resource types this server reads and mirrors.
-MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "user")
+MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "notes", "project_notes", "user")
