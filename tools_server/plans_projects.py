@@ -88,7 +88,7 @@ class _Planner:
     mirror: Mirror
     new_uuid: NewUuid
     steps: list[Step] = field(default_factory=list[Step])
-    # Objects added earlier in this call: folded name (sections: with their project) -> temp id.
+    # Objects added (or renamed) earlier in this call: folded name (sections: with their project) -> (temp) id.
     new_projects: dict[str, str] = field(default_factory=dict[str, str])
     new_sections: dict[tuple[str, str], str] = field(default_factory=dict[tuple[str, str], str])
     new_labels: dict[str, str] = field(default_factory=dict[str, str])
@@ -163,6 +163,8 @@ class _Planner:
         assert op.id is not None  # every other op names its target (ProjectOp checks)
         target = self.project(op.id, archived=op.op == "unarchive")
         if op.op == "update":
+            if op.name is not None:  # later ops may use the new name
+                self.new_projects[op.name.casefold()] = target
             args = ProjectUpdateArgs.model_validate({"id": target, **_details(op)})
             return ProjectUpdate(uuid=self.new_uuid(), args=args)
         if op.op == "move":
@@ -225,6 +227,8 @@ class _Planner:
         assert op.id is not None
         target = self.label(op.id)
         if op.op == "update":
+            if op.name is not None:
+                self.new_labels[op.name.casefold()] = target
             return LabelUpdate(uuid=self.new_uuid(), args=LabelUpdateArgs.model_validate({"id": target, **fields}))
         if op.op == "reorder":
             if target not in self.mirror.labels:

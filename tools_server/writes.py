@@ -65,12 +65,16 @@ class WriteSpec(Generic[A]):
     missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
     extra: Callable[[WriteResult], str] = _no_extra  # said after the counts of a sent write
     recurrence: bool = False  # report which tasks recurred instead of completing
+    # Read changes made elsewhere before planning (one incremental request), when the plan depends on them.
+    refresh: Callable[[A], bool] = _never
 
 
 async def _plan(spec: WriteSpec[A], session: Session, client: SyncClient, args: A) -> Planned:
     # Plain writes do not need the mirror, and then their first request both writes and does the full sync.
     fresh = not session.mirror.synced
-    if spec.needs_mirror(args):
+    if spec.refresh(args):
+        await session.request(client)
+    elif spec.needs_mirror(args):
         await session.ensure_synced(client)
     try:
         planned = spec.planner(args, session.mirror)
@@ -233,7 +237,15 @@ DELETE = WriteSpec[list[str]](
     undo="delete",
     extra=lambda _: " Subtasks went with them; this cannot be undone.",
 )
-UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, needs_mirror=lambda _: True)
+# Undoing an add deletes a project, section or label only while it is empty: that must be checked against changes
+# made elsewhere too, since deleting a project deletes its tasks.
+UNDO = WriteSpec[UndoRecord](
+    "Reverted",
+    _plan_reverse,
+    undo=None,
+    needs_mirror=lambda _: True,
+    refresh=lambda record: record.kind == "projects" and any(c.temp_id is not None for c in record.sent),
+)
 COMMENTS = WriteSpec[CommentsInput](
     "Applied", lambda a, m: Planned(plan_comments(a, m)), undo="comments", needs_mirror=lambda _: True
 )

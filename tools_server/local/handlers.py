@@ -327,7 +327,7 @@ def project_add(tx: Tx, raw: dict[str, Any]) -> str:
         "view_style": args.view_style or "list",
         "inbox_project": False,
         "folder_id": None,
-        "description": "",
+        "description": args.description or "",
         "created_at": tx.stamp,
         "updated_at": tx.stamp,
     }
