@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import socket
-from collections.abc import AsyncGenerator, Callable
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+import time
+from collections.abc import AsyncGenerator, Callable, Generator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from mcp import Client
@@ -151,6 +157,14 @@ def free_port() -> int:
         return port
 
 
+def command(kind: str, args: dict[str, Any], temp_id: str | None = None, uuid: str | None = None) -> dict[str, Any]:
+    """One Sync command as plain JSON, the way any client sends it; a fresh uuid unless one is given."""
+    built: dict[str, Any] = {"type": kind, "uuid": uuid or str(uuid4()), "args": args}
+    if temp_id is not None:
+        built["temp_id"] = temp_id
+    return built
+
+
 def text_of(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if block.type == "text")
 
@@ -159,3 +173,61 @@ def structured(result: CallToolResult) -> dict[str, Any]:
     assert result.structured_content is not None, text_of(result)
     data: dict[str, Any] = result.structured_content  # type: ignore[assignment]
     return data
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The local Sync API as a subprocess server
+
+SCRIPT = Path(sys.executable).with_name("tools-server")
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+
+    def kill(self) -> None:
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+@contextmanager
+def local_api(db: Path, *, token: str | None = "secret", env_token: str | None = None) -> Generator[Server]:
+    """`tools-server local-api` in a subprocess, as a user starts it; ready once it printed its line and accepts a
+    TCP connection. Always stopped."""
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(db.parent)}
+    if env_token is not None:
+        env["TOOLS_SERVER_LOCAL_TOKEN"] = env_token
+    argv = [str(SCRIPT), "local-api", "--port", str(port), "--db", str(db)]
+    if token is not None:
+        argv += ["--token", token]
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stderr is not None
+        readable, _, _ = select.select([process.stderr], [], [], 30)
+        assert readable, "local-api printed nothing within 30 s"
+        line = process.stderr.readline()
+        assert f"local Sync API on http://127.0.0.1:{port}/api/v1/sync" in line, line
+        # The line comes just before uvicorn binds: poll the port (connection refused returns at once), bounded.
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, f"local-api exited with {process.returncode}"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "local-api never accepted a connection"
+        yield Server(process, f"http://127.0.0.1:{port}/api/v1/sync")
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            _, rest = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, rest = process.communicate(timeout=10)
+        if rest:
+            print(rest, file=sys.stderr)  # shown by pytest when a test fails

@@ -735,30 +735,35 @@ FUZZ = settings(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(args=add_item_args())
 def test_add_item_survives_bad_input(live: Live, args: dict[str, Any]) -> None:
     check(live, "add_item", args)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(args=complete_args())
 def test_complete_items_survives_bad_input(live: Live, args: dict[str, Any]) -> None:
     check(live, "complete_items", args)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(args=move_args())
 def test_move_items_survives_bad_input(live: Live, args: dict[str, Any]) -> None:
     check(live, "move_items", args)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(args=query_args())
 def test_query_changes_survives_bad_input(live: Live, args: dict[str, Any]) -> None:
     check(live, "query_changes", args)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(args=resend_args())
 def test_resend_writes_survives_bad_input(live: Live, args: dict[str, Any]) -> None:

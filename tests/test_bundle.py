@@ -31,11 +31,13 @@ async def test_manifest_lists_exactly_the_tools_and_prompts_the_server_reports()
     assert manifest["user_config"]["todoist_api_token"]["required"] is False
 
 
+@pytest.mark.slow
 def test_manifest_is_in_sync_with_the_server_and_templates() -> None:
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "sync_manifest.py"), "--check"], capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
 
 
+@pytest.mark.slow
 def test_mcpb_validates_the_manifest() -> None:
     assert MCPB.exists(), f"{MCPB} missing: run scripts/test (npm ci installs it)"
     done = subprocess.run([str(MCPB), "validate", str(REPO / "manifest.json")], capture_output=True, text=True)

@@ -19,6 +19,8 @@ from mcp import Client
 
 from tests.support import free_port, local_env, structured
 
+pytestmark = pytest.mark.slow  # subprocess servers
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("tools-server")
 

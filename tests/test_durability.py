@@ -3,64 +3,25 @@ and the database opens again with no repair step."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.support import free_port
+from tests.support import command, local_api
 
-SCRIPT = Path(sys.executable).with_name("tools-server")
+pytestmark = pytest.mark.slow  # subprocess servers
+
+AUTH = {"Authorization": "Bearer t"}
 BATCH = 50
-
-
-def _start(db: Path, port: int) -> subprocess.Popen[str]:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(db.parent)}
-    process = subprocess.Popen(
-        [str(SCRIPT), "local-api", "--port", str(port), "--db", str(db), "--token", "t"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline()  # the server's own readiness line, printed just before it listens
-    assert "local Sync API on" in line, line
-    return process
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    # The server may not accept connections the instant it printed its line: retry the connect only (nothing was sent).
-    for _ in range(200):
-        try:
-            response = httpx.post(url, json=body, headers={"Authorization": "Bearer t"}, timeout=30)
-            data: dict[str, Any] = response.json()
-            return data
-        except httpx.ConnectError:
-            continue
-    raise AssertionError("local-api never accepted a connection")
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=30)
-    if process.stderr is not None:
-        process.stderr.close()
 
 
 def test_sigkill_mid_stream_keeps_every_confirmed_batch(tmp_path: Path) -> None:
     db = tmp_path / "tasks.db"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/api/v1/sync"
-    server = _start(db, port)
+    url = ""
     confirmed: list[list[str]] = []
     enough = threading.Event()
     stream_error: list[BaseException] = []
@@ -69,7 +30,7 @@ def test_sigkill_mid_stream_keeps_every_confirmed_batch(tmp_path: Path) -> None:
         with httpx.Client(headers={"Authorization": "Bearer t"}, timeout=30) as client:
             for _ in range(200):
                 contents = [f"b{len(confirmed)}-{i}" for i in range(BATCH)]
-                commands = [{"type": "item_add", "uuid": str(uuid.uuid4()), "args": {"content": c}} for c in contents]
+                commands = [command("item_add", {"content": c}) for c in contents]
                 try:
                     data = client.post(url, json={"commands": commands}).json()
                 except httpx.HTTPError:
@@ -84,14 +45,12 @@ def test_sigkill_mid_stream_keeps_every_confirmed_batch(tmp_path: Path) -> None:
         enough.set()
 
     writer = threading.Thread(target=stream)
-    try:
-        _post(url, {"sync_token": "*"})  # accepting connections
+    with local_api(db, token="t") as server:  # returns once it accepts connections
+        url = server.url
         writer.start()
         assert enough.wait(timeout=60), "the stream never got 20 batches confirmed"
-        os.kill(server.pid, signal.SIGKILL)  # while the writer keeps sending
+        server.kill()  # SIGKILL while the writer keeps sending
         writer.join(timeout=60)
-    finally:
-        _stop(server)
     assert not stream_error, stream_error
     assert len(confirmed) >= 20
 
@@ -99,11 +58,9 @@ def test_sigkill_mid_stream_keeps_every_confirmed_batch(tmp_path: Path) -> None:
     with sqlite3.connect(db) as check:
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     check.close()
-    server = _start(db, port)
-    try:
-        items = _post(url, {"sync_token": "*", "resource_types": ["items"]})["items"]
-    finally:
-        _stop(server)
+    with local_api(db, token="t") as restarted:
+        response = httpx.post(restarted.url, json={"sync_token": "*", "resource_types": ["items"]}, headers=AUTH)
+        items: list[dict[str, Any]] = response.json()["items"]
     stored = {item["content"] for item in items}
     for batch in confirmed:
         assert set(batch) <= stored, f"a confirmed batch was lost: {batch[:3]}..."

@@ -34,6 +34,8 @@ from mcp.types import CallToolResult
 
 from tests.support import free_port, local_env, structured, text_of
 
+pytestmark = pytest.mark.slow  # subprocess servers
+
 SCRIPT = Path(sys.executable).with_name("tools-server")
 CLIENTS = 20
 CALLS_PER_CLIENT = 50

@@ -4,18 +4,10 @@ the real ``tools-server local-api`` server as a subprocess, spoken to with plain
 from __future__ import annotations
 
 import json
-import os
-import select
 import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
-import uuid
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +16,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support import FixedClock
+from tests.support import FixedClock, Server, command, local_api
 from tools_server.local.store import RateLimit, SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.sync.wire import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST
@@ -35,13 +27,6 @@ BASE = "http://local.invalid"
 SYNC = "/api/v1/sync"
 FULL_ITEMS: dict[str, Any] = {"sync_token": "*", "resource_types": ["items"]}
 SCRIPT = Path(sys.executable).with_name("tools-server")
-
-
-def command(kind: str, args: dict[str, Any], temp_id: str | None = None) -> dict[str, Any]:
-    cmd: dict[str, Any] = {"type": kind, "uuid": str(uuid.uuid4()), "args": args}
-    if temp_id is not None:
-        cmd["temp_id"] = temp_id
-    return cmd
 
 
 def body_of(response: httpx.Response) -> dict[str, Any]:
@@ -349,64 +334,6 @@ async def test_each_token_has_its_own_rate_budget() -> None:
 # B. The real server: `tools-server local-api` in a subprocess
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    url: str
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-
-@contextmanager
-def local_api(db: Path, *, token: str | None = TOKEN, env_token: str | None = None) -> Generator[Server]:
-    """The server as a user starts it; ready once it printed its line and accepts a TCP connection. Always stopped."""
-    port = free_port()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(db.parent)}
-    if env_token is not None:
-        env["TOOLS_SERVER_LOCAL_TOKEN"] = env_token
-    argv = [str(SCRIPT), "local-api", "--port", str(port), "--db", str(db)]
-    if token is not None:
-        argv += ["--token", token]
-    process = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        assert process.stderr is not None
-        readable, _, _ = select.select([process.stderr], [], [], 30)
-        assert readable, "local-api printed nothing within 30 s"
-        line = process.stderr.readline()
-        assert f"local Sync API on http://127.0.0.1:{port}/api/v1/sync" in line, line
-        # The line comes just before uvicorn binds: poll the port (connection refused returns at once), bounded.
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"local-api exited with {process.returncode}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "local-api never accepted a connection"
-        yield Server(process, f"http://127.0.0.1:{port}{SYNC}")
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            _, rest = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, rest = process.communicate(timeout=10)
-        if rest:
-            print(rest, file=sys.stderr)  # shown by pytest when a test fails
-
-
 def sync(url: str, request: dict[str, Any], token: str = TOKEN) -> dict[str, Any]:
     response = httpx.post(url, json=request, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert response.status_code == 200, response.text
@@ -424,6 +351,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
+@pytest.mark.slow
 def test_server_takes_curl_style_form_and_json_posts(server: Server) -> None:
     # What `curl -d sync_token=* -d 'resource_types=["items"]' --data-urlencode 'commands=[...]'` sends.
     form_add = command("item_add", {"content": "from curl + form & co"}, temp_id="curl")
@@ -450,6 +378,7 @@ def test_server_takes_curl_style_form_and_json_posts(server: Server) -> None:
     assert contents[json_id] == "from json"
 
 
+@pytest.mark.slow
 def test_server_enforces_auth_and_routing(server: Server) -> None:
     before = items_at(server.url)
     sneaky = {**FULL_ITEMS, "commands": [command("item_add", {"content": "sneaky"})]}
@@ -466,6 +395,7 @@ def test_server_enforces_auth_and_routing(server: Server) -> None:
     assert httpx.post(f"{base}/api/v1/tasks", headers=AUTH, timeout=30).status_code == 404
 
 
+@pytest.mark.slow
 def test_server_refuses_a_body_over_1_mib_with_413(server: Server) -> None:
     add = command("item_add", {"content": "too big"})
     content = json.dumps({"commands": [add], "pad": "x" * MAX_BODY_BYTES}).encode()
@@ -475,6 +405,7 @@ def test_server_refuses_a_body_over_1_mib_with_413(server: Server) -> None:
     assert sync(server.url, {"commands": [add]})["sync_status"] == {add["uuid"]: "ok"}
 
 
+@pytest.mark.slow
 def test_two_clients_writing_concurrently_get_exactly_100_unique_items(server: Server) -> None:
     setup = sync(server.url, {"commands": [command("project_add", {"name": "Concurrent"}, temp_id="p")]})
     project_id = setup["temp_id_mapping"]["p"]
@@ -514,6 +445,7 @@ def test_two_clients_writing_concurrently_get_exactly_100_unique_items(server: S
     assert len({item["content"] for item in ours}) == 100
 
 
+@pytest.mark.slow
 def test_writes_survive_a_restart_and_an_old_token_sees_nothing_new(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     add = command("item_add", {"content": "durable"}, temp_id="d")
@@ -534,6 +466,7 @@ def test_writes_survive_a_restart_and_an_old_token_sees_nothing_new(tmp_path: Pa
         assert len(items_at(second.url)) == 1
 
 
+@pytest.mark.slow
 def test_a_write_answered_ok_survives_sigkill(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     add = command("item_add", {"content": "answered before the crash"}, temp_id="k")

@@ -23,7 +23,8 @@ from tools_server.local.store import RateLimit, SyncStore
 
 Obj = dict[str, Any]
 
-SEED = Path("/work/shared/seeds/001_2b6bb4f05a7880ed.txt")
+# A copy of the project seed document (its examples are replayed against the local backend).
+SEED = Path(__file__).parent / "data" / "001_2b6bb4f05a7880ed.txt"
 ID_ARGS = {"id": "item", "parent_id": "item", "project_id": "project", "section_id": "section"}
 RESOURCES = ["items", "projects", "sections"]
 TOKEN = "t"

@@ -14,7 +14,7 @@ from mcp import Client, StdioServerParameters
 
 from tests.support import local_env, structured, text_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("tools-server")

@@ -10,20 +10,11 @@ from typing import Any
 import pytest
 
 from tests.support import FixedClock
+from tests.support import command as cmd
 from tools_server.local.errors import RequestError
 from tools_server.local.store import SyncStore
 
 ALL = ["items", "projects", "sections", "labels", "user"]
-_counter = 0
-
-
-def cmd(kind: str, args: dict[str, Any], temp_id: str | None = None, uuid: str | None = None) -> dict[str, Any]:
-    global _counter
-    _counter += 1
-    command: dict[str, Any] = {"type": kind, "uuid": uuid or f"u-{_counter}", "args": args}
-    if temp_id is not None:
-        command["temp_id"] = temp_id
-    return command
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -402,6 +403,7 @@ def exercise(store: SyncStore, data: st.DataObject) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+@pytest.mark.slow
 @given(st.data())
 def test_random_requests_keep_client_ids_and_replays_consistent(data: st.DataObject) -> None:
     store = SyncStore(":memory:", now=FixedClock())

@@ -308,8 +308,7 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
 
 
 def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
-    unique = list(dict.fromkeys(ids))
-    notes = (f"{len(ids) - len(unique)} duplicate id(s) ignored",) if len(unique) < len(ids) else ()
+    unique, notes = _dedupe(ids)
     steps = tuple(
         Step(i, label_of(mirror, item_id), command=ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
         for i, item_id in enumerate(unique)
