@@ -150,7 +150,9 @@ def test_project_move_goes_last_under_its_new_parent_or_root_and_refuses_cycles(
         cmd("project_add", {"name": "A1", "parent_id": "a"}, temp_id="a1"),
         cmd("project_add", {"name": "C"}, temp_id="c"),
     )
+    before = token(store)
     run(store, cmd("project_move", {"id": ids["c"], "parent_id": ids["a"]}))
+    assert [p["parent_id"] for p in since(store, before)["projects"]] == [ids["a"]]
     projects = by_id(full(store)["projects"])
     assert projects[ids["c"]]["parent_id"] == ids["a"] and projects[ids["c"]]["child_order"] == 2
     assert_error(status(store, cmd("project_move", {"id": ids["a"], "parent_id": ids["a1"]})),
@@ -166,7 +168,9 @@ def test_project_move_goes_last_under_its_new_parent_or_root_and_refuses_cycles(
 def test_project_reorder_sets_child_orders(store: SyncStore) -> None:
     ids = run(store, cmd("project_add", {"name": "A"}, temp_id="a"), cmd("project_add", {"name": "B"}, temp_id="b"))
     orders = [{"id": ids["a"], "child_order": 7}, {"id": ids["b"], "child_order": 6}]
+    before = token(store)
     run(store, cmd("project_reorder", {"projects": orders}))
+    assert sorted(p["child_order"] for p in since(store, before)["projects"]) == [6, 7]
     names = [p["name"] for p in full(store)["projects"] if not p.get("inbox_project")]
     assert names == ["B", "A"]
     assert_error(status(store, cmd("project_reorder", {"projects": []})), "INVALID_ARGUMENT_VALUE", "projects")
@@ -258,8 +262,10 @@ def test_section_update_move_and_reorder(store: SyncStore) -> None:
     assert {items[ids[k]]["project_id"] for k in ("i", "j")} == {ids["b"]}
     assert {items[ids[k]]["section_id"] for k in ("i", "j")} == {ids["s1"]}
     assert set(by_id(since(store, before)["items"])) == {ids["i"], ids["j"]}
+    before = token(store)
     run(store, cmd("section_reorder", {"sections": [{"id": ids["s1"], "section_order": 1},
                                                     {"id": ids["s3"], "section_order": 2}]}))  # fmt: skip
+    assert {s["id"]: s["section_order"] for s in since(store, before)["sections"]} == {ids["s1"]: 1, ids["s3"]: 2}
     assert [s["name"] for s in full(store)["sections"] if s["project_id"] == ids["b"]] == ["First", "Old"]
     bad = cmd("section_reorder", {"sections": [{"id": ids["s1"], "child_order": 1}]})
     assert_error(status(store, bad), "INVALID_ARGUMENT_VALUE", "sections.0.section_order")

@@ -99,6 +99,7 @@ def test_label_and_filter_orders_follow_the_id_order_mapping(store: SyncStore) -
         cmd("filter_add", {"name": "F1", "query": "today"}, temp_id="f1"),
         cmd("filter_add", {"name": "F2", "query": "p1"}, temp_id="f2"),
     )
+    before = token(store)
     run(
         store,
         cmd("label_update_orders", {"id_order_mapping": {ids["l1"]: 2, ids["l2"]: 1}}),
@@ -107,6 +108,8 @@ def test_label_and_filter_orders_follow_the_id_order_mapping(store: SyncStore) -
     state = full(store)
     assert [(lb["name"], lb["item_order"], lb["order"]) for lb in state["labels"]] == [("two", 1, 1), ("one", 2, 2)]
     assert [(f["name"], f["item_order"]) for f in state["filters"]] == [("F2", 4), ("F1", 5)]
+    changed = since(store, before)
+    assert len(changed["labels"]) == 2 and len(changed["filters"]) == 2
     bad = cmd("label_update_orders", {"id_order_mapping": {"6NoSuchLabel0000": 1}})
     assert_error(status(store, bad), "LABEL_NOT_FOUND", "id_order_mapping")
 

@@ -81,6 +81,9 @@ async def test_by_completion_date_lists_tasks_completed_in_the_range_newest_firs
     # Offsets and naive datetimes (read as UTC) bound the range too.
     body = await get(http, BY_COMPLETION, since="2026-11-20T18:00:00+01:00", until="2026-11-21T00:00:00")
     assert contents(body) == ["fri"]
+    # An offset's "+" left unencoded in the query string arrives as a space, and still reads as an offset.
+    raw = await http.get(BY_COMPLETION + "?since=2026-11-20T18:00:00+01:00&until=2026-11-21T00:00:00", headers=AUTH)
+    assert raw.status_code == 200 and contents(raw.json()) == ["fri"]
 
 
 @pytest.mark.anyio

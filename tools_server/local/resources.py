@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-# Completed tasks by completion time and by due date, for the REST completed reads; partial, so they stay small.
+# Completed tasks by completion time and by due date, for the REST completed reads (rest.py names them in INDEXED BY);
+# partial, so they stay small.
 EXTRA_SCHEMA = """
-CREATE INDEX IF NOT EXISTS objects_completed_at ON objects (json_extract(data, '$.completed_at'))
+CREATE INDEX IF NOT EXISTS objects_completed_at ON objects (json_extract(data, '$.completed_at'), id)
     WHERE kind = 'item' AND active = 0;
 CREATE INDEX IF NOT EXISTS objects_completed_due ON objects (json_extract(data, '$.due.date'))
     WHERE kind = 'item' AND active = 0;

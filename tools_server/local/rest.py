@@ -148,24 +148,9 @@ def _decode_cursor(cursor: str, digest: str) -> tuple[str, str]:
 def completed_reader(query: CompletedQuery) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
     def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
         del now
-        zone = _user_zone(db)
-        keyed: list[tuple[str, Obj]] = []
-        if query.by == "completion":
-            candidates = _rows(db, "completed_at", timestamp(query.since), timestamp(query.until))
-            keyed = [(str(t["completed_at"]), t) for t in candidates if _completed_in(t, query)]
-            keyed.sort(key=lambda pair: (pair[0], pair[1]["id"]), reverse=True)
-            if query.after is not None:
-                keyed = [(k, t) for k, t in keyed if (k, t["id"]) < query.after]
-        else:
-            low = (query.since - timedelta(days=1)).date().isoformat()
-            high = (query.until + timedelta(days=1)).date().isoformat() + "~"  # after any time on that day
-            for task in _rows(db, "due.date", low, high):
-                key = _due_key(task, query, zone)
-                if key is not None:
-                    keyed.append((key, task))
-            keyed.sort(key=lambda pair: (pair[0], pair[1]["id"]))
-            if query.after is not None:
-                keyed = [(k, t) for k, t in keyed if (k, t["id"]) > query.after]
+        if query.workspace_id is not None:  # a local account has no workspaces
+            return {"items": [], "next_cursor": None}
+        keyed = _by_completion(db, query) if query.by == "completion" else _by_due(db, query)
         page = keyed[: query.limit]
         more = len(keyed) > query.limit
         cursor = _encode_cursor(query.digest(), (page[-1][0], page[-1][1]["id"])) if more else None
@@ -174,18 +159,52 @@ def completed_reader(query: CompletedQuery) -> Callable[[sqlite3.Connection, dat
     return read
 
 
-def _rows(db: sqlite3.Connection, path: str, low: str, high: str) -> list[Obj]:
-    # Matches the partial expression indexes in resources.EXTRA_SCHEMA (completed tasks are the inactive items).
+_COMPLETED_AT = "json_extract(data, '$.completed_at')"
+
+
+def _by_completion(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[str, Obj]]:
+    """One page (plus one row, to know whether more follow) straight from the completed_at index, newest first."""
     sql = (
-        "SELECT data FROM objects WHERE kind = 'item' AND active = 0"
-        f" AND json_extract(data, '$.{path}') BETWEEN ? AND ?"
+        f"SELECT {_COMPLETED_AT}, data FROM objects INDEXED BY objects_completed_at"
+        f" WHERE kind = 'item' AND active = 0 AND {_COMPLETED_AT} BETWEEN ? AND ?"
+        " AND json_extract(data, '$.checked') = 1 AND json_extract(data, '$.is_deleted') = 0"
     )
-    return [json.loads(row[0]) for row in db.execute(sql, (low, high))]
+    params: list[Any] = [timestamp(query.since), timestamp(query.until)]
+    for column, wanted in (("project_id", query.project_id), ("section_id", query.section_id),
+                           ("parent_id", query.parent_id)):  # fmt: skip
+        if wanted is not None:
+            sql += f" AND {column} = ?"
+            params.append(wanted)
+    if query.after is not None:
+        sql += f" AND ({_COMPLETED_AT} < ? OR ({_COMPLETED_AT} = ? AND id < ?))"
+        params += [query.after[0], query.after[0], query.after[1]]
+    sql += f" ORDER BY {_COMPLETED_AT} DESC, id DESC LIMIT ?"
+    params.append(query.limit + 1)
+    return [(str(row[0]), json.loads(row[1])) for row in db.execute(sql, params)]
+
+
+def _by_due(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[str, Obj]]:
+    """Candidates by due date string (widened a day each side, then checked exactly), earliest due first."""
+    zone = _user_zone(db)
+    low = (query.since - timedelta(days=1)).date().isoformat()
+    high = (query.until + timedelta(days=1)).date().isoformat() + "~"  # after any time on that day
+    sql = (
+        "SELECT data FROM objects INDEXED BY objects_completed_due WHERE kind = 'item' AND active = 0"
+        " AND json_extract(data, '$.due.date') BETWEEN ? AND ?"
+    )
+    keyed: list[tuple[str, Obj]] = []
+    for row in db.execute(sql, (low, high)):
+        task: Obj = json.loads(row[0])
+        key = _due_key(task, query, zone)
+        if key is not None and (query.after is None or (key, task["id"]) > query.after):
+            keyed.append((key, task))
+    keyed.sort(key=lambda pair: (pair[0], pair[1]["id"]))
+    return keyed
 
 
 def _matches(task: Obj, query: CompletedQuery) -> bool:
-    if task.get("is_deleted") or not task.get("checked") or query.workspace_id is not None:
-        return False  # a local account has no workspaces
+    if task.get("is_deleted") or not task.get("checked"):
+        return False
     return all(
         wanted is None or task.get(name) == wanted
         for name, wanted in (
@@ -194,10 +213,6 @@ def _matches(task: Obj, query: CompletedQuery) -> bool:
             ("parent_id", query.parent_id),
         )
     )
-
-
-def _completed_in(task: Obj, query: CompletedQuery) -> bool:
-    return _matches(task, query) and task.get("completed_at") is not None
 
 
 def _user_zone(db: sqlite3.Connection) -> ZoneInfo:
