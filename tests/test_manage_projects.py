@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import ElicitRequestParams, ElicitResult
 
 from tests.support import Harness, connected, harness, structured, text_of
 
@@ -105,9 +106,13 @@ async def test_archive_unarchive_and_label_reorder_and_undo_of_an_archive() -> N
         s = await store(h)
         assert s["projects"]["Older"]["parent_id"] == s["projects"]["Old"]["id"]
         assert [n for n, _ in sorted(s["labels"].items(), key=lambda kv: kv[1]["item_order"])] == ["x", "y", "z"]
+        await client.call_tool("add_item", {"items": [{"content": "dusty", "project": "Older"}]})
         await manage(client, {"op": "archive", "kind": "project", "id": "Older"})
-        data = await manage(client, {"op": "unarchive", "kind": "project", "id": "Older"})
+        overview = text_of(await client.call_tool("query_changes", {}))
+        assert "dusty" not in overview and "Older" not in overview  # as a full sync would have it
+        data = await manage(client, {"op": "unarchive", "kind": "project", "id": "Older"})  # by name: seen archived
         assert data["ok"] == 1 and "Older" in (await store(h))["projects"]
+        assert "dusty" in text_of(await client.call_tool("query_changes", {}))
 
 
 async def test_undo_deletes_what_was_added_unless_tasks_went_into_it() -> None:
@@ -206,3 +211,19 @@ async def test_dry_run_sends_nothing_and_150_ops_take_two_requests() -> None:
         h.transport.reset()
         data = await manage(client, *ops)
         assert data["ok"] == 150 and h.transport.count == 2 and len((await store(h))["labels"]) == 150
+
+
+async def test_the_user_can_confirm_a_large_project_delete_through_elicitation() -> None:
+    asked: list[str] = []
+
+    async def yes(_context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    callback: Any = yes
+    async with harness() as h, Client(h.server(), mode="legacy", elicitation_callback=callback) as client:
+        await manage(client, {"op": "add", "kind": "project", "name": "Big"})
+        await client.call_tool("add_item", {"items": [{"content": f"t{i}", "project": "Big"} for i in range(5)]})
+        data = await manage(client, {"op": "delete", "kind": "project", "id": "Big"})
+        assert data["ok"] == 1 and "Big" not in (await store(h))["projects"]
+    assert asked == ["Delete 5 tasks with the projects/sections? This cannot be undone."]

@@ -67,6 +67,7 @@ class Mirror:
             touched.update(self.items)
         touched.update(item.id for item in response.items or ())
         self._merge_response(response)
+        touched |= self._hide_archived(response)
         if touched:
             self.version += 1
             self._log.append((self.version, frozenset(touched)))
@@ -115,6 +116,19 @@ class Mirror:
             _merge(self.notes, note.id, note, note.is_deleted)
         if self.inbox_project_id is None:
             self.inbox_project_id = next((p.id for p in self.projects.values() if p.inbox_project), None)
+
+    def _hide_archived(self, response: SyncResponse) -> set[str]:
+        """Tasks of a project archived in this response leave the mirror, as they leave a full sync; unarchiving
+        sends them again."""
+        archived = {p.id for p in response.projects or () if p.is_archived and not p.is_deleted}
+        if not archived:
+            return set()
+        hidden = {i.id for i in self.items.values() if i.project_id in archived}
+        for item_id in hidden:
+            del self.items[item_id]
+        for section_id in [s.id for s in self.sections.values() if s.project_id in archived]:
+            del self.sections[section_id]
+        return hidden
 
     def _remember_gone(self, item: Item, reason: GoneReason) -> None:
         self.gone[item.id] = (reason, item)
