@@ -227,3 +227,21 @@ async def test_the_user_can_confirm_a_large_project_delete_through_elicitation()
         data = await manage(client, {"op": "delete", "kind": "project", "id": "Big"})
         assert data["ok"] == 1 and "Big" not in (await store(h))["projects"]
     assert asked == ["Delete 5 tasks with the projects/sections? This cannot be undone."]
+
+
+async def test_undo_of_a_section_archive_unarchives_it_and_reopens_the_tasks_it_completed() -> None:
+    async with harness() as h, connected(h) as client:
+        await manage(
+            client,
+            {"op": "add", "kind": "project", "name": "P"},
+            {"op": "add", "kind": "section", "name": "Done soon", "project": "P"},
+        )
+        items = [{"content": f"t{i}", "project": "P", "section": "Done soon"} for i in range(2)]
+        await client.call_tool("add_item", {"items": items})
+        await manage(client, {"op": "archive", "kind": "section", "id": "Done soon"})
+        s = await store(h)
+        assert "Done soon" not in s["sections"] and "t0" not in s["items"]
+        await client.call_tool("undo", {})
+        s = await store(h)
+        assert "Done soon" in s["sections"] and {"t0", "t1"} <= set(s["items"])
+        assert s["items"]["t0"]["section_id"] == s["sections"]["Done soon"]["id"]
