@@ -131,3 +131,18 @@ async def test_list_shows_comments_with_ids_and_local_times_from_the_mirror() ->
 def test_posted_times_are_shown_in_the_users_timezone() -> None:
     assert local_time("2026-11-23T10:00:00.000000Z", "Europe/Berlin") == "2026-11-23 11:00"
     assert local_time("2026-11-23T23:30:00Z", "America/New_York") == "2026-11-23 18:30"
+
+
+async def test_a_task_created_elsewhere_since_the_last_sync_is_found_with_one_more_sync() -> None:
+    async with harness() as h, connected(h) as client:
+        await client.call_tool("query_changes", {})
+        made = await h.raw_sync(
+            {
+                "sync_token": "*",
+                "commands": [{"type": "item_add", "uuid": "u-else", "temp_id": "t1", "args": {"content": "x"}}],
+            }
+        )
+        task = made["temp_id_mapping"]["t1"]
+        h.transport.reset()
+        data = structured(await client.call_tool("comment_items", {"add": [{"task": task, "content": "hi"}]}))
+        assert data["ok"] == 1 and h.transport.count == 2 and len(await notes(h)) == 1

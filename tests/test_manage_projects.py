@@ -178,7 +178,7 @@ async def test_unknown_and_ambiguous_names_fail_per_op_with_suggestions() -> Non
         data = structured(result)
         tags = [(f["index"], f["error_tag"]) for f in data["failures"]]
         assert tags == [(0, "PROJECT_NOT_FOUND"), (1, "AMBIGUOUS_SECTION"), (3, "LABEL_NOT_FOUND")]
-        assert "closest: Work" in text_of(result) and data["ok"] == 1 and h.transport.count == 1
+        assert "closest: Work" in text_of(result) and data["ok"] == 1 and h.transport.commands_sent() == 1
         assert (await store(h))["sections"]["Doing"]["project_id"] == (await store(h))["projects"]["Work"]["id"]
 
 

@@ -246,9 +246,26 @@ UNDO = WriteSpec[UndoRecord](
     needs_mirror=lambda _: True,
     refresh=lambda record: record.kind == "projects" and any(c.temp_id is not None for c in record.sent),
 )
+# Ids and names are checked against the mirror; one not found there may be new elsewhere: sync once and look again.
+_OBJECT_ERRORS = frozenset({"ITEM_NOT_FOUND", "NOTE_NOT_FOUND", "LABEL_NOT_FOUND", *_NAME_ERRORS})
+
+
+def _missed_objects(planned: Planned) -> bool:
+    return any(s.error is not None and s.error.tag in _OBJECT_ERRORS for s in planned.plan.steps)
+
+
 COMMENTS = WriteSpec[CommentsInput](
-    "Applied", lambda a, m: Planned(plan_comments(a, m)), undo="comments", needs_mirror=lambda _: True
+    "Applied",
+    lambda a, m: Planned(plan_comments(a, m)),
+    undo="comments",
+    needs_mirror=lambda _: True,
+    missed_names=_missed_objects,
 )
+# Only adds that name nothing (a label, a root project) can be planned without the account's objects.
 PROJECTS = WriteSpec[list[ProjectOp]](
-    "Applied", lambda ops, m: Planned(plan_projects(ops, m)), undo="projects", needs_mirror=lambda _: True
+    "Applied",
+    lambda ops, m: Planned(plan_projects(ops, m)),
+    undo="projects",
+    needs_mirror=lambda ops: any(op.op != "add" or op.parent is not None or op.project is not None for op in ops),
+    missed_names=_missed_objects,
 )
