@@ -323,7 +323,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
 
     @server.tool(annotations=WRITE)
     async def undo(ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
-        """Reverse this session's last write (add, complete, move, update) in one batch; says what cannot be undone."""
+        """Reverse this session's last write in one batch; says what cannot be undone."""
         return await _run(
             ctx, lambda session, client: run_write(writes.UNDO, session, client, undo_target(session), dry_run)
         )
