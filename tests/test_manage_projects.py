@@ -245,3 +245,40 @@ async def test_undo_of_a_section_archive_unarchives_it_and_reopens_the_tasks_it_
         s = await store(h)
         assert "Done soon" in s["sections"] and {"t0", "t1"} <= set(s["items"])
         assert s["items"]["t0"]["section_id"] == s["sections"]["Done soon"]["id"]
+
+
+async def test_update_fields_and_deleting_a_section_and_a_label() -> None:
+    async with harness() as h, connected(h) as client:
+        await manage(
+            client,
+            {"op": "add", "kind": "project", "name": "P", "is_favorite": True},
+            {"op": "add", "kind": "section", "name": "Gone", "project": "P"},
+            {"op": "add", "kind": "section", "name": "Stay", "project": "P"},
+            {"op": "add", "kind": "label", "name": "tag", "is_favorite": True, "color": "teal"},
+        )
+        items = [{"content": "in gone", "project": "P", "section": "Gone"}, {"content": "tagged", "labels": ["tag"]}]
+        await client.call_tool("add_item", {"items": items})
+        h.transport.reset()
+        data = await manage(
+            client,
+            {"op": "update", "kind": "project", "id": "P", "color": "grape", "view_style": "board", "description": "d"},
+            {"op": "update", "kind": "section", "id": "Stay", "name": "Stayed"},
+            {"op": "update", "kind": "label", "id": "tag", "is_favorite": False},
+            {"op": "delete", "kind": "section", "id": "Gone"},
+            {"op": "delete", "kind": "label", "id": "tag"},
+        )
+        assert (data["ok"], h.transport.count) == (5, 1)
+        s = await store(h)
+        project = s["projects"]["P"]
+        assert (project["color"], project["view_style"], project["description"], project["is_favorite"]) == (
+            "grape",
+            "board",
+            "d",
+            True,
+        )
+        assert set(s["sections"]) == {"Stayed"} and "in gone" not in s["items"]
+        assert "tag" not in s["labels"] and s["items"]["tagged"]["labels"] == []
+        undone = await client.call_tool("undo", {})
+        s = await store(h)
+        assert s["projects"]["P"]["color"] == "charcoal" and "Stay" in s["sections"]
+        assert "Cannot undo: 2 deletion(s)" in text_of(undone)
