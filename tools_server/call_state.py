@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from tools_server.changes import View
+from tools_server.changes_objects import ObjectType, SeenObjects
 from tools_server.session import Session
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.objects import Note
 from tools_server.sync.wire import Item, Label, Project, Section
 from tools_server.undo import UndoRecord
 
@@ -59,6 +61,7 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
             projects={p["id"]: Project.model_validate(p) for p in mirror["projects"]},
             sections={s["id"]: Section.model_validate(s) for s in mirror["sections"]},
             labels={la["id"]: Label.model_validate(la) for la in mirror["labels"]},
+            notes={n["id"]: Note.model_validate(n) for n in mirror.get("notes", [])},
             inbox_project_id=mirror.get("inbox_project_id"),
             timezone=mirror.get("timezone"),
             start_day=int(mirror.get("start_day", 1)),
@@ -69,7 +72,7 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
         session.sync_token = entry["sync_token"]
     # The restored mirror has no change log, so each view compares everything it saw (version -1) on its next diff.
     session.views = OrderedDict(
-        (cursor, View(seen={i["id"]: Item.model_validate(i) for i in seen}, version=-1))
+        (cursor, _load_view(seen, entry.get("cursor_objects", {}).get(cursor)))
         for cursor, seen in entry.get("cursors", {}).items()
     )
     undo = entry.get("undo")
@@ -99,6 +102,7 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
             "projects": [p.model_dump(mode="json") for p in mirror.projects.values()],
             "sections": [s.model_dump(mode="json") for s in mirror.sections.values()],
             "labels": [la.model_dump(mode="json") for la in mirror.labels.values()],
+            "notes": [n.model_dump(mode="json") for n in mirror.notes.values()],
             "inbox_project_id": mirror.inbox_project_id,
             "timezone": mirror.timezone,
             "start_day": mirror.start_day,
@@ -108,6 +112,13 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
         if mirror.synced
         else None,
         "cursors": {cursor: [i.model_dump(mode="json") for i in view.seen.values()] for cursor, view in cursors},
+        # What each cursor saw of comments, projects, sections and labels, so they are not "added" next time.
+        "cursor_objects": {
+            cursor: {
+                kind: [o.model_dump(mode="json") for o in table.values()] for kind, table in view.objects.seen.items()
+            }
+            for cursor, view in cursors
+        },
         "undo": None
         if record is None
         else {
@@ -127,3 +138,22 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
     os.replace(temporary, path)
+
+
+_OBJECT_MODELS: dict[ObjectType, type[Project | Section | Label | Note]] = {
+    "project": Project,
+    "section": Section,
+    "label": Label,
+    "comment": Note,
+}
+
+
+def _load_view(seen: list[dict[str, Any]], objects: dict[str, list[dict[str, Any]]] | None) -> View:
+    # The restored mirror has no change log, so the view compares everything it saw (version -1) on its next diff.
+    view = View(seen={i["id"]: Item.model_validate(i) for i in seen}, version=-1)
+    if objects is not None:
+        tables: dict[ObjectType, dict[str, Any]] = {}
+        for kind, model in _OBJECT_MODELS.items():
+            tables[kind] = {o["id"]: model.model_validate(o) for o in objects.get(kind, [])}
+        view.objects = SeenObjects(seen=tables)
+    return view
