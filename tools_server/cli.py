@@ -18,6 +18,8 @@ import httpx
 
 from tools_server import __version__
 from tools_server.clock import SYSTEM_CLOCK
+from tools_server.hosting import HostingError, HttpOptions, build_app, check_options, serve
+from tools_server.http_auth import TodoistTokenVerifier
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import Backend, build_server
@@ -112,6 +114,20 @@ async def open_backend(
         store.close()
 
 
+@asynccontextmanager
+async def open_multi_user_backend(
+    env: Mapping[str, str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+) -> AsyncGenerator[Backend]:
+    """The Sync endpoint (Todoist, or TODOIST_SYNC_URL) for callers' own tokens; there is no default token."""
+    url = env.get("TODOIST_SYNC_URL") or DEFAULT_SYNC_URL
+    async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+        shared = backend_over(http, kind="todoist", url=url, token="", client_tokens=True, policy=policy)
+        yield Backend(default_token="", client_for=shared.client_for, accepts_client_tokens=True, per_user=True)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Subcommands
 
@@ -132,11 +148,18 @@ async def _run_stdio(env: Mapping[str, str]) -> None:
         await server.run_stdio_async()
 
 
-async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
+async def _run_http(env: Mapping[str, str], options: HttpOptions) -> None:
+    if options.multi_user:
+        async with open_multi_user_backend(env) as backend:
+            verifier = TodoistTokenVerifier(backend.client_for, clock=SYSTEM_CLOCK)
+            app = build_app(build_server(backend, clock=SYSTEM_CLOCK), options, verifier)
+            _freeze_startup_heap()
+            await serve(app, options)
+        return
     async with open_backend(env, http_mode=True) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK)
+        app = build_app(build_server(backend, clock=SYSTEM_CLOCK), options, None)
         _freeze_startup_heap()
-        await server.run_streamable_http_async(host=host, port=port)
+        await serve(app, options)
 
 
 async def _run_call(env: Mapping[str, str], tool: str, arguments: dict[str, Any], as_json: bool) -> int:
@@ -172,6 +195,23 @@ def _parser() -> argparse.ArgumentParser:
     http = sub.add_parser("http", help="serve MCP over streamable HTTP at /mcp", description="Serve MCP over HTTP.")
     http.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1, local only)")
     http.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    http.add_argument(
+        "--multi-user",
+        action="store_true",
+        help="every request must bring Authorization: Bearer <its own Todoist token>; TODOIST_API_TOKEN is not used",
+    )
+    http.add_argument(
+        "--allowed-hosts",
+        default="",
+        help="comma-separated Host names clients use (needed off loopback), e.g. mcp.example.com,mcp.example.com:443",
+    )
+    http.add_argument("--public-url", help="the base URL clients see, for the OAuth metadata (default: from Host)")
+    http.add_argument(
+        "--allow-remote-personal",
+        action="store_true",
+        help="allow personal mode (your account, no token needed) on a non-loopback --host: dangerous",
+    )
+    http.add_argument("--access-log", action="store_true", help="log one line per HTTP request (off by default)")
     api = sub.add_parser(
         "local-api",
         help="serve the embedded Sync backend over HTTP",
@@ -214,13 +254,22 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     _configure_logging(env)
     try:
         if args.command == "http":
-            if args.host not in ("127.0.0.1", "localhost", "::1"):
-                print(
-                    f"warning: binding to {args.host} exposes your tasks to the network; "
-                    "DNS-rebinding protection is only automatic on localhost",
-                    file=sys.stderr,
-                )
-            anyio.run(_run_http, env, args.host, args.port)
+            options = HttpOptions(
+                host=args.host,
+                port=args.port,
+                multi_user=args.multi_user,
+                allow_remote_personal=args.allow_remote_personal,
+                allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip()),
+                access_log=args.access_log,
+                public_url=args.public_url,
+            )
+            try:
+                warnings = check_options(options, env)
+            except HostingError as exc:
+                raise ConfigError(f"http: {exc}") from None
+            for warning in warnings:
+                print(warning, file=sys.stderr)
+            anyio.run(_run_http, env, options)
         elif args.command == "local-api":
             from tools_server.local.app import serve
 
