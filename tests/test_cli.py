@@ -105,10 +105,10 @@ def _http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]
         text=True,
         env=local_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
     )
+    seen: list[str] = []
     try:
         assert process.stderr is not None
         # Readiness from the server's own log line, not from sleeping.
-        seen: list[str] = []
         for _ in range(200):
             line = process.stderr.readline()
             seen.append(line)
