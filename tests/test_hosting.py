@@ -22,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp, Message
 
 from tests.support import FixedClock, structured, text_of
-from tools_server.cli import open_multi_user_backend
+from tools_server.cli_http import open_multi_user_backend
 from tools_server.hosting import HttpOptions, build_app
 from tools_server.http_auth import TodoistTokenVerifier
 from tools_server.local.store import SyncStore

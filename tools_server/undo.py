@@ -1,7 +1,9 @@
-"""Pure undo: before-images, and the inverse plan of a write.
+"""Pure undo: before- and after-images of a write, the conflict check, and the inverse plan.
 
-Undo works from before-images: the mirror's copy of each task just before a write. Items are immutable pydantic
-objects that the mirror replaces (never mutates), so keeping a reference is a snapshot.
+A write's record keeps each target as it was just before (``before``) and as our write left it (``after``, the mirror's
+copy once the write's own response was applied). Items are immutable pydantic objects that the mirror replaces (never
+mutates), so keeping a reference is a snapshot. Undo first refreshes the mirror, then reverts only the targets that
+still look the way our write left them: a field, place or state someone changed since is theirs, not ours to revert.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tools_server.dues import duration_input, restored_due
 from tools_server.plans import Plan, Step, label_of
 from tools_server.summary import WriteResult
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.wire import (
     Command,
+    Due,
     Item,
+    ItemDateCompleteArgs,
     ItemDelete,
     ItemIdArgs,
     ItemMove,
@@ -24,22 +29,48 @@ from tools_server.sync.wire import (
     ItemUncomplete,
     ItemUpdate,
     ItemUpdateArgs,
+    ItemUpdateDateComplete,
     arg_value,
 )
 
 WriteKind = Literal["add", "complete", "move", "update", "delete"]
+# What an add may have set, and where a task lives: an add is undone only while none of these changed elsewhere.
+_CONTENT_FIELDS = ("content", "description", "priority", "labels", "due", "deadline", "duration")
+_PLACE_FIELDS = ("project_id", "section_id", "parent_id")
 
 
 @dataclass
 class UndoRecord:
-    """What one write call did, with the tasks as they were before it: enough to reverse it."""
+    """What one write call did, with its targets as they were before it and as it left them: enough to reverse it
+    without clobbering what happened since."""
 
     kind: WriteKind
     before: dict[str, Item | None] = field(default_factory=dict[str, Item | None])
+    after: dict[str, Item | None] = field(default_factory=dict[str, Item | None])
     done: list[str] = field(default_factory=list[str])  # ids the write confirmed, in input order
     created: list[str] = field(default_factory=list[str])  # add: new task ids whose parent is not new too
+    created_all: set[str] = field(default_factory=set[str])  # add: every new task id, subtasks included
     fields: dict[str, set[str]] = field(default_factory=dict[str, set[str]])  # update: fields set per id
     projects_created: int = 0
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """The inverse plan of a record, what cannot be reversed, what changed elsewhere, and how many tasks it deletes."""
+
+    plan: Plan
+    cannot: list[str]
+    changed: list[str]  # "<id> (<field>)": left as they are
+    removes: int = 0
+
+
+def state_of(mirror: Mirror, item_id: str) -> Item | None:
+    """The mirror's latest copy of a task: active, or the completed/deleted copy it last saw; None if never seen."""
+    item = mirror.items.get(item_id)
+    if item is not None:
+        return item
+    gone = mirror.gone.get(item_id)
+    return gone[1] if gone is not None else None
 
 
 def snapshot(mirror: Mirror, ids: list[str]) -> dict[str, Item | None]:
@@ -53,18 +84,59 @@ def snapshot(mirror: Mirror, ids: list[str]) -> dict[str, Item | None]:
     return images
 
 
-def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> tuple[Plan, list[str]]:
-    """The commands that reverse ``record``, and what cannot be reversed."""
+def _status(item: Item | None) -> str:
+    if item is None:
+        return "unknown"
+    return "deleted" if item.is_deleted else "completed" if item.checked else "open"
+
+
+def _differs(after: Item | None, now: Item | None, names: Sequence[str]) -> list[str]:
+    """Which of ``names`` (or the task's state) differ between what our write left and the task now."""
+    if after is None:
+        return []  # the write's response did not show it: nothing to compare against
+    if now is None or _status(now) != _status(after):
+        return [_status(now) if now is not None else "gone"]
+    return [name for name in names if getattr(after, name) != getattr(now, name)]
+
+
+RecurringUndo = Literal["item_update", "item_update_date_complete"]
+
+
+def plan_undo(
+    record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4, recurring: RecurringUndo | None = None
+) -> Reversal:
+    """The commands that reverse ``record`` where nothing changed since, against a freshly refreshed ``mirror``
+    (``recurring``: see ``RECURRING_UNDO``)."""
     steps: list[Step] = []
     cannot: list[str] = []
+    changed: list[str] = []
 
     def add(label: str, command: Any) -> None:
         steps.append(Step(len(steps), label, command=command))
 
+    def conflict(item_id: str, names: Sequence[str]) -> bool:
+        differ = _differs(record.after.get(item_id), state_of(mirror, item_id), names)
+        if differ:
+            changed.append(f"{item_id} ({', '.join(differ)})")
+        return bool(differ)
+
+    removes = 0
     if record.kind == "delete":
         cannot.append(f"{len(record.done)} deleted task(s): Todoist has no undelete")
     elif record.kind == "add":
+        children = mirror.children_index()
+        trees: dict[str, list[str]] = {}  # root -> the tasks of ours under it (as our write left them)
+        for made in record.created_all:
+            trees.setdefault(_root_of(made, record.after), []).append(made)
         for item_id in record.created:
+            tree = [item_id, *mirror.descendants(item_id, children)]
+            strangers = [t for t in tree if t not in record.created_all]
+            if strangers:
+                changed.append(f"{item_id} (has subtasks we did not create: {', '.join(strangers[:3])})")
+                continue
+            if any([conflict(t, (*_CONTENT_FIELDS, *_PLACE_FIELDS)) for t in trees.get(item_id, [item_id])]):
+                continue
+            removes += len(tree)
             add(label_of(mirror, item_id), ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
         if record.projects_created:
             cannot.append(f"{record.projects_created} new project(s)/section(s) stay (delete them in Todoist)")
@@ -75,18 +147,27 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue
             label = before.content
             if before.due is not None and before.due.is_recurring:
-                args = ItemUpdateArgs.model_validate({"id": item_id, "due": before.due.as_input()})
-                add(label, ItemUpdate(uuid=new_uuid(), args=args))
+                if conflict(item_id, ("due",)):
+                    continue
+                add(label, _undo_recurring_close(item_id, before.due, new_uuid, recurring or RECURRING_UNDO))
+                continue
+            # A completion made since (after someone reopened it) is theirs: its completed_at is not ours.
+            if conflict(item_id, ("completed_at",)):
                 continue
             add(label, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
             # item_close completed its open subtasks too; reopen those (uncomplete restores ancestors, not children).
             for sub_id, sub in record.before.items():
-                if sub is not None and sub_id not in record.done and _under(sub_id, item_id, record.before):
+                if (
+                    sub is not None
+                    and sub_id not in record.done
+                    and _under(sub_id, item_id, record.before)
+                    and not conflict(sub_id, ("completed_at",))
+                ):
                     add(sub.content, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=sub_id)))
     elif record.kind == "move":
         for item_id in reversed(record.done):
             before = record.before.get(item_id)
-            if before is None:
+            if before is None or conflict(item_id, _PLACE_FIELDS):
                 continue
             if before.parent_id is not None:
                 where: dict[str, Any] = {"parent_id": before.parent_id}
@@ -98,16 +179,50 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
     else:  # update
         for item_id in record.done:
             before = record.before.get(item_id)
-            if before is None:
+            names = sorted(record.fields.get(item_id, ()))
+            if before is None or conflict(item_id, names):
                 continue
-            old: dict[str, Any] = before.model_dump(mode="json")
-            if before.due is not None:
-                old["due"] = before.due.as_input()
             restored: dict[str, Any] = {"id": item_id}
-            for name in sorted(record.fields.get(item_id, ())):
-                restored[name] = old.get(name)
-            add(before.content, ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(restored)))
-    return Plan(tuple(steps)), cannot
+            for name in names:
+                value = _input_value(before, name)
+                if value is _UNSENDABLE:
+                    cannot.append(f"the {name} of {item_id} ({before.content!r}): Todoist accepts no such value")
+                else:
+                    restored[name] = value
+            if len(restored) > 1:
+                add(before.content, ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(restored)))
+    return Reversal(Plan(tuple(steps)), cannot, changed, removes)
+
+
+# How a recurring completion is undone: "item_update_date_complete" is the documented command (reference §3: id, due,
+# is_forward 0); "item_update" (the before-image's due put back with a plain update) stays for backends without it.
+RECURRING_UNDO: RecurringUndo = "item_update_date_complete"
+
+
+def _undo_recurring_close(item_id: str, due: Due, new_uuid: NewUuid, how: RecurringUndo) -> Command:
+    """The command that puts a recurring task's due back to the occurrence an item_close moved it past."""
+    restored = restored_due(due)
+    if how == "item_update_date_complete":
+        args = ItemDateCompleteArgs.model_validate({"id": item_id, "due": restored, "is_forward": 0})
+        return ItemUpdateDateComplete(uuid=new_uuid(), args=args)
+    return ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate({"id": item_id, "due": restored}))
+
+
+_UNSENDABLE = object()
+
+
+def _input_value(before: Item, name: str) -> Any:
+    """A field of a before-image in the shape an item_update takes (null clears it), or _UNSENDABLE."""
+    if name == "due":
+        return restored_due(before.due) if before.due is not None else None
+    if name == "deadline":
+        return {"date": before.deadline.date} if before.deadline is not None else None
+    if name == "duration":
+        if before.duration is None:
+            return None
+        sendable = duration_input(before.duration)
+        return sendable if sendable is not None else _UNSENDABLE
+    return getattr(before, name)
 
 
 def _under(item_id: str, ancestor: str, images: dict[str, Item | None]) -> bool:
@@ -119,21 +234,34 @@ def _under(item_id: str, ancestor: str, images: dict[str, Item | None]) -> bool:
     return False
 
 
+def _root_of(item_id: str, images: dict[str, Item | None]) -> str:
+    current = images.get(item_id)
+    root = item_id
+    while current is not None and current.parent_id is not None and current.parent_id in images:
+        root = current.parent_id
+        current = images.get(root)
+    return root
+
+
 def targets(commands: Sequence[Command]) -> list[str]:
     """The task id each command acts on (commands that edit an existing task all carry ``args.id``)."""
     return [str(arg_value(c.args, "id") or "") for c in commands]
 
 
 def undo_record(
-    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult
+    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult, mirror: Mirror
 ) -> UndoRecord:
-    """What undo needs to reverse a sent write of ``kind``, from its before-images and its result."""
+    """What undo needs to reverse a sent write of ``kind``: its before-images, its result, and ``mirror`` as the
+    write's own responses left it (the after-images)."""
     if kind == "add":
-        roots = [r.id for r in result.steps if r.status == "ok" and r.id is not None and r.parent_index is None]
-        made = sum(p.error_tag is None for p in result.projects or ())
-        return UndoRecord("add", created=roots, projects_created=made)
+        made = [r for r in result.steps if r.status == "ok" and r.id is not None]
+        ids = {r.id for r in made if r.id is not None}
+        roots = [r.id for r in made if r.id is not None and r.parent_index is None]
+        projects = sum(p.error_tag is None for p in result.projects or ())
+        after = {i: state_of(mirror, i) for i in ids}
+        return UndoRecord("add", after=after, created=roots, created_all=ids, projects_created=projects)
     done = [r.id for r in result.steps if r.status == "ok" and r.id is not None]
-    record = UndoRecord(kind, before=before, done=done)
+    record = UndoRecord(kind, before=before, done=done, after={i: state_of(mirror, i) for i in before})
     if kind == "update":
         record.fields = {
             target: set(c.args.model_fields_set) - {"id"} for target, c in zip(targets(commands), commands, strict=True)

@@ -27,7 +27,8 @@ import httpx
 from pydantic import ValidationError
 
 from tools_server.sync.batch import encode_request
-from tools_server.sync.wire import Command, SyncError, SyncResponse
+from tools_server.sync.objects import SyncError, SyncResponse, read_response
+from tools_server.sync.wire import Command
 from tools_server.text import clip
 
 logger = logging.getLogger(__name__)
@@ -323,20 +324,24 @@ class SyncClient:
             )
 
     def _parse_success(self, response: httpx.Response, uuids: tuple[str, ...]) -> SyncResponse:
+        """The response, read object by object when one object is bad (``read_response``); a body whose envelope
+        cannot be read raises ``BackendUnavailable`` with every command unconfirmed."""
         try:
-            return SyncResponse.model_validate_json(response.content)
+            return read_response(response.content)
         except ValidationError as exc:
-            # A 2xx means the backend processed the request, so the commands may have run even though we cannot
-            # read the outcome. Not retried here: an unreadable 2xx is usually a wrong URL (an HTML page), which a
-            # retry would not fix. Only location and message are quoted, never the input (it is the response body).
+            # Only location and message are quoted, never the input (it is the response body).
             first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
             where = ".".join(str(part) for part in first["loc"]) or "body"
-            raise BackendUnavailable(
-                self._redact(
-                    f"Sync backend sent a malformed response (HTTP {response.status_code}; {where}: {first['msg']})"
-                ),
-                unconfirmed_uuids=uuids,
-            ) from None
+            problem = f"{where}: {first['msg']}"
+        except ValueError:
+            problem = "body: not JSON"
+        # A 2xx means the backend processed the request, so the commands may have run even though we cannot read
+        # the outcome. Not retried here: an unreadable 2xx is usually a wrong URL (an HTML page), which a retry
+        # would not fix.
+        raise BackendUnavailable(
+            self._redact(f"Sync backend sent a malformed response (HTTP {response.status_code}; {problem})"),
+            unconfirmed_uuids=uuids,
+        )
 
     @staticmethod
     def _retry_after(response: httpx.Response, error: SyncError) -> float | None:

@@ -34,6 +34,8 @@ class Outcome:
     requests: int = 0
 
 
+_NO_STATUS = NotConfirmed("UNCONFIRMED", "the backend's response carried no status for this command", True)
+
 # One Sync request carrying these commands (and the read that refreshes the mirror).
 Request = Callable[[Sequence[Command]], Awaitable[SyncResponse]]
 
@@ -69,4 +71,8 @@ async def send(request: Request, commands: Sequence[Command], outcome: Outcome |
         outcome.requests += 1
         outcome.statuses.update(response.sync_status)
         outcome.temp_id_mapping.update(response.temp_id_mapping)
+        # A status missing (or unreadable, see sync/objects.py) leaves the command in doubt: kept for resending.
+        for command in chunk:
+            if command.uuid not in response.sync_status:
+                outcome.statuses[command.uuid] = _NO_STATUS
     return outcome
