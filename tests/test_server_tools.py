@@ -289,7 +289,7 @@ async def test_tools_list_is_small_and_every_tool_is_annotated() -> None:
         tools = await client.list_tools()
         dumped = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools.tools])
         print(f"tools/list: {len(dumped)} characters for {len(tools.tools)} tools")
-        assert len(dumped) < 12_000
+        assert len(dumped) <= 15_000  # the whole surface (issue 13): a tenth of the official server's 153,000
         names = {t.name for t in tools.tools}
         assert {"add_item", "complete_items", "move_items", "query_changes"} <= names
         for tool in tools.tools:

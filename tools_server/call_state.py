@@ -61,6 +61,9 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
             labels={la["id"]: Label.model_validate(la) for la in mirror["labels"]},
             inbox_project_id=mirror.get("inbox_project_id"),
             timezone=mirror.get("timezone"),
+            start_day=int(mirror.get("start_day", 1)),
+            date_format=int(mirror.get("date_format", 0)),
+            lang=mirror.get("lang"),
             synced=True,
         )
         session.sync_token = entry["sync_token"]
@@ -74,8 +77,10 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
         session.last_write = UndoRecord(
             kind=undo["kind"],
             before={k: _load_item(v) for k, v in undo["before"].items()},
+            after={k: _load_item(v) for k, v in undo.get("after", {}).items()},
             done=list(undo["done"]),
             created=list(undo["created"]),
+            created_all=set(undo.get("created_all", ())),
             fields={k: set(v) for k, v in undo["fields"].items()},
             projects_created=int(undo["projects_created"]),
         )
@@ -96,6 +101,9 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
             "labels": [la.model_dump(mode="json") for la in mirror.labels.values()],
             "inbox_project_id": mirror.inbox_project_id,
             "timezone": mirror.timezone,
+            "start_day": mirror.start_day,
+            "date_format": mirror.date_format,
+            "lang": mirror.lang,
         }
         if mirror.synced
         else None,
@@ -105,8 +113,10 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
         else {
             "kind": record.kind,
             "before": {k: _dump_item(v) for k, v in record.before.items()},
+            "after": {k: _dump_item(v) for k, v in record.after.items()},
             "done": record.done,
             "created": record.created,
+            "created_all": sorted(record.created_all),
             "fields": {k: sorted(v) for k, v in record.fields.items()},
             "projects_created": record.projects_created,
         },

@@ -61,13 +61,13 @@ async def open_multi_user_backend(
 
 
 async def _run_http(env: Mapping[str, str], options: HttpOptions) -> None:
-    from tools_server.cli import _freeze_startup_heap, open_backend  # pyright: ignore[reportPrivateUsage]
+    from tools_server.cli import _freeze_startup_heap, call_budget, open_backend  # pyright: ignore[reportPrivateUsage]
     from tools_server.hosting import build_app, serve
     from tools_server.http_auth import TodoistTokenVerifier
     from tools_server.server import build_server
 
     async with open_multi_user_backend(env) if options.multi_user else open_backend(env, http_mode=True) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK)
+        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
         verifier = TodoistTokenVerifier(backend.client_for, clock=SYSTEM_CLOCK) if options.multi_user else None
         app = build_app(server, options, verifier)
         _freeze_startup_heap()
