@@ -28,6 +28,7 @@ from tools_server.http_auth import TodoistTokenVerifier
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import build_server
+from tools_server.session import SessionRegistry
 from tools_server.sync.client import RetryPolicy
 
 ALICE, BOB, OPERATOR = "alice-token-0001", "bob-token-0002", "operator-token-0003"
@@ -47,9 +48,12 @@ class TokenRouted(httpx.AsyncBaseTransport):
         self._refuse = next(iter(self._by_token.values()))
         self.requests = 0
         self.dropping: str | None = None  # this token's responses are lost after the store committed
+        self.unreachable = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
+        if self.unreachable:
+            raise httpx.ConnectError("connection refused", request=request)
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         response = await self._by_token.get(token, self._refuse).handle_async_request(request)
         if token == self.dropping:
@@ -165,6 +169,18 @@ async def test_a_request_without_a_good_bearer_token_gets_401_and_the_metadata_c
         # Only a token-shaped credential costs a Sync read; nothing reached the operator's account.
         assert h.sync.requests == (1 if error else 0)
         assert _contents(h.stores[OPERATOR], OPERATOR) == ["operator secret"]
+
+
+@pytest.mark.anyio
+async def test_when_todoist_cannot_be_asked_about_a_token_the_answer_is_503_not_401() -> None:
+    async with hosted() as h, h.http(ALICE, **RPC_HEADERS) as http:
+        h.sync.unreachable = True
+        down = await http.post(MCP_URL, json=RPC)
+        h.sync.unreachable = False
+        up = await http.post(MCP_URL, json=RPC)  # no verdict was cached while it was down
+    assert down.status_code == 503 and down.headers["retry-after"] == "30"
+    assert "www-authenticate" not in down.headers
+    assert up.status_code != 401 and h.verifier.checks == 2
 
 
 @pytest.mark.anyio
@@ -285,3 +301,17 @@ async def test_one_account_with_many_made_up_session_ids_evicts_only_its_own_ses
         async with h.client(BOB, "auto", **{"Mcp-Session-Id": "s-bob"}) as bob:
             again = await bob.call_tool("query_changes", {"cursor": cursor})
         assert text_of(again).startswith("No changes since last look")
+
+
+def test_the_session_registry_bounds_sessions_per_account_and_evicts_from_the_heaviest_account() -> None:
+    clock = FixedClock()
+    registry = SessionRegistry(max_sessions=4, max_per_account=3, clock=clock.as_clock())
+    victim = registry.get("b:1", account="b")
+    other = registry.get("c:1", account="c")
+    mine = [registry.get(f"a:{n}", account="a") for n in range(50)]
+    assert len(registry) == 4
+    assert registry.get("b:1", account="b") is victim and registry.get("c:1", account="c") is other
+    assert registry.get("a:48", account="a") is mine[48] and registry.get("a:49", account="a") is mine[49]
+    # Full, and every account at one or two sessions: a new account's session pushes out the heaviest's oldest.
+    registry.get("d:1", account="d")
+    assert len(registry) == 4 and registry.get("b:1", account="b") is victim
