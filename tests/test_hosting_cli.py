@@ -61,8 +61,12 @@ def _multi_user(tmp_path: Path, sync_url: str) -> Generator[str]:
 
 @pytest.mark.anyio
 async def test_multi_user_http_serves_only_requests_with_a_good_token_and_never_the_operators(tmp_path: Path) -> None:
+    async with httpx2.AsyncClient(timeout=30) as raw:
+        await _check(tmp_path, raw)
+
+
+async def _check(tmp_path: Path, raw: httpx2.AsyncClient) -> None:
     with local_api(tmp_path / "account.db") as sync:
-        raw = httpx2.AsyncClient(timeout=30)
         added = await raw.post(
             sync.url,
             json={"commands": [command("item_add", {"content": "operator secret"}, temp_id="t1")]},
@@ -82,7 +86,6 @@ async def test_multi_user_http_serves_only_requests_with_a_good_token_and_never_
             metadata = (await raw.get(f"{base}/.well-known/oauth-protected-resource")).json()
             assert metadata["authorization_servers"] == ["https://todoist.com"]
             assert (await raw.get(f"{base}/health")).json()["status"] == "ok"
-            await raw.aclose()
             # A caller with the account's own token is served that account.
             async with (
                 httpx2.AsyncClient(headers={"Authorization": f"Bearer {OPERATOR}"}, timeout=30) as http,
