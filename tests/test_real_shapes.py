@@ -178,7 +178,7 @@ async def test_the_overview_names_the_users_day_zone_and_week_start() -> None:
     clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
     async with corpus_client(CorpusServer(full=data, incremental=None), clock) as client:
         text = text_of(await client.call_tool("query_changes", {}))
-    assert "Now: Tue 2026-11-24 01:00 Pacific/Kiritimati (weeks start on Sunday)" in text
+    assert "Account: timezone Pacific/Kiritimati, today Tue 2026-11-24 01:00, week starts Sunday" in text
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -301,4 +301,4 @@ async def test_tools_list_is_small_and_every_tool_is_annotated() -> None:
         read_only = {t.name for t in tools.tools if t.annotations and t.annotations.read_only_hint}
         assert read_only == {"query_changes", "find_items"} & names
         destructive = {t.name for t in tools.tools if t.annotations and t.annotations.destructive_hint}
-        assert destructive == {"delete_items"}
+        assert destructive == {"delete_items", "manage_projects"} & names

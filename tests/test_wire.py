@@ -23,6 +23,13 @@ def test_the_command_union_parses_each_kind_into_its_own_class() -> None:
         "item_add": {"content": "x"},
         "project_add": {"name": "P"},
         "section_add": {"name": "S", "project_id": "1"},
+        "section_move": {"id": "1", "project_id": "2"},
+        "project_reorder": {"projects": [{"id": "1", "child_order": 2}]},
+        "section_reorder": {"sections": [{"id": "1", "section_order": 2}]},
+        "label_add": {"name": "L"},
+        "label_update_orders": {"id_order_mapping": {"1": 2}},
+        "note_add": {"item_id": "1", "content": "c"},
+        "note_update": {"id": "1", "content": "c"},
     }
     for kind, cls in COMMAND_KINDS.items():
         args = samples.get(kind, {"id": "1"})

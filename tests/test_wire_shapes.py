@@ -42,8 +42,31 @@ DOCUMENTED: dict[str, tuple[set[str], set[str]]] = {
          "is_project_insights_enabled"},
     ),
     "section_add": ({"name", "project_id"}, {"name", "project_id", "section_order"}),
+    "project_update": (
+        {"id"},
+        {"id", "name", "color", "is_collapsed", "is_favorite", "view_style", "description", "status",
+         "is_link_sharing_enabled", "collaborator_role_default", "access"},
+    ),
+    "project_move": ({"id"}, {"id", "parent_id"}),
+    "project_reorder": ({"projects"}, {"projects"}),
+    "project_archive": ({"id"}, {"id"}),
+    "project_unarchive": ({"id"}, {"id"}),
+    "project_delete": ({"id"}, {"id"}),
+    "section_update": ({"id"}, {"id", "name", "is_collapsed"}),
+    "section_move": ({"id"}, {"id", "project_id"}),
+    "section_reorder": ({"sections"}, {"sections"}),
+    "section_archive": ({"id"}, {"id"}),
+    "section_unarchive": ({"id"}, {"id"}),
+    "section_delete": ({"id"}, {"id"}),
+    "label_add": ({"name"}, {"name", "color", "item_order", "is_favorite"}),
+    "label_update": ({"id"}, {"id", "name", "color", "item_order", "is_favorite"}),
+    "label_delete": ({"id"}, {"id", "cascade"}),
+    "label_update_orders": ({"id_order_mapping"}, {"id_order_mapping"}),
+    "note_add": ({"content"}, {"item_id", "project_id", "content", "file_attachment", "uids_to_notify"}),
+    "note_update": ({"id", "content"}, {"id", "content", "file_attachment"}),
+    "note_delete": ({"id"}, {"id"}),
 }  # fmt: skip
-CREATES = {"item_add", "project_add", "section_add"}
+CREATES = {"item_add", "project_add", "section_add", "label_add", "note_add"}
 # An explicit null removes these (item_update); nowhere else is null a documented input.
 CLEARABLE = {"due", "deadline", "duration", "responsible_uid"}
 DUE_KEYS = {"date", "string", "timezone", "lang", "is_recurring"}
@@ -66,7 +89,16 @@ def problems(command: dict[str, Any]) -> list[str]:
     found += [f"{kind}: missing {name}" for name in sorted(required - set(args))]
     found += [f"{kind}: undocumented arg {name}" for name in sorted(set(args) - allowed)]
     for name, value in args.items():
-        if value is None and not (kind == "item_update" and name in CLEARABLE):
+        # project_move's null parent_id is documented: "null -> root".
+        if (
+            value is None
+            and not (kind == "item_update" and name in CLEARABLE)
+            and (kind, name)
+            != (
+                "project_move",
+                "parent_id",
+            )
+        ):
             found.append(f"{kind}.{name}: null")
     if kind == "item_move" and len({"parent_id", "section_id", "project_id"} & set(args)) != 1:
         found.append("item_move: not exactly one destination")

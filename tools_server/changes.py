@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from tools_server.changes_objects import ObjectType, SeenObjects
 from tools_server.dues import show_due
 from tools_server.sync.mirror import Mirror, project_rank
 from tools_server.sync.wire import Item
 from tools_server.text import clip
 
-ChangeKind = Literal["added", "updated", "moved", "completed", "deleted"]
-_ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "completed": 3, "deleted": 4}
+ChangeKind = Literal["added", "updated", "moved", "completed", "archived", "deleted"]
+_ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "completed": 3, "archived": 4, "deleted": 5}
 _CONTENT_CHARS = 80
 
 
@@ -24,9 +25,12 @@ class View:
     seen: dict[str, Item] = field(default_factory=dict[str, Item])
     # The mirror version this view has seen in full; -1 until the first refresh.
     version: int = -1
+    # Comments, projects, sections and labels as last seen.
+    objects: SeenObjects = field(default_factory=SeenObjects)
 
     def refresh(self, mirror: Mirror, ids: set[str] | None = None) -> None:
         """Mark the mirror's current state as seen: all of it, or only ``ids`` (this session's own writes)."""
+        self.objects.refresh(mirror, ids)
         if ids is None:
             changed = mirror.changed_since(self.version) if self.version >= 0 else None
             if changed is None:
@@ -62,6 +66,7 @@ class Change(BaseModel):
     id: str
     content: str
     detail: str | None = None
+    of: ObjectType | None = Field(default=None, description="Not a task: what it is")
 
 
 class ProjectBrief(BaseModel):
@@ -126,6 +131,8 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
     for item_id, before in vanished.items():
         reason, _ = mirror.gone.get(item_id, ("deleted", before))
         changes.append(Change(kind=reason, id=item_id, content=clip(before.content, _CONTENT_CHARS)))
+    for kind, of, object_id, text, detail in view.objects.diff(mirror):
+        changes.append(Change(kind=kind, of=of, id=object_id, content=text, detail=detail))
     changes.sort(key=lambda c: _ORDER[c.kind])
     return changes
 
@@ -187,7 +194,8 @@ def task_line(item: Item, mirror: Mirror) -> str:
 
 
 def change_line(change: Change) -> str:
-    line = f"{change.kind} {change.id} {change.content}"
+    what = f"{change.kind} {change.of}" if change.of else change.kind
+    line = f"{what} {change.id} {change.content}"
     return f"{line} · {change.detail}" if change.detail else line
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from tools_server.sync.wire import DueLang
 
@@ -134,4 +134,102 @@ class ItemChanges(_Strict):
         for name in self.clear or ():
             if (name == "due" and given) or (name != "due" and getattr(self, name) is not None):
                 raise ValueError(f"{name} is both set and cleared")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# comment_items and manage_projects
+
+MAX_COMMENT_CHARS = 15_000
+MAX_OPS_PER_CALL = 200
+CommentText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT_CHARS)]
+
+
+class NewComment(_Strict):
+    task: TaskId | None = None
+    project: Ref | None = None
+    content: CommentText
+
+    @model_validator(mode="after")
+    def _one_parent(self) -> Self:
+        if (self.task is None) == (self.project is None):
+            raise ValueError("give exactly one of task or project")
+        return self
+
+
+class CommentEdit(_Strict):
+    id: TaskId
+    content: CommentText
+
+
+# Todoist's color names (reference: DC "Colors", ids 30-49); checked here so a typo fails before anything is sent.
+COLORS = (
+    "berry_red", "red", "orange", "yellow", "olive_green", "lime_green", "green", "mint_green", "teal", "sky_blue",
+    "light_blue", "blue", "grape", "violet", "lavender", "magenta", "salmon", "charcoal", "grey", "taupe",
+)  # fmt: skip
+
+
+def _known_color(value: str) -> str:
+    if value not in COLORS:
+        raise ValueError(f"unknown color '{value}'; one of: {', '.join(COLORS)}")
+    return value
+
+
+Color = Annotated[str, AfterValidator(_known_color)]
+OpName = Literal["add", "update", "move", "reorder", "archive", "unarchive", "delete"]
+OpKind = Literal["project", "section", "label"]
+_DETAILS = frozenset({"name", "color", "is_favorite", "view_style", "description"})
+# (op, kind) -> (fields it may carry, fields it needs). reorder takes exactly one of order/before/after.
+_POSITION = frozenset({"order", "before", "after"})
+OP_FIELDS: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {
+    ("add", "project"): (_DETAILS | {"parent"}, frozenset({"name"})),
+    ("update", "project"): (_DETAILS | {"id"}, frozenset({"id"})),
+    ("move", "project"): (frozenset({"id", "parent"}), frozenset({"id", "parent"})),
+    ("add", "section"): (frozenset({"name", "project"}), frozenset({"name", "project"})),
+    ("update", "section"): (frozenset({"id", "name", "project"}), frozenset({"id", "name"})),
+    ("move", "section"): (frozenset({"id", "project"}), frozenset({"id", "project"})),
+    ("add", "label"): (frozenset({"name", "color", "is_favorite"}), frozenset({"name"})),
+    ("update", "label"): (frozenset({"id", "name", "color", "is_favorite"}), frozenset({"id"})),
+    ("delete", "label"): (frozenset({"id"}), frozenset({"id"})),
+}
+for _kind in ("project", "section", "label"):
+    OP_FIELDS[("reorder", _kind)] = (_POSITION | {"id", "project"}, frozenset({"id"}))
+for _op in ("archive", "unarchive", "delete"):
+    for _kind in ("project", "section"):
+        OP_FIELDS[(_op, _kind)] = (frozenset({"id", "project"}), frozenset({"id"}))
+
+
+# One change to a project, section or label; which fields apply depends on op and kind (checked here). A comment,
+# not a docstring: a docstring would be advertised in the schema.
+class ProjectOp(_Strict):
+    op: OpName
+    kind: OpKind
+    id: Ref | None = Field(default=None, description="Target id or name")
+    name: Ref | None = None
+    project: Ref | None = Field(default=None, description="Of a section; move: to")
+    parent: Ref | None = Field(default=None, description="move: null = root")
+    color: Color | None = Field(default=None, description="e.g. red, blue")
+    is_favorite: bool | None = None
+    view_style: Literal["list", "board", "calendar"] | None = None
+    description: Annotated[str, Field(max_length=1024)] | None = None
+    order: Annotated[int, Field(ge=1, description="Position, 1 = first")] | None = None
+    before: Ref | None = Field(default=None, description="Sibling")
+    after: Ref | None = None
+
+    @model_validator(mode="after")
+    def _fits_op(self) -> Self:
+        rule = OP_FIELDS.get((self.op, self.kind))
+        if rule is None:
+            raise ValueError(f"op: {self.op} does not apply to a {self.kind}")
+        allowed, required = rule
+        given = {name for name in self.model_fields_set if name not in ("op", "kind")}
+        given = {name for name in given if getattr(self, name) is not None or name == "parent"}
+        for name in sorted(given - allowed):
+            raise ValueError(f"{name}: not used by {self.kind} {self.op}")
+        for name in sorted(required - given):
+            raise ValueError(f"{name}: required for {self.kind} {self.op}")
+        if self.op == "reorder" and len(given & _POSITION) != 1:
+            raise ValueError("reorder: give exactly one of order, before, after")
+        if self.op == "update" and not given - {"id", "project"}:
+            raise ValueError(f"update: give a field to change ({', '.join(sorted(allowed - {'id', 'project'}))})")
         return self

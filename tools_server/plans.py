@@ -56,6 +56,7 @@ class Step:
 class Plan:
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+    noun: str = "task"  # what a step is, in the result's text
 
     @property
     def commands(self) -> list[Command]:

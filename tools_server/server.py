@@ -42,6 +42,7 @@ from tools_server.queries import query_changes_result
 from tools_server.resources import PROJECTS_URI, TASK_URI_TEMPLATE, projects_json, task_json
 from tools_server.schema_compact import LIMIT_KEYWORDS, compact_schema
 from tools_server.search import FindResult, find
+from tools_server.server_objects import register_object_tools
 from tools_server.session import (
     DELETE_UNCONFIRMED_MAX,
     CallScope,
@@ -410,5 +411,6 @@ def build_server(
             raise ResourceNotFoundError(f"no open task with id {task_id!r} (completed or deleted tasks are not served)")
         return text
 
+    register_object_tools(server, _run)
     register_prompts(server)
     return server

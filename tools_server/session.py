@@ -17,6 +17,7 @@ from typing import TypeVar
 import anyio
 
 from tools_server.changes import View
+from tools_server.changes_objects import cascaded_tasks
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.plans import Plan
 from tools_server.sync.client import Deadline, RequestRejected, SyncClient, TokenRejected
@@ -24,6 +25,7 @@ from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome, Progress, Report, send
 from tools_server.sync.wire import MIRRORED_RESOURCE_TYPES, Command, SyncResponse, arg_value
 from tools_server.undo import UndoRecord
+from tools_server.undo_objects import touched_ids
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -237,6 +239,7 @@ class Session:
         touched: set[str] = set()
         gone: list[str] = []
         children: dict[str, list[str]] | None = None
+        cascades: list[tuple[str, str]] = []
         for command in commands:
             if command.temp_id is not None:
                 # A new object: its subtasks, if any, are new commands of this same call.
@@ -244,7 +247,15 @@ class Session:
                 if created is not None:
                     touched.add(created)
                 continue
+            kind = str(vars(command)["type"])
             target = arg_value(command.args, "id")
+            if not kind.startswith("item_"):
+                # Comments, projects, sections, labels: the object itself, the ids of an order list, and the
+                # tasks a project, section or label command changes along the way.
+                touched.update(touched_ids(command))
+                if target is not None:
+                    cascades.append((kind, target))
+                continue
             if target is None:
                 continue
             touched.add(target)
@@ -255,6 +266,8 @@ class Session:
                 gone.append(target)
         for view in self.views.values():
             marked = set(touched)
+            if cascades:
+                marked |= cascaded_tasks(cascades, view.seen, view.objects, self.mirror)
             if gone:
                 # Completed or deleted with its subtasks: they left the mirror, so find them in what the view saw.
                 seen_children: dict[str, list[str]] = {}

@@ -259,9 +259,8 @@ def _id_list(ids: list[str], budget: int) -> str:
 def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "") -> str:
     """E.g. 'Completed 5 tasks.' or 'Moved 3 of 4 tasks. Failed: ...' with one short line per failure."""
     total = len(result.steps)
-    head = (
-        f"{verb} {_plural(total, 'task')}" if result.failed == 0 else f"{verb} {result.ok} of {_plural(total, 'task')}"
-    )
+    noun = plan.noun
+    head = f"{verb} {_plural(total, noun)}" if result.failed == 0 else f"{verb} {result.ok} of {_plural(total, noun)}"
     if result.dry_run:
         head = f"Dry run, nothing sent: would send {_plural(len(result.plan or ()), 'command')}; {result.ok} valid"
     ok_ids = [r for r in result.steps if r.status == "ok" and r.id]
@@ -282,7 +281,7 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
         after = result.retry_after
         wait = f" (retry after {after:g} s: the backend asked to wait that long)" if after is not None else ""
         parts.append(
-            f"{_plural(unsure, 'task')} not confirmed: call resend_writes with batch '{result.resend}'"
+            f"{_plural(unsure, noun)} not confirmed: call resend_writes with batch '{result.resend}'"
             + wait
             + " to send the same commands again (safe: nothing is applied twice). Do not repeat the original call."
         )

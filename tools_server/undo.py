@@ -17,6 +17,7 @@ from tools_server.plans import Plan, Step, label_of
 from tools_server.summary import WriteResult
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.send import Outcome
 from tools_server.sync.wire import (
     Command,
     Due,
@@ -32,8 +33,11 @@ from tools_server.sync.wire import (
     ItemUpdateDateComplete,
     arg_value,
 )
+from tools_server.undo_objects import Image, plan_object_undo
 
-WriteKind = Literal["add", "complete", "move", "update", "delete"]
+WriteKind = Literal["add", "complete", "move", "update", "delete", "comments", "projects"]
+# Kinds whose undo works from object images (undo_objects) rather than task images.
+OBJECT_KINDS: frozenset[WriteKind] = frozenset({"comments", "projects"})
 # What an add may have set, and where a task lives: an add is undone only while none of these changed elsewhere.
 _CONTENT_FIELDS = ("content", "description", "priority", "labels", "due", "deadline", "duration")
 _PLACE_FIELDS = ("project_id", "section_id", "parent_id")
@@ -52,6 +56,10 @@ class UndoRecord:
     created_all: set[str] = field(default_factory=set[str])  # add: every new task id, subtasks included
     fields: dict[str, set[str]] = field(default_factory=dict[str, set[str]])  # update: fields set per id
     projects_created: int = 0
+    # comments/projects: the confirmed commands, the ids their temp ids got, and the objects as they were.
+    sent: list[Command] = field(default_factory=list[Command])
+    mapping: dict[str, str] = field(default_factory=dict[str, str])
+    objects: dict[str, Image | None] = field(default_factory=dict[str, Image | None])
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,13 @@ def plan_undo(
 
     def add(label: str, command: Any) -> None:
         steps.append(Step(len(steps), label, command=command))
+
+    if record.kind in OBJECT_KINDS:
+        items = {k: v for k, v in record.before.items() if v is not None}
+        pairs, cannot = plan_object_undo(record.sent, record.mapping, record.objects, items, mirror, new_uuid=new_uuid)
+        for label, command in pairs:
+            add(label, command)
+        return Reversal(Plan(tuple(steps), noun="change"), cannot, [])
 
     def conflict(item_id: str, names: Sequence[str]) -> bool:
         differ = _differs(record.after.get(item_id), state_of(mirror, item_id), names)
@@ -249,10 +264,22 @@ def targets(commands: Sequence[Command]) -> list[str]:
 
 
 def undo_record(
-    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult, mirror: Mirror
+    kind: WriteKind,
+    before: dict[str, Item | None],
+    commands: Sequence[Command],
+    result: WriteResult,
+    mirror: Mirror,
+    *,
+    outcome: Outcome | None = None,
+    objects: dict[str, Image | None] | None = None,
 ) -> UndoRecord:
     """What undo needs to reverse a sent write of ``kind``: its before-images, its result, and ``mirror`` as the
-    write's own responses left it (the after-images)."""
+    write's own responses left it (the after-images); for comments and projects, the commands sent and the object
+    images."""
+    if kind in OBJECT_KINDS and outcome is not None:
+        sent = [c for c in commands if outcome.statuses.get(c.uuid) == "ok"]
+        mapping = dict(outcome.temp_id_mapping)
+        return UndoRecord(kind, before=before, sent=sent, mapping=mapping, objects=objects or {})
     if kind == "add":
         made = [r for r in result.steps if r.status == "ok" and r.id is not None]
         ids = {r.id for r in made if r.id is not None}

@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
+from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ProjectOp
 from tools_server.plans import (
     Plan,
     PlanError,
@@ -23,13 +23,16 @@ from tools_server.plans import (
     plan_update,
     resolve_destination,
 )
+from tools_server.plans_comments import CommentsInput, plan_comments
+from tools_server.plans_projects import plan_projects, tasks_removed
 from tools_server.session import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, PendingFull, PendingWrite, Session
 from tools_server.summary import WriteResult, build_result, combine, dry_run_result, summary_text
 from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import Outcome
-from tools_server.sync.wire import Command, SectionAdd
-from tools_server.undo import UndoRecord, WriteKind, plan_undo, snapshot, state_of, targets, undo_record
+from tools_server.sync.wire import Command, Item, SectionAdd
+from tools_server.undo import OBJECT_KINDS, UndoRecord, WriteKind, plan_undo, snapshot, state_of, targets, undo_record
+from tools_server.undo_objects import Image, object_snapshot
 
 A = TypeVar("A")
 _NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
@@ -77,6 +80,8 @@ class WriteSpec(Generic[A]):
     missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
     extra: Callable[[WriteResult, PendingWrite], str] = _no_extra  # said after the counts of a sent write
     recurrence: bool = False  # report which tasks recurred instead of completing
+    # Read changes made elsewhere before planning (one incremental request), when the plan depends on them.
+    refresh: Callable[[A], bool] = _never
 
 
 async def _plan(spec: WriteSpec[A], session: Session, client: SyncClient, args: A) -> Planned:
@@ -111,7 +116,13 @@ async def run_write(
     if unasked:
         _check_removal(spec, session, planned.removes)
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
-    before = snapshot(session.mirror, targets(commands)) if spec.undo in _SNAPSHOT_KINDS else {}
+    before: dict[str, Item | None] = {}
+    objects: dict[str, Image | None] = {}
+    if spec.undo in OBJECT_KINDS:
+        objects, tasks = object_snapshot(session.mirror, commands)
+        before = dict[str, Item | None](tasks)
+    elif spec.undo in _SNAPSHOT_KINDS:
+        before = snapshot(session.mirror, targets(commands))
     write = PendingWrite(spec.verb, plan, projects, commands, Outcome(), recurrence=spec.recurrence)
     try:
         session.hold(write)
@@ -124,9 +135,13 @@ async def run_write(
     if planned.undoing is not None:
         session.handles.forget(planned.undoing)  # undone: its handle must not revert it twice
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
-    record = undo_record(spec.undo, before, commands, result, session.mirror) if spec.undo is not None else None
+    record = (
+        undo_record(spec.undo, before, commands, result, session.mirror, outcome=write.outcome, objects=objects)
+        if spec.undo is not None
+        else None
+    )
     session.last_write = record
-    if record is not None and record.kind != "delete" and (record.done or record.created):
+    if record is not None and record.kind != "delete" and (record.done or record.created or record.sent):
         result.write = session.handles.mint(record)
     return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result, write) + planned.note), result
 
@@ -137,7 +152,7 @@ def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
     recent = session.removed_recently()
     if recent + count <= DELETE_UNCONFIRMED_MAX:
         return
-    what = "deleting these" if spec.undo == "delete" else "this undo deletes"
+    what = "this undo deletes" if spec.undo is None else "deleting these"
     earlier = (
         f" ({recent} were already removed without confirmation in the last {DELETE_WINDOW_SECONDS / 60:.0f} minutes)"
         if recent
@@ -270,6 +285,9 @@ def _missed_names(planned: Planned) -> bool:
     return any(s.error is not None and s.error.tag in _NAME_ERRORS for p in plans for s in p.steps)
 
 
+_UNDONE = {"comments": "comment_items call", "projects": "manage_projects call"}
+
+
 def _plan_reverse(record: UndoRecord, mirror: Mirror) -> Planned:
     reversal = plan_undo(record, mirror)
     note = ""
@@ -279,7 +297,7 @@ def _plan_reverse(record: UndoRecord, mirror: Mirror) -> Planned:
         note += f" Left as they are, changed elsewhere since: {shown}."
     if reversal.cannot:
         note += " Cannot undo: " + "; ".join(reversal.cannot) + "."
-    verb = f"Undid the {record.kind}: reverted"
+    verb = f"Undid the {_UNDONE.get(record.kind, record.kind)}: reverted"
     return Planned(reversal.plan, note=note, verb=verb, removes=reversal.removes, undoing=record)
 
 
@@ -351,3 +369,34 @@ DELETE = WriteSpec[list[str]](
 )
 # Undo compares each target with what our write left, so it reads what changed elsewhere first.
 UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, refresh=lambda _: True)
+# Ids and names are checked against the mirror; one not found there may be new elsewhere: sync once and look again.
+_OBJECT_ERRORS = frozenset({"ITEM_NOT_FOUND", "NOTE_NOT_FOUND", "LABEL_NOT_FOUND", *_NAME_ERRORS})
+
+
+def _missed_objects(planned: Planned) -> bool:
+    return any(s.error is not None and s.error.tag in _OBJECT_ERRORS for s in planned.plan.steps)
+
+
+COMMENTS = WriteSpec[CommentsInput](
+    "Applied",
+    lambda a, m: Planned(plan_comments(a, m)),
+    undo="comments",
+    needs_mirror=lambda _: True,
+    missed_names=_missed_objects,
+)
+
+
+def _plan_projects(ops: list[ProjectOp], mirror: Mirror) -> Planned:
+    # Deleting a project or section deletes its tasks: counted like delete_items, for the same confirmation.
+    plan = plan_projects(ops, mirror)
+    return Planned(plan, removes=tasks_removed(plan, mirror))
+
+
+# Only adds that name nothing (a label, a root project) can be planned without the account's objects.
+PROJECTS = WriteSpec[list[ProjectOp]](
+    "Applied",
+    _plan_projects,
+    undo="projects",
+    needs_mirror=lambda ops: any(op.op != "add" or op.parent is not None or op.project is not None for op in ops),
+    missed_names=_missed_objects,
+)

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from tools_server.sync.objects import Item, Label, Project, Section, SyncResponse, User
+from tools_server.sync.objects import Item, Label, Note, Project, Section, SyncResponse, User
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
@@ -26,6 +26,12 @@ class Mirror:
     projects: dict[str, Project] = field(default_factory=dict[str, Project])
     sections: dict[str, Section] = field(default_factory=dict[str, Section])
     labels: dict[str, Label] = field(default_factory=dict[str, Label])
+    # Task and project comments in one table (a note has item_id or project_id).
+    notes: dict[str, Note] = field(default_factory=dict[str, Note])
+    # Projects and sections seen being archived (full syncs leave archived ones out), so they can be named again.
+    archived_projects: dict[str, Project] = field(default_factory=dict[str, Project])
+    archived_sections: dict[str, Section] = field(default_factory=dict[str, Section])
+    user: User | None = None
     inbox_project_id: str | None = None
     # The user's settings (reference §2.9): IANA zone for "today" and shown times, 1 = Monday .. 7 = Sunday,
     # 0 = DD-MM-YYYY / 1 = MM-DD-YYYY, and the language Todoist reads due strings in when none is given.
@@ -66,6 +72,7 @@ class Mirror:
             touched.update(self.items)
         touched.update(item.id for item in response.items or ())
         self._merge_response(response)
+        touched |= self._hide_archived(response)
         if touched:
             self.version += 1
             self._log.append((self.version, frozenset(touched)))
@@ -74,6 +81,7 @@ class Mirror:
 
     def _merge_response(self, response: SyncResponse) -> None:
         if response.user is not None:
+            self.user = response.user
             self._merge_user(response.user)
         if response.full_sync:
             # Replacing (not merging) is what drops objects deleted while we were not looking (reference §6).
@@ -85,6 +93,10 @@ class Mirror:
                 self.sections = {}
             if response.labels is not None:
                 self.labels = {}
+            if response.notes is not None:
+                self.notes = {k: n for k, n in self.notes.items() if n.item_id is None}
+            if response.project_notes is not None:
+                self.notes = {k: n for k, n in self.notes.items() if n.item_id is not None}
             self.synced = True
         for item in response.items or ():
             _share_fields_set(item)
@@ -96,10 +108,14 @@ class Mirror:
                 self.gone.pop(item.id, None)
         for project in response.projects or ():
             _merge(self.projects, project.id, project, project.is_deleted or project.is_archived)
+            _merge(self.archived_projects, project.id, project, project.is_deleted or not project.is_archived)
         for section in response.sections or ():
             _merge(self.sections, section.id, section, section.is_deleted or section.is_archived)
+            _merge(self.archived_sections, section.id, section, section.is_deleted or not section.is_archived)
         for label in response.labels or ():
             _merge(self.labels, label.id, label, label.is_deleted)
+        for note in (*(response.notes or ()), *(response.project_notes or ())):
+            _merge(self.notes, note.id, note, note.is_deleted)
         if self.inbox_project_id is None:
             self.inbox_project_id = next((p.id for p in self.projects.values() if p.inbox_project), None)
 
@@ -116,6 +132,19 @@ class Mirror:
             self.date_format = user.date_format
         if user.lang:
             self.lang = user.lang
+
+    def _hide_archived(self, response: SyncResponse) -> set[str]:
+        """Tasks of a project archived in this response leave the mirror, as they leave a full sync; unarchiving
+        sends them again."""
+        archived = {p.id for p in response.projects or () if p.is_archived and not p.is_deleted}
+        if not archived:
+            return set()
+        hidden = {i.id for i in self.items.values() if i.project_id in archived}
+        for item_id in hidden:
+            del self.items[item_id]
+        for section_id in [s.id for s in self.sections.values() if s.project_id in archived]:
+            del self.sections[section_id]
+        return hidden
 
     def _remember_gone(self, item: Item, reason: GoneReason) -> None:
         self.gone[item.id] = (reason, item)

@@ -88,6 +88,7 @@ class Project(_Lenient):
     is_archived: bool = False
     is_favorite: bool = False
     view_style: str = "list"
+    description: str = ""
     inbox_project: bool = False
     folder_id: str | None = None
     created_at: str | None = None
@@ -115,6 +116,19 @@ class Label(_Lenient):
     item_order: int | None = None  # the docs' Sync name; the docs' own objects and some backends send null
     is_deleted: bool = False
     is_favorite: bool = False
+
+
+class Note(_Lenient):
+    """A comment: on a task (``item_id``, from ``notes``) or on a project (``project_id``, from ``project_notes``)."""
+
+    id: str
+    content: str = ""
+    item_id: str | None = None
+    project_id: str | None = None
+    posted_uid: str | None = None
+    posted_at: str | None = None
+    is_deleted: bool = False
+    file_attachment: dict[str, Any] | None = None
 
 
 class TzInfo(_Lenient):
@@ -184,14 +198,30 @@ class SyncResponse(_Lenient):
     projects: list[Project] | None = None
     sections: list[Section] | None = None
     labels: list[Label] | None = None
+    notes: list[Note] | None = None
+    project_notes: list[Note] | None = None
     user: User | None = None
 
 
 # The resource types this server reads and mirrors.
-MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "user")
+MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "notes", "project_notes", "user")
 
-_LISTS: dict[str, type[_Lenient]] = {"items": Item, "projects": Project, "sections": Section, "labels": Label}
-_SINGULAR = {"items": "item", "projects": "project", "sections": "section", "labels": "label"}
+_LISTS: dict[str, type[_Lenient]] = {
+    "items": Item,
+    "projects": Project,
+    "sections": Section,
+    "labels": Label,
+    "notes": Note,
+    "project_notes": Note,
+}
+_SINGULAR = {
+    "items": "item",
+    "projects": "project",
+    "sections": "section",
+    "labels": "label",
+    "notes": "note",
+    "project_notes": "project note",
+}
 
 
 class _Envelope(_Lenient):

@@ -14,6 +14,22 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, Ty
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from tools_server.sync.object_args import (
+    LabelAddArgs,
+    LabelDeleteArgs,
+    LabelOrdersArgs,
+    LabelUpdateArgs,
+    NoteAddArgs,
+    NoteUpdateArgs,
+    ProjectMoveArgs,
+    ProjectReorderArgs,
+    ProjectUpdateArgs,
+    SectionMoveArgs,
+    SectionReorderArgs,
+    SectionUpdateArgs,
+    ViewStyle,
+)
+
 # Resources and responses live in sync/objects.py; re-exported for modules that import them from here.
 from tools_server.sync.objects import (
     MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES,
@@ -24,10 +40,12 @@ from tools_server.sync.objects import Due as Due
 from tools_server.sync.objects import Item as Item
 from tools_server.sync.objects import ItemDuration as ItemDuration
 from tools_server.sync.objects import Label as Label
+from tools_server.sync.objects import Note as Note
 from tools_server.sync.objects import Project as Project
 from tools_server.sync.objects import Section as Section
 from tools_server.sync.objects import SyncError as SyncError
 from tools_server.sync.objects import SyncResponse as SyncResponse
+from tools_server.sync.objects import TzInfo as TzInfo
 from tools_server.sync.objects import User as User
 
 # Todoist's documented request limits (reference §5): at most 100 commands and 1 MiB of body per request.
@@ -146,7 +164,8 @@ class ProjectAddArgs(_Lenient):
     parent_id: str | None = None
     child_order: int | None = None
     is_favorite: bool | None = None
-    view_style: Literal["list", "board", "calendar"] | None = None
+    view_style: ViewStyle | None = None
+    description: str | None = None
 
 
 class SectionAddArgs(_Lenient):
@@ -251,6 +270,84 @@ class ProjectAdd(SyncCommand[ProjectAddArgs]):
 class SectionAdd(SyncCommand[SectionAddArgs]):
     creates_temp_id = True
     type: Literal["section_add"] = "section_add"
+
+
+class ProjectUpdate(SyncCommand[ProjectUpdateArgs]):
+    type: Literal["project_update"] = "project_update"
+
+
+class ProjectMove(SyncCommand[ProjectMoveArgs]):
+    type: Literal["project_move"] = "project_move"
+
+
+class ProjectReorder(SyncCommand[ProjectReorderArgs]):
+    type: Literal["project_reorder"] = "project_reorder"
+
+
+class ProjectArchive(SyncCommand[ItemIdArgs]):
+    type: Literal["project_archive"] = "project_archive"
+
+
+class ProjectUnarchive(SyncCommand[ItemIdArgs]):
+    type: Literal["project_unarchive"] = "project_unarchive"
+
+
+class ProjectDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["project_delete"] = "project_delete"
+
+
+class SectionUpdate(SyncCommand[SectionUpdateArgs]):
+    type: Literal["section_update"] = "section_update"
+
+
+class SectionMove(SyncCommand[SectionMoveArgs]):
+    type: Literal["section_move"] = "section_move"
+
+
+class SectionReorder(SyncCommand[SectionReorderArgs]):
+    type: Literal["section_reorder"] = "section_reorder"
+
+
+class SectionArchive(SyncCommand[ItemIdArgs]):
+    type: Literal["section_archive"] = "section_archive"
+
+
+class SectionUnarchive(SyncCommand[ItemIdArgs]):
+    type: Literal["section_unarchive"] = "section_unarchive"
+
+
+class SectionDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["section_delete"] = "section_delete"
+
+
+class LabelAdd(SyncCommand[LabelAddArgs]):
+    creates_temp_id = True
+    type: Literal["label_add"] = "label_add"
+
+
+class LabelUpdate(SyncCommand[LabelUpdateArgs]):
+    type: Literal["label_update"] = "label_update"
+
+
+class LabelDelete(SyncCommand[LabelDeleteArgs]):
+    type: Literal["label_delete"] = "label_delete"
+
+
+class LabelUpdateOrders(SyncCommand[LabelOrdersArgs]):
+    type: Literal["label_update_orders"] = "label_update_orders"
+
+
+class NoteAdd(SyncCommand[NoteAddArgs]):
+    creates_temp_id = True
+    type: Literal["note_add"] = "note_add"
+
+
+class NoteUpdate(SyncCommand[NoteUpdateArgs]):
+    type: Literal["note_update"] = "note_update"
+
+
+class NoteDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["note_delete"] = "note_delete"
 
 
 # Derived from the declarations above; declare a new kind above this line.
