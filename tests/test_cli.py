@@ -105,10 +105,10 @@ def _http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]
         text=True,
         env=local_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
     )
+    seen: list[str] = []
     try:
         assert process.stderr is not None
         # Readiness from the server's own log line, not from sleeping.
-        seen: list[str] = []
         for _ in range(200):
             line = process.stderr.readline()
             seen.append(line)
@@ -120,6 +120,7 @@ def _http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]
         process.terminate()
         process.wait(timeout=20)
         if process.stderr is not None:
+            seen.extend(process.stderr.readlines())  # what it logged after readiness, for the caller
             process.stderr.close()
 
 
@@ -144,11 +145,35 @@ def test_http_mode_rejects_foreign_host_and_origin_headers(tmp_path: Path) -> No
         assert origin.status_code == 403
 
 
-def test_http_on_all_interfaces_warns(tmp_path: Path) -> None:
-    with _http_server(tmp_path, "--host", "0.0.0.0") as (_, seen):
-        assert any("warning: binding to 0.0.0.0" in line for line in seen)
+def test_personal_mode_on_all_interfaces_is_refused_unless_asked_for_and_then_warns(tmp_path: Path) -> None:
+    refused = _run(tmp_path, "http", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert refused.returncode == 2
+    assert "refusing personal mode on 0.0.0.0" in refused.stderr and "--multi-user" in refused.stderr
+    no_hosts = _run(tmp_path, "http", "--host", "0.0.0.0", "--allow-remote-personal", "--port", str(free_port()))
+    assert no_hosts.returncode == 2 and "--allowed-hosts" in no_hosts.stderr
+    args = ("--host", "0.0.0.0", "--allow-remote-personal", "--allowed-hosts", "tasks.example.com")
+    with _http_server(tmp_path, *args) as (port, seen):
+        assert any("serves YOUR Todoist account to anyone" in line for line in seen)
+        headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        client = {"name": "curl", "version": "1"}
+        params: dict[str, Any] = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client}
+        body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+        url = f"http://127.0.0.1:{port}/mcp"
+        # Only the allowed Host name is served; /health answers any Host (load balancers probe by address).
+        assert httpx.post(url, json=body, headers=headers, timeout=10).status_code == 421
+        allowed = httpx.post(url, json=body, headers=headers | {"Host": "tasks.example.com"}, timeout=10)
+        assert allowed.status_code == 200
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
-def test_call_exits_3_when_some_tasks_failed(tmp_path: Path) -> None:
-    done = _run(tmp_path, "call", "add_item", '{"items":[{"content":"ok"},{"content":"lost","project":"Nowhere"}]}')
-    assert done.returncode == 3 and "Added 1 of 2 tasks" in done.stdout and "Nowhere" in done.stdout
+def test_multi_user_mode_refuses_the_embedded_local_backend(tmp_path: Path) -> None:
+    refused = _run(tmp_path, "http", "--multi-user", "--port", str(free_port()))
+    assert refused.returncode == 2 and "embedded local backend holds one account" in refused.stderr
+
+
+def test_http_access_log_is_off_by_default_and_on_with_the_flag(tmp_path: Path) -> None:
+    for args, logged in (((), False), (("--access-log",), True)):
+        with _http_server(tmp_path, *args) as (port, seen):
+            assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+        assert any('"GET /health HTTP/1.1" 200' in line for line in seen) is logged, seen

@@ -34,6 +34,7 @@ from tools_server.cli_checks import (
     probe_endpoint,
     store_error,
 )
+from tools_server.cli_http import add_http_arguments
 from tools_server.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
@@ -200,17 +201,6 @@ async def _run_stdio(env: Mapping[str, str]) -> None:
         await server.run_stdio_async()
 
 
-async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
-    from tools_server.server import build_server
-
-    async with open_backend(env, http_mode=True) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
-        _freeze_startup_heap()
-        shown = f"[{host}]" if ":" in host else host
-        print(f"tools-server {__version__}: MCP over HTTP at http://{shown}:{port}/mcp", file=sys.stderr, flush=True)
-        await server.run_streamable_http_async(host=host, port=port)
-
-
 def _probe_if_remote(env: Mapping[str, str]) -> None:
     if backend_kind(env) == "todoist":
         probe_endpoint(sync_url(env))
@@ -315,9 +305,7 @@ def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tools-server {__version__}")
     sub = parser.add_subparsers(dest="command")
-    http = sub.add_parser("http", help="serve MCP over streamable HTTP at /mcp", description="Serve MCP over HTTP.")
-    http.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1, local only)")
-    http.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    add_http_arguments(sub)
     api = sub.add_parser(
         "local-api",
         help="serve the embedded Sync backend over HTTP",
@@ -384,15 +372,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     _configure_logging(env)
     try:
         if args.command == "http":
-            if args.host not in ("127.0.0.1", "localhost", "::1"):
-                print(
-                    f"warning: binding to {args.host} exposes your tasks to the network; "
-                    "DNS-rebinding protection is only automatic on localhost",
-                    file=sys.stderr,
-                )
-            check_port(args.host, args.port)
-            _probe_if_remote(env)
-            anyio.run(_run_http, env, args.host, args.port)
+            from tools_server.cli_http import main_http
+
+            main_http(env, args)
         elif args.command == "local-api":
             _main_local_api(env, args)
         elif args.command == "tools":

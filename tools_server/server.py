@@ -22,6 +22,7 @@ from tools_server.changes import ChangesResult
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.confirm import confirmed_write
 from tools_server.filters import FilterError
+from tools_server.http_auth import verified_token
 from tools_server.inputs import (
     MAX_ITEMS_PER_CALL,
     MAX_SUBTASK_DEPTH,
@@ -73,6 +74,8 @@ class Backend:
     client_for: Callable[[str], SyncClient]
     # In HTTP mode a client may send its own Todoist token as `Authorization: Bearer`; only for the Todoist backend.
     accepts_client_tokens: bool = False
+    # Multi-user HTTP: every call uses the caller's verified token (http_auth.BearerGate); never ``default_token``.
+    per_user: bool = False
 
 
 # Seconds one tool call may spend on the backend, retries and Retry-After waits included (TOOLS_SERVER_CALL_BUDGET).
@@ -203,6 +206,11 @@ def _session_and_client(ctx: Context[AppState, Any]) -> tuple[Session, SyncClien
         auth = headers.get("authorization") or ""
         if backend.accepts_client_tokens and auth.lower().startswith("bearer ") and auth[7:].strip():
             token = auth[7:].strip()
+    if backend.per_user:
+        verified = verified_token(ctx.request_context.request)
+        if verified is None:  # the gate refuses such requests; never fall back to another account
+            raise ToolError("this server needs Authorization: Bearer <your Todoist token>")
+        token = verified
     # Without a session id (2026-07-28 clients are sessionless) calls cannot be attributed to one client.
     attributed = connection != "http:shared"
     account = token_fingerprint(token)

@@ -302,31 +302,58 @@ def token_fingerprint(token: str) -> str:
 
 
 class SessionRegistry:
-    """Sessions by key, bounded by count (least recently used goes first) and by idle time."""
+    """Sessions by key, bounded by idle time, per account and in total. When full, the account holding the most
+    sessions gives up its least recently used one: one account opening many sessions (or sending made-up session
+    ids) evicts its own, never another account's cursors and pending writes."""
 
-    def __init__(self, *, max_sessions: int = 256, idle_seconds: float = 3600.0, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        *,
+        max_sessions: int = 256,
+        max_per_account: int = 64,
+        idle_seconds: float = 3600.0,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._by_account: dict[str, OrderedDict[str, None]] = {}  # account -> its session keys, oldest first
+        self._account_of: dict[str, str] = {}
         self._handles: dict[str, WriteHandles] = {}  # by account (token fingerprint), shared by its sessions
         self._max = max_sessions
+        self._per_account = max_per_account
         self._idle = idle_seconds
         self._clock = clock
 
     def get(self, key: str, *, attributed: bool = True, account: str = "") -> Session:
         now = self._clock.monotonic()
         for stale in [k for k, s in self._sessions.items() if now - s.last_used > self._idle]:
-            del self._sessions[stale]
+            self._drop(stale)
         session = self._sessions.get(key)
+        own = self._by_account.setdefault(self._account_of.get(key, account), OrderedDict())
         if session is None:
             handles = self._handles.setdefault(account, WriteHandles())
             while len(self._handles) > self._max:
                 del self._handles[next(iter(self._handles))]
             session = Session(key, attributed=attributed, clock=self._clock, handles=handles)
             self._sessions[key] = session
+            self._account_of[key] = account
+            own[key] = None
+            while len(own) > self._per_account:
+                self._drop(next(iter(own)))
             while len(self._sessions) > self._max:
-                self._sessions.popitem(last=False)
+                heaviest = max(self._by_account.values(), key=len)  # first among equals: least recently created
+                self._drop(next(iter(heaviest)))
         self._sessions.move_to_end(key)
+        own.move_to_end(key)
         session.last_used = now
         return session
+
+    def _drop(self, key: str) -> None:
+        del self._sessions[key]
+        account = self._account_of.pop(key)
+        own = self._by_account[account]
+        del own[key]
+        if not own:
+            del self._by_account[account]
 
     def __len__(self) -> int:
         return len(self._sessions)
