@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -192,14 +192,22 @@ class Server:
 
 
 @contextmanager
-def local_api(db: Path, *, token: str | None = "secret", env_token: str | None = None) -> Generator[Server]:
+def local_api(
+    db: Path,
+    *,
+    token: str | None = "secret",
+    env_token: str | None = None,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> Generator[Server]:
     """`tools-server local-api` in a subprocess, as a user starts it; ready once it printed its line and accepts a
     TCP connection. Always stopped."""
     port = free_port()
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(db.parent)}
     if env_token is not None:
         env["TOOLS_SERVER_LOCAL_TOKEN"] = env_token
-    argv = [str(SCRIPT), "local-api", "--port", str(port), "--db", str(db)]
+    env.update(extra_env or {})
+    argv = [str(SCRIPT), "local-api", "--port", str(port), "--db", str(db), *extra_args]
     if token is not None:
         argv += ["--token", token]
     process = subprocess.Popen(

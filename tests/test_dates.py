@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tools_server.local.args import Due
+from tools_server.local.args import DueArg as DueInput
 from tools_server.local.dates import DueError, next_occurrence, resolve_due
 from tools_server.local.recurrence import Rule, add_months, advance, next_after
-from tools_server.sync.wire import Due, DueInput
 
 # Monday 23 November 2026, 10:00 UTC.
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -150,7 +151,6 @@ def test_iso_dates_work_whatever_the_language() -> None:
     assert resolve("2026-12-25", lang="fr").date == "2026-12-25"
 
 
-@pytest.mark.slow
 def test_importing_the_module_does_not_load_dateparser() -> None:
     code = "import sys, tools_server.local.dates; print('dateparser' in sys.modules)"
     repo = Path(__file__).resolve().parents[1]

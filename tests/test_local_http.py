@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from tests.support import FixedClock, Server, command, local_api
+from tools_server.local.args import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST
 from tools_server.local.store import RateLimit, SyncStore
 from tools_server.local.transport import LocalTransport
-from tools_server.sync.wire import MAX_BODY_BYTES, MAX_COMMANDS_PER_REQUEST
 
 TOKEN = "secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

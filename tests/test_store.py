@@ -259,7 +259,7 @@ def test_item_update_sets_clears_and_ignores_placement(store: SyncStore) -> None
         ({"content": "x", "priority": "high"}, "priority"),
         ({"content": "x", "duration": {"amount": 0, "unit": "minute"}}, "duration.amount"),
         ({"content": "x", "duration": {"amount": 5, "unit": "hour"}}, "duration.unit"),
-        ({"content": "x", "deadline": {"date": "2026-02-30"}}, "deadline"),
+        ({"content": "x", "deadline": {"date": "2026-02-30"}}, "deadline.date"),
         ({"content": "x", "due": {"string": "whenever-ish blah"}}, "due"),
         ({"content": "x", "labels": "notalist"}, "labels"),
         ({}, "content"),

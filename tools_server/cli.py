@@ -181,6 +181,12 @@ def _parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8765)
     api.add_argument("--db", help="SQLite file (default: TOOLS_SERVER_DB or the user data directory)")
     api.add_argument("--token", help="Bearer token clients must send (default: TOOLS_SERVER_LOCAL_TOKEN, else random)")
+    api.add_argument(
+        "--timezone", help="the account's IANA timezone, e.g. Pacific/Kiritimati (default: TOOLS_SERVER_LOCAL_TIMEZONE)"
+    )
+    api.add_argument(
+        "--start-day", type=int, help="first day of the week, 1 = Monday ... 7 = Sunday (TOOLS_SERVER_LOCAL_START_DAY)"
+    )
     call = sub.add_parser(
         "call",
         help="run one tool and print its summary",
@@ -226,7 +232,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                 print(f"local-api token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
             db = Path(args.db).expanduser() if args.db else default_db_path(env)
             db.parent.mkdir(parents=True, exist_ok=True)
-            serve(host=args.host, port=args.port, db_path=str(db), token=token, synchronous=db_sync_mode(env))
+            from tools_server.local.account import check_settings
+
+            start_day = args.start_day or env.get("TOOLS_SERVER_LOCAL_START_DAY")
+            timezone = args.timezone or env.get("TOOLS_SERVER_LOCAL_TIMEZONE") or None
+            try:
+                start_day = int(start_day) if start_day else None
+                check_settings(timezone, start_day)
+            except ValueError as exc:
+                raise ConfigError(f"local-api: {exc}") from None
+            serve(
+                host=args.host,
+                port=args.port,
+                db_path=str(db),
+                token=token,
+                synchronous=db_sync_mode(env),
+                timezone=timezone,
+                start_day=start_day,
+            )
         elif args.command == "call":
             try:
                 arguments = json.loads(args.arguments)

@@ -9,9 +9,9 @@ from typing import Literal
 import anyio.to_thread
 from starlette.types import Message, Receive, Scope, Send
 
+from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.protocol import HttpReply, handle_http
 from tools_server.local.store import SyncStore
-from tools_server.sync.wire import MAX_BODY_BYTES
 
 
 class SyncApp:
@@ -48,6 +48,7 @@ class SyncApp:
             headers=headers,
             body=bytes(body) if not too_big else bytes(MAX_BODY_BYTES + 1),
             expected_token=self._token,
+            query=scope.get("query_string", b"").decode("latin-1"),
         )
         reply: HttpReply = await anyio.to_thread.run_sync(call)
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
@@ -69,10 +70,20 @@ def build_app(store: SyncStore, token: str | None) -> SyncApp:
     return SyncApp(store, token)
 
 
-def serve(*, host: str, port: int, db_path: str, token: str, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
+def serve(
+    *,
+    host: str,
+    port: int,
+    db_path: str,
+    token: str,
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+    timezone: str | None = None,
+    start_day: int | None = None,
+) -> None:
+    """``timezone``/``start_day`` None keep the database's settings (a new one: UTC, Monday)."""
     import uvicorn
 
-    store = SyncStore(db_path, synchronous=synchronous)
+    store = SyncStore(db_path, synchronous=synchronous, user_timezone=timezone, start_day=start_day)
     try:
         print(  # noqa: T201 - the one line a user starting the server needs
             f"local Sync API on http://{host}:{port}/api/v1/sync (database {db_path})", file=sys.stderr

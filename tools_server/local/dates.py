@@ -1,4 +1,4 @@
-"""Todoist due dates for the local backend: a ``DueInput`` becomes the ``Due`` Todoist would return.
+"""Todoist due dates for the local backend: a ``DueArg`` becomes the ``Due`` Todoist would return.
 
 English phrases (``tomorrow at 5pm``, ``dec 25``, ``every mon, fri``, ``every! 3 days``) are parsed here with plain
 regular expressions so the common cases cost microseconds. Other phrases, and every phrase in another ``lang``, fall
@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tools_server.local.args import Due, DueArg
 from tools_server.local.recurrence import Rule, Unit, add_months, advance, first_on_or_after, next_after, shift
-from tools_server.sync.wire import Due, DueInput
 
 __all__ = ["DueError", "next_occurrence", "resolve_due"]
 
@@ -91,8 +91,8 @@ _FOREIGN_RECURRING = re.compile(
 _DATEPARSER_LANG = {"tw": "zh-Hant"}
 
 
-def resolve_due(due: DueInput, *, now: datetime, timezone: str = "UTC") -> Due:
-    """DueInput (string | date | datetime, + lang, timezone) -> the Due object Todoist returns.
+def resolve_due(due: DueArg, *, now: datetime, timezone: str = "UTC") -> Due:
+    """DueArg (string | date | datetime, + lang, timezone) -> the Due object Todoist returns.
 
     An explicit ``date``/``datetime`` sets the date even when a ``string`` comes along; the string is then kept as
     given, which is how Todoist clients move a recurring task without losing its recurrence.

@@ -54,12 +54,24 @@ _NOT_FOUND = {
     "item": ("ITEM_NOT_FOUND", 22, "Item not found"),
     "project": ("PROJECT_NOT_FOUND", 21, "Project not found"),
     "section": ("SECTION_NOT_FOUND", 23, "Section not found"),
+    # No documented codes for these either: 24-27 are this backend's choice.
+    "note": ("NOTE_NOT_FOUND", 24, "Note not found"),
+    "project_note": ("NOTE_NOT_FOUND", 24, "Note not found"),
+    "label": ("LABEL_NOT_FOUND", 25, "Label not found"),
+    "filter": ("FILTER_NOT_FOUND", 26, "Filter not found"),
+    "reminder": ("REMINDER_NOT_FOUND", 27, "Reminder not found"),
 }
 
 
 def not_found(kind: str, argument: str) -> CommandError:
     tag, code, message = _NOT_FOUND[kind]
     return CommandError(tag, code, 404, message, {"argument": argument})
+
+
+def already_exists(kind: str, argument: str) -> CommandError:
+    """A second label with the same name (``LABEL_ALREADY_EXISTS``, tag from REF; code 28 is this backend's)."""
+    message = f"{kind.capitalize()} already exists"
+    return CommandError(f"{kind.upper()}_ALREADY_EXISTS", 28, 400, message, {"argument": argument})
 
 
 def request_invalid(argument: str, explanation: str, status: int = 400, **extra: Any) -> RequestError:

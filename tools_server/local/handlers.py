@@ -1,7 +1,9 @@
 """The Sync commands the local backend executes, one function each (reference §3 and §9).
 
 A handler validates everything before it writes, so a failing command leaves no trace; the store also wraps each
-command in a savepoint in case a handler fails halfway. Creating handlers return the new object's id.
+command in a savepoint in case a handler fails halfway. Creating handlers return the new object's id (the store maps
+the command's temp_id to it); the others return None. Arguments are read with this package's own models (args.py),
+never the client's.
 """
 
 from __future__ import annotations
@@ -12,21 +14,21 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from tools_server.local.dates import DueError, next_occurrence, resolve_due
-from tools_server.local.errors import invalid_argument
-from tools_server.local.tx import Obj, Tx, timestamp
-from tools_server.sync.wire import (
-    ARGS_MODELS,
-    DeadlineInput,
+from tools_server.local.args import (
+    DeadlineArg,
     Due,
-    DueInput,
-    Duration,
+    DueArg,
+    DurationArg,
     ItemAddArgs,
     ItemCompleteArgs,
+    ItemIdArgs,
     ItemUpdateArgs,
     ProjectAddArgs,
     SectionAddArgs,
 )
+from tools_server.local.dates import DueError, next_occurrence, resolve_due
+from tools_server.local.errors import invalid_argument
+from tools_server.local.tx import Obj, Tx, timestamp
 
 Handler = Callable[[Tx, dict[str, Any]], str | None]
 
@@ -37,6 +39,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse_args(model: type[M], raw: dict[str, Any]) -> M:
+    """``raw`` read with ``model``, or INVALID_ARGUMENT_VALUE naming the first bad argument (e.g. ``due.lang``)."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -55,7 +58,13 @@ def _text(argument: str, value: str) -> str:
 # Field conversions shared by item_add and item_update
 
 
-def _due(tx: Tx, due: DueInput) -> dict[str, Any]:
+def _due(tx: Tx, due: DueArg) -> dict[str, Any]:
+    if not tx.accept_client_due_shapes:
+        # Not documented inputs (reference §3): a datetime goes in due.date, and lang is a string or left out.
+        if "datetime" in due.model_fields_set:
+            raise invalid_argument("due.datetime", "not a due input key; send the datetime as due.date")
+        if "lang" in due.model_fields_set and due.lang is None:
+            raise invalid_argument("due.lang", "must be a language code such as 'en', or left out")
     try:
         resolved = resolve_due(due, now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
     except DueError as exc:
@@ -63,15 +72,15 @@ def _due(tx: Tx, due: DueInput) -> dict[str, Any]:
     return resolved.model_dump()
 
 
-def _deadline(deadline: DeadlineInput) -> dict[str, Any]:
+def _deadline(deadline: DeadlineArg) -> dict[str, Any]:
     try:
         date.fromisoformat(deadline.date)
     except ValueError:
-        raise invalid_argument("deadline", f"{deadline.date!r} is not a calendar date") from None
-    return {"date": deadline.date, "lang": "en"}
+        raise invalid_argument("deadline.date", f"{deadline.date!r} is not a calendar date") from None
+    return {"date": deadline.date, "lang": deadline.lang or "en"}
 
 
-def _duration(duration: Duration) -> dict[str, Any]:
+def _duration(duration: DurationArg) -> dict[str, Any]:
     return {"amount": duration.amount, "unit": duration.unit}
 
 
@@ -90,7 +99,7 @@ def _labels(tx: Tx, names: list[str]) -> list[str]:
         label = existing.get(name.casefold())
         if label is None:
             order = len(existing) + 1
-            fields: Obj = {"id": tx.fresh_id(), "name": name, "color": "charcoal", "item_order": order}
+            fields: Obj = {"id": tx.fresh_id(), "name": name, "color": "charcoal", "item_order": order, "order": order}
             label = fields | {"is_deleted": False, "is_favorite": False}
             tx.put("label", label, touch=False)
             existing[name.casefold()] = label
@@ -244,7 +253,7 @@ def _complete(tx: Tx, item: Obj, completed_at: str) -> None:
 
 def item_close(tx: Tx, raw: dict[str, Any]) -> None:
     """What Todoist's own clients do: complete a normal task (with its subtasks), advance a recurring one."""
-    item = tx.resolve("item", "id", parse_args(ARGS_MODELS["item_close"], raw).model_dump()["id"])
+    item = tx.resolve("item", "id", parse_args(ItemIdArgs, raw).id)
     if item["checked"]:
         return None
     due = item.get("due")
@@ -278,7 +287,7 @@ def item_complete(tx: Tx, raw: dict[str, Any]) -> None:
 
 def item_uncomplete(tx: Tx, raw: dict[str, Any]) -> None:
     """Reopen a task and any completed ancestors; the task goes to the end of its parent."""
-    item = tx.resolve("item", "id", parse_args(ARGS_MODELS["item_uncomplete"], raw).model_dump()["id"])
+    item = tx.resolve("item", "id", parse_args(ItemIdArgs, raw).id)
     if not item["checked"]:
         return None
     item.update(checked=False, completed_at=None)
@@ -297,7 +306,7 @@ def item_uncomplete(tx: Tx, raw: dict[str, Any]) -> None:
 
 
 def item_delete(tx: Tx, raw: dict[str, Any]) -> None:
-    item = tx.resolve("item", "id", parse_args(ARGS_MODELS["item_delete"], raw).model_dump()["id"])
+    item = tx.resolve("item", "id", parse_args(ItemIdArgs, raw).id)
     for one in [item, *tx.descendants(item["id"])]:
         one["is_deleted"] = True
         tx.put("item", one)
@@ -319,15 +328,10 @@ def project_add(tx: Tx, raw: dict[str, Any]) -> str:
         "color": args.color or "charcoal",
         "parent_id": parent_id,
         "child_order": order,
-        "is_collapsed": False,
-        "shared": False,
-        "is_deleted": False,
-        "is_archived": False,
+        "default_order": args.default_order or 0,
         "is_favorite": bool(args.is_favorite),
         "view_style": args.view_style or "list",
-        "inbox_project": False,
-        "folder_id": None,
-        "description": "",
+        "description": args.description or "",
         "created_at": tx.stamp,
         "updated_at": tx.stamp,
     }

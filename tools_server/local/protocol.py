@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.errors import RequestError, auth_error, request_invalid
+from tools_server.local.rest import COMPLETED_PATHS, completed_reply
 from tools_server.local.store import SyncStore
-from tools_server.sync.wire import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,11 @@ def handle_http(
     headers: Mapping[str, str],
     body: bytes,
     expected_token: str | None,
+    query: str = "",
 ) -> HttpReply:
     """``headers`` has lower-case names. ``expected_token`` None accepts any bearer token (in-process use)."""
+    if path in COMPLETED_PATHS:
+        return _rest_read(store, method=method, path=path, headers=headers, query=query, expected_token=expected_token)
     if path not in SYNC_PATHS:
         if path.startswith(DEPRECATED_PREFIXES):
             return _error(410, "This endpoint is deprecated.", "DEPRECATED")
@@ -74,6 +78,24 @@ def handle_http(
         logger.exception("local backend failed on a sync request")
         return _error(500, "Internal error; nothing was applied", "INTERNAL_ERROR")
     return _reply(result.status, result.body, result.headers)
+
+
+def _rest_read(
+    store: SyncStore, *, method: str, path: str, headers: Mapping[str, str], query: str, expected_token: str | None
+) -> HttpReply:
+    if method != "GET":
+        reply = _error(405, f"Method {method} not allowed; use GET", "METHOD_NOT_ALLOWED")
+        return HttpReply(reply.status, {**reply.headers, "allow": "GET"}, reply.content)
+    try:
+        _bearer(headers, expected_token)
+    except RequestError as exc:
+        return _reply(exc.status, exc.body, exc.headers)
+    try:
+        status, body = completed_reply(store.read, path, query)
+    except Exception:
+        logger.exception("local backend failed on a REST read")
+        return _error(500, "Internal error", "INTERNAL_ERROR")
+    return _reply(status, body)
 
 
 def _bearer(headers: Mapping[str, str], expected: str | None) -> str:

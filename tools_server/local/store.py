@@ -23,18 +23,39 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from tools_server.clock import utc_now
+from tools_server.local.account import check_settings, create_account, update_account
+from tools_server.local.args import ACCEPT_CLIENT_DUE_SHAPES, MAX_COMMANDS_PER_REQUEST
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
-from tools_server.local.handlers import HANDLERS
+from tools_server.local.handlers import HANDLERS as CORE_HANDLERS
+from tools_server.local.more_commands import all_handlers
+from tools_server.local.resources import EMPTY_RESOURCES, INCREMENTAL_ONLY, empty, user_for_read
+from tools_server.local.sync_reads import EXTRA_SCHEMA, HIDDEN_IN_FULL_SYNC, day_orders
 from tools_server.local.tx import SCHEMA, Obj, Tx, random_id
-from tools_server.sync.wire import CREATING_COMMANDS, MAX_COMMANDS_PER_REQUEST
 
+HANDLERS = all_handlers(CORE_HANDLERS)
 UUID_RETENTION_DAYS = 30
 # Resource types this backend keeps, by the name a request uses -> the kind stored.
-LIST_RESOURCES = {"items": "item", "projects": "project", "sections": "section", "labels": "label"}
-RESOURCE_TYPES = (*LIST_RESOURCES, "user")
+LIST_RESOURCES = {
+    "items": "item",
+    "projects": "project",
+    "sections": "section",
+    "labels": "label",
+    "notes": "note",
+    "project_notes": "project_note",
+    "reminders": "reminder",
+    "filters": "filter",
+}
+# Every type Doist's SDK knows (SYNC_RESOURCE_TYPES): the kept ones, the user, and the rest answered empty.
+RESOURCE_TYPES = (
+    *LIST_RESOURCES,
+    "day_orders",
+    "user",
+    *(name for name in EMPTY_RESOURCES if name not in LIST_RESOURCES and name != "day_orders"),
+)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,8 +92,15 @@ class SyncStore:
         new_id: Callable[[], str] = random_id,
         rate_limit: RateLimit | None = None,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        user_timezone: str | None = None,
+        start_day: int | None = None,
+        accept_client_due_shapes: bool = ACCEPT_CLIENT_DUE_SHAPES,
     ) -> None:
+        """``user_timezone`` (IANA) and ``start_day`` (1 = Monday) configure the account: on a new database they are
+        its settings (default UTC, Monday), on an existing one they replace the stored ones; None keeps them."""
+        check_settings(user_timezone, start_day)
         self._now = now
+        self._accept_client_due_shapes = accept_client_due_shapes
         self._new_id = new_id
         self._rate_limit = rate_limit
         self._recent: dict[str, deque[tuple[float, bool]]] = {}
@@ -86,8 +114,8 @@ class SyncStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         # 64 MiB of page cache: indexes of a 100k-task account stay in memory, so writes do not slow as it grows.
         self._db.execute("PRAGMA cache_size=-65536")
-        self._db.executescript(SCHEMA)
-        self._initialise()
+        self._db.executescript(SCHEMA + EXTRA_SCHEMA)
+        self._initialise(user_timezone, start_day)
 
     def close(self) -> None:
         with self._lock:
@@ -118,58 +146,34 @@ class SyncStore:
         parsed = _parse_request(request)
         return self._run(parsed)
 
+    def read(self, query: Callable[[sqlite3.Connection, datetime], T]) -> T:
+        """Run a read-only query (e.g. a REST read) on one consistent snapshot, with the store's clock."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                return query(self._db, self._now())
+            finally:
+                self._db.execute("ROLLBACK")
+
     # -- internals ----------------------------------------------------------------------------------------------------
 
-    def _initialise(self) -> None:
-        """First open: the database id, the user and their Inbox. Later opens: forget uuids past retention."""
+    def _initialise(self, timezone: str | None, start_day: int | None) -> None:
+        """First open: the database id, the user and their Inbox. Later opens: complete old objects, apply the
+        settings given, forget uuids past retention."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 meta = self._meta()
                 if "db_id" not in meta:
-                    self._create_account()
+                    create_account(self._db, self._now(), self._new_id, timezone or "UTC", start_day or 1)
+                else:
+                    update_account(self._db, meta, timezone, start_day)
                 cutoff = self._now().timestamp() - UUID_RETENTION_DAYS * 86400
                 self._db.execute("DELETE FROM commands WHERE at < ?", (cutoff,))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-
-    def _create_account(self) -> None:
-        user_id = str(10_000_000 + int.from_bytes(os.urandom(4), "big") % 90_000_000)
-        meta = {"db_id": os.urandom(6).hex(), "seq": "1", "user_id": user_id, "timezone": "UTC"}
-        tx = Tx(self._db, 1, self._now(), self._new_id, meta)
-        inbox_id = tx.fresh_id()
-        meta["inbox_project_id"] = inbox_id
-        inbox: Obj = {
-            "id": inbox_id,
-            "name": "Inbox",
-            "color": "grey",
-            "parent_id": None,
-            "child_order": 0,
-            "is_collapsed": False,
-            "shared": False,
-            "is_deleted": False,
-            "is_archived": False,
-            "is_favorite": False,
-            "view_style": "list",
-            "inbox_project": True,
-            "folder_id": None,
-            "description": "",
-            "created_at": tx.stamp,
-            "updated_at": tx.stamp,
-        }
-        tx.put("project", inbox)
-        user: Obj = {
-            "id": user_id,
-            "full_name": "Local user",
-            "email": "local@localhost",
-            "inbox_project_id": inbox_id,
-            "timezone": "UTC",
-            "is_deleted": False,
-        }
-        tx.put("user", user, touch=False)
-        self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
 
     def _meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
@@ -207,6 +211,7 @@ class SyncStore:
         meta = self._meta()
         seq = int(meta["seq"])
         tx = Tx(self._db, seq + 1, self._now(), self._new_id, meta)
+        tx.accept_client_due_shapes = self._accept_client_due_shapes
         statuses: dict[str, Any] = {}
         mapping: dict[str, str] = {}
         known = self._known_uuids([c["uuid"] for c in request.commands])
@@ -219,7 +224,7 @@ class SyncStore:
         if request.commands:
             body["sync_status"] = statuses
             body["temp_id_mapping"] = mapping
-        body.update(self._read(request, meta["db_id"], seq, tx.now))
+        body.update(self._read(request, meta, seq, tx.now))
         return body
 
     def _known_uuids(self, uuids: list[str]) -> dict[str, tuple[str, str | None, str | None]]:
@@ -252,7 +257,8 @@ class SyncStore:
                 mapping[temp_id_done] = tx.temp_ids[temp_id_done] = object_id
             return
         kind = command["type"]
-        temp_id = command.get("temp_id") if kind in CREATING_COMMANDS else None
+        # Only a creating handler returns an id; a temp_id on any other command (the docs attach some) is ignored.
+        temp_id = command.get("temp_id")
         status: Any = "ok"
         created: str | None = None
         self._db.execute("SAVEPOINT command")
@@ -279,23 +285,28 @@ class SyncStore:
         )
         statuses[uuid] = status
 
-    def _read(self, request: _Request, db_id: str, seq: int, now: datetime) -> dict[str, Any]:
-        since = _decode_token(request.sync_token, db_id, seq)
-        body: dict[str, Any] = {"sync_token": _encode_token(db_id, seq), "full_sync": since is None}
+    def _read(self, request: _Request, meta: dict[str, str], seq: int, now: datetime) -> dict[str, Any]:
+        since = _decode_token(request.sync_token, meta["db_id"], seq)
+        body: dict[str, Any] = {"sync_token": _encode_token(meta["db_id"], seq), "full_sync": since is None}
         if since is None:
             body["full_sync_date_utc"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         for name in request.resource_types:
             if name == "user":
                 user = self._objects("user", since)
                 if user:
-                    body["user"] = user[0]
-            else:
+                    body["user"] = user_for_read(user[0], meta, now)
+            elif name == "day_orders":
+                body[name] = day_orders(self._db, since)
+            elif name in LIST_RESOURCES:
                 body[name] = self._objects(LIST_RESOURCES[name], since)
+            elif since is not None or name not in INCREMENTAL_ONLY:
+                body[name] = empty(name)
         return body
 
     def _objects(self, kind: str, since: int | None) -> list[Obj]:
         if since is None:
-            sql, params = "SELECT data FROM objects WHERE kind = ? AND active = 1 ORDER BY ord, rowid", (kind,)
+            hidden = HIDDEN_IN_FULL_SYNC if kind in ("item", "section") else ""
+            sql, params = f"SELECT data FROM objects WHERE kind = ? AND active = 1{hidden} ORDER BY ord, rowid", (kind,)
         else:
             sql, params = "SELECT data FROM objects WHERE seq > ? AND kind = ? ORDER BY seq, rowid", (since, kind)
         return [json.loads(row[0]) for row in self._db.execute(sql, params)]

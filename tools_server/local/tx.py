@@ -16,8 +16,7 @@ from typing import Any
 
 from tools_server.clock import epoch_ms
 from tools_server.local.errors import invalid_temp_id, not_found
-
-Obj = dict[str, Any]
+from tools_server.local.resources import Obj, complete
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -102,6 +101,8 @@ class Tx:
         self.meta = meta
         self.temp_ids: dict[str, str] = {}
         self.changed = False
+        # See args.ACCEPT_CLIENT_DUE_SHAPES; the store sets it from its own option.
+        self.accept_client_due_shapes = True
         # Last position per sibling group, read once per request and then counted here (the request holds the
         # write lock, so no one else can add siblings meanwhile).
         self._orders: dict[tuple[str, str | None, str | None, str | None], int] = {}
@@ -164,7 +165,9 @@ class Tx:
     # -- writing ------------------------------------------------------------------------------------------------------
 
     def put(self, kind: str, obj: Obj, *, touch: bool = True) -> None:
-        """Insert or replace an object, stamped with this request's sequence so incremental syncs return it."""
+        """Insert or replace an object, stamped with this request's sequence so incremental syncs return it; the
+        object is completed to its full SDK shape first, whichever handler built it."""
+        complete(kind, obj)
         if touch and "updated_at" in obj:
             obj["updated_at"] = self.stamp
         order = obj.get("child_order", obj.get("section_order", obj.get("item_order", 0)))

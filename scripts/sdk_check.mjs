@@ -1,0 +1,314 @@
+// Doist's own TypeScript SDK against the local backend: every Sync response it gets must pass the SDK's zod schemas.
+//
+// Usage: node scripts/sdk_check.mjs [--url http://127.0.0.1:PORT] [--token TOKEN]
+// Without --url it starts `tools-server local-api` (TOOLS_SERVER_BIN, default .venv/bin/tools-server) on a free
+// loopback port with a throwaway database, and stops it at the end. Exit 0 when every step passed; 1 with the step,
+// the schema path and the SDK's message otherwise; 2 when the backend could not be started.
+
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+import { SYNC_RESOURCE_TYPES, SyncResponseSchema, TodoistApi } from '@doist/todoist-sdk'
+
+const argv = process.argv.slice(2)
+const option = (name) => {
+    const at = argv.indexOf(name)
+    return at >= 0 ? argv[at + 1] : undefined
+}
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer()
+        server.once('error', reject)
+        server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address()
+            server.close(() => resolve(port))
+        })
+    })
+}
+
+async function startBackend(token) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sdk-check-'))
+    const port = await freePort()
+    const bin = process.env.TOOLS_SERVER_BIN || path.join('.venv', 'bin', 'tools-server')
+    const child = spawn(
+        bin,
+        ['local-api', '--host', '127.0.0.1', '--port', String(port), '--db', path.join(dir, 'sdk.db'), '--token', token],
+        { stdio: ['ignore', 'inherit', 'inherit'] },
+    )
+    let exited = null
+    process.on('exit', () => child.kill('SIGTERM'))
+    child.on('exit', (code) => {
+        exited = code
+    })
+    child.on('error', (error) => {
+        exited = error.message
+    })
+    const url = `http://127.0.0.1:${port}`
+    for (let attempt = 0; attempt < 300; attempt++) {
+        if (exited !== null) break
+        try {
+            await fetch(`${url}/api/v1/sync`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+            return { url, stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) }
+        } catch {
+            await sleep(100)
+        }
+    }
+    child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+    console.error(`sdk_check: ${bin} local-api did not start (exit: ${exited})`)
+    process.exit(2)
+}
+
+const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
+const camelKeys = (value) =>
+    Array.isArray(value)
+        ? value.map(camelKeys)
+        : value && typeof value === 'object'
+          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [camel(k), camelKeys(v)]))
+          : value
+
+function locate(raw) {
+    // The SDK parses the whole body at once and its issue paths start inside one object; parse each resource (and
+    // each object of a list) alone to name the one that fails.
+    const found = []
+    for (const [key, value] of Object.entries(raw ?? {})) {
+        const parts = Array.isArray(value) ? value.map((one, i) => [`${key}[${i}]`, [one], one?.id]) : [[key, value]]
+        for (const [where, part, id] of parts) {
+            let issues = []
+            try {
+                const result = SyncResponseSchema.safeParse({ [camel(key)]: camelKeys(part) })
+                issues = result.success ? [] : result.error.issues
+            } catch (error) {
+                // Some SDK schemas call .parse() inside a transform, which throws instead of reporting.
+                issues = Array.isArray(error?.issues) ? error.issues : [{ path: [], message: String(error) }]
+            }
+            {
+                for (const issue of issues) {
+                    const field = issue.path.filter((p) => typeof p === 'string' && p !== camel(key)).join('.')
+                    found.push(`  ${where}${id ? ` (id ${id})` : ''} ${field}: ${issue.message}`)
+                }
+            }
+        }
+    }
+    return found
+}
+
+function describe(error, raw) {
+    if (Array.isArray(error?.issues)) {
+        const found = locate(raw)
+        return (found.length ? found : error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)).join('\n')
+    }
+    if (error?.name === 'TodoistSyncError' || error?.httpStatusCode !== undefined) {
+        return `  ${error.message} (http ${error.httpStatusCode}) ${JSON.stringify(error.responseData ?? {})}`
+    }
+    return `  ${error?.stack ?? error}`
+}
+
+class CheckFailed extends Error {}
+
+function expect(step, condition, message) {
+    if (!condition) throw new CheckFailed(`${step}: ${message}`)
+}
+
+let command = (type, args, tempId) => ({ type, uuid: randomUUID(), args, ...(tempId ? { tempId } : {}) })
+
+async function main() {
+    const token = option('--token') || `sdk-check-${randomUUID()}`
+    const given = option('--url')
+    const backend = given ? { url: given, stop: () => {} } : await startBackend(token)
+    let lastBody = null
+    const customFetch = async (url, init) => {
+        const response = await fetch(url, init)
+        const text = await response.text()
+        try {
+            lastBody = JSON.parse(text)
+        } catch {
+            lastBody = null
+        }
+        return {
+            ok: response.ok,
+            status: response.status,
+            statusText: response.statusText,
+            headers: Object.fromEntries(response.headers.entries()),
+            text: async () => text,
+            json: async () => JSON.parse(text),
+        }
+    }
+    const api = new TodoistApi(token, { baseUrl: backend.url, customFetch })
+    const everyType = [...SYNC_RESOURCE_TYPES]
+    let step = 'start'
+    const sync = async (name, request) => {
+        step = name
+        const response = await api.sync(request)
+        for (const [uuid, status] of Object.entries(response.syncStatus ?? {})) {
+            expect(name, status === 'ok', `command ${uuid} failed: ${JSON.stringify(status)}`)
+        }
+        console.log(`ok   ${name}`)
+        return response
+    }
+    try {
+        const full = await sync('full sync, resource_types ["all"]', { syncToken: '*', resourceTypes: ['all'] })
+        expect(step, full.user && full.user.tzInfo, 'no user with tz_info')
+        const listed = await sync('full sync, every SDK resource type listed', {
+            syncToken: '*',
+            resourceTypes: everyType,
+        })
+        for (const key of ['projects', 'sections', 'labels', 'items', 'notes', 'filters', 'reminders', 'dayOrders']) {
+            expect(step, listed[key] !== undefined, `resource ${key} missing from the response`)
+        }
+
+        const account = [
+            command('project_add', { name: 'Work', color: 'berry_red' }, 'p_work'),
+            command('project_add', { name: 'Clients', parentId: 'p_work' }, 'p_clients'),
+            command('project_add', { name: 'Board', viewStyle: 'board', isFavorite: true }, 'p_board'),
+            command('section_add', { name: 'Doing', projectId: 'p_work' }, 's_doing'),
+            command('section_add', { name: 'Later', projectId: 'p_board' }, 's_later'),
+            command(
+                'item_add',
+                {
+                    content: 'Stand-up',
+                    projectId: 'p_work',
+                    sectionId: 's_doing',
+                    priority: 4,
+                    labels: ['work', 'meetings'],
+                    due: { string: 'every weekday at 9am' },
+                    deadline: { date: '2027-01-29' },
+                    duration: { amount: 15, unit: 'minute' },
+                },
+                't_standup',
+            ),
+            command('item_add', { content: 'Prepare notes', parentId: 't_standup' }, 't_notes'),
+            command('item_add', { content: 'Collect numbers', parentId: 't_notes', labels: ['work'] }, 't_numbers'),
+            command(
+                'item_add',
+                { content: 'Call Madrid', projectId: 'p_clients', due: { string: 'tomorrow at 2pm', timezone: 'Europe/Madrid' } },
+                't_madrid',
+            ),
+            command(
+                'item_add',
+                { content: 'Weekly review', due: { string: 'every friday at 4pm', timezone: 'Asia/Jakarta', lang: 'en' } },
+                't_review',
+            ),
+            command('item_add', { content: 'Pay rent', due: { date: '2027-01-01' } }, 't_rent'),
+            command('item_add', { content: 'Dentist', due: { date: '2027-01-05T10:30:00' } }, 't_dentist'),
+            command('item_add', { content: 'Flight', due: { date: '2027-01-07T06:15:00.000000Z', timezone: 'America/New_York' } }, 't_flight'),
+            command('item_add', { content: 'Offsite', projectId: 'p_board', duration: { amount: 2, unit: 'day' } }, 't_offsite'),
+            command('item_add', { content: 'Plain inbox task', description: 'no dates at all' }, 't_plain'),
+        ]
+        const added = await sync('commands: projects, sub-projects, sections, nested tasks, labels, dues', {
+            syncToken: listed.syncToken,
+            resourceTypes: everyType,
+            commands: account,
+        })
+        const ids = added.tempIdMapping ?? {}
+        for (const c of account) expect(step, ids[c.tempId], `no temp_id_mapping for ${c.tempId}`)
+        expect(step, (added.items ?? []).length === 10, `expected 10 new items, got ${(added.items ?? []).length}`)
+
+        const changes = [
+            command('item_close', { id: ids.t_plain }),
+            command('item_close', { id: ids.t_standup }),
+            command('item_complete', { id: ids.t_rent, completedAt: '2026-12-01T10:00:00.000000Z' }),
+            command('item_complete', { id: ids.t_dentist, date_completed: '2026-12-01T11:00:00Z' }),
+            command('item_uncomplete', { id: ids.t_rent }),
+            command('item_move', { id: ids.t_madrid, projectId: ids.p_board }),
+            command('item_move', { id: ids.t_flight, sectionId: ids.s_later }),
+            command('item_move', { id: ids.t_offsite, parentId: ids.t_review }),
+            command('item_update', { id: ids.t_review, priority: 2, due: { date: '2027-01-08T16:00:00', string: 'every friday at 4pm', isRecurring: true }, deadline: null }),
+            command('item_update', { id: ids.t_madrid, duration: { amount: 45, unit: 'minute' }, description: 'agenda' }),
+            command('item_delete', { id: ids.t_notes }),
+        ]
+        const changed = await sync('commands: close, recurring close, complete, uncomplete, move, update, delete', {
+            syncToken: added.syncToken,
+            resourceTypes: everyType,
+            commands: changes,
+        })
+        const byId = new Map((changed.items ?? []).map((item) => [item.id, item]))
+        expect(step, byId.get(ids.t_plain)?.checked === true, 'closed task not checked in the incremental sync')
+        expect(step, byId.get(ids.t_standup)?.checked === false, 'recurring task checked instead of advanced')
+        expect(step, byId.get(ids.t_numbers)?.isDeleted === true, 'sub-sub-task of a deleted task not deleted')
+        expect(step, byId.get(ids.t_rent)?.checked === false, 'uncompleted task still checked')
+
+        // The rest of the surface: comments, reminders, labels, filters, orders, archive, project and section edits.
+        const surface = [
+            command('note_add', { itemId: ids.t_review, content: 'bring the slides' }, 'n_task'),
+            command('note_add', { projectId: ids.p_work, content: 'kick-off notes' }, 'n_project'),
+            command('note_update', { id: 'n_task', content: 'bring the slides and the numbers' }),
+            command('reminder_add', { itemId: ids.t_review, type: 'relative', minuteOffset: 30 }, 'r_rel'),
+            command('reminder_add', { itemId: ids.t_madrid, type: 'absolute', due: { date: '2027-01-02T09:00:00' } }, 'r_abs'),
+            command('label_add', { name: 'errands', color: 'lime_green', isFavorite: true }, 'l_errands'),
+            command('label_update', { id: 'l_errands', name: 'chores' }),
+            command('filter_add', { name: 'Urgent', query: 'p1 & today', color: 'red' }, 'f_urgent'),
+            command('filter_update', { id: 'f_urgent', query: 'p1 | overdue' }),
+            command('item_reorder', { items: [{ id: ids.t_review, childOrder: 1 }, { id: ids.t_rent, childOrder: 2 }] }),
+            // item_update_day_orders is left out: the SDK rewrites the keys of ids_to_orders (reference §1), so no id
+            // it sends there is one the backend knows.
+            command('item_update_date_complete', { id: ids.t_standup, due: { date: '2027-01-04T09:00:00', string: 'every weekday at 9am', isRecurring: true }, isForward: 0 }),
+            command('project_update', { id: ids.p_board, name: 'Kanban', color: 'sky_blue', isFavorite: false }),
+            command('section_update', { id: ids.s_later, name: 'Someday' }),
+            command('section_add', { name: 'Archive me', projectId: ids.p_work }, 's_old'),
+            command('section_archive', { id: 's_old' }),
+            command('project_add', { name: 'Old', color: 'grey' }, 'p_old'),
+            command('project_archive', { id: 'p_old' }),
+            command('project_unarchive', { id: 'p_old' }),
+            command('project_move', { id: ids.p_clients, parentId: null }),
+            command('project_add', { name: 'Doomed' }, 'p_doomed'),
+            command('item_add', { content: 'goes with it', projectId: 'p_doomed' }, 't_doomed'),
+        ]
+        const extended = await sync('commands: comments, reminders, labels, filters, orders, archive, edits', {
+            syncToken: changed.syncToken,
+            resourceTypes: everyType,
+            commands: surface,
+        })
+        const more = extended.tempIdMapping ?? {}
+        expect(step, (extended.notes ?? []).length === 1 && (extended.projectNotes ?? []).length === 1, 'notes missing')
+        expect(step, (extended.reminders ?? []).length === 2, 'reminders missing')
+        expect(step, (extended.filters ?? []).length === 1, 'filter missing')
+        const removal = [
+            command('note_delete', { id: more.n_task }),
+            command('reminder_delete', { id: more.r_rel }),
+            command('reminder_update', { id: more.r_abs, type: 'absolute', due: { date: '2027-01-02T10:00:00' } }),
+            command('label_delete', { id: more.l_errands }),
+            command('filter_delete', { id: more.f_urgent }),
+            command('section_unarchive', { id: more.s_old }),
+            command('section_delete', { id: more.s_old }),
+            command('project_delete', { id: more.p_doomed }),
+        ]
+        const removed = await sync('commands: deletes and tombstones of the new kinds', {
+            syncToken: extended.syncToken,
+            resourceTypes: everyType,
+            commands: removal,
+        })
+        expect(step, (removed.notes ?? []).some((n) => n.isDeleted), 'no note tombstone')
+        const completed = await api.getCompletedTasksByCompletionDate({
+            since: '2026-11-01T00:00:00Z',
+            until: '2027-01-31T00:00:00Z',
+        })
+        step = 'REST completed tasks by completion date'
+        expect(step, Array.isArray(completed.items), 'no items array')
+        console.log(`ok   ${step} (${completed.items.length} tasks)`)
+        const changedSince = removed
+
+        await sync('incremental sync, nothing changed', { syncToken: changedSince.syncToken, resourceTypes: everyType })
+        const after = await sync('full sync after the changes, ["all"]', { syncToken: '*', resourceTypes: ['all'] })
+        const live = new Set((after.items ?? []).map((item) => item.id))
+        expect(step, !live.has(ids.t_plain) && !live.has(ids.t_notes), 'closed or deleted task in a full sync')
+        expect(step, live.has(ids.t_standup) && live.has(ids.t_rent), 'active task missing from a full sync')
+        await sync('full sync after the changes, every type listed', { syncToken: '*', resourceTypes: everyType })
+        await sync('incremental sync from the first token', { syncToken: full.syncToken, resourceTypes: ['all'] })
+    } catch (error) {
+        console.error(`FAIL ${step}`)
+        console.error(error instanceof CheckFailed ? `  ${error.message}` : describe(error, lastBody))
+        backend.stop()
+        process.exit(1)
+    }
+    backend.stop()
+    console.log('sdk_check: every response passed @doist/todoist-sdk validation')
+}
+
+await main()

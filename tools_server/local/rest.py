@@ -1,0 +1,256 @@
+"""The documented REST reads of completed tasks (reference §4), answered from the store.
+
+``GET /api/v1/tasks/completed/by_completion_date`` lists completed tasks whose ``completed_at`` falls in
+[since, until] (at most 3 months), newest first; ``.../by_due_date`` those whose due date falls in it (at most 6
+weeks), earliest due first, an all-day due counting for its whole day in the user's timezone. Both answer
+``{"items": [Task], "next_cursor": str | null}``. The cursor is opaque: it carries the last task returned (so
+completions made between pages neither repeat nor skip tasks) and a digest of the filters it was made for, and is
+refused with any other filters.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tools_server.local.errors import RequestError, request_invalid
+from tools_server.local.recurrence import add_months
+from tools_server.local.tx import Obj, timestamp
+
+By = Literal["completion", "due"]
+COMPLETED_PATHS: dict[str, By] = {
+    "/api/v1/tasks/completed/by_completion_date": "completion",
+    "/api/v1/tasks/completed/by_due_date": "due",
+}
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+_UNSUPPORTED = ("filter_query", "filter_lang")
+
+
+@dataclass(frozen=True)
+class CompletedQuery:
+    by: By
+    since: datetime
+    until: datetime
+    project_id: str | None
+    section_id: str | None
+    parent_id: str | None
+    workspace_id: str | None
+    limit: int
+    after: tuple[str, str] | None  # (sort key, id) of the last task of the previous page
+
+    def digest(self) -> str:
+        bound = [self.by, self.since.isoformat(), self.until.isoformat(), self.project_id, self.section_id,
+                 self.parent_id, self.workspace_id]  # fmt: skip
+        return hashlib.sha256(json.dumps(bound).encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Parameters
+
+
+def parse_query(by: By, query_string: str) -> CompletedQuery:
+    """The query string -> a CompletedQuery, or RequestError 400 naming the bad parameter."""
+    try:
+        fields = parse_qs(query_string, keep_blank_values=True)
+    except ValueError:
+        raise request_invalid("query", "the query string cannot be read") from None
+    params = {name: values[-1] for name, values in fields.items()}
+    for name in _UNSUPPORTED:
+        if params.get(name):
+            raise request_invalid(name, "filter queries are not supported by the local backend")
+    since, until = _moment(params, "since"), _moment(params, "until")
+    if until < since:
+        raise request_invalid("until", "must not be before since")
+    if by == "completion":
+        span, limit_text = add_months(since.date(), 3) - since.date(), "3 months"
+    else:
+        span, limit_text = timedelta(weeks=6), "6 weeks"
+    if until - since > span:
+        raise request_invalid("until", f"the range from since to until may span at most {limit_text}")
+    query = CompletedQuery(
+        by, since, until, _id(params, "project_id"), _id(params, "section_id"), _id(params, "parent_id"),
+        _id(params, "workspace_id"), _limit(params.get("limit")), None,
+    )  # fmt: skip
+    cursor = params.get("cursor")
+    if cursor:
+        query = replace(query, after=_decode_cursor(cursor, query.digest()))
+    return query
+
+
+def _moment(params: Mapping[str, str], name: str) -> datetime:
+    value = params.get(name)
+    if not value:
+        raise request_invalid(name, "Field required")
+    text = value.replace("Z", "+00:00")
+    # An unencoded "+02:00" arrives as " 02:00" (a form-encoded space).
+    candidates = (text, text[:-6] + "+" + text[-5:]) if text[-6:-5] == " " else (text,)
+    for candidate in candidates:
+        try:
+            moment = datetime.fromisoformat(candidate)
+            break
+        except ValueError:
+            continue
+    else:
+        raise request_invalid(name, f"{value!r} is not a datetime such as 2026-11-01T00:00:00Z")
+    # A naive datetime is UTC, as the Python SDK sends it.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _id(params: Mapping[str, str], name: str) -> str | None:
+    return params.get(name) or None
+
+
+def _limit(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    try:
+        limit = int(value)
+    except ValueError:
+        raise request_invalid("limit", "not an integer", expected="Input should be a valid integer") from None
+    if limit > MAX_LIMIT:
+        raise request_invalid("limit", f"at most {MAX_LIMIT}", expected="Input should be less than or equal to 200")
+    if limit < 1:
+        raise request_invalid("limit", "at least 1", expected="Input should be greater than or equal to 1")
+    return limit
+
+
+def _encode_cursor(digest: str, after: tuple[str, str]) -> str:
+    raw = json.dumps({"q": digest, "k": after[0], "id": after[1]}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decode_cursor(cursor: str, digest: str) -> tuple[str, str]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(raw, dict) and raw.get("q") == digest:  # pyright: ignore[reportUnknownMemberType]
+            key, last = raw.get("k"), raw.get("id")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            if isinstance(key, str) and isinstance(last, str):
+                return key, last
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise request_invalid("cursor", "not a cursor of this query (the filters must stay the same between pages)")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The read
+
+
+def completed_reader(query: CompletedQuery) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
+    def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+        del now
+        if query.workspace_id is not None:  # a local account has no workspaces
+            return {"items": [], "next_cursor": None}
+        keyed = _by_completion(db, query) if query.by == "completion" else _by_due(db, query)
+        page = keyed[: query.limit]
+        more = len(keyed) > query.limit
+        cursor = _encode_cursor(query.digest(), (page[-1][0], page[-1][1]["id"])) if more else None
+        return {"items": [task for _, task in page], "next_cursor": cursor}
+
+    return read
+
+
+_COMPLETED_AT = "json_extract(data, '$.completed_at')"
+
+
+def _by_completion(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[str, Obj]]:
+    """One page (plus one row, to know whether more follow) straight from the completed_at index, newest first."""
+    sql = (
+        f"SELECT {_COMPLETED_AT}, data FROM objects INDEXED BY objects_completed_at"
+        f" WHERE kind = 'item' AND active = 0 AND {_COMPLETED_AT} BETWEEN ? AND ?"
+        " AND json_extract(data, '$.checked') = 1 AND json_extract(data, '$.is_deleted') = 0"
+    )
+    params: list[Any] = [timestamp(query.since), timestamp(query.until)]
+    for column, wanted in (("project_id", query.project_id), ("section_id", query.section_id),
+                           ("parent_id", query.parent_id)):  # fmt: skip
+        if wanted is not None:
+            sql += f" AND {column} = ?"
+            params.append(wanted)
+    if query.after is not None:
+        sql += f" AND ({_COMPLETED_AT} < ? OR ({_COMPLETED_AT} = ? AND id < ?))"
+        params += [query.after[0], query.after[0], query.after[1]]
+    sql += f" ORDER BY {_COMPLETED_AT} DESC, id DESC LIMIT ?"
+    params.append(query.limit + 1)
+    return [(str(row[0]), json.loads(row[1])) for row in db.execute(sql, params)]
+
+
+def _by_due(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[str, Obj]]:
+    """Candidates by due date string (widened a day each side, then checked exactly), earliest due first."""
+    zone = _user_zone(db)
+    low = (query.since - timedelta(days=1)).date().isoformat()
+    high = (query.until + timedelta(days=1)).date().isoformat() + "~"  # after any time on that day
+    sql = (
+        "SELECT data FROM objects INDEXED BY objects_completed_due WHERE kind = 'item' AND active = 0"
+        " AND json_extract(data, '$.due.date') BETWEEN ? AND ?"
+    )
+    keyed: list[tuple[str, Obj]] = []
+    for row in db.execute(sql, (low, high)):
+        task: Obj = json.loads(row[0])
+        key = _due_key(task, query, zone)
+        if key is not None and (query.after is None or (key, task["id"]) > query.after):
+            keyed.append((key, task))
+    keyed.sort(key=lambda pair: (pair[0], pair[1]["id"]))
+    return keyed
+
+
+def _matches(task: Obj, query: CompletedQuery) -> bool:
+    if task.get("is_deleted") or not task.get("checked"):
+        return False
+    return all(
+        wanted is None or task.get(name) == wanted
+        for name, wanted in (
+            ("project_id", query.project_id),
+            ("section_id", query.section_id),
+            ("parent_id", query.parent_id),
+        )
+    )
+
+
+def _user_zone(db: sqlite3.Connection) -> ZoneInfo:
+    row = db.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()
+    try:
+        return ZoneInfo(row[0] if row else "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _due_key(task: Obj, query: CompletedQuery, zone: ZoneInfo) -> str | None:
+    """The due's start as a UTC timestamp when the due falls in [since, until], else None."""
+    if not _matches(task, query) or not isinstance(task.get("due"), dict):
+        return None
+    text = str(task["due"].get("date", ""))
+    try:
+        if "T" not in text:
+            day = date.fromisoformat(text)
+            start = datetime.combine(day, time(), zone).astimezone(UTC)
+            end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+            inside = start <= query.until and end > query.since
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            start = moment.replace(tzinfo=zone).astimezone(UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+            inside = query.since <= start <= query.until
+    except ValueError:
+        return None
+    return timestamp(start) if inside else None
+
+
+def completed_reply(
+    read: Callable[[Callable[[sqlite3.Connection, datetime], dict[str, Any]]], dict[str, Any]],
+    path: str,
+    query_string: str,
+) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) for one completed-tasks read; ``read`` runs the query on the store (``SyncStore.read``)."""
+    try:
+        query = parse_query(COMPLETED_PATHS[path], query_string)
+    except RequestError as exc:
+        return exc.status, exc.body
+    return 200, read(completed_reader(query))
