@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from tools_server.local.handlers import HANDLERS
+from tools_server.local.more_commands import all_handlers
 from tools_server.sync.wire import ARGS_MODELS, COMMAND_ADAPTER, COMMAND_KINDS, CREATING_COMMANDS
 
 
 def test_every_declared_command_kind_has_a_local_backend_handler() -> None:
-    missing = sorted(set(COMMAND_KINDS) - set(HANDLERS))
+    missing = sorted(set(COMMAND_KINDS) - set(all_handlers(HANDLERS)))
     assert missing == []
 
 
@@ -24,6 +25,8 @@ def test_the_command_union_parses_each_kind_into_its_own_class() -> None:
         "item_add": {"content": "x"},
         "project_add": {"name": "P"},
         "section_add": {"name": "S", "project_id": "1"},
+        "item_reorder": {"items": [{"id": "1", "child_order": 1}]},
+        "reminder_add": {"item_id": "1", "type": "relative", "minute_offset": 5},
     }
     for kind, cls in COMMAND_KINDS.items():
         args = samples.get(kind, {"id": "1"})

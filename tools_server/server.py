@@ -5,7 +5,8 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from datetime import date
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.lowlevel.helper_types import ReadResourceContents
@@ -16,7 +17,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
 from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
-from tools_server import __version__, writes
+from tools_server import __version__, completed, writes
 from tools_server.changes import ChangesResult
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.filters import FilterError
@@ -28,6 +29,7 @@ from tools_server.inputs import (
     MoveTarget,
     NewItem,
     NewProject,
+    Position,
     Ref,
     TaskId,
     count_items,
@@ -244,7 +246,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
 
     server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Add tasks", annotations=WRITE)
     async def add_item(
         items: Annotated[list[NewItem], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)],
         ctx: Context[AppState, Any],
@@ -261,30 +263,33 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
             raise ToolError(f"items: subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep")
         return await _write(ctx, writes.ADD, (items, new_projects or []), dry_run)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Complete tasks", annotations=WRITE)
     async def complete_items(
         ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False
     ) -> Annotated[CallToolResult, CompleteResult]:
         """Complete tasks by id (subtasks too). Recurring tasks advance to their next date instead."""
         return await _write(ctx, writes.COMPLETE, ids, dry_run)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Move or reorder tasks", annotations=WRITE)
     async def move_items(
         ids: Ids,
         ctx: Context[AppState, Any],
         to_project: Annotated[Ref | None, Field(description="Project id or name")] = None,
         to_section: Annotated[Ref | None, Field(description="Section id or name")] = None,
         to_parent: Annotated[TaskId | None, Field(description="Parent task id")] = None,
+        position: Annotated[
+            Position | None, Field(description="Order among the siblings there (alone: reorder in place)")
+        ] = None,
         dry_run: bool = False,
     ) -> Annotated[CallToolResult, MoveResult]:
-        """Move tasks (with their subtasks) to exactly one of: a project, a section, or under a parent task."""
+        """Move tasks (with subtasks) to one of: a project, a section, under a parent task; position orders them."""
         try:
-            target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent)
+            target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent, position=position)
         except ValidationError as exc:
             raise ToolError(f"Invalid arguments for move_items: {compact_errors(exc)}") from exc
         return await _write(ctx, writes.MOVE, (ids, target), dry_run)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Update tasks", annotations=WRITE)
     async def update_items(
         items: Annotated[list[ItemChanges], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)],
         ctx: Context[AppState, Any],
@@ -293,7 +298,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
         """Change fields of many tasks in one batch. due_date on a recurring task keeps its recurrence."""
         return await _write(ctx, writes.UPDATE, items, dry_run)
 
-    @server.tool(annotations=DELETE)
+    @server.tool(title="Delete tasks", annotations=DELETE)
     async def delete_items(
         ids: Ids,
         ctx: Context[AppState, Any],
@@ -312,14 +317,37 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
             )
         return await _write(ctx, writes.DELETE, ids, dry_run)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Reopen completed tasks", annotations=WRITE)
+    async def reopen_items(ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
+        """Reopen completed tasks by id (e.g. from find_completed)."""
+        return await _write(ctx, writes.REOPEN, ids, dry_run)
+
+    @server.tool(title="Find completed tasks", annotations=READ)
+    async def find_completed(
+        ctx: Context[AppState, Any],
+        since: Annotated[date | None, Field(description="First day (user's timezone); default: this week")] = None,
+        until: Annotated[date | None, Field(description="Last day, inclusive")] = None,
+        by: Literal["completion", "due"] = "completion",
+        project: Annotated[Ref | None, Field(description="Project id or name")] = None,
+        search: Annotated[str | None, Field(min_length=1, max_length=200, description="Text in the title")] = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+    ) -> CallToolResult:
+        """Completed tasks with ids and local completion times, and a count per day."""
+        return await _run(
+            ctx,
+            lambda session, client: completed.find(
+                session, client, clock.now(), since, until, by, project, search, limit
+            ),
+        )
+
+    @server.tool(title="Undo last write", annotations=WRITE)
     async def undo(ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
         """Reverse this session's last write (add, complete, move, update) in one batch; says what cannot be undone."""
         return await _run(
             ctx, lambda session, client: run_write(writes.UNDO, session, client, undo_target(session), dry_run)
         )
 
-    @server.tool(annotations=RESEND)
+    @server.tool(title="Resend unconfirmed writes", annotations=RESEND)
     async def resend_writes(
         batch: Annotated[str, Field(min_length=1, max_length=64, description="The 'resend' id of a write result")],
         ctx: Context[AppState, Any],
@@ -327,7 +355,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
         """Finish a write whose result listed unconfirmed tasks: resends only those, each applied at most once."""
         return await _run(ctx, lambda session, client: run_resend(session, client, batch))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="Find open tasks", annotations=READ)
     async def find_items(
         filter: Annotated[
             str, Field(min_length=1, max_length=500, description="Todoist filter, e.g. 'today | overdue'")
@@ -347,7 +375,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
 
         return await _run(ctx, run)
 
-    @server.tool(annotations=READ)
+    @server.tool(title="Overview and changes", annotations=READ)
     async def query_changes(
         ctx: Context[AppState, Any],
         cursor: Annotated[str | None, Field(max_length=64, description="From your previous call")] = None,

@@ -7,17 +7,21 @@ commands kept for resend_writes) -> undo record -> the short text.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
+from tools_server.placement import place, plan_reorder
 from tools_server.plans import (
     Plan,
     PlanError,
+    Step,
+    label_of,
     plan_add,
     plan_complete,
     plan_delete,
     plan_move,
+    plan_reopen,
     plan_update,
     resolve_destination,
 )
@@ -26,7 +30,7 @@ from tools_server.summary import WriteResult, build_result, dry_run_result, summ
 from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome
-from tools_server.undo import UndoRecord, WriteKind, plan_undo, snapshot, targets, undo_record
+from tools_server.undo import UndoRecord, WriteKind, images, plan_undo, undo_record
 
 A = TypeVar("A")
 _NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
@@ -89,11 +93,11 @@ async def run_write(
         result = dry_run_result(plan, projects)
         return summary_text(spec.verb, plan, result, extra=planned.note), result
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
-    before = snapshot(session.mirror, targets(commands)) if spec.undo in _SNAPSHOT_KINDS else {}
+    seen = images(session.mirror, commands, with_items=spec.undo in _SNAPSHOT_KINDS)
     outcome = await session.execute(client, commands)
     result = _result(session, PendingWrite(spec.verb, plan, projects, commands, outcome, recurrence=spec.recurrence))
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
-    session.last_write = undo_record(spec.undo, before, commands, result) if spec.undo is not None else None
+    session.last_write = undo_record(spec.undo, seen, commands, result, outcome) if spec.undo is not None else None
     return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result) + planned.note), result
 
 
@@ -195,19 +199,42 @@ ADD = WriteSpec[AddInput](
 COMPLETE = WriteSpec[list[str]](
     "Completed", lambda ids, m: Planned(plan_complete(ids, m)), undo="complete", extra=_recurring_note, recurrence=True
 )
-# Project and section names need the mirror; a parent id does not (the backend refuses cycles as well).
+
+
+def _plan_move(args: tuple[list[str], MoveTarget], mirror: Mirror) -> Planned:
+    ids, target = args
+    moving = target.to_project is not None or target.to_section is not None or target.to_parent is not None
+    destination = resolve_destination(target, mirror) if moving else None
+    plan = plan_move(ids, destination, mirror) if destination is not None else None
+    if target.position is None:
+        assert plan is not None
+        return Planned(plan)
+    unique = list(dict.fromkeys(ids))
+    if plan is not None:  # tasks refused locally (a cycle) stay where they are and out of the order
+        unique = [i for s, i in zip(plan.steps, unique, strict=True) if s.error is None]
+    reorder = plan_reorder(unique, place(unique or ids, destination, target.position, mirror), target.position, mirror)
+    if plan is None:
+        steps = tuple(Step(n, label_of(mirror, i), target=i, shared=reorder.uuid) for n, i in enumerate(unique))
+        return Planned(Plan(steps, (), (reorder,)), verb="Reordered")
+    steps = tuple(replace(s, shared=reorder.uuid) if s.error is None else s for s in plan.steps)
+    return Planned(Plan(steps, plan.notes, (reorder,)))
+
+
+# Project and section names need the mirror; a parent id does not (the backend refuses cycles as well), unless a
+# position needs the siblings there.
 MOVE = WriteSpec[tuple[list[str], MoveTarget]](
     "Moved",
-    lambda a, m: Planned(plan_move(a[0], resolve_destination(a[1], m), m)),
+    _plan_move,
     undo="move",
-    needs_mirror=lambda a: a[1].to_parent is None,
+    needs_mirror=lambda a: a[1].to_parent is None or a[1].position is not None,
 )
+REOPEN = WriteSpec[list[str]]("Reopened", lambda ids, m: Planned(plan_reopen(ids, m)), undo="reopen")
 # An explicit due date on a recurring task keeps its recurrence, read from the task's current due.
 UPDATE = WriteSpec[list[ItemChanges]](
     "Updated",
     lambda changes, m: Planned(plan_update(changes, m)),
     undo="update",
-    needs_mirror=lambda changes: any(c.due_date or c.due_datetime for c in changes),
+    needs_mirror=lambda changes: any(c.due_date or c.due_datetime or "reminders" in (c.clear or ()) for c in changes),
 )
 DELETE = WriteSpec[list[str]](
     "Deleted",

@@ -19,15 +19,16 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import anyio
 import httpx
 from pydantic import ValidationError
 
 from tools_server.sync.batch import encode_request
-from tools_server.sync.wire import Command, SyncError, SyncResponse
+from tools_server.sync.wire import Command, CompletedPage, SyncError, SyncResponse
 from tools_server.text import clip
 
 logger = logging.getLogger(__name__)
@@ -193,6 +194,13 @@ def describe_error(status: int, error: SyncError) -> str:
     return text
 
 
+def rest_url(sync_url: str, path: str) -> str:
+    """``https://host/api/v1/sync`` -> ``https://host/api/v1/<path>``: REST reads live beside the Sync endpoint."""
+    base = sync_url.split("?", 1)[0].rstrip("/")
+    base = base.removesuffix("/sync")
+    return f"{base}/{path}"
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The client
 
@@ -236,6 +244,27 @@ class SyncClient:
         ``ValueError`` (nothing sent) if the commands exceed the documented limits or repeat a uuid.
         """
         body, uuids = encode_request(commands=commands, sync_token=sync_token, resource_types=resource_types)
+        response = await self._exchange(lambda: self._http.post(self._url, content=body, headers=self._headers), uuids)
+        return self._parse_success(response, uuids)
+
+    async def completed_tasks(self, by: Literal["completion", "due"], params: Mapping[str, str]) -> CompletedPage:
+        """One page of ``GET /api/v1/tasks/completed/by_completion_date`` (or ``by_due_date``): the documented REST
+        read beside the Sync endpoint, with the same retries, errors and Bearer token. Reads change nothing, so no
+        failure leaves anything unconfirmed."""
+        url = rest_url(self._url, f"tasks/completed/by_{by}_date")
+        headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
+        response = await self._exchange(lambda: self._http.get(url, params=dict(params), headers=headers), ())
+        try:
+            return CompletedPage.model_validate_json(response.content)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise BackendUnavailable(
+                self._redact(f"backend sent a malformed completed-tasks page ({where}: {first['msg']})")
+            ) from None
+
+    async def _exchange(self, post: Callable[[], Awaitable[httpx.Response]], uuids: tuple[str, ...]) -> httpx.Response:
+        """The request until a 2xx answer, retrying transient failures; raises a ``SyncFailure`` otherwise."""
         policy = self._policy
         # Whether any attempt so far may have reached the backend (and so may have executed the commands).
         maybe_ran = False
@@ -245,7 +274,7 @@ class SyncClient:
             last_attempt = attempt >= policy.max_attempts
             self.requests_sent += 1
             try:
-                response = await self._http.post(self._url, content=body, headers=self._headers)
+                response = await post()
             except httpx.UnsupportedProtocol as exc:
                 # A misconfigured URL (TODOIST_SYNC_URL); retrying cannot help and nothing was sent.
                 raise SyncFailure(self._redact(f"Sync URL is not usable: {exc}")) from exc
@@ -267,7 +296,7 @@ class SyncClient:
 
             status = response.status_code
             if 200 <= status < 300:
-                return self._parse_success(response, uuids)
+                return response
 
             # Below, this attempt failed. Only the unconfirmed uuids of *earlier* attempts carry into a 4xx failure.
             earlier = uuids if maybe_ran else ()

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from tools_server.sync.wire import Item, Label, Project, Section, SyncResponse
+from tools_server.sync.wire import Item, Label, Project, Reminder, Section, SyncResponse
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
@@ -26,8 +26,10 @@ class Mirror:
     projects: dict[str, Project] = field(default_factory=dict[str, Project])
     sections: dict[str, Section] = field(default_factory=dict[str, Section])
     labels: dict[str, Label] = field(default_factory=dict[str, Label])
+    reminders: dict[str, Reminder] = field(default_factory=dict[str, Reminder])
     inbox_project_id: str | None = None
     timezone: str | None = None  # the user's, for "today" in filters
+    start_day: int = 1  # the user's first day of the week, 1 = Monday .. 7 = Sunday
     gone: OrderedDict[str, tuple[GoneReason, Item]] = field(default_factory=OrderedDict[str, tuple[GoneReason, Item]])
     synced: bool = False
     # Change log: which item ids each apply touched, so a view's diff costs O(changes), not O(account size).
@@ -70,8 +72,11 @@ class Mirror:
     def _merge_response(self, response: SyncResponse) -> None:
         if response.user is not None and response.user.inbox_project_id:
             self.inbox_project_id = response.user.inbox_project_id
-        if response.user is not None and response.user.timezone:
-            self.timezone = response.user.timezone
+        user = response.user
+        if user is not None and user.zone:
+            self.timezone = user.zone
+        if user is not None and user.start_day is not None and 1 <= user.start_day <= 7:
+            self.start_day = user.start_day
         if response.full_sync:
             # Replacing (not merging) is what drops objects deleted while we were not looking (reference §6).
             if response.items is not None:
@@ -82,6 +87,8 @@ class Mirror:
                 self.sections = {}
             if response.labels is not None:
                 self.labels = {}
+            if response.reminders is not None:
+                self.reminders = {}
             self.synced = True
         for item in response.items or ():
             _share_fields_set(item)
@@ -97,6 +104,8 @@ class Mirror:
             _merge(self.sections, section.id, section, section.is_deleted or section.is_archived)
         for label in response.labels or ():
             _merge(self.labels, label.id, label, label.is_deleted)
+        for reminder in response.reminders or ():
+            _merge(self.reminders, reminder.id, reminder, reminder.is_deleted)
         if self.inbox_project_id is None:
             self.inbox_project_id = next((p.id for p in self.projects.values() if p.inbox_project), None)
 
@@ -127,6 +136,23 @@ class Mirror:
             found.append(current)
             stack.extend(children.get(current, ()))
         return found
+
+    def reminders_of(self, item_id: str) -> list[Reminder]:
+        return [r for r in self.reminders.values() if r.item_id == item_id]
+
+    def siblings(self, project_id: str | None, section_id: str | None, parent_id: str | None) -> list[Item]:
+        """Active tasks at one place (under a parent, else in a section, else at a project's top level), in order."""
+        if parent_id is not None:
+            found = [i for i in self.items.values() if i.parent_id == parent_id]
+        elif section_id is not None:
+            found = [i for i in self.items.values() if i.section_id == section_id and i.parent_id is None]
+        else:
+            found = [
+                i
+                for i in self.items.values()
+                if i.project_id == project_id and i.section_id is None and i.parent_id is None
+            ]
+        return sorted(found, key=lambda i: (i.child_order, i.id))
 
     def find_project(self, ref: str) -> Project | None:
         """A project by id, else by exact name (case-insensitive)."""

@@ -148,6 +148,22 @@ class ProjectAddArgs(_Lenient):
     view_style: Literal["list", "board", "calendar"] | None = None
 
 
+class ReminderAddArgs(_Lenient):
+    item_id: str
+    type: Literal["relative", "absolute"]
+    due: DueInput | None = None
+    minute_offset: Annotated[int, Field(ge=0)] | None = None
+
+
+class ChildOrder(_Lenient):
+    id: str
+    child_order: int
+
+
+class ItemReorderArgs(_Lenient):
+    items: Annotated[list[ChildOrder], Field(min_length=1)]
+
+
 class SectionAddArgs(_Lenient):
     name: Annotated[str, Field(min_length=1)]
     project_id: str
@@ -248,6 +264,19 @@ class SectionAdd(SyncCommand[SectionAddArgs]):
     type: Literal["section_add"] = "section_add"
 
 
+class ItemReorder(SyncCommand[ItemReorderArgs]):
+    type: Literal["item_reorder"] = "item_reorder"
+
+
+class ReminderAdd(SyncCommand[ReminderAddArgs]):
+    creates_temp_id = True
+    type: Literal["reminder_add"] = "reminder_add"
+
+
+class ReminderDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["reminder_delete"] = "reminder_delete"
+
+
 # Derived from the declarations above; declare a new kind above this line.
 COMMAND_KINDS: Mapping[str, type[SyncCommand[Any]]] = MappingProxyType(dict(_KINDS))
 if TYPE_CHECKING:
@@ -341,11 +370,27 @@ class Label(_Lenient):
     is_favorite: bool = False
 
 
+class Reminder(_Lenient):
+    id: str
+    item_id: str = ""
+    type: str = "relative"
+    due: Due | None = None
+    minute_offset: int | None = None
+    is_deleted: bool = False
+
+
 class User(_Lenient):
     id: str = ""
     inbox_project_id: str | None = None
     timezone: str | None = None
+    tz_info: dict[str, Any] | None = None  # {"timezone": "Europe/Madrid", ...} (reference §2.9)
+    start_day: int | None = None  # 1 = Monday .. 7 = Sunday
     full_name: str | None = None
+
+    @property
+    def zone(self) -> str | None:
+        named: object = (self.tz_info or {}).get("timezone")
+        return named if isinstance(named, str) and named else self.timezone
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -381,8 +426,26 @@ class SyncResponse(_Lenient):
     projects: list[Project] | None = None
     sections: list[Section] | None = None
     labels: list[Label] | None = None
+    reminders: list[Reminder] | None = None
     user: User | None = None
 
 
 # The resource types this server reads and mirrors.
-MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "user")
+MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "reminders", "user")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# REST reads: GET /api/v1/tasks/completed/by_completion_date | by_due_date (reference §4)
+
+
+class CompletedTask(_Lenient):
+    id: str
+    content: str = ""
+    project_id: str = ""
+    completed_at: str | None = None
+    due: Due | None = None
+
+
+class CompletedPage(_Lenient):
+    items: list[CompletedTask] = Field(default_factory=list[CompletedTask])
+    next_cursor: str | None = None
