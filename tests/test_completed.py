@@ -171,3 +171,18 @@ async def test_rest_reads_retry_transient_failures_with_bearer_auth() -> None:
     assert [t.id for t in page.items] == ["1"] and len(sleeps) == 1
     assert seen[1].method == "GET" and seen[1].url.path == "/api/v1/tasks/completed/by_completion_date"
     assert seen[1].headers["authorization"] == "Bearer " + "t" * 40
+
+
+async def test_pages_follow_the_cursor_up_to_the_limit() -> None:
+    async with harness(clock=FixedClock(at("2026-11-23T12:00:00")), timezone=NEW_YORK) as h, connected(h) as client:
+        ids = await add(client, *(f"t{n}" for n in range(250)))
+        done = await client.call_tool("complete_items", {"ids": ids})
+        assert structured(done)["ok"] == 250, text_of(done)
+        h.transport.reset()
+        everything = structured(await client.call_tool("find_completed", {"limit": 500}))
+        assert everything["total"] == 250 and everything["complete"] is True
+        assert sorted(t["id"] for t in everything["tasks"]) == sorted(ids)
+        assert h.transport.count == 2  # pages of 200
+        h.transport.reset()
+        some = structured(await client.call_tool("find_completed", {"limit": 10}))
+        assert len(some["tasks"]) == 10 and some["complete"] is False and h.transport.count == 1

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 from tools_server.plans import Plan, Step
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome, Status
-from tools_server.sync.wire import SyncError, arg_value
+from tools_server.sync.wire import ItemAdd, SyncError, arg_value
 from tools_server.text import clip
 
 # Failures listed one per line in the text before "+N more".
@@ -198,7 +198,8 @@ def build_result(
 ) -> WriteResult:
     steps = [step_result(s, outcome, mirror, recurrence=recurrence) for s in plan.steps]
     project_steps = [(s.label, step_result(s, outcome, mirror)) for s in projects.steps] if projects else None
-    created = any(s.command is not None and s.command.temp_id is not None for s in plan.steps) or projects is not None
+    # New task ids are listed for add_item only (a reminder-only update also creates, but a reminder, not a task).
+    created = any(isinstance(s.command, ItemAdd) for s in plan.steps) or projects is not None
     return compact(
         steps, created=created, project_steps=project_steps, notes=list(plan.notes) or None, requests=outcome.requests
     )
