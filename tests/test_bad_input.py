@@ -16,9 +16,10 @@ argument paths are invalid. Then:
 * other valid calls succeed (structured result, short text, a dry run sends no command), except the few domain
   refusals the tools document (unknown move destination, unknown resend batch), each with its explicit reason.
 
-Leaf values are judged as pydantic's lax mode judges them ("4" and True are the integers 4 and 1, "no" is False), and
-top-level strings that hold a JSON list, object or null are decoded first (the MCP SDK's ``pre_parse_json``): the
-server accepts both by design. Whitespace stripping uses Unicode White_Space (pydantic-core's ``trim``), which unlike
+Leaf values are judged strictly, with no coercion: only a JSON integer is an integer (not "4", 4.0 or true), only
+true/false is a boolean (not "false", 0 or "no"), only a string is a string. Top-level strings that hold a JSON list,
+object or null are decoded first (the MCP SDK's ``pre_parse_json``, kept for clients that send lists as strings).
+Whitespace stripping uses Unicode White_Space (pydantic-core's ``trim``), which unlike
 ``str.isspace`` does not include U+001C..U+001F.
 """
 
@@ -37,7 +38,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 from mcp.types import CallToolResult
-from pydantic import TypeAdapter, ValidationError
 
 from tests.support import Harness, connected, harness, structured, text_of
 from tools_server.sync.wire import DueLang
@@ -57,9 +57,6 @@ WHITE_SPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 )
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # \d is Unicode Nd in both Python and pydantic-core's regex
-
-_LAX_INT: TypeAdapter[int] = TypeAdapter(int)
-_LAX_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
 
 
 @dataclass(frozen=True)
@@ -113,20 +110,12 @@ class Obj:
 Spec = Text | Date | Int | Bool | Choice | ListOf | Obj
 
 
-def lax_int(value: Any) -> int | None:
-    if isinstance(value, int):
-        return int(value)
-    try:
-        return _LAX_INT.validate_python(value)
-    except ValidationError:
-        return None
+def strict_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def lax_bool(value: Any) -> bool | None:
-    try:
-        return _LAX_BOOL.validate_python(value)
-    except ValidationError:
-        return None
+def strict_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def _one_due_form(item: dict[str, Any]) -> bool:
@@ -210,10 +199,10 @@ def faults(spec: Spec, value: Any, path: str) -> list[str]:
     if isinstance(spec, Date):
         return [] if isinstance(value, str) and DATE.fullmatch(value) else [path]
     if isinstance(spec, Int):
-        number = lax_int(value)
+        number = strict_int(value)
         return [] if number is not None and spec.lo <= number <= spec.hi else [path]
     if isinstance(spec, Bool):
-        return [] if lax_bool(value) is not None else [path]
+        return [] if strict_bool(value) is not None else [path]
     if isinstance(spec, Choice):
         return [] if isinstance(value, str) and value in spec.values else [path]
     if isinstance(spec, ListOf):
@@ -291,7 +280,7 @@ def refusal(tool: str, args: dict[str, Any]) -> str | None:
 
 def is_dry_run(tool: str, args: dict[str, Any]) -> bool:
     value = effective(tool, args).get("dry_run", False)
-    return bool(lax_bool(value))
+    return bool(strict_bool(value))
 
 
 # Refusals of schema-valid input that depend on the account: (tool, pattern of the text after the SDK's prefix).
@@ -403,7 +392,7 @@ def check(live: Live, tool: str, args: dict[str, Any]) -> None:
     else:
         data = structured(result)
         if tool == "query_changes":
-            limit = lax_int(effective(tool, args).get("limit", 50))
+            limit = strict_int(effective(tool, args).get("limit", 50))
             assert limit is not None
             listed = data.get("tasks", data.get("changes", []))
             assert len(listed) <= limit and len(text) <= MAX_LISTING_TEXT + limit * MAX_LINE_TEXT, text[:500]
@@ -579,15 +568,14 @@ def tree_size(items: Any) -> int:
     return sum(1 + tree_size(i.get("subtasks")) if isinstance(i, dict) else 1 for i in items)  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType, reportUnknownVariableType]
 
 
-DRY_RUN_INVALID = st.sampled_from([None, "maybe", 2, "null", "[true]", 0.5, "", " true"])
+# Coercible values ("false", 0, "no", 1) are invalid too: arguments are strict.
+DRY_RUN_INVALID = st.sampled_from([None, "maybe", 2, "null", "[true]", 0.5, "", " true", "false", "true", 0, "no", 1])
 # About one small call in three is a real write.
-DRY_RUN_ANY = st.one_of(
-    st.just(True), st.just(True), st.just(True), st.just(False), st.sampled_from(["false", 0, "no", "yes", 1])
-)
+DRY_RUN_ANY = st.one_of(st.just(True), st.just(True), st.just(False))
 
 
 def draw_dry_run(draw: st.DrawFn, args: dict[str, Any], size: int, chaos: int) -> None:
-    """Real writes only for small calls (a lax false like "no" counts too); big ones are dry runs or invalid."""
+    """Real writes only for small calls; big ones are dry runs or invalid (a coerced false like "no" is invalid)."""
     small = size <= 5 and len(json.dumps(args, default=str)) < 20_000
     if draw(PERCENT) < 10:
         if not small:

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,38 @@ def _argument_names(schema: dict[str, Any]) -> set[str]:
         elif isinstance(node, list):
             stack.extend(node)  # type: ignore[arg-type]
     return names
+
+
+def test_manifest_shows_an_icon_and_no_one_elses_privacy_policy() -> None:
+    manifest = json.loads((REPO / "manifest.json").read_text())
+    icon = (REPO / manifest["icon"]).read_bytes()
+    assert icon.startswith(b"\x89PNG\r\n\x1a\n") and int.from_bytes(icon[16:20], "big") == 512
+    assert "doist.com" not in json.dumps(manifest)
+    # The bundle starts with the versions pinned in uv.lock, which it ships.
+    config = manifest["server"]["mcp_config"]
+    assert config["command"] == "uv" and "--frozen" in config["args"] and "${__dirname}" in config["args"]
+    assert (REPO / "uv.lock").is_file() and (REPO / ".python-version").read_text().strip() == ">=3.11"
+
+
+@pytest.mark.slow
+def test_the_bundle_holds_only_what_it_needs_and_stays_under_1_mb(tmp_path: Path) -> None:
+    assert MCPB.exists(), f"{MCPB} missing: run scripts/test (npm ci installs it)"
+    junk = REPO / "tools_server" / "__pycache__" / "junk.pyc"
+    junk.parent.mkdir(exist_ok=True)
+    junk.write_bytes(b"")  # what a developer's checkout always has: it must not ship
+    try:
+        out = tmp_path / "b.mcpb"
+        done = subprocess.run(["bash", str(REPO / "scripts" / "bundle"), str(out)], capture_output=True, text=True)
+    finally:
+        junk.unlink()
+    assert done.returncode == 0, done.stdout + done.stderr
+    with zipfile.ZipFile(out) as bundle:
+        names = {n for n in bundle.namelist() if not n.endswith("/")}
+    top = {n.split("/")[0] for n in names}
+    assert top == {"manifest.json", "pyproject.toml", "uv.lock", ".python-version", "README.md", "LICENSE"} | {
+        "icon.png",
+        "tools_server",
+        "prompts",
+    }
+    assert not any("__pycache__" in n for n in names)
+    assert out.stat().st_size < 1_000_000

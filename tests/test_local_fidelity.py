@@ -438,7 +438,8 @@ def test_the_compatibility_switch_still_accepts_the_clients_two_undocumented_sha
 
 @pytest.mark.slow
 def test_local_api_takes_the_account_timezone_from_the_flag_and_the_environment(tmp_path: Path) -> None:
-    from tests.test_local_http import TOKEN, local_api
+    from tests.support import local_api
+    from tests.test_local_http import TOKEN
 
     with local_api(tmp_path / "flag.db", extra_args=["--timezone", "Pacific/Kiritimati"]) as server:
         body = httpx.post(

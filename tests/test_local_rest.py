@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from tests.local_sync import cmd, run
-from tests.support import FixedClock
-from tests.test_local_http import local_api
+from tests.support import FixedClock, local_api
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 

@@ -1,4 +1,8 @@
-"""Composition root: read argv and the environment, pick the backend, build the server, run a transport."""
+"""Composition root: read argv and the environment, pick the backend, build the server, run a transport.
+
+The server, the MCP SDK and the local store are imported only when a command needs them (about 1.6 s here), so
+`--help`, a bad setting or an unreachable endpoint is reported at once.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,34 @@ import gc
 import json
 import logging
 import os
+import signal
+import sqlite3
 import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import httpx
 
 from tools_server import __version__
+from tools_server.cli_checks import (
+    EXIT_CODES_HELP,
+    EXIT_CONFIG,
+    EXIT_OK,
+    StartupError,
+    check_port,
+    check_store_path,
+    command_path,
+    probe_endpoint,
+    store_error,
+)
 from tools_server.clock import SYSTEM_CLOCK
-from tools_server.local.store import SyncStore
-from tools_server.local.transport import LocalTransport
-from tools_server.server import Backend, build_server
-from tools_server.sync.client import DEFAULT_RETRY_POLICY, RetryPolicy, SyncClient
+
+if TYPE_CHECKING:
+    from tools_server.server import Backend
+    from tools_server.sync.client import RetryPolicy, SyncClient
 
 logger = logging.getLogger("tools_server")
 
@@ -31,8 +48,16 @@ LOCAL_SYNC_URL = "http://local.invalid/api/v1/sync"
 LOCAL_TOKEN = "local"
 
 
-class ConfigError(Exception):
+class ConfigError(StartupError):
     """The environment or arguments cannot work; the message says what to change."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_CONFIG)
+
+
+def api_token(env: Mapping[str, str]) -> str | None:
+    """TODOIST_API_TOKEN, or TODOIST_API_KEY (the name Doist's own MCP server reads) when only that one is set."""
+    return env.get("TODOIST_API_TOKEN") or env.get("TODOIST_API_KEY") or None
 
 
 def default_db_path(env: Mapping[str, str]) -> Path:
@@ -55,15 +80,22 @@ def backend_kind(env: Mapping[str, str]) -> str:
     if kind and kind not in ("local", "todoist"):
         raise ConfigError(f"TOOLS_SERVER_BACKEND must be 'local' or 'todoist', not {kind!r}")
     if not kind:
-        kind = "todoist" if env.get("TODOIST_API_TOKEN") else "local"
-    if kind == "todoist" and not env.get("TODOIST_API_TOKEN"):
-        raise ConfigError("TOOLS_SERVER_BACKEND=todoist needs TODOIST_API_TOKEN (Todoist > Settings > Integrations)")
+        kind = "todoist" if api_token(env) else "local"
+    if kind == "todoist" and not api_token(env):
+        raise ConfigError(
+            "TOOLS_SERVER_BACKEND=todoist needs TODOIST_API_TOKEN (or TODOIST_API_KEY): "
+            "Todoist > Settings > Integrations > Developer"
+        )
     return kind
+
+
+def sync_url(env: Mapping[str, str]) -> str:
+    return env.get("TODOIST_SYNC_URL") or DEFAULT_SYNC_URL
 
 
 def backend_description(env: Mapping[str, str]) -> str:
     if backend_kind(env) == "todoist":
-        return f"Todoist at {env.get('TODOIST_SYNC_URL') or DEFAULT_SYNC_URL}"
+        return f"Todoist at {sync_url(env)}"
     return f"the embedded local backend ({default_db_path(env)})"
 
 
@@ -74,10 +106,14 @@ def backend_over(
     url: str,
     token: str,
     client_tokens: bool = False,
-    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    policy: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> Backend:
     """A backend whose Sync clients share one httpx client (one connection pool); tests inject ``sleep``."""
+    from tools_server.server import Backend
+    from tools_server.sync.client import DEFAULT_RETRY_POLICY, SyncClient
+
+    policy = policy or DEFAULT_RETRY_POLICY
     clients: dict[str, SyncClient] = {}
 
     def client_for(api_token: str) -> SyncClient:
@@ -96,15 +132,21 @@ async def open_backend(
     """The backend the environment asks for; ``transport`` replaces the network (tests wrap the local store)."""
     kind = backend_kind(env)
     if kind == "todoist":
-        token = env["TODOIST_API_TOKEN"]
-        url = env.get("TODOIST_SYNC_URL") or DEFAULT_SYNC_URL
+        token = api_token(env) or ""
+        url = sync_url(env)
         timeout = httpx.Timeout(30.0, connect=10.0)
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
             yield backend_over(http, kind=kind, url=url, token=token, client_tokens=http_mode)
         return
+    from tools_server.local.store import SyncStore
+    from tools_server.local.transport import LocalTransport
+
     path = default_db_path(env)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    store = SyncStore(str(path), synchronous=db_sync_mode(env))
+    check_store_path(path)
+    try:
+        store = SyncStore(str(path), synchronous=db_sync_mode(env))
+    except (OSError, sqlite3.Error) as exc:  # e.g. not a database, or a read-only directory for the WAL
+        raise store_error(path, exc) from exc
     try:
         async with httpx.AsyncClient(transport=transport or LocalTransport(store)) as http:
             yield backend_over(http, kind=kind, url=LOCAL_SYNC_URL, token=LOCAL_TOKEN, client_tokens=False)
@@ -125,7 +167,17 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def _exit_at_once(_signum: int, _frame: object) -> None:
+    # The stdio transport reads stdin in a worker thread that no exception can interrupt, so KeyboardInterrupt waited
+    # for the next line (Enter). Every local request is committed before it is answered and a Todoist request in
+    # flight is the same as a killed process, so leaving now loses nothing that a graceful stop would keep. No flush:
+    # the signal may arrive inside a write to stderr, and stderr is line-buffered anyway.
+    os._exit(0)
+
+
 async def _run_stdio(env: Mapping[str, str]) -> None:
+    from tools_server.server import build_server
+
     async with open_backend(env) as backend:
         server = build_server(backend, clock=SYSTEM_CLOCK)
         _freeze_startup_heap()
@@ -133,38 +185,115 @@ async def _run_stdio(env: Mapping[str, str]) -> None:
 
 
 async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
+    from tools_server.server import build_server
+
     async with open_backend(env, http_mode=True) as backend:
         server = build_server(backend, clock=SYSTEM_CLOCK)
         _freeze_startup_heap()
+        shown = f"[{host}]" if ":" in host else host
+        print(f"tools-server {__version__}: MCP over HTTP at http://{shown}:{port}/mcp", file=sys.stderr, flush=True)
         await server.run_streamable_http_async(host=host, port=port)
 
 
-async def _run_call(env: Mapping[str, str], tool: str, arguments: dict[str, Any], as_json: bool) -> int:
-    from mcp import Client  # the client side is only needed here
-
-    async with open_backend(env) as backend, Client(build_server(backend, clock=SYSTEM_CLOCK)) as client:
-        result = await client.call_tool(tool, arguments)
-    text = "\n".join(block.text for block in result.content if block.type == "text")
-    if result.is_error:
-        print(text, file=sys.stderr)
-        return 1
-    print(json.dumps(result.structured_content, indent=2, ensure_ascii=False) if as_json else text)
-    # Scripts can tell a partial write from a clean one: 3 when any task failed or was not confirmed.
-    content: Any = result.structured_content
-    failed: Any = content.get("failed") if isinstance(content, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-    return 3 if failed else 0
+def _probe_if_remote(env: Mapping[str, str]) -> None:
+    if backend_kind(env) == "todoist":
+        probe_endpoint(sync_url(env))
 
 
-def _parser() -> argparse.ArgumentParser:
+def _main_stdio(env: Mapping[str, str]) -> None:
+    signal.signal(signal.SIGINT, _exit_at_once)
+    signal.signal(signal.SIGTERM, _exit_at_once)
+    if backend_kind(env) == "todoist":
+        try:
+            probe_endpoint(sync_url(env))
+        except StartupError as exc:
+            # A host may start the server before the network is up: warn and serve; tool calls report it too.
+            print(f"tools-server: warning: {exc}", file=sys.stderr)
+    if sys.stdin.isatty():
+        me = command_path()
+        print(
+            f"tools-server {__version__}: MCP server on stdio, using {backend_description(env)}.\n"
+            "Waiting for an MCP client on stdin (Ctrl-C to quit). To try it by hand instead:\n"
+            f"  {me} tools\n"
+            f"  {me} call query_changes\n"
+            f"  npx @modelcontextprotocol/inspector {me}",
+            file=sys.stderr,
+        )
+    anyio.run(_run_stdio, env)
+
+
+def _main_local_api(env: Mapping[str, str], args: argparse.Namespace) -> None:
+    from tools_server.local.app import serve
+
+    db = Path(args.db).expanduser() if args.db else default_db_path(env)
+    check_store_path(db)
+    check_port(args.host, args.port)
+    token = args.token or env.get("TOOLS_SERVER_LOCAL_TOKEN")
+    if token is None:
+        import secrets
+
+        token = secrets.token_urlsafe(16)
+        print(f"local-api token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
+    from tools_server.local.account import check_settings
+
+    start_day = args.start_day or env.get("TOOLS_SERVER_LOCAL_START_DAY")
+    timezone = args.timezone or env.get("TOOLS_SERVER_LOCAL_TIMEZONE") or None
+    try:
+        start_day = int(start_day) if start_day else None
+        check_settings(timezone, start_day)
+    except ValueError as exc:
+        raise ConfigError(f"local-api: {exc}") from None
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            db_path=str(db),
+            token=token,
+            synchronous=db_sync_mode(env),
+            timezone=timezone,
+            start_day=start_day,
+        )
+    except sqlite3.Error as exc:
+        raise store_error(db, exc) from exc
+
+
+def _tool_arguments(text: str) -> dict[str, Any]:
+    try:
+        arguments = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"arguments must be a JSON object: {exc}") from exc
+    if not isinstance(arguments, dict):
+        raise ConfigError('arguments must be a JSON object, e.g. \'{"ids": ["..."]}\'')
+    return arguments  # pyright: ignore[reportUnknownVariableType]
+
+
+def _tools(name: str | None) -> int:
+    from tools_server.cli_tools import server_tools, tool_help, tool_lines, unknown_tool
+
+    tools = anyio.run(server_tools)
+    if name is None:
+        print(f"{len(tools)} tools (arguments: {command_path()} tools NAME):")
+        print("\n".join(tool_lines(tools)))
+        return EXIT_OK
+    match = next((t for t in tools if t.name == name), None)
+    if match is None:
+        raise ConfigError(unknown_tool(name, tools))
+    print(tool_help(match))
+    return EXIT_OK
+
+
+def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tools-server",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "MCP server for Todoist over the Sync API. With no subcommand it serves MCP on stdio. "
-            "Without TODOIST_API_TOKEN it uses an embedded local backend (SQLite)."
+            "MCP server for Todoist over the Sync API. With no subcommand it serves MCP on stdio.\n"
+            "Without TODOIST_API_TOKEN (or TODOIST_API_KEY) it uses an embedded local backend (SQLite)."
         ),
         epilog=(
-            "environment: TODOIST_API_TOKEN, TODOIST_SYNC_URL, TOOLS_SERVER_BACKEND=local|todoist, "
-            "TOOLS_SERVER_DB (local store path), TOOLS_SERVER_DB_SYNC (normal|full), TOOLS_SERVER_LOG_LEVEL"
+            "environment: TODOIST_API_TOKEN (alias TODOIST_API_KEY), TODOIST_SYNC_URL, "
+            "TOOLS_SERVER_BACKEND=local|todoist,\n  TOOLS_SERVER_DB (local store path), TOOLS_SERVER_DB_SYNC "
+            f"(normal|full), TOOLS_SERVER_LOG_LEVEL\n{EXIT_CODES_HELP}"
         ),
     )
     parser.add_argument("--version", action="version", version=f"tools-server {__version__}")
@@ -187,17 +316,29 @@ def _parser() -> argparse.ArgumentParser:
     api.add_argument(
         "--start-day", type=int, help="first day of the week, 1 = Monday ... 7 = Sunday (TOOLS_SERVER_LOCAL_START_DAY)"
     )
+    listed = "\n".join(call_tools) or f"  (list them with: {command_path()} tools)"
     call = sub.add_parser(
         "call",
         help="run one tool and print its summary",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run one tool through the same server code as MCP, e.g. tools-server call query_changes",
+        epilog=(
+            f"tools:\n{listed}\n\n"
+            "A cursor, and the last write for undo, carry over to the next call on the same store and token (kept in "
+            "<TOOLS_SERVER_DB>.call-state.json); resend batch ids do not.\n"
+            "exit status: 0 all done, 1 the call was refused (bad arguments), 2 bad settings, 3 some tasks failed or "
+            "are unconfirmed, 4 Sync endpoint unreachable, 5 local store cannot be opened."
+        ),
     )
-    call.add_argument("tool", help="add_item, complete_items, move_items or query_changes")
+    call.add_argument("tool", help="the tool's name (see: tools-server tools)")
     call.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
     call.add_argument("--json", action="store_true", help="print the structured result instead of the text")
-    call.epilog = (
-        "Exit status: 0 all done, 1 the call was refused (bad arguments), 3 some tasks failed or are unconfirmed."
+    tools = sub.add_parser(
+        "tools", help="list the tools, or one tool's arguments", description="List the tools the server offers."
     )
+    tools.add_argument("name", nargs="?", help="a tool's name: print its description and arguments")
+    helper = sub.add_parser("help", help="show this help, or a subcommand's (help call)")
+    helper.add_argument("topic", nargs="?", help="a subcommand")
     return parser
 
 
@@ -208,9 +349,21 @@ def _configure_logging(env: Mapping[str, str]) -> None:
     )
 
 
+def _wants_call_help(argv: Sequence[str]) -> bool:
+    return bool(argv) and argv[0] == "call" and any(a in ("-h", "--help") for a in argv[1:])
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["help"]:
+        argv = [*argv[1:2], "--help"]  # `help` and `help call` are --help and `call --help`
+    call_tools: Sequence[str] = ()
+    if _wants_call_help(argv):
+        from tools_server.cli_tools import server_tools, tool_lines
+
+        call_tools = tool_lines(anyio.run(server_tools))
+    args = _parser(call_tools).parse_args(argv)
     _configure_logging(env)
     try:
         if args.command == "http":
@@ -220,58 +373,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                     "DNS-rebinding protection is only automatic on localhost",
                     file=sys.stderr,
                 )
+            check_port(args.host, args.port)
+            _probe_if_remote(env)
             anyio.run(_run_http, env, args.host, args.port)
         elif args.command == "local-api":
-            from tools_server.local.app import serve
-
-            token = args.token or env.get("TOOLS_SERVER_LOCAL_TOKEN")
-            if token is None:
-                import secrets
-
-                token = secrets.token_urlsafe(16)
-                print(f"local-api token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
-            db = Path(args.db).expanduser() if args.db else default_db_path(env)
-            db.parent.mkdir(parents=True, exist_ok=True)
-            from tools_server.local.account import check_settings
-
-            start_day = args.start_day or env.get("TOOLS_SERVER_LOCAL_START_DAY")
-            timezone = args.timezone or env.get("TOOLS_SERVER_LOCAL_TIMEZONE") or None
-            try:
-                start_day = int(start_day) if start_day else None
-                check_settings(timezone, start_day)
-            except ValueError as exc:
-                raise ConfigError(f"local-api: {exc}") from None
-            serve(
-                host=args.host,
-                port=args.port,
-                db_path=str(db),
-                token=token,
-                synchronous=db_sync_mode(env),
-                timezone=timezone,
-                start_day=start_day,
-            )
+            _main_local_api(env, args)
+        elif args.command == "tools":
+            return _tools(args.name)
         elif args.command == "call":
-            try:
-                arguments = json.loads(args.arguments)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"arguments must be a JSON object: {exc}") from exc
-            if not isinstance(arguments, dict):
-                raise ConfigError('arguments must be a JSON object, e.g. \'{"ids": ["..."]}\'')
-            tool_args: dict[str, Any] = arguments  # pyright: ignore[reportUnknownVariableType]
-            return anyio.run(_run_call, env, args.tool, tool_args, args.json)
+            arguments = _tool_arguments(args.arguments)
+            _probe_if_remote(env)
+            from tools_server.cli_call import run_call
+
+            return anyio.run(run_call, open_backend(env), default_db_path(env), args.tool, arguments, args.json)
         else:
-            if sys.stdin.isatty():
-                print(
-                    f"tools-server {__version__}: MCP server on stdio, using {backend_description(env)}.\n"
-                    "Waiting for an MCP client on stdin (Ctrl-C to quit). To try it by hand instead:\n"
-                    "  tools-server call query_changes\n"
-                    "  npx @modelcontextprotocol/inspector tools-server",
-                    file=sys.stderr,
-                )
-            anyio.run(_run_stdio, env)
-    except ConfigError as exc:
+            _main_stdio(env)
+    except StartupError as exc:
         print(f"tools-server: {exc}", file=sys.stderr)
-        return 2
+        return exc.code
     except KeyboardInterrupt:
         return 130
-    return 0
+    return EXIT_OK

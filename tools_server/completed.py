@@ -63,6 +63,15 @@ def windows(first: date, last: date, by: By, zone: ZoneInfo) -> list[tuple[str, 
     return spans
 
 
+def _day(name: str, text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PlanError(f"{name}: {text!r} is not a calendar day (YYYY-MM-DD)") from None
+
+
 def _utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -173,18 +182,19 @@ async def find(
     session: Session,
     client: SyncClient,
     now: datetime,
-    since: date | None,
-    until: date | None,
+    since: str | None,
+    until: str | None,
     by: By,
     project: str | None,
     search: str | None,
     limit: int,
 ) -> tuple[str, CompletedResult]:
     """find_completed: the user's zone and week start (and project names) come from the mirror, kept current."""
+    first_day, last_day = _day("since", since), _day("until", until)
     await session.ensure_synced(client)
     mirror = session.mirror
     zone = zone_of(mirror)
-    first, last = day_range(since, until, now.astimezone(zone).date(), mirror.start_day)
+    first, last = day_range(first_day, last_day, now.astimezone(zone).date(), mirror.start_day)
     project_id: str | None = None
     if project is not None:
         found = mirror.find_project(project)

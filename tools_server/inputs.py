@@ -26,8 +26,9 @@ DateStr = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
 class _Strict(BaseModel):
-    # Unknown keys are errors: a misspelt field ("project_name") must not be silently dropped.
-    model_config = ConfigDict(extra="forbid")
+    # Unknown keys are errors: a misspelt field ("project_name") must not be silently dropped. Strict types: `true`
+    # is not the priority 1 and "4" is not the number 4 (the model sent something it did not mean).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class DurationIn(_Strict):

@@ -55,7 +55,7 @@ def _overview(session: Session, cursor: str, view: View, limit: int, note: str) 
     project_text = ", ".join(f"{p.name} ({p.id}, {p.tasks})" for p in listed)
     if len(projects) > len(listed):
         project_text += f", +{len(projects) - len(listed)} more"
-    lines = [note + f"Projects: {project_text}", f"Active tasks: {len(tasks)}"]
+    lines = [note + f"Projects (id, open tasks): {project_text}", f"Active tasks: {len(tasks)}"]
     lines += [task_line(item, mirror) for item in shown]
     if more:
         lines.append(f"+{more} more (raise limit)")

@@ -5,7 +5,6 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
@@ -13,17 +12,20 @@ from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resources import FunctionResource
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
-from pydantic import AnyUrl, BaseModel, Field, ValidationError
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, ValidationError
 
 from tools_server import __version__, completed, writes
 from tools_server.changes import ChangesResult
 from tools_server.clock import SYSTEM_CLOCK, Clock
+from tools_server.confirm import confirmed_write
 from tools_server.filters import FilterError
 from tools_server.inputs import (
     MAX_ITEMS_PER_CALL,
     MAX_SUBTASK_DEPTH,
+    DateStr,
     Ids,
     ItemChanges,
     MoveTarget,
@@ -41,7 +43,13 @@ from tools_server.queries import query_changes_result
 from tools_server.resources import PROJECTS_URI, TASK_URI_TEMPLATE, projects_json, task_json
 from tools_server.schema_compact import LIMIT_KEYWORDS, compact_schema
 from tools_server.search import FindResult, find
-from tools_server.session import Session, SessionRegistry, SessionTokenRejected, token_fingerprint
+from tools_server.session import (
+    DELETE_UNCONFIRMED_MAX,
+    Session,
+    SessionRegistry,
+    SessionTokenRejected,
+    token_fingerprint,
+)
 from tools_server.summary import AddResult, CompleteResult, MoveResult
 from tools_server.sync.client import SyncClient, SyncFailure
 from tools_server.writes import WriteSpec, run_resend, run_write, undo_target
@@ -71,38 +79,17 @@ class Backend:
 class AppState:
     backend: Backend
     clock: Clock = SYSTEM_CLOCK
+    # Given by `tools-server call`, which restores a session's handles before the call and saves them after it.
+    registry: SessionRegistry | None = None
     sessions: SessionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sessions = SessionRegistry(clock=self.clock)
+        self.sessions = self.registry if self.registry is not None else SessionRegistry(clock=self.clock)
 
 
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
-# More ids than this in one delete_items call need the user's confirmation (elicitation) or an explicit count.
-DELETE_UNCONFIRMED_MAX = 3
-
-
-# The main four tools advertise output schemas; the others return the same structured shape (README) without
-# repeating its schema, which would cost about 900 characters of context each.
-class ConfirmDelete(BaseModel):
-    confirm: bool = Field(description="Delete them")
-
-
-async def _confirmed_by_user(ctx: Context[AppState, Any], count: int) -> bool:
-    """Ask the user through the client (elicitation) when it can; False when it cannot or the user says no."""
-    capabilities = ctx.client_capabilities
-    if capabilities is None or capabilities.elicitation is None:
-        return False
-    try:
-        answer = await ctx.elicit(f"Delete {count} tasks and their subtasks? This cannot be undone.", ConfirmDelete)
-    except Exception:  # no back-channel (stateless HTTP, 2026 era) or the client failed: fall back to confirm
-        logger.info("elicitation unavailable for delete_items; asking for confirm instead", exc_info=True)
-        return False
-    return answer.action == "accept" and answer.data.confirm
-
-
 # find_items reads the mirror without a request when it was synced this recently (e.g. by the write just before).
 FIND_FRESH_SECONDS = 30.0
 
@@ -132,6 +119,12 @@ class _Server(MCPServer):
             for tool in tools
         ]
 
+    def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().add_tool(fn, *args, **kwargs)
+        tool = self._tool_manager.get_tool(kwargs.get("name") or fn.__name__)
+        if tool is not None:
+            strict_arguments(tool.fn_metadata)
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         tool = self._tool_manager.get_tool(name)
         if tool is not None:
@@ -149,6 +142,14 @@ class _Server(MCPServer):
                 # pydantic's own text is long and links to its docs; the model needs field and reason only.
                 raise ToolError(f"Invalid arguments for {name}: {compact_errors(cause)}") from cause
             raise
+
+
+def strict_arguments(metadata: FuncMetadata) -> None:
+    """Validate a tool's top-level parameters strictly too: the SDK builds their model in lax mode, where
+    `dry_run: "false"` is False and `confirm: "4"` is 4. Its JSON-in-a-string decoding of lists and objects (for
+    clients that send `items` as a string) runs before validation and is kept."""
+    lax = metadata.arg_model
+    metadata.arg_model = type(lax.__name__, (lax,), {"model_config": ConfigDict(strict=True), "__module__": __name__})
 
 
 def _closest(word: str, known: set[str]) -> str:
@@ -193,7 +194,8 @@ def _session_and_client(ctx: Context[AppState, Any]) -> tuple[Session, SyncClien
             token = auth[7:].strip()
     # Without a session id (2026-07-28 clients are sessionless) calls cannot be attributed to one client.
     attributed = connection != "http:shared"
-    session = state.sessions.get(f"{token_fingerprint(token)}:{connection}", attributed=attributed)
+    account = token_fingerprint(token)
+    session = state.sessions.get(f"{account}:{connection}", attributed=attributed, account=account)
     return session, backend.client_for(token)
 
 
@@ -216,8 +218,10 @@ async def _run(
     return _reply(text, result)
 
 
-async def _write(ctx: Context[AppState, Any], spec: WriteSpec[_A], args: _A, dry_run: bool) -> CallToolResult:
-    return await _run(ctx, lambda session, client: run_write(spec, session, client, args, dry_run))
+async def _write(
+    ctx: Context[AppState, Any], spec: WriteSpec[_A], args: _A, dry_run: bool, confirm: int | None = None
+) -> CallToolResult:
+    return await _run(ctx, lambda session, client: run_write(spec, session, client, args, dry_run, confirm))
 
 
 async def _read_guarded(session: Session, client: SyncClient, render: Callable[[], _T]) -> _T:
@@ -234,7 +238,13 @@ def _unused_projects_reader() -> str:
     raise ResourceError("todoist://projects is served by _Server.read_resource")  # never reached: see read_resource
 
 
-def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock = SYSTEM_CLOCK) -> MCPServer:
+def build_server(
+    backend: Backend,
+    *,
+    name: str = "tools-server",
+    clock: Clock = SYSTEM_CLOCK,
+    sessions: SessionRegistry | None = None,
+) -> MCPServer:
     """The MCP server over ``backend``; each client connection (or HTTP session) gets its own sync cache.
 
     ``clock`` is the server's only source of time: "today" for filters, the age of a mirror, idle sessions.
@@ -242,7 +252,7 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncGenerator[AppState]:
-        yield AppState(backend, clock)
+        yield AppState(backend, clock, sessions)
 
     server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
 
@@ -303,19 +313,13 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
         ids: Ids,
         ctx: Context[AppState, Any],
         confirm: Annotated[
-            int | None, Field(description=f"Over {DELETE_UNCONFIRMED_MAX} ids: the number of ids")
+            int | None,
+            Field(description=f"Over {DELETE_UNCONFIRMED_MAX} tasks (subtasks count): the number deleted"),
         ] = None,
         dry_run: bool = False,
-    ) -> CallToolResult:
+    ) -> CallToolResult | InputRequiredResult:
         """Delete tasks with their subtasks. Cannot be undone."""
-        count = len(set(ids))
-        needs_confirmation = not dry_run and count > DELETE_UNCONFIRMED_MAX and confirm != count
-        if needs_confirmation and not await _confirmed_by_user(ctx, count):
-            raise ToolError(
-                f"delete_items: deleting {count} tasks needs confirm={count} (the number of tasks), after checking "
-                "with the user; nothing was deleted"
-            )
-        return await _write(ctx, writes.DELETE, ids, dry_run)
+        return await confirmed_write(ctx, lambda n: _write(ctx, writes.DELETE, ids, dry_run, n), confirm)
 
     @server.tool(title="Reopen completed tasks", annotations=WRITE)
     async def reopen_items(ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
@@ -325,8 +329,8 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
     @server.tool(title="Find completed tasks", annotations=READ)
     async def find_completed(
         ctx: Context[AppState, Any],
-        since: Annotated[date | None, Field(description="First day (user's timezone); default: this week")] = None,
-        until: Annotated[date | None, Field(description="Last day, inclusive")] = None,
+        since: Annotated[DateStr | None, Field(description="First day (user's timezone); default: this week")] = None,
+        until: Annotated[DateStr | None, Field(description="Last day, inclusive")] = None,
         by: Literal["completion", "due"] = "completion",
         project: Annotated[Ref | None, Field(description="Project id or name")] = None,
         search: Annotated[str | None, Field(min_length=1, max_length=200, description="Text in the title")] = None,
@@ -340,12 +344,20 @@ def build_server(backend: Backend, *, name: str = "tools-server", clock: Clock =
             ),
         )
 
-    @server.tool(title="Undo last write", annotations=WRITE)
-    async def undo(ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
-        """Reverse this session's last write (add, complete, move, update) in one batch; says what cannot be undone."""
-        return await _run(
-            ctx, lambda session, client: run_write(writes.UNDO, session, client, undo_target(session), dry_run)
-        )
+    @server.tool(title="Undo a write", annotations=WRITE)
+    async def undo(
+        ctx: Context[AppState, Any],
+        write: Annotated[str | None, Field(max_length=64, description="A write result's 'write' id")] = None,
+        confirm: Annotated[int | None, Field(description="Undoing a big add: tasks deleted")] = None,
+        dry_run: bool = False,
+    ) -> CallToolResult | InputRequiredResult:
+        """Reverse a write (add, complete, move, update): `write`, else this session's last. Skips and names tasks
+        changed elsewhere since."""
+
+        def attempt(n: int | None) -> Awaitable[CallToolResult]:
+            return _run(ctx, lambda s, c: run_write(writes.UNDO, s, c, undo_target(s, write), dry_run, n))
+
+        return await confirmed_write(ctx, attempt, confirm)
 
     @server.tool(title="Resend unconfirmed writes", annotations=RESEND)
     async def resend_writes(

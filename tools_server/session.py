@@ -28,6 +28,31 @@ logger = logging.getLogger(__name__)
 
 MAX_VIEWS_PER_SESSION = 32
 MAX_PENDING_WRITES = 16
+# Undo handles kept per account (token fingerprint); the oldest goes first (an expired handle is a clear error).
+MAX_WRITE_HANDLES = 64
+# Tasks a session may remove without confirmation within the window: splitting a big delete into small calls does
+# not get past the question (3 + 2 tasks in two calls need a confirmation on the second).
+DELETE_UNCONFIRMED_MAX = 3
+DELETE_WINDOW_SECONDS = 600.0
+
+
+@dataclass
+class WriteHandles:
+    """Undo records by ``write`` handle, for one account: any client with the same token may undo with a handle, and
+    no other account can (a handle is looked up only among its own account's)."""
+
+    records: OrderedDict[str, UndoRecord] = field(default_factory=OrderedDict[str, UndoRecord])
+
+    def mint(self, record: UndoRecord) -> str:
+        handle = "u_" + secrets.token_urlsafe(9)
+        self.records[handle] = record
+        while len(self.records) > MAX_WRITE_HANDLES:
+            self.records.popitem(last=False)
+        return handle
+
+    def forget(self, record: UndoRecord) -> None:
+        for handle in [h for h, r in self.records.items() if r is record]:
+            del self.records[handle]
 
 
 @dataclass
@@ -67,6 +92,15 @@ class Session:
     # everyone using the token, cursors are the only per-client handles, and no write is "this client's own".
     attributed: bool = True
     clock: Clock = SYSTEM_CLOCK
+    handles: WriteHandles = field(default_factory=WriteHandles)
+    # (monotonic time, tasks) of each removal made without confirmation, for the per-window count.
+    unconfirmed_removals: list[tuple[float, int]] = field(default_factory=list[tuple[float, int]])
+
+    def removed_recently(self) -> int:
+        """Tasks removed without confirmation in the last DELETE_WINDOW_SECONDS."""
+        since = self.clock.monotonic() - DELETE_WINDOW_SECONDS
+        self.unconfirmed_removals = [(t, n) for t, n in self.unconfirmed_removals if t > since]
+        return sum(n for _, n in self.unconfirmed_removals)
 
     def keep_pending(self, write: PendingWrite) -> str:
         batch = "w_" + secrets.token_urlsafe(9)
@@ -171,17 +205,21 @@ class SessionRegistry:
 
     def __init__(self, *, max_sessions: int = 256, idle_seconds: float = 3600.0, clock: Clock = SYSTEM_CLOCK) -> None:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._handles: dict[str, WriteHandles] = {}  # by account (token fingerprint), shared by its sessions
         self._max = max_sessions
         self._idle = idle_seconds
         self._clock = clock
 
-    def get(self, key: str, *, attributed: bool = True) -> Session:
+    def get(self, key: str, *, attributed: bool = True, account: str = "") -> Session:
         now = self._clock.monotonic()
         for stale in [k for k, s in self._sessions.items() if now - s.last_used > self._idle]:
             del self._sessions[stale]
         session = self._sessions.get(key)
         if session is None:
-            session = Session(key, attributed=attributed, clock=self._clock)
+            handles = self._handles.setdefault(account, WriteHandles())
+            while len(self._handles) > self._max:
+                del self._handles[next(iter(self._handles))]
+            session = Session(key, attributed=attributed, clock=self._clock, handles=handles)
             self._sessions[key] = session
             while len(self._sessions) > self._max:
                 self._sessions.popitem(last=False)

@@ -20,6 +20,8 @@ from tools_server.text import clip
 MAX_LISTED_FAILURES = 10
 # Created ids are spelled out in the text only for small batches, to keep any successful batch about 300 characters.
 MAX_LISTED_IDS = 3
+# Larger batches list ids only, in input order, until the whole text of an all-ok result reaches this length.
+MAX_TEXT_CHARS = 300
 _LABEL_CHARS = 40
 
 
@@ -72,6 +74,7 @@ class MoveResult(BaseModel):
     plan: list[dict[str, object]] | None = Field(default=None, description="Commands that would be sent")
     requests: int | None = None
     resend: str | None = Field(default=None, description="Unconfirmed writes: pass to resend_writes")
+    write: str | None = Field(default=None, description="For undo")
 
 
 class CompleteResult(MoveResult):
@@ -244,6 +247,18 @@ def failure_lines(plan: Plan, result: WriteResult) -> list[str]:
     return lines
 
 
+def _id_list(ids: list[str], budget: int) -> str:
+    """'New ids in input order: a, b, c +N more' in at most ``budget`` characters (at least one id is named)."""
+    text = "New ids in input order: " + ids[0]
+    for position, item_id in enumerate(ids[1:], start=1):
+        rest = len(ids) - position - 1
+        tail = f" +{rest} more" if rest else ""
+        if len(text) + 2 + len(item_id) + len(tail) > budget:
+            return text + f" +{len(ids) - position} more"
+        text += ", " + item_id
+    return text
+
+
 def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "") -> str:
     """E.g. 'Completed 5 tasks.' or 'Moved 3 of 4 tasks. Failed: ...' with one short line per failure."""
     total = len(result.steps)
@@ -256,6 +271,9 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
     if not result.dry_run and 0 < len(ok_ids) <= MAX_LISTED_IDS:
         labels = {s.index: s.label for s in plan.steps}
         head += ": " + ", ".join(f"'{clip(labels.get(r.index, ''), _LABEL_CHARS)}' ({r.id})" for r in ok_ids)
+    elif not result.dry_run and result.ids is not None and ok_ids:
+        ids = [r.id for r in ok_ids if r.id]
+        head += ". " + _id_list(ids, MAX_TEXT_CHARS - len(head) - len(". .") - len(extra))
     parts = [head + "." + extra]
     if result.notes:
         parts.append("Note: " + "; ".join(result.notes) + ".")

@@ -1,7 +1,9 @@
-"""Pure undo: before-images, and the inverse plan of a write.
+"""Pure undo: before- and after-images of a write, the conflict check, and the inverse plan.
 
-Undo works from before-images: the mirror's copy of each task just before a write. Items are immutable pydantic
-objects that the mirror replaces (never mutates), so keeping a reference is a snapshot.
+A write's record keeps each target as it was just before (``before``) and as our write left it (``after``, the mirror's
+copy once the write's own response was applied). Items are immutable pydantic objects that the mirror replaces (never
+mutates), so keeping a reference is a snapshot. Undo first refreshes the mirror, then reverts only the targets that
+still look the way our write left them: a field, place or state someone changed since is theirs, not ours to revert.
 """
 
 from __future__ import annotations
@@ -39,16 +41,22 @@ from tools_server.sync.wire import (
 )
 
 WriteKind = Literal["add", "complete", "move", "update", "delete", "reopen"]
+# What an add may have set, and where a task lives: an add is undone only while none of these changed elsewhere.
+_CONTENT_FIELDS = ("content", "description", "priority", "labels", "due", "deadline", "duration")
+_PLACE_FIELDS = ("project_id", "section_id", "parent_id")
 
 
 @dataclass
 class UndoRecord:
-    """What one write call did, with the tasks as they were before it: enough to reverse it."""
+    """What one write call did, with its targets as they were before it and as it left them: enough to reverse it
+    without clobbering what happened since."""
 
     kind: WriteKind
     before: dict[str, Item | None] = field(default_factory=dict[str, Item | None])
+    after: dict[str, Item | None] = field(default_factory=dict[str, Item | None])
     done: list[str] = field(default_factory=list[str])  # ids the write confirmed, in input order
     created: list[str] = field(default_factory=list[str])  # add: new task ids whose parent is not new too
+    created_all: set[str] = field(default_factory=set[str])  # add: every new task id, subtasks included
     fields: dict[str, set[str]] = field(default_factory=dict[str, set[str]])  # update: fields set per id
     projects_created: int = 0
     reminders_added: list[str] = field(default_factory=list[str])  # update: new reminder ids
@@ -78,6 +86,25 @@ def images(mirror: Mirror, commands: Sequence[Command], with_items: bool) -> Ima
     return found
 
 
+@dataclass(frozen=True)
+class Reversal:
+    """The inverse plan of a record, what cannot be reversed, what changed elsewhere, and how many tasks it deletes."""
+
+    plan: Plan
+    cannot: list[str]
+    changed: list[str]  # "<id> (<field>)": left as they are
+    removes: int = 0
+
+
+def state_of(mirror: Mirror, item_id: str) -> Item | None:
+    """The mirror's latest copy of a task: active, or the completed/deleted copy it last saw; None if never seen."""
+    item = mirror.items.get(item_id)
+    if item is not None:
+        return item
+    gone = mirror.gone.get(item_id)
+    return gone[1] if gone is not None else None
+
+
 def snapshot(mirror: Mirror, ids: list[str]) -> dict[str, Item | None]:
     """Before-images of ``ids`` and of their active subtasks (completing a parent completes them too)."""
     children = mirror.children_index()
@@ -89,21 +116,57 @@ def snapshot(mirror: Mirror, ids: list[str]) -> dict[str, Item | None]:
     return images
 
 
-def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> tuple[Plan, list[str]]:
-    """The commands that reverse ``record``, and what cannot be reversed."""
+def _status(item: Item | None) -> str:
+    if item is None:
+        return "unknown"
+    return "deleted" if item.is_deleted else "completed" if item.checked else "open"
+
+
+def _differs(after: Item | None, now: Item | None, names: Sequence[str]) -> list[str]:
+    """Which of ``names`` (or the task's state) differ between what our write left and the task now."""
+    if after is None:
+        return []  # the write's response did not show it: nothing to compare against
+    if now is None or _status(now) != _status(after):
+        return [_status(now) if now is not None else "gone"]
+    return [name for name in names if getattr(after, name) != getattr(now, name)]
+
+
+def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Reversal:
+    """The commands that reverse ``record`` where nothing changed since, against a freshly refreshed ``mirror``."""
     steps: list[Step] = []
     cannot: list[str] = []
+    changed: list[str] = []
 
     def add(label: str, command: Any) -> None:
         steps.append(Step(len(steps), label, command=command))
 
+    def conflict(item_id: str, names: Sequence[str]) -> bool:
+        differ = _differs(record.after.get(item_id), state_of(mirror, item_id), names)
+        if differ:
+            changed.append(f"{item_id} ({', '.join(differ)})")
+        return bool(differ)
+
+    removes = 0
     if record.kind == "reopen":
         for item_id in record.done:
-            add(label_of(mirror, item_id), ItemComplete(uuid=new_uuid(), args=ItemCompleteArgs(id=item_id)))
+            if not conflict(item_id, ()):  # completed again elsewhere (or deleted) since: leave it
+                add(label_of(mirror, item_id), ItemComplete(uuid=new_uuid(), args=ItemCompleteArgs(id=item_id)))
     elif record.kind == "delete":
         cannot.append(f"{len(record.done)} deleted task(s): Todoist has no undelete")
     elif record.kind == "add":
+        children = mirror.children_index()
+        trees: dict[str, list[str]] = {}  # root -> the tasks of ours under it (as our write left them)
+        for made in record.created_all:
+            trees.setdefault(_root_of(made, record.after), []).append(made)
         for item_id in record.created:
+            tree = [item_id, *mirror.descendants(item_id, children)]
+            strangers = [t for t in tree if t not in record.created_all]
+            if strangers:
+                changed.append(f"{item_id} (has subtasks we did not create: {', '.join(strangers[:3])})")
+                continue
+            if any([conflict(t, (*_CONTENT_FIELDS, *_PLACE_FIELDS)) for t in trees.get(item_id, [item_id])]):
+                continue
+            removes += len(tree)
             add(label_of(mirror, item_id), ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
         if record.projects_created:
             cannot.append(f"{record.projects_created} new project(s)/section(s) stay (delete them in Todoist)")
@@ -114,18 +177,28 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue
             label = before.content
             if before.due is not None and before.due.is_recurring:
+                if conflict(item_id, ("due",)):
+                    continue
                 args = ItemUpdateArgs.model_validate({"id": item_id, "due": before.due.as_input()})
                 add(label, ItemUpdate(uuid=new_uuid(), args=args))
+                continue
+            # A completion made since (after someone reopened it) is theirs: its completed_at is not ours.
+            if conflict(item_id, ("completed_at",)):
                 continue
             add(label, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
             # item_close completed its open subtasks too; reopen those (uncomplete restores ancestors, not children).
             for sub_id, sub in record.before.items():
-                if sub is not None and sub_id not in record.done and _under(sub_id, item_id, record.before):
+                if (
+                    sub is not None
+                    and sub_id not in record.done
+                    and _under(sub_id, item_id, record.before)
+                    and not conflict(sub_id, ("completed_at",))
+                ):
                     add(sub.content, ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=sub_id)))
     elif record.kind == "move":
         for item_id in reversed(record.done):
             before = record.before.get(item_id)
-            if before is None:
+            if before is None or conflict(item_id, _PLACE_FIELDS):
                 continue
             if before.parent_id is not None:
                 where: dict[str, Any] = {"parent_id": before.parent_id}
@@ -140,28 +213,30 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
                 continue  # only reordered: the order below puts it back
             add(before.content, ItemMove(uuid=new_uuid(), args=ItemMoveArgs.model_validate({"id": item_id, **where})))
         if record.orders:
-            entries = [ChildOrder(id=i, child_order=n) for i, n in record.orders.items()]
-            steps.append(
-                Step(len(steps), "order", command=ItemReorder(uuid=new_uuid(), args=ItemReorderArgs(items=entries)))
-            )
+            entries = [ChildOrder(id=i, child_order=n) for i, n in record.orders.items() if i in mirror.items]
+            if entries:
+                add("order", ItemReorder(uuid=new_uuid(), args=ItemReorderArgs(items=entries)))
     else:  # update
         for item_id in record.done:
             before = record.before.get(item_id)
-            if before is None:
+            names = sorted(record.fields.get(item_id, ()))
+            if before is None or conflict(item_id, names):
                 continue
             old: dict[str, Any] = before.model_dump(mode="json")
             if before.due is not None:
                 old["due"] = before.due.as_input()
             restored: dict[str, Any] = {"id": item_id}
-            for name in sorted(record.fields.get(item_id, ())):
+            for name in names:
                 restored[name] = old.get(name)
             if len(restored) > 1:
                 add(before.content, ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(restored)))
         for reminder_id in record.reminders_added:
-            add(f"reminder {reminder_id}", ReminderDelete(uuid=new_uuid(), args=ItemIdArgs(id=reminder_id)))
+            if reminder_id in mirror.reminders:  # deleted elsewhere since: nothing to remove
+                add(f"reminder {reminder_id}", ReminderDelete(uuid=new_uuid(), args=ItemIdArgs(id=reminder_id)))
         for reminder in record.reminders_removed:
-            add(f"reminder of {label_of(mirror, reminder.item_id)}", _re_add(reminder, new_uuid))
-    return Plan(tuple(steps)), cannot
+            if reminder.item_id in mirror.items:
+                add(f"reminder of {label_of(mirror, reminder.item_id)}", _re_add(reminder, new_uuid))
+    return Reversal(Plan(tuple(steps)), cannot, changed, removes)
 
 
 def _re_add(reminder: Reminder, new_uuid: NewUuid) -> Command:
@@ -183,19 +258,28 @@ def _under(item_id: str, ancestor: str, images: dict[str, Item | None]) -> bool:
     return False
 
 
+def _root_of(item_id: str, images: dict[str, Item | None]) -> str:
+    current = images.get(item_id)
+    root = item_id
+    while current is not None and current.parent_id is not None and current.parent_id in images:
+        root = current.parent_id
+        current = images.get(root)
+    return root
+
+
 def targets(commands: Sequence[Command]) -> list[str]:
     """The task id each command acts on (commands that edit an existing task all carry ``args.id``)."""
     return [str(arg_value(c.args, "id") or "") for c in commands]
 
 
 def undo_record(
-    kind: WriteKind, seen: Images, commands: Sequence[Command], result: WriteResult, outcome: Outcome
+    kind: WriteKind, seen: Images, commands: Sequence[Command], result: WriteResult, mirror: Mirror, outcome: Outcome
 ) -> UndoRecord:
-    """What undo needs to reverse a sent write of ``kind``, from its before-images and its result."""
-    record = _record(kind, seen.items, commands, result)
-    confirmed = {c.uuid for c in commands if outcome.statuses.get(c.uuid) == "ok"}
+    """What undo needs to reverse a sent write of ``kind``: its before-images, its result, and ``mirror`` as the
+    write's own responses left it (the after-images), plus the reminders and order it changed."""
+    record = _record(kind, seen.items, commands, result, mirror)
     for command in commands:
-        if command.uuid not in confirmed:
+        if outcome.statuses.get(command.uuid) != "ok":
             continue
         if isinstance(command, ReminderAdd) and command.temp_id in outcome.temp_id_mapping:
             record.reminders_added.append(outcome.temp_id_mapping[command.temp_id])
@@ -207,14 +291,17 @@ def undo_record(
 
 
 def _record(
-    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult
+    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult, mirror: Mirror
 ) -> UndoRecord:
     if kind == "add":
-        roots = [r.id for r in result.steps if r.status == "ok" and r.id is not None and r.parent_index is None]
-        made = sum(p.error_tag is None for p in result.projects or ())
-        return UndoRecord("add", created=roots, projects_created=made)
+        made = [r for r in result.steps if r.status == "ok" and r.id is not None]
+        ids = {r.id for r in made if r.id is not None}
+        roots = [r.id for r in made if r.id is not None and r.parent_index is None]
+        projects = sum(p.error_tag is None for p in result.projects or ())
+        after = {i: state_of(mirror, i) for i in ids}
+        return UndoRecord("add", after=after, created=roots, created_all=ids, projects_created=projects)
     done = [r.id for r in result.steps if r.status == "ok" and r.id is not None]
-    record = UndoRecord(kind, before=before, done=done)
+    record = UndoRecord(kind, before=before, done=done, after={i: state_of(mirror, i) for i in before})
     if kind == "update":
         record.fields = {
             str(c.args.id): set(c.args.model_fields_set) - {"id"} for c in commands if isinstance(c, ItemUpdate)

@@ -25,17 +25,18 @@ from tools_server.plans import (
     plan_update,
     resolve_destination,
 )
-from tools_server.session import PendingWrite, Session
+from tools_server.session import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, PendingWrite, Session
 from tools_server.summary import WriteResult, build_result, dry_run_result, summary_text
 from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome
-from tools_server.undo import UndoRecord, WriteKind, images, plan_undo, undo_record
+from tools_server.sync.wire import SectionAdd
+from tools_server.undo import UndoRecord, WriteKind, images, plan_undo, state_of, undo_record
 
 A = TypeVar("A")
 _NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
 # Kinds whose undo needs the tasks as they were before the write.
-_SNAPSHOT_KINDS: frozenset[WriteKind] = frozenset({"complete", "move", "update"})
+_SNAPSHOT_KINDS: frozenset[WriteKind] = frozenset({"complete", "move", "update", "reopen"})
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,23 @@ class Planned:
     projects: Plan | None = None  # add_item's new projects and sections, sent before the tasks
     note: str = ""  # appended to the text, preview or not (e.g. what undo cannot reverse)
     verb: str | None = None  # the text's verb when it depends on the input
+    removes: int = 0  # tasks the plan deletes, subtasks included: over the threshold it needs a confirmation
+    undoing: UndoRecord | None = None  # undo: the record it reverses (forgotten once sent)
+
+
+class NeedsConfirmation(Exception):
+    """The write removes more tasks than may go unasked: the user must confirm ``count`` (nothing was sent)."""
+
+    def __init__(self, count: int, message: str) -> None:
+        super().__init__(message)
+        self.count = count
 
 
 def _never(_: object) -> bool:
     return False
 
 
-def _no_extra(_: WriteResult) -> str:
+def _no_extra(_result: WriteResult, _write: PendingWrite) -> str:
     return ""
 
 
@@ -61,16 +72,22 @@ class WriteSpec(Generic[A]):
     verb: str
     planner: Callable[[A, Mirror], Planned]  # pure; may raise PlanError
     undo: WriteKind | None  # what undo can reverse afterwards; None: nothing (the write is not undoable)
-    needs_mirror: Callable[[A], bool] = _never  # names (or current values) must be read from a synced mirror
+    needs_mirror: Callable[[A], bool] = _never  # names must be read from a synced mirror
+    # The plan depends on the tasks' current values (a recurrence kept, subtasks counted, what undo compares): one
+    # incremental read first, so a change made elsewhere since our last request is planned with, not overwritten.
+    refresh: Callable[[A], bool] = _never
     missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
-    extra: Callable[[WriteResult], str] = _no_extra  # said after the counts of a sent write
+    extra: Callable[[WriteResult, PendingWrite], str] = _no_extra  # said after the counts of a sent write
     recurrence: bool = False  # report which tasks recurred instead of completing
 
 
 async def _plan(spec: WriteSpec[A], session: Session, client: SyncClient, args: A) -> Planned:
     # Plain writes do not need the mirror, and then their first request both writes and does the full sync.
     fresh = not session.mirror.synced
-    if spec.needs_mirror(args):
+    if spec.refresh(args):
+        await session.request(client)
+        fresh = True
+    elif spec.needs_mirror(args):
         await session.ensure_synced(client)
     try:
         planned = spec.planner(args, session.mirror)
@@ -85,20 +102,50 @@ async def _plan(spec: WriteSpec[A], session: Session, client: SyncClient, args: 
 
 
 async def run_write(
-    spec: WriteSpec[A], session: Session, client: SyncClient, args: A, dry_run: bool
+    spec: WriteSpec[A], session: Session, client: SyncClient, args: A, dry_run: bool, confirm: int | None = None
 ) -> tuple[str, WriteResult]:
     planned = await _plan(spec, session, client, args)
     plan, projects = planned.plan, planned.projects
     if dry_run:
         result = dry_run_result(plan, projects)
         return summary_text(spec.verb, plan, result, extra=planned.note), result
+    unasked = planned.removes > 0 and confirm != planned.removes
+    if unasked:
+        _check_removal(spec, session, planned.removes)
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
     seen = images(session.mirror, commands, with_items=spec.undo in _SNAPSHOT_KINDS)
     outcome = await session.execute(client, commands)
-    result = _result(session, PendingWrite(spec.verb, plan, projects, commands, outcome, recurrence=spec.recurrence))
+    if unasked:
+        session.unconfirmed_removals.append((session.clock.monotonic(), planned.removes))
+    write = PendingWrite(spec.verb, plan, projects, commands, outcome, recurrence=spec.recurrence)
+    result = _result(session, write)
+    if planned.undoing is not None:
+        session.handles.forget(planned.undoing)  # undone: its handle must not revert it twice
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
-    session.last_write = undo_record(spec.undo, seen, commands, result, outcome) if spec.undo is not None else None
-    return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result) + planned.note), result
+    record = undo_record(spec.undo, seen, commands, result, session.mirror, outcome) if spec.undo is not None else None
+    session.last_write = record
+    if record is not None and record.kind != "delete" and (record.done or record.created):
+        result.write = session.handles.mint(record)
+    return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result, write) + planned.note), result
+
+
+def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
+    """Raise NeedsConfirmation when ``count`` more tasks would bring this session's unconfirmed removals in the window
+    over the threshold."""
+    recent = session.removed_recently()
+    if recent + count <= DELETE_UNCONFIRMED_MAX:
+        return
+    what = "deleting these" if spec.undo == "delete" else "this undo deletes"
+    earlier = (
+        f" ({recent} were already removed without confirmation in the last {DELETE_WINDOW_SECONDS / 60:.0f} minutes)"
+        if recent
+        else ""
+    )
+    raise NeedsConfirmation(
+        count,
+        f"{what} {count} tasks (subtasks included){earlier} needs confirm={count} (the number of tasks), after "
+        "checking with the user; nothing was sent",
+    )
 
 
 def _result(session: Session, write: PendingWrite) -> WriteResult:
@@ -123,7 +170,7 @@ async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[
     write.outcome.temp_id_mapping.update(again.temp_id_mapping)
     write.outcome.requests += again.requests
     result = _result(session, write)
-    extra = _projects_note(result) if write.projects else _recurring_note(result)
+    extra = _projects_note(result, write) if write.projects else _recurring_note(result, write)
     return f"Resent {len(commands)} unconfirmed commands. " + summary_text(
         write.verb, write.plan, result, extra=extra
     ), result
@@ -133,18 +180,29 @@ async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[
 # The specs
 
 
-def _projects_note(result: WriteResult) -> str:
+def _projects_note(result: WriteResult, write: PendingWrite) -> str:
     extra = ""
-    if result.projects:
-        made = [r for r in result.projects if r.error_tag is None]
-        extra = f" Created {len(made)} of {len(result.projects)} projects/sections."
+    if result.projects and write.projects is not None:
+        # result.projects follows the project plan's steps: each is a project or one of its sections.
+        counts: dict[str, list[int]] = {"project": [0, 0], "section": [0, 0]}
+        for step, created in zip(write.projects.steps, result.projects, strict=True):
+            is_section = isinstance(step.command, SectionAdd)
+            tally = counts["section" if is_section else "project"]
+            tally[0] += created.error_tag is None
+            tally[1] += 1
+        parts = [
+            (f"{made} of " if made < total else "") + (f"{total} {kind}" if total == 1 else f"{total} {kind}s")
+            for kind, (made, total) in counts.items()
+            if total
+        ]
+        extra = " Created " + " and ".join(parts) + "."
         failed = [f"{r.name}: {r.error_tag} {r.message}" for r in result.projects if r.error_tag is not None]
         if failed:
             extra += " Not created: " + "; ".join(failed[:5]) + "."
     return extra
 
 
-def _recurring_note(result: WriteResult) -> str:
+def _recurring_note(result: WriteResult, _write: PendingWrite | None = None) -> str:
     recurred = result.recurring or []
     if not recurred:
         return ""
@@ -171,17 +229,33 @@ def _missed_names(planned: Planned) -> bool:
 
 
 def _plan_reverse(record: UndoRecord, mirror: Mirror) -> Planned:
-    plan, cannot = plan_undo(record, mirror)
-    note = (" Cannot undo: " + "; ".join(cannot) + ".") if cannot else ""
-    return Planned(plan, note=note, verb=f"Undid the last {record.kind}: reverted")
+    reversal = plan_undo(record, mirror)
+    note = ""
+    if reversal.changed:
+        more = len(reversal.changed) - 10
+        shown = ", ".join(reversal.changed[:10]) + (f" +{more} more" if more > 0 else "")
+        note += f" Left as they are, changed elsewhere since: {shown}."
+    if reversal.cannot:
+        note += " Cannot undo: " + "; ".join(reversal.cannot) + "."
+    verb = f"Undid the {record.kind}: reverted"
+    return Planned(reversal.plan, note=note, verb=verb, removes=reversal.removes, undoing=record)
 
 
-def undo_target(session: Session) -> UndoRecord:
-    """The write undo reverses: this session's last one; PlanError when there is none or no session to ask."""
+def undo_target(session: Session, write: str | None) -> UndoRecord:
+    """The write undo reverses: the one ``write`` names (any client of the same account), else this session's last
+    one; PlanError when there is none or no session to ask."""
+    if write is not None:
+        record = session.handles.records.get(write)
+        if record is None:
+            raise PlanError(
+                f"write: unknown, expired or already undone write handle {write!r} (handles come from write results "
+                "of this account)"
+            )
+        return record
     if not session.attributed:
         raise PlanError(
-            "undo needs a session to know whose write was last; this HTTP client is sessionless (protocol 2026-07-28). "
-            "Reverse the write explicitly (complete_items/move_items/update_items), or connect over stdio"
+            "undo without a write handle needs a session to know whose write was last; this HTTP client is "
+            "sessionless (protocol 2026-07-28): pass write=<the 'write' id of the result you want to undo>"
         )
     if session.last_write is None:
         raise PlanError("nothing to undo: this session has made no write since it started or since the last undo")
@@ -229,17 +303,33 @@ MOVE = WriteSpec[tuple[list[str], MoveTarget]](
     needs_mirror=lambda a: a[1].to_parent is None or a[1].position is not None,
 )
 REOPEN = WriteSpec[list[str]]("Reopened", lambda ids, m: Planned(plan_reopen(ids, m)), undo="reopen")
-# An explicit due date on a recurring task keeps its recurrence, read from the task's current due.
+# An explicit due date on a recurring task keeps its recurrence, read from the task's current due (freshly read: a
+# recurrence changed elsewhere since our last request must not be put back).
 UPDATE = WriteSpec[list[ItemChanges]](
     "Updated",
     lambda changes, m: Planned(plan_update(changes, m)),
     undo="update",
-    needs_mirror=lambda changes: any(c.due_date or c.due_datetime or "reminders" in (c.clear or ()) for c in changes),
+    refresh=lambda changes: any(c.due_date or c.due_datetime for c in changes),
+    needs_mirror=lambda changes: any("reminders" in (c.clear or ()) for c in changes),  # the task's reminders
 )
+
+
+def _plan_delete(ids: list[str], mirror: Mirror) -> Planned:
+    """Deleting a task deletes its subtasks: the count that needs confirmation is every task that goes."""
+    children = mirror.children_index()
+    gone = set(ids)
+    for item_id in ids:
+        if state_of(mirror, item_id) is not None:
+            gone.update(mirror.descendants(item_id, children))
+    return Planned(plan_delete(ids, mirror), removes=len(gone))
+
+
 DELETE = WriteSpec[list[str]](
     "Deleted",
-    lambda ids, m: Planned(plan_delete(ids, m)),
+    _plan_delete,
     undo="delete",
-    extra=lambda _: " Subtasks went with them; this cannot be undone.",
+    refresh=lambda _: True,
+    extra=lambda _result, _write: " Subtasks went with them; this cannot be undone.",
 )
-UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, needs_mirror=lambda _: True)
+# Undo compares each target with what our write left, so it reads what changed elsewhere first.
+UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, refresh=lambda _: True)

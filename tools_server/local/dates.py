@@ -19,12 +19,13 @@ to dateparser, which reads them month-first when that is ambiguous.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tools_server.local.args import Due, DueArg
+from tools_server.local.foreign_dates import When as _When
+from tools_server.local.foreign_dates import parse_with_dateparser as _parse_with_dateparser
 from tools_server.local.recurrence import Rule, Unit, add_months, advance, first_on_or_after, next_after, shift
 
 __all__ = ["DueError", "next_occurrence", "resolve_due"]
@@ -37,14 +38,6 @@ class DueError(ValueError):
         super().__init__(f"{argument}: {explanation}")
         self.argument = argument
         self.explanation = explanation
-
-
-@dataclass(frozen=True)
-class _When:
-    """A wall-clock day and optional time, in the due's timezone (or floating when it has none)."""
-
-    day: date
-    at: time | None = None
 
 
 WEEKDAYS: dict[str, int] = {
@@ -87,8 +80,6 @@ _FOREIGN_RECURRING = re.compile(
     r"|elke|iedere|dagelijks|varje|dagligen|hver|hvert|daglig|joka|päivittäin|codziennie|co|każdy|każdą|każde"
     r"|каждый|каждую|каждое|каждые|ежедневно)\b|[毎每매]"
 )
-# dateparser spells Traditional Chinese differently from Todoist.
-_DATEPARSER_LANG = {"tw": "zh-Hant"}
 
 
 def resolve_due(due: DueArg, *, now: datetime, timezone: str = "UTC") -> Due:
@@ -321,27 +312,6 @@ def _month_day(text: str) -> tuple[int, int, int | None] | None:
     if match is None or match["mon"] not in MONTHS:
         return None
     return MONTHS[match["mon"]], int(match["day"]), int(match["year"]) if match["year"] else None
-
-
-def _parse_with_dateparser(text: str, lang: str, local_now: datetime) -> _When | None:
-    from dateparser.date import DateDataParser  # heavy import, so only for phrases the fast parser does not know
-
-    settings = {
-        "RELATIVE_BASE": local_now.replace(tzinfo=None),
-        "PREFER_DATES_FROM": "future",
-        "RETURN_AS_TIMEZONE_AWARE": False,
-        # "time" then tells an explicit time from dateparser copying the base's clock into "mañana".
-        "RETURN_TIME_AS_PERIOD": True,
-    }
-    try:
-        parser: Any = DateDataParser(languages=[_DATEPARSER_LANG.get(lang, lang)], settings=settings)
-        data: Any = parser.get_date_data(text)
-    except (ValueError, OverflowError):
-        return None
-    found: datetime | None = data.date_obj
-    if found is None:
-        return None
-    return _When(found.date(), found.time().replace(microsecond=0) if data.period == "time" else None)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,64 @@
+"""Strict tool arguments: a value of the wrong JSON type is an error naming the field, never coerced, nothing sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support import connected, harness, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+# (tool, arguments, the field the error names): each value would be coerced by pydantic's lax mode.
+COERCIBLE: list[tuple[str, dict[str, Any], str]] = [
+    ("add_item", {"items": [{"content": "x", "priority": True}]}, "items.0.priority"),
+    ("add_item", {"items": [{"content": "x", "priority": "4"}]}, "items.0.priority"),
+    ("add_item", {"items": [{"content": "x", "duration": {"amount": 30.0, "unit": "minute"}}]}, "items.0.duration"),
+    ("add_item", {"items": [{"content": "x"}], "dry_run": "false"}, "dry_run"),
+    ("add_item", {"items": [{"content": "x"}], "dry_run": 0}, "dry_run"),
+    ("update_items", {"items": [{"id": "{a}", "priority": "2"}]}, "items.0.priority"),
+    ("update_items", {"items": [{"id": "{a}", "content": "y"}], "dry_run": "no"}, "dry_run"),
+    ("complete_items", {"ids": ["{a}"], "dry_run": "false"}, "dry_run"),
+    ("move_items", {"ids": ["{a}"], "to_parent": "{b}", "dry_run": 0}, "dry_run"),
+    ("delete_items", {"ids": ["{a}", "{b}", "{c}", "{d}"], "confirm": "4"}, "confirm"),
+    ("delete_items", {"ids": ["{a}"], "dry_run": "false"}, "dry_run"),
+    ("query_changes", {"limit": "5"}, "limit"),
+    ("find_items", {"filter": "today", "limit": True}, "limit"),
+    ("undo", {"dry_run": "false"}, "dry_run"),
+]
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+@pytest.mark.parametrize(("tool", "args", "field"), COERCIBLE, ids=[f"{t}-{f}" for t, _, f in COERCIBLE])
+async def test_a_coercible_value_is_an_error_naming_the_field_and_nothing_changes(
+    tool: str, args: dict[str, Any], field: str
+) -> None:
+    async with harness() as h, connected(h) as client:
+        added = structured(await client.call_tool("add_item", {"items": [{"content": c} for c in "abcd"]}))
+        ids = dict(zip("abcd", added["ids"], strict=True))
+        before = await h.active_items()
+        h.transport.reset()
+        result = await client.call_tool(tool, _fill(args, ids))
+        assert result.is_error, text_of(result)
+        assert text_of(result).startswith(f"Invalid arguments for {tool}: {field}"), text_of(result)
+        assert h.transport.count == 0 and await h.active_items() == before
+
+
+async def test_real_json_types_still_work_and_a_list_sent_as_a_json_string_is_decoded() -> None:
+    async with harness() as h, connected(h) as client:
+        data = structured(
+            await client.call_tool("add_item", {"items": '[{"content": "x", "priority": 4}]', "dry_run": False})
+        )
+        assert data["ok"] == 1 and [i["priority"] for i in await h.active_items()] == [4]
+        listed = structured(await client.call_tool("query_changes", {"limit": 5}))
+        assert [t["content"] for t in listed["tasks"]] == ["x"]
