@@ -101,13 +101,15 @@ class Harness:
     sleeps: list[float] = field(default_factory=list[float])
 
     async def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)  # retries wait on this clock, not the wall clock
+        # Retries wait on the injected clock, not the wall clock: the wait moves it, so call budgets see it.
+        self.sleeps.append(seconds)
+        self.clock.advance(seconds)
 
-    def server(self, policy: RetryPolicy = DEFAULT_RETRY_POLICY) -> Any:
+    def server(self, policy: RetryPolicy = DEFAULT_RETRY_POLICY, **options: Any) -> Any:
         backend = backend_over(
             self.http, kind="local", url=LOCAL_SYNC_URL, token="local", policy=policy, sleep=self._sleep
         )
-        return build_server(backend, clock=self.clock.as_clock())
+        return build_server(backend, clock=self.clock.as_clock(), **options)
 
     async def raw_sync(self, body: dict[str, Any]) -> dict[str, Any]:
         """A Sync request straight to the store, bypassing the server and the counter."""
@@ -150,7 +152,8 @@ async def harness(
         inner = wrap(inner)
     transport = CountingTransport(inner)
     try:
-        async with httpx.AsyncClient(transport=transport) as http:
+        # Production's timeouts (cli.open_backend): a simulated hang lasts the read timeout on the injected clock.
+        async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30.0, connect=10.0)) as http:
             yield Harness(store, transport, http, clock)
     finally:
         store.close()

@@ -178,7 +178,7 @@ TOOLS: dict[str, Tool] = {
         {"ids": IDS, "to_project": REF, "to_section": REF, "to_parent": TASK_ID, "dry_run": Bool()}, frozenset({"ids"})
     ),
     "query_changes": Tool({"cursor": Text(0, 64), "limit": Int(1, 500, nullable=False)}),
-    "resend_writes": Tool({"batch": Text(1, 64, nullable=False)}, frozenset({"batch"}), frozenset({"batch"})),
+    "resend_writes": Tool({"batch": Text(1, 64)}),  # optional: no batch resends everything pending
 }
 DESTINATIONS = ("to_project", "to_section", "to_parent")
 
@@ -289,7 +289,9 @@ DOMAIN_ERRORS: dict[str, re.Pattern[str]] = {
         r"no (project|section) named '.*'(; closest: .*)?|section '.*' is ambiguous; use its id: .*", re.DOTALL
     ),
     "resend_writes": re.compile(
-        r"batch: unknown or already confirmed batch ('.*'|\".*\") \(pending in this session: .*\)", re.DOTALL
+        r"batch: unknown or already confirmed batch ('.*'|\".*\") \(pending in this session: .*\)"
+        r"|resend_writes: nothing is pending in this session; every write was confirmed or failed",
+        re.DOTALL,
     ),
 }
 

@@ -169,7 +169,7 @@ def test_an_all_day_date_has_no_timezone_even_when_one_is_given() -> None:
 
 
 def test_a_time_without_timezone_is_floating() -> None:
-    assert explicit(date="2018-10-14T10:00:00") == Due(date="2018-10-14T10:00:00", string="2018-10-14 10:00")
+    assert explicit(date="2018-10-14T10:00:00") == Due(date="2018-10-14T10:00:00", string="2018-10-14 10:00", lang="en")
     assert explicit(datetime="2018-10-14T10:00:30.123456").date == "2018-10-14T10:00:30"
 
 

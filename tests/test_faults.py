@@ -232,3 +232,109 @@ async def test_a_rejected_token_is_one_clear_error_not_a_retry_loop() -> None:
         reply = await client.call_tool("add_item", {"items": [{"content": "x"}]})
         assert reply.is_error and "token" in text_of(reply).lower()
         assert h.transport.count == 1 and h.sleeps == []
+
+
+CALL_BUDGET = 45.0
+
+
+@dataclass
+class Timed:
+    """Tool calls through one client, each timed on the injected clock; a resend first waits what the backend asked."""
+
+    client: Client
+    h: Any
+    longest: float = 0.0
+    longest_tool: str = ""
+    waited: float = 0.0
+
+    async def call(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        start = self.h.clock.monotonic()
+        reply = await self.client.call_tool(tool, args)
+        spent = self.h.clock.monotonic() - start
+        if spent > self.longest:
+            self.longest, self.longest_tool = spent, tool
+        assert not reply.is_error, text_of(reply)
+        return structured(reply)
+
+    async def finish(self, data: dict[str, Any], tally: Tally) -> dict[str, Any]:
+        """Resend (after the wait the backend asked for) until every command of the write is confirmed."""
+        for _ in range(40):
+            failures: list[dict[str, Any]] = data.get("failures") or []
+            for failure in failures:
+                assert failure["error_tag"] in UNSURE and failure["retryable"] is True, failure
+                tally.statuses[failure["error_tag"]] += 1
+            projects = [p for p in data.get("projects") or () if p.get("error_tag")]
+            assert all(p["error_tag"] in UNSURE for p in projects), projects
+            if not data.get("resend"):
+                assert not failures and not projects, "unconfirmed tasks need a resend batch id"
+                return data
+            tally.unconfirmed += len(failures)
+            tally.resends += 1
+            wait = float(data.get("retry_after") or 0.0)
+            self.h.clock.advance(wait)  # the model waits as told before resending
+            self.waited += wait
+            data = await self.call("resend_writes", {"batch": data["resend"]})
+        raise AssertionError("writes still unconfirmed after 40 resends")
+
+
+@pytest.mark.slow
+async def test_two_thousand_writes_under_every_fault_end_confirmed_with_no_duplicates_within_the_budget() -> None:
+    rates = FaultRates(
+        lost_response=0.06, rate_limited=0.05, server_error=0.05, timeout=0.04, long_rate_limit=0.03,
+        hang=0.04, truncated=0.04, html=0.03, missing_status=0.08,
+    )  # fmt: skip
+    faulty: list[FaultyTransport] = []
+    clocks: list[Any] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        faulty.append(FaultyTransport(inner, rates, seed=20261202, advance=lambda s: clocks[0].advance(s)))
+        return faulty[0]
+
+    tally = Tally()
+    async with harness(wrap=wrap) as h:
+        clocks.append(h.clock)
+        async with connected(h, h.server(call_budget=CALL_BUDGET)) as client:
+            timed = Timed(client, h)
+            start_token = (await h.raw_sync({"sync_token": "*", "resource_types": ["items"]}))["sync_token"]
+            expected: dict[str, str] = {}
+            for batch in range(20):
+                tally.calls += 1
+                first = await timed.call("add_item", {"items": [{"content": f"task {batch}-{i}"} for i in range(100)]})
+                data = await timed.finish(first, tally)
+                assert data["ok"] == 100
+                expected.update({task_id: f"task {batch}-{i}" for i, task_id in enumerate(data["ids"])})
+            ids = list(expected)
+            for start in range(0, 500, 100):
+                tally.calls += 1
+                done = await timed.finish(await timed.call("complete_items", {"ids": ids[start : start + 100]}), tally)
+                assert done["ok"] == 100
+            tally.calls += 1
+            marker = {"new_projects": [{"name": "Dest"}], "items": [{"content": "marker"}]}
+            await timed.finish(await timed.call("add_item", marker), tally)
+            for start in range(500, 750, 125):
+                tally.calls += 1
+                moved = await timed.call("move_items", {"ids": ids[start : start + 125], "to_project": "Dest"})
+                assert (await timed.finish(moved, tally))["ok"] == 125
+
+        state = await h.raw_sync({"sync_token": "*", "resource_types": ["items", "projects"]})
+        dest = next(p["id"] for p in state["projects"] if p["name"] == "Dest")
+        active = [i for i in state["items"] if i["content"] != "marker"]
+        assert max(Counter(i["content"] for i in active).values()) == 1, "a task was created twice"
+        assert {i["id"]: i["content"] for i in active} == {i: expected[i] for i in ids[500:]}
+        assert sum(i["project_id"] == dest for i in active) == 250
+        everything = await h.raw_sync({"sync_token": start_token, "resource_types": ["items"]})
+        created = Counter(i["content"] for i in everything["items"] if i["content"].startswith("task "))
+        assert len(created) == 2000 and set(created.values()) == {1}, "0 lost, 0 duplicates"
+        assert sum(i["checked"] for i in everything["items"]) == 500
+
+    injected = faulty[0].injected
+    writes = 2000 + 500 + 250
+    print(
+        f"\n{writes} task writes (2000 adds, 500 completes, 250 moves) in {tally.calls} tool calls + "
+        f"{tally.resends} resend_writes calls: {h.transport.count} HTTP requests, faults injected {dict(injected)}, "
+        f"client retry waits {len(h.sleeps)} ({sum(h.sleeps):.1f}s), tasks reported unconfirmed {tally.unconfirmed}, "
+        f"waited as told before resends {timed.waited:.0f}s; longest tool call {timed.longest:.1f}s "
+        f"({timed.longest_tool}) against a budget of {CALL_BUDGET:g}s; final store: 2000 tasks, 0 duplicates, 0 lost"
+    )
+    assert timed.longest <= CALL_BUDGET
+    assert all(injected[k] > 0 for k, _ in rates.edges()), injected

@@ -86,8 +86,8 @@ def store(clock: FixedClock) -> Iterator[SyncStore]:
 
 @pytest.fixture
 def strict(clock: FixedClock) -> Iterator[SyncStore]:
-    """The store as it will be once the client is fixed: the two undocumented due shapes refused."""
-    s = SyncStore(":memory:", now=clock, accept_client_due_shapes=False)
+    """The store as it is by default: the two undocumented due shapes refused."""
+    s = SyncStore(":memory:", now=clock)
     yield s
     s.close()
 
@@ -426,9 +426,9 @@ def test_unknown_temp_ids_and_unknown_ids_get_the_documented_codes(strict: SyncS
         assert (status["error_tag"], status["error_code"], status["http_code"]) == ("ITEM_NOT_FOUND", 22, 404), kind
 
 
-def test_the_compatibility_switch_still_accepts_the_clients_two_undocumented_shapes(store: SyncStore) -> None:
-    # Default for now (args.ACCEPT_CLIENT_DUE_SHAPES): this repository's client still sends these.
-    timed = added_item(store, {"due": {"datetime": "2026-12-24T10:00:00", "lang": None}})["due"]
+def test_the_compatibility_switch_accepts_the_old_clients_two_undocumented_shapes(clock: FixedClock) -> None:
+    lenient = SyncStore(":memory:", now=clock, accept_client_due_shapes=True)
+    timed = added_item(lenient, {"due": {"datetime": "2026-12-24T10:00:00", "lang": None}})["due"]
     assert timed["date"] == "2026-12-24T10:00:00" and timed["lang"] == "en"
 
 

@@ -63,6 +63,8 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
             inbox_project_id=mirror.get("inbox_project_id"),
             timezone=mirror.get("timezone"),
             start_day=int(mirror.get("start_day", 1)),
+            date_format=int(mirror.get("date_format", 0)),
+            lang=mirror.get("lang"),
             synced=True,
         )
         session.sync_token = entry["sync_token"]
@@ -79,7 +81,7 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
             after={k: _load_item(v) for k, v in undo.get("after", {}).items()},
             done=list(undo["done"]),
             created=list(undo["created"]),
-            created_all=set(undo.get("created_all", [])),
+            created_all=set(undo.get("created_all", ())),
             fields={k: set(v) for k, v in undo["fields"].items()},
             projects_created=int(undo["projects_created"]),
             reminders_added=list(undo.get("reminders_added", [])),
@@ -105,6 +107,8 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
             "inbox_project_id": mirror.inbox_project_id,
             "timezone": mirror.timezone,
             "start_day": mirror.start_day,
+            "date_format": mirror.date_format,
+            "lang": mirror.lang,
         }
         if mirror.synced
         else None,

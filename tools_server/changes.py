@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from tools_server.dues import show_due
 from tools_server.sync.mirror import Mirror, project_rank
 from tools_server.sync.wire import Item, Reminder
 from tools_server.text import clip
@@ -118,7 +119,7 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
                 )
             )
         elif _edited(before, item):
-            detail = _due(item) if before.due != item.due and item.due is not None else None
+            detail = _due(item, mirror.timezone) if before.due != item.due and item.due is not None else None
             changes.append(
                 Change(kind="updated", id=item_id, content=clip(item.content, _CONTENT_CHARS), detail=detail)
             )
@@ -129,7 +130,8 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
     return changes
 
 
-def brief(item: Item) -> TaskBrief:
+def brief(item: Item, zone: str | None = None) -> TaskBrief:
+    """``zone`` is the user's: it names the zone of a UTC due that carries none of its own."""
     return TaskBrief(
         id=item.id,
         content=clip(item.content, _CONTENT_CHARS),
@@ -137,7 +139,7 @@ def brief(item: Item) -> TaskBrief:
         section_id=item.section_id,
         parent_id=item.parent_id,
         priority=item.priority if item.priority > 1 else None,
-        due=_due(item),
+        due=_due(item, zone),
         labels=item.labels or None,
     )
 
@@ -175,7 +177,7 @@ def task_line(item: Item, mirror: Mirror) -> str:
     parts = [f"{item.id} {clip(item.content, _CONTENT_CHARS)}"]
     if item.priority > 1:
         parts.append(f"p{5 - item.priority}")
-    due = _due(item)
+    due = _due(item, mirror.timezone)
     if due:
         parts.append(f"due {due}")
     parts.append(_where(item, mirror))
@@ -209,10 +211,5 @@ def _where(item: Item, mirror: Mirror) -> str:
     return where
 
 
-def _due(item: Item) -> str | None:
-    if item.due is None:
-        return None
-    date = item.due.date.replace("T", " ").removesuffix("Z")
-    if item.due.is_recurring:
-        return f"{date} ({item.due.string})"
-    return date
+def _due(item: Item, zone: str | None) -> str | None:
+    return show_due(item.due, zone) if item.due is not None else None

@@ -75,6 +75,22 @@ def db_sync_mode(env: Mapping[str, str]) -> Literal["NORMAL", "FULL"]:
     return "FULL" if value == "full" else "NORMAL"
 
 
+def call_budget(env: Mapping[str, str]) -> float:
+    """TOOLS_SERVER_CALL_BUDGET: seconds one tool call may spend on the backend, retries and waits included."""
+    from tools_server.server import DEFAULT_CALL_BUDGET
+
+    raw = env.get("TOOLS_SERVER_CALL_BUDGET", "").strip()
+    if not raw:
+        return DEFAULT_CALL_BUDGET
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 86400:
+        raise ConfigError(f"TOOLS_SERVER_CALL_BUDGET must be a number of seconds between 0 and 86400, not {raw!r}")
+    return seconds
+
+
 def backend_kind(env: Mapping[str, str]) -> str:
     kind = env.get("TOOLS_SERVER_BACKEND", "").strip().lower()
     if kind and kind not in ("local", "todoist"):
@@ -179,7 +195,7 @@ async def _run_stdio(env: Mapping[str, str]) -> None:
     from tools_server.server import build_server
 
     async with open_backend(env) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK)
+        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
         _freeze_startup_heap()
         await server.run_stdio_async()
 
@@ -188,7 +204,7 @@ async def _run_http(env: Mapping[str, str], host: str, port: int) -> None:
     from tools_server.server import build_server
 
     async with open_backend(env, http_mode=True) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK)
+        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
         _freeze_startup_heap()
         shown = f"[{host}]" if ":" in host else host
         print(f"tools-server {__version__}: MCP over HTTP at http://{shown}:{port}/mcp", file=sys.stderr, flush=True)
@@ -293,7 +309,8 @@ def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
         epilog=(
             "environment: TODOIST_API_TOKEN (alias TODOIST_API_KEY), TODOIST_SYNC_URL, "
             "TOOLS_SERVER_BACKEND=local|todoist,\n  TOOLS_SERVER_DB (local store path), TOOLS_SERVER_DB_SYNC "
-            f"(normal|full), TOOLS_SERVER_LOG_LEVEL\n{EXIT_CODES_HELP}"
+            "(normal|full), TOOLS_SERVER_LOG_LEVEL,\n  TOOLS_SERVER_CALL_BUDGET (seconds per tool call, default 45)"
+            f"\n{EXIT_CODES_HELP}"
         ),
     )
     parser.add_argument("--version", action="version", version=f"tools-server {__version__}")
@@ -385,7 +402,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             _probe_if_remote(env)
             from tools_server.cli_call import run_call
 
-            return anyio.run(run_call, open_backend(env), default_db_path(env), args.tool, arguments, args.json)
+            return anyio.run(
+                run_call, open_backend(env), default_db_path(env), args.tool, arguments, args.json, call_budget(env)
+            )
         else:
             _main_stdio(env)
     except StartupError as exc:

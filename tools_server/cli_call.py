@@ -24,7 +24,12 @@ RESEND_NOTE = (
 
 
 async def run_call(
-    opened: AbstractAsyncContextManager[Backend], db: Path, tool: str, arguments: dict[str, Any], as_json: bool
+    opened: AbstractAsyncContextManager[Backend],
+    db: Path,
+    tool: str,
+    arguments: dict[str, Any],
+    as_json: bool,
+    call_budget: float,
 ) -> int:
     """Run ``tool`` and print what the model would read (or the structured result); returns the exit status."""
     from mcp import Client  # the client side is only needed here
@@ -35,7 +40,7 @@ async def run_call(
         session = registry.get(f"{fingerprint}:{_CONNECTION}")
         state_file = call_state.state_path(db)
         call_state.restore(state_file, fingerprint, session)
-        server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry)
+        server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget)
         async with Client(server) as client:
             result = await client.call_tool(tool, arguments)
         call_state.save(state_file, fingerprint, session)

@@ -10,14 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools_server.dues import moved_recurring_due, new_due
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ReminderIn
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.wire import (
     Command,
-    DeadlineInput,
     DueInput,
-    Duration,
     Item,
     ItemAdd,
     ItemClose,
@@ -173,9 +172,9 @@ class _AddPlanner:
         if due is not None:
             fields["due"] = due
         if item.deadline is not None:
-            fields["deadline"] = DeadlineInput(date=item.deadline)
+            fields["deadline"] = {"date": item.deadline}
         if item.duration is not None:
-            fields["duration"] = Duration(amount=item.duration.amount, unit=item.duration.unit)
+            fields["duration"] = {"amount": item.duration.amount, "unit": item.duration.unit}
         return fields, None
 
     def _project_id(self, ref: str) -> tuple[str | None, LocalError | None]:
@@ -281,19 +280,18 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
 _CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
 
 
-def requested_due(request: NewItem | ItemChanges, before: Item | None) -> DueInput | None:
-    """The due a tool input asks for: natural language, or an explicit date/datetime that keeps ``before``'s
-    recurrence."""
+def requested_due(request: NewItem | ItemChanges, before: Item | None) -> dict[str, Any] | None:
+    """The due a tool input asks for, in a documented input shape (``dues``): natural language, or an explicit
+    date/datetime that keeps ``before``'s recurrence (and, for a new day, its time of day)."""
     if request.due is not None:
-        return DueInput(string=request.due, lang=request.due_lang)
-    explicit = request.due_date or request.due_datetime
-    if explicit is None:
+        return new_due(string=request.due, lang=request.due_lang)
+    if request.due_date is None and request.due_datetime is None:
         return None
-    key = "date" if request.due_date else "datetime"
     old = before.due if before is not None else None
     if old is not None and old.is_recurring:
-        return DueInput.model_validate(old.as_input(**{key: explicit}))
-    return DueInput.model_validate({key: explicit, "lang": request.due_lang})
+        # Todoist keeps a recurrence only when the old string comes along with the new date (reference §3).
+        return moved_recurring_due(old, day=request.due_date, when=request.due_datetime, lang=request.due_lang)
+    return new_due(day=request.due_date, when=request.due_datetime, lang=request.due_lang)
 
 
 def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
@@ -307,7 +305,7 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
                 fields[name] = value
         due = requested_due(change, before)
         if due is not None:
-            fields["due"] = due.model_dump(exclude_none=True)
+            fields["due"] = due
         if change.deadline is not None:
             fields["deadline"] = {"date": change.deadline}
         if change.duration is not None:

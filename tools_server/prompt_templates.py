@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcp import MCPError
 from mcp.server import MCPServer
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
+from mcp.types import INVALID_PARAMS
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 
@@ -101,3 +103,18 @@ def register_prompts(server: MCPServer, templates: list[PromptTemplate] | None =
                 context_kwarg=None,
             )
         )
+
+
+def check_prompt_call(prompts: list[Prompt], name: str, arguments: dict[str, str] | None) -> None:
+    """Refuse an unknown prompt or a missing required argument as invalid params (-32602) with a message.
+
+    The SDK answers these with code 0 and a logged traceback; they are the caller's mistakes, not server faults.
+    """
+    prompt = next((p for p in prompts if p.name == name), None)
+    if prompt is None:
+        known = ", ".join(p.name for p in prompts) or "none"
+        raise MCPError(INVALID_PARAMS, f"Unknown prompt {name!r}; available: {known}")
+    given = arguments or {}
+    missing = [a.name for a in prompt.arguments or () if a.required and not given.get(a.name)]
+    if missing:
+        raise MCPError(INVALID_PARAMS, f"Prompt {name!r} needs argument(s): {', '.join(missing)}")

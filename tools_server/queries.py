@@ -12,6 +12,7 @@ from tools_server.changes import (
     project_briefs,
     task_line,
 )
+from tools_server.dues import zone
 from tools_server.session import Session
 from tools_server.sync.client import SyncClient
 
@@ -55,10 +56,23 @@ def _overview(session: Session, cursor: str, view: View, limit: int, note: str) 
     project_text = ", ".join(f"{p.name} ({p.id}, {p.tasks})" for p in listed)
     if len(projects) > len(listed):
         project_text += f", +{len(projects) - len(listed)} more"
-    lines = [note + f"Projects (id, open tasks): {project_text}", f"Active tasks: {len(tasks)}"]
+    lines = [note + f"Projects (id, open tasks): {project_text}", _now_line(session), f"Active tasks: {len(tasks)}"]
     lines += [task_line(item, mirror) for item in shown]
     if more:
         lines.append(f"+{more} more (raise limit)")
     lines.append(f"cursor: {cursor} (pass it next time to get only changes)")
-    result = ChangesResult(cursor=cursor, overview=True, projects=listed, tasks=[brief(i) for i in shown], more=more)
+    result = ChangesResult(
+        cursor=cursor, overview=True, projects=listed, tasks=[brief(i, mirror.timezone) for i in shown], more=more
+    )
     return "\n".join(lines), result
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _now_line(session: Session) -> str:
+    """The user's clock, so the model reads "today" and due times in the user's zone, not in UTC or its own."""
+    mirror = session.mirror
+    home = zone(mirror.timezone)
+    local = session.clock.now().astimezone(home)
+    return f"Now: {local:%a %Y-%m-%d %H:%M} {home.key} (weeks start on {_WEEKDAYS[mirror.start_day - 1]})"

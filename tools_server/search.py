@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
 from tools_server.changes import TaskBrief, brief, task_line
+from tools_server.dues import zone
 from tools_server.filters import evaluate, parse_filter, unknown_names
 from tools_server.sync.mirror import Mirror
 
@@ -26,7 +26,7 @@ class FindResult(BaseModel):
 def find(mirror: Mirror, text: str, limit: int, now: datetime) -> tuple[str, FindResult]:
     """Raises FilterError (a ValueError naming the position) for a malformed filter."""
     nodes = parse_filter(text)
-    local_now = now.astimezone(_zone(mirror.timezone))
+    local_now = now.astimezone(zone(mirror.timezone))
     found = evaluate(nodes, mirror, today=local_now.date(), now=local_now)
     parts = [p.strip() for p in text.split(",")] if len(nodes) > 1 else [text.strip()]
     if len(parts) != len(nodes):  # a comma inside a search term: label lists by position instead
@@ -35,7 +35,9 @@ def find(mirror: Mirror, text: str, limit: int, now: datetime) -> tuple[str, Fin
     lines: list[str] = []
     for name, items in zip(parts, found, strict=True):
         shown = items[:limit]
-        lists.append(FoundList(filter=name, tasks=[brief(i) for i in shown], more=len(items) - len(shown)))
+        lists.append(
+            FoundList(filter=name, tasks=[brief(i, mirror.timezone) for i in shown], more=len(items) - len(shown))
+        )
         header = f"{name}: {len(items)} task(s)" if len(nodes) > 1 else f"{len(items)} task(s) match '{name}'"
         lines.append(header)
         lines += [task_line(i, mirror) for i in shown]
@@ -45,10 +47,3 @@ def find(mirror: Mirror, text: str, limit: int, now: datetime) -> tuple[str, Fin
     if unknown:
         lines.append("Note: no such " + ", ".join(unknown) + " in this account (matched nothing).")
     return "\n".join(lines), FindResult(lists=lists, unknown=unknown or None)
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")

@@ -38,13 +38,14 @@ from tools_server.inputs import (
     tree_depth,
 )
 from tools_server.plans import PlanError
-from tools_server.prompt_templates import register_prompts
+from tools_server.prompt_templates import check_prompt_call, register_prompts
 from tools_server.queries import query_changes_result
 from tools_server.resources import PROJECTS_URI, TASK_URI_TEMPLATE, projects_json, task_json
 from tools_server.schema_compact import LIMIT_KEYWORDS, compact_schema
 from tools_server.search import FindResult, find
 from tools_server.session import (
     DELETE_UNCONFIRMED_MAX,
+    CallScope,
     Session,
     SessionRegistry,
     SessionTokenRejected,
@@ -75,10 +76,15 @@ class Backend:
     accepts_client_tokens: bool = False
 
 
+# Seconds one tool call may spend on the backend, retries and Retry-After waits included (TOOLS_SERVER_CALL_BUDGET).
+DEFAULT_CALL_BUDGET = 45.0
+
+
 @dataclass
 class AppState:
     backend: Backend
     clock: Clock = SYSTEM_CLOCK
+    call_budget: float = DEFAULT_CALL_BUDGET
     # Given by `tools-server call`, which restores a session's handles before the call and saves them after it.
     registry: SessionRegistry | None = None
     sessions: SessionRegistry = field(init=False)
@@ -124,6 +130,12 @@ class _Server(MCPServer):
         tool = self._tool_manager.get_tool(kwargs.get("name") or fn.__name__)
         if tool is not None:
             strict_arguments(tool.fn_metadata)
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> Any:
+        check_prompt_call(self._prompt_manager.list_prompts(), name, arguments)
+        return await super().get_prompt(name, arguments, context)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         tool = self._tool_manager.get_tool(name)
@@ -199,22 +211,17 @@ def _session_and_client(ctx: Context[AppState, Any]) -> tuple[Session, SyncClien
     return session, backend.client_for(token)
 
 
-async def _guarded(session: Session, call: Callable[[], Awaitable[_T]]) -> _T:
-    async with session.lock:
-        try:
-            return await call()
-        except SessionTokenRejected as exc:
-            raise ToolError(str(exc)) from exc
-        except (SyncFailure, PlanError) as exc:
-            raise ToolError(str(exc)) from exc
-
-
 async def _run(
     ctx: Context[AppState, Any], run: Callable[[Session, SyncClient], Awaitable[tuple[str, BaseModel]]]
 ) -> CallToolResult:
-    """Every tool's body: the caller's session, its lock and error translation, and the reply."""
+    """Every tool's body: the caller's session, its lock, budget and progress, error translation, and the reply."""
     session, client = _session_and_client(ctx)
-    text, result = await _guarded(session, lambda: run(session, client))
+    state = ctx.request_context.lifespan_context
+    scope = CallScope.starting(state.clock, state.call_budget, ctx.report_progress)
+    try:
+        text, result = await session.run_call(scope, lambda: run(session, client))
+    except (SessionTokenRejected, SyncFailure, PlanError) as exc:
+        raise ToolError(" ".join([str(exc), *session.take_notices()])) from exc
     return _reply(text, result)
 
 
@@ -244,15 +251,19 @@ def build_server(
     name: str = "tools-server",
     clock: Clock = SYSTEM_CLOCK,
     sessions: SessionRegistry | None = None,
+    call_budget: float = DEFAULT_CALL_BUDGET,
 ) -> MCPServer:
     """The MCP server over ``backend``; each client connection (or HTTP session) gets its own sync cache.
 
-    ``clock`` is the server's only source of time: "today" for filters, the age of a mirror, idle sessions.
+    ``clock`` is the server's only source of time: "today" for filters, the age of a mirror, idle sessions, and the
+    ``call_budget`` (seconds) each tool call may spend on the backend before it returns what is left as pending.
     """
+    if not call_budget > 0:
+        raise ValueError("call_budget must be a positive number of seconds")
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncGenerator[AppState]:
-        yield AppState(backend, clock, sessions)
+        yield AppState(backend, clock, call_budget, sessions)
 
     server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
 
@@ -361,10 +372,13 @@ def build_server(
 
     @server.tool(title="Resend unconfirmed writes", annotations=RESEND)
     async def resend_writes(
-        batch: Annotated[str, Field(min_length=1, max_length=64, description="The 'resend' id of a write result")],
         ctx: Context[AppState, Any],
+        batch: Annotated[
+            str | None,
+            Field(min_length=1, max_length=64, description="The 'resend' id of a write result; omit for all pending"),
+        ] = None,
     ) -> CallToolResult:
-        """Finish a write whose result listed unconfirmed tasks: resends only those, each applied at most once."""
+        """Finish writes whose results listed unconfirmed tasks: resends only those, each applied at most once."""
         return await _run(ctx, lambda session, client: run_resend(session, client, batch))
 
     @server.tool(title="Find open tasks", annotations=READ)

@@ -10,24 +10,25 @@ import hashlib
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import anyio
 
 from tools_server.changes import View
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.plans import Plan
-from tools_server.sync.client import RequestRejected, SyncClient, TokenRejected
+from tools_server.sync.client import Deadline, RequestRejected, SyncClient, TokenRejected
 from tools_server.sync.mirror import Mirror
-from tools_server.sync.send import NotConfirmed, Outcome, send
+from tools_server.sync.send import NotConfirmed, Outcome, Progress, Report, send
 from tools_server.sync.wire import MIRRORED_RESOURCE_TYPES, Command, SyncResponse, arg_value
 from tools_server.undo import UndoRecord
 
 logger = logging.getLogger(__name__)
+R = TypeVar("R")
 
 MAX_VIEWS_PER_SESSION = 32
-MAX_PENDING_WRITES = 16
 # Undo handles kept per account (token fingerprint); the oldest goes first (an expired handle is a clear error).
 MAX_WRITE_HANDLES = 64
 # Tasks a session may remove without confirmation within the window: splitting a big delete into small calls does
@@ -55,6 +56,11 @@ class WriteHandles:
             del self.records[handle]
 
 
+# Unconfirmed commands a session keeps for resend_writes. Never evicted: a write that would go over is refused
+# before anything is sent, and the model is told to finish the pending ones first.
+MAX_PENDING_COMMANDS = 2000
+
+
 @dataclass
 class PendingWrite:
     """A write call whose commands were not all confirmed; resending them with the same uuids is safe."""
@@ -65,9 +71,32 @@ class PendingWrite:
     commands: list[Command]
     outcome: Outcome
     recurrence: bool = False
+    batch: str = ""  # its resend id once kept
 
     def unconfirmed(self) -> list[Command]:
-        return [c for c in self.commands if isinstance(self.outcome.statuses.get(c.uuid), NotConfirmed)]
+        """Commands with no status read (none returned, never sent, or cut off by a cancel): they may have run."""
+        statuses = self.outcome.statuses
+        return [c for c in self.commands if isinstance(statuses.get(c.uuid, _UNREAD), NotConfirmed)]
+
+
+_UNREAD = NotConfirmed("UNCONFIRMED", "no status was read for this command", True)
+
+
+@dataclass(frozen=True)
+class CallScope:
+    """What one tool call brings to the requests it makes: its time budget and where progress goes."""
+
+    deadline: Deadline | None = None
+    report: Report | None = None
+
+    @staticmethod
+    def starting(clock: Clock, budget: float, report: Report | None) -> CallScope:
+        """The scope of a call starting now, on ``clock``, with ``budget`` seconds."""
+        return CallScope(Deadline(clock.monotonic() + budget, clock.monotonic, budget), report)
+
+
+class PendingFull(Exception):
+    """The session already holds as many unconfirmed commands as it may: nothing was sent."""
 
 
 class SessionTokenRejected(Exception):
@@ -102,25 +131,80 @@ class Session:
         self.unconfirmed_removals = [(t, n) for t, n in self.unconfirmed_removals if t > since]
         return sum(n for _, n in self.unconfirmed_removals)
 
-    def keep_pending(self, write: PendingWrite) -> str:
-        batch = "w_" + secrets.token_urlsafe(9)
-        self.pending[batch] = write
-        while len(self.pending) > MAX_PENDING_WRITES:
-            self.pending.popitem(last=False)
-        return batch
+    # The tool call now holding the lock: its deadline and progress sink.
+    scope: CallScope = field(default_factory=CallScope)
+    # Said at the start of the next tool result (e.g. a cancelled call left a pending batch).
+    notices: list[str] = field(default_factory=list[str])
+    _progress: Progress | None = None
+
+    async def run_call(self, scope: CallScope, call: Callable[[], Awaitable[tuple[str, R]]]) -> tuple[str, R]:
+        """One tool call under the lock and its scope; what earlier calls left to say comes first in its text."""
+        async with self.lock:
+            earlier, self.notices = self.notices, []
+            self.scope = scope
+            try:
+                text, result = await call()
+            except BaseException:
+                self.notices[:0] = earlier  # failed or cancelled: still to be said
+                raise
+            finally:
+                self.scope = CallScope()
+            return " ".join([*earlier, text]) if earlier else text, result
+
+    def take_notices(self) -> list[str]:
+        notices, self.notices = self.notices, []
+        return notices
+
+    def pending_commands(self) -> int:
+        return sum(len(w.unconfirmed()) for w in self.pending.values())
+
+    def hold(self, write: PendingWrite) -> str:
+        """Keep a write under a resend id before it is sent, so a cancel or a crash mid-send cannot lose it."""
+        held = self.pending_commands()
+        if held + len(write.commands) > MAX_PENDING_COMMANDS:
+            raise PendingFull(
+                f"{held} commands of earlier writes are still unconfirmed in this session (batches "
+                f"{', '.join(self.pending)}); at most {MAX_PENDING_COMMANDS} may wait. Call resend_writes (no batch "
+                "needed) to finish them first; nothing was sent"
+            )
+        write.batch = write.batch or "w_" + secrets.token_urlsafe(9)
+        self.pending[write.batch] = write
+        return write.batch
+
+    def settle(self, write: PendingWrite) -> str | None:
+        """Forget a write once every command is confirmed or failed; its resend id while some are still pending."""
+        if write.unconfirmed():
+            self.pending.setdefault(write.batch, write)
+            return write.batch
+        self.pending.pop(write.batch, None)
+        return None
 
     async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
         """One Sync request (commands and a read) that also refreshes the mirror."""
         token = self.sync_token
+        deadline = self.scope.deadline
+        on_wait = self._progress.waiting if self._progress is not None else None
         try:
-            response = await client.sync(commands=commands, sync_token=token, resource_types=MIRRORED_RESOURCE_TYPES)
+            response = await client.sync(
+                commands=commands,
+                sync_token=token,
+                resource_types=MIRRORED_RESOURCE_TYPES,
+                deadline=deadline,
+                on_wait=on_wait,
+            )
         except RequestRejected as exc:
             # A rejected request executed nothing, so sending the same uuids again with a full sync is safe; one
             # resync, not a loop (reference §6: on a 4xx that names sync_token, reset to '*').
             if token == "*" or exc.error.error_extra.get("argument") != "sync_token":
                 raise
             logger.warning("backend rejected the sync token; doing one full resync")
-            response = await client.sync(commands=commands, sync_token="*", resource_types=MIRRORED_RESOURCE_TYPES)
+            response = await client.sync(
+                commands=commands,
+                sync_token="*",
+                resource_types=MIRRORED_RESOURCE_TYPES,
+                deadline=deadline,
+                on_wait=on_wait,
+            )
             self.resynced = True
         if response.full_sync and token != "*":
             self.resynced = True
@@ -136,10 +220,14 @@ class Session:
 
     async def execute(self, client: SyncClient, commands: Sequence[Command], outcome: Outcome | None = None) -> Outcome:
         """Send commands (see ``sync.send``) and record them as this session's own writes."""
+        report = self.scope.report
+        self._progress = Progress(report, len(commands)) if report is not None and commands else None
         try:
-            outcome = await send(lambda chunk: self.request(client, chunk), commands, outcome)
+            outcome = await send(lambda chunk: self.request(client, chunk), commands, outcome, self._progress)
         except TokenRejected as exc:
             raise SessionTokenRejected(str(exc)) from exc
+        finally:
+            self._progress = None
         if self.attributed:
             self._mark_own_writes(commands, outcome)
         return outcome

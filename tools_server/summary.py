@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
+from tools_server.dues import show_due
 from tools_server.plans import Plan, Step
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome, Status
@@ -75,6 +76,7 @@ class MoveResult(BaseModel):
     requests: int | None = None
     resend: str | None = Field(default=None, description="Unconfirmed writes: pass to resend_writes")
     write: str | None = Field(default=None, description="For undo")
+    retry_after: float | None = Field(default=None, description="Seconds the backend asked to wait before resending")
 
 
 class CompleteResult(MoveResult):
@@ -92,6 +94,7 @@ class AddResult(MoveResult):
 
 
 class WriteResult(AddResult, CompleteResult):
+    pending: list[str] | None = Field(default=None, description="Batches still unconfirmed (resend_writes of all)")
     _steps: list[StepResult] = PrivateAttr(default_factory=list[StepResult])
 
     @property
@@ -160,7 +163,7 @@ def step_result(step: Step, outcome: Outcome, mirror: Mirror, *, recurrence: boo
         if recurrence and target is not None:
             item = mirror.items.get(target)
             if item is not None and item.due is not None and item.due.is_recurring:
-                result.recurred, result.next_due = True, item.due.date
+                result.recurred, result.next_due = True, show_due(item.due, mirror.timezone, rule=False)
         return result
     if isinstance(status, SyncError):
         tag = status.error_tag or (f"ERROR_{status.error_code}" if status.error_code is not None else "ERROR")
@@ -282,8 +285,28 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
         parts.extend(failure_lines(plan, result))
     if result.resend:
         unsure = sum(r.error_tag in ("UNCONFIRMED", "NOT_SENT") for r in result.steps)
+        after = result.retry_after
+        wait = f" (retry after {after:g} s: the backend asked to wait that long)" if after is not None else ""
         parts.append(
-            f"{_plural(unsure, 'task')} not confirmed: call resend_writes with batch '{result.resend}' to send the "
-            "same commands again (safe: nothing is applied twice). Do not repeat the original call."
+            f"{_plural(unsure, 'task')} not confirmed: call resend_writes with batch '{result.resend}'"
+            + wait
+            + " to send the same commands again (safe: nothing is applied twice). Do not repeat the original call."
         )
     return "\n".join(parts)
+
+
+def combine(results: list[WriteResult]) -> WriteResult:
+    """Several batches' results as one (resend_writes with no batch): totals, failures, what is still pending."""
+    pending = [r.resend for r in results if r.resend is not None]
+    waits = [r.retry_after for r in results if r.retry_after is not None]
+    combined = WriteResult(
+        ok=sum(r.ok for r in results),
+        failed=sum(r.failed for r in results),
+        failures=[f for r in results for f in r.failures or ()] or None,
+        requests=sum(r.requests or 0 for r in results),
+        resend=pending[0] if pending else None,
+        pending=pending or None,
+        retry_after=max(waits) if waits else None,
+    )
+    combined._steps = [s for r in results for s in r.steps]  # pyright: ignore[reportPrivateUsage]
+    return combined

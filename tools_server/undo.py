@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tools_server.dues import duration_input, restored_due
 from tools_server.plans import Plan, Step, label_of
 from tools_server.summary import WriteResult
 from tools_server.sync.batch import NewUuid, new_uuid4
@@ -20,10 +21,12 @@ from tools_server.sync.send import Outcome
 from tools_server.sync.wire import (
     ChildOrder,
     Command,
+    Due,
     DueInput,
     Item,
     ItemComplete,
     ItemCompleteArgs,
+    ItemDateCompleteArgs,
     ItemDelete,
     ItemIdArgs,
     ItemMove,
@@ -33,6 +36,7 @@ from tools_server.sync.wire import (
     ItemUncomplete,
     ItemUpdate,
     ItemUpdateArgs,
+    ItemUpdateDateComplete,
     Reminder,
     ReminderAdd,
     ReminderAddArgs,
@@ -131,8 +135,14 @@ def _differs(after: Item | None, now: Item | None, names: Sequence[str]) -> list
     return [name for name in names if getattr(after, name) != getattr(now, name)]
 
 
-def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Reversal:
-    """The commands that reverse ``record`` where nothing changed since, against a freshly refreshed ``mirror``."""
+RecurringUndo = Literal["item_update", "item_update_date_complete"]
+
+
+def plan_undo(
+    record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4, recurring: RecurringUndo | None = None
+) -> Reversal:
+    """The commands that reverse ``record`` where nothing changed since, against a freshly refreshed ``mirror``
+    (``recurring``: see ``RECURRING_UNDO``)."""
     steps: list[Step] = []
     cannot: list[str] = []
     changed: list[str] = []
@@ -179,8 +189,7 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
             if before.due is not None and before.due.is_recurring:
                 if conflict(item_id, ("due",)):
                     continue
-                args = ItemUpdateArgs.model_validate({"id": item_id, "due": before.due.as_input()})
-                add(label, ItemUpdate(uuid=new_uuid(), args=args))
+                add(label, _undo_recurring_close(item_id, before.due, new_uuid, recurring or RECURRING_UNDO))
                 continue
             # A completion made since (after someone reopened it) is theirs: its completed_at is not ours.
             if conflict(item_id, ("completed_at",)):
@@ -222,12 +231,13 @@ def plan_undo(record: UndoRecord, mirror: Mirror, *, new_uuid: NewUuid = new_uui
             names = sorted(record.fields.get(item_id, ()))
             if before is None or conflict(item_id, names):
                 continue
-            old: dict[str, Any] = before.model_dump(mode="json")
-            if before.due is not None:
-                old["due"] = before.due.as_input()
             restored: dict[str, Any] = {"id": item_id}
             for name in names:
-                restored[name] = old.get(name)
+                value = _input_value(before, name)
+                if value is _UNSENDABLE:
+                    cannot.append(f"the {name} of {item_id} ({before.content!r}): Todoist accepts no such value")
+                else:
+                    restored[name] = value
             if len(restored) > 1:
                 add(before.content, ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(restored)))
         for reminder_id in record.reminders_added:
@@ -247,6 +257,37 @@ def _re_add(reminder: Reminder, new_uuid: NewUuid) -> Command:
         moment = DueInput(date=due.date, timezone=due.timezone) if due is not None else None
         args = ReminderAddArgs(item_id=reminder.item_id, type="absolute", due=moment)
     return ReminderAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args)
+
+
+# How a recurring completion is undone: "item_update_date_complete" is the documented command (reference §3: id, due,
+# is_forward 0); "item_update" (the before-image's due put back with a plain update) stays for backends without it.
+RECURRING_UNDO: RecurringUndo = "item_update_date_complete"
+
+
+def _undo_recurring_close(item_id: str, due: Due, new_uuid: NewUuid, how: RecurringUndo) -> Command:
+    """The command that puts a recurring task's due back to the occurrence an item_close moved it past."""
+    restored = restored_due(due)
+    if how == "item_update_date_complete":
+        args = ItemDateCompleteArgs.model_validate({"id": item_id, "due": restored, "is_forward": 0})
+        return ItemUpdateDateComplete(uuid=new_uuid(), args=args)
+    return ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate({"id": item_id, "due": restored}))
+
+
+_UNSENDABLE = object()
+
+
+def _input_value(before: Item, name: str) -> Any:
+    """A field of a before-image in the shape an item_update takes (null clears it), or _UNSENDABLE."""
+    if name == "due":
+        return restored_due(before.due) if before.due is not None else None
+    if name == "deadline":
+        return {"date": before.deadline.date} if before.deadline is not None else None
+    if name == "duration":
+        if before.duration is None:
+            return None
+        sendable = duration_input(before.duration)
+        return sendable if sendable is not None else _UNSENDABLE
+    return getattr(before, name)
 
 
 def _under(item_id: str, ancestor: str, images: dict[str, Item | None]) -> bool:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
+import anyio
+
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
 from tools_server.placement import place, plan_reorder
 from tools_server.plans import (
@@ -25,12 +27,12 @@ from tools_server.plans import (
     plan_update,
     resolve_destination,
 )
-from tools_server.session import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, PendingWrite, Session
-from tools_server.summary import WriteResult, build_result, dry_run_result, summary_text
+from tools_server.session import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, PendingFull, PendingWrite, Session
+from tools_server.summary import WriteResult, build_result, combine, dry_run_result, summary_text
 from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
-from tools_server.sync.send import NotConfirmed, Outcome
-from tools_server.sync.wire import SectionAdd
+from tools_server.sync.send import Outcome
+from tools_server.sync.wire import Command, SectionAdd
 from tools_server.undo import UndoRecord, WriteKind, images, plan_undo, state_of, undo_record
 
 A = TypeVar("A")
@@ -114,15 +116,21 @@ async def run_write(
         _check_removal(spec, session, planned.removes)
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
     seen = images(session.mirror, commands, with_items=spec.undo in _SNAPSHOT_KINDS)
-    outcome = await session.execute(client, commands)
+    write = PendingWrite(spec.verb, plan, projects, commands, Outcome(), recurrence=spec.recurrence)
+    try:
+        session.hold(write)
+    except PendingFull as exc:
+        raise PlanError(str(exc)) from exc
+    await _send(session, client, write, commands)
     if unasked:
         session.unconfirmed_removals.append((session.clock.monotonic(), planned.removes))
-    write = PendingWrite(spec.verb, plan, projects, commands, outcome, recurrence=spec.recurrence)
     result = _result(session, write)
     if planned.undoing is not None:
         session.handles.forget(planned.undoing)  # undone: its handle must not revert it twice
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
-    record = undo_record(spec.undo, seen, commands, result, session.mirror, outcome) if spec.undo is not None else None
+    record = (
+        undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome) if spec.undo is not None else None
+    )
     session.last_write = record
     if record is not None and record.kind != "delete" and (record.done or record.created):
         result.write = session.handles.mint(record)
@@ -148,32 +156,72 @@ def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
     )
 
 
+async def _send(session: Session, client: SyncClient, write: PendingWrite, commands: list[Command]) -> None:
+    """Send under a resend id held from before the first byte: a failure or cancel midway keeps what is unconfirmed.
+
+    The send fills ``write.outcome`` as it goes, so an interruption leaves the statuses read so far; commands with
+    none are the pending ones.
+    """
+    write.outcome.retry_after = None
+    try:
+        await session.execute(client, commands, write.outcome)
+    except BaseException as exc:
+        _interrupted(session, write, cancelled=isinstance(exc, anyio.get_cancelled_exc_class()))
+        raise
+
+
+def _interrupted(session: Session, write: PendingWrite, *, cancelled: bool) -> None:
+    """The send raised (token rejected, refused, cancelled): keep the batch unless nothing can have run."""
+    if not cancelled and not write.outcome.statuses:
+        session.pending.pop(write.batch, None)
+        return
+    pending = len(write.unconfirmed())
+    if pending:
+        how = "was cancelled" if cancelled else "stopped early"
+        session.notices.append(
+            f"An earlier write {how}: {pending} of its commands are unconfirmed and kept in batch '{write.batch}'; "
+            "call resend_writes to finish them (safe: nothing is applied twice)."
+        )
+    session.settle(write)
+
+
 def _result(session: Session, write: PendingWrite) -> WriteResult:
-    """The structured result; a write with unconfirmed commands is kept so resend_writes can finish it safely."""
+    """The structured result; a write with unconfirmed commands keeps its batch so resend_writes can finish it."""
     result = build_result(
         write.plan, write.outcome, session.mirror, recurrence=write.recurrence, projects=write.projects
     )
-    if any(isinstance(s, NotConfirmed) for s in write.outcome.statuses.values()):
-        result.resend = session.keep_pending(write)
+    result.resend = session.settle(write)
+    if result.resend is not None:
+        result.retry_after = write.outcome.retry_after
     return result
 
 
-async def run_resend(session: Session, client: SyncClient, batch: str) -> tuple[str, WriteResult]:
-    """Send a kept write's unconfirmed commands again with their original uuids: the backend runs each at most once."""
-    write = session.pending.pop(batch, None)
-    if write is None:
+async def run_resend(session: Session, client: SyncClient, batch: str | None) -> tuple[str, WriteResult]:
+    """Send kept writes' unconfirmed commands again with their original uuids: the backend runs each at most once.
+
+    No ``batch``: every write pending in this session, oldest first.
+    """
+    if batch is not None and batch not in session.pending:
         known = ", ".join(session.pending) or "none"
         raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending in this session: {known})")
-    commands = write.unconfirmed()
-    again = await session.execute(client, commands, Outcome(temp_id_mapping=dict(write.outcome.temp_id_mapping)))
-    write.outcome.statuses.update(again.statuses)
-    write.outcome.temp_id_mapping.update(again.temp_id_mapping)
-    write.outcome.requests += again.requests
-    result = _result(session, write)
-    extra = _projects_note(result, write) if write.projects else _recurring_note(result, write)
-    return f"Resent {len(commands)} unconfirmed commands. " + summary_text(
-        write.verb, write.plan, result, extra=extra
-    ), result
+    batches = [batch] if batch is not None else list(session.pending)
+    if not batches:
+        raise PlanError("resend_writes: nothing is pending in this session; every write was confirmed or failed")
+    texts: list[str] = []
+    results: list[WriteResult] = []
+    for name in batches:
+        write = session.pending[name]
+        commands = write.unconfirmed()
+        await _send(session, client, write, commands)
+        result = _result(session, write)
+        extra = _projects_note(result, write) if write.projects else _recurring_note(result, write)
+        texts.append(
+            f"Resent {len(commands)} unconfirmed commands. " + summary_text(write.verb, write.plan, result, extra=extra)
+        )
+        results.append(result)
+    if len(results) == 1:
+        return texts[0], results[0]
+    return "\n".join(f"[{name}] {text}" for name, text in zip(batches, texts, strict=True)), combine(results)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

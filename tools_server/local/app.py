@@ -1,25 +1,42 @@
-"""``tools-server local-api``: the local store as a Todoist-compatible HTTP endpoint (POST /api/v1/sync)."""
+"""``tools-server local-api``: the local store as a Todoist-compatible HTTP endpoint (POST /api/v1/sync).
+
+A stalled client must not hold a connection: headers have a deadline (``_TimedH11Protocol``), the body a read
+timeout, and idle keep-alive connections close (uvicorn's ``timeout_keep_alive``). The token is checked from the
+headers before the body is read, so a stranger cannot make the server buffer a megabyte.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from functools import partial
 from typing import Literal
 
+import anyio
 import anyio.to_thread
+import h11
 from starlette.types import Message, Receive, Scope, Send
+from uvicorn import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tools_server.local.args import MAX_BODY_BYTES
-from tools_server.local.protocol import HttpReply, handle_http
+from tools_server.local.protocol import COMPLETED_PATHS, HttpReply, check_head, handle_body, rest_read, too_slow
 from tools_server.local.store import SyncStore
+
+HEADER_TIMEOUT_SECONDS = 10.0
+BODY_TIMEOUT_SECONDS = 30.0
+KEEP_ALIVE_SECONDS = 5
+# Todoist's documented header limit (reference §6): 65 KiB.
+MAX_HEADER_BYTES = 65 * 1024
 
 
 class SyncApp:
     """A bare ASGI app: one endpoint needs no router, and reading the body ourselves lets us stop at 1 MiB."""
 
-    def __init__(self, store: SyncStore, token: str | None) -> None:
+    def __init__(self, store: SyncStore, token: str | None, *, body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
         self._store = store
         self._token = token
+        self._body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -27,33 +44,49 @@ class SyncApp:
             return
         if scope["type"] != "http":
             return
-        body = bytearray()
-        too_big = False
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > MAX_BODY_BYTES + 1:
-                too_big = True
-                del body[MAX_BODY_BYTES + 1 :]
-            if not message.get("more_body", False):
-                break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        call = partial(
-            handle_http,
-            self._store,
-            method=scope["method"],
-            path=scope["path"],
-            headers=headers,
-            body=bytes(body) if not too_big else bytes(MAX_BODY_BYTES + 1),
-            expected_token=self._token,
-            query=scope.get("query_string", b"").decode("latin-1"),
-        )
-        reply: HttpReply = await anyio.to_thread.run_sync(call)
-        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
-        await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
-        await send({"type": "http.response.body", "body": reply.content})
+        if scope["path"] in COMPLETED_PATHS:  # REST reads: GET, no body
+            query = scope.get("query_string", b"").decode("latin-1")
+            rest = partial(
+                rest_read, self._store, method=scope["method"], path=scope["path"], headers=headers, query=query,
+                expected_token=self._token,
+            )  # fmt: skip
+            await _send(send, await anyio.to_thread.run_sync(rest))
+            return
+        head = check_head(method=scope["method"], path=scope["path"], headers=headers, expected_token=self._token)
+        if isinstance(head, HttpReply):
+            await _send(send, head)
+            return
+        try:
+            with anyio.fail_after(self._body_timeout):
+                body = await _read_body(receive)
+        except TimeoutError:
+            await _send(send, too_slow())
+            return
+        if body is None:
+            return
+        call = partial(handle_body, self._store, headers=headers, body=body, token=head)
+        await _send(send, await anyio.to_thread.run_sync(call))
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The body, cut just past the limit (enough to say it is too big); None if the client went away."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if len(body) > MAX_BODY_BYTES + 1:
+            del body[MAX_BODY_BYTES + 1 :]
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+async def _send(send: Send, reply: HttpReply) -> None:
+    raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+    await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": reply.content})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -66,8 +99,55 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def build_app(store: SyncStore, token: str | None) -> SyncApp:
-    return SyncApp(store, token)
+class _TimedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for the first request's headers.
+
+    uvicorn arms its keep-alive timer only after a response, so a connection that opens and never completes its
+    headers (half-open, or a byte at a time) would stay forever.
+    """
+
+    header_timeout = HEADER_TIMEOUT_SECONDS
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._header_timer is not None and self.conn.their_state is not h11.IDLE:  # the headers are complete
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        super().connection_lost(exc)
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def build_app(store: SyncStore, token: str | None, *, body_timeout: float = BODY_TIMEOUT_SECONDS) -> SyncApp:
+    return SyncApp(store, token, body_timeout=body_timeout)
+
+
+def server_config(app: SyncApp, *, host: str, port: int, header_timeout: float = HEADER_TIMEOUT_SECONDS) -> Config:
+    """uvicorn's settings for local-api: every way a connection can stall has a timeout."""
+    protocol = type("TimedH11Protocol", (_TimedH11Protocol,), {"header_timeout": header_timeout})
+    return Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=protocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+    )
 
 
 def serve(
@@ -88,6 +168,6 @@ def serve(
         print(  # noqa: T201 - the one line a user starting the server needs
             f"local Sync API on http://{host}:{port}/api/v1/sync (database {db_path})", file=sys.stderr
         )
-        uvicorn.run(build_app(store, token), host=host, port=port, log_level="warning", lifespan="on")
+        uvicorn.Server(server_config(build_app(store, token), host=host, port=port)).run()
     finally:
         store.close()

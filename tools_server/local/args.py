@@ -16,13 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_COMMANDS_PER_REQUEST = 100
 MAX_BODY_BYTES = 1024 * 1024
 
-# Compatibility switch, ON for now: this repository's own client still sends two undocumented due shapes, a
-# datetime as ``due.datetime`` (the documented input puts it in ``due.date``) and ``"lang": null`` (the SDK's input
-# type is a string). Todoist documents neither, so once the client stops sending them (issue 12, client side) this
-# becomes False and both are refused with INVALID_ARGUMENT_VALUE naming ``due.datetime`` / ``due.lang``.
-# ``SyncStore(accept_client_due_shapes=...)`` overrides it per store; TOOLS_SERVER_LOCAL_STRICT_DUES=1 turns it off
-# for a whole run (to see which client code still sends them).
-ACCEPT_CLIENT_DUE_SHAPES = os.environ.get("TOOLS_SERVER_LOCAL_STRICT_DUES") != "1"
+# Two undocumented due shapes this repository's client once sent: a datetime as ``due.datetime`` (the documented
+# input puts it in ``due.date``) and ``"lang": null`` (the SDK's input type is a string). Todoist documents neither,
+# so both are refused with INVALID_ARGUMENT_VALUE naming ``due.datetime`` / ``due.lang``.
+# ``SyncStore(accept_client_due_shapes=True)`` or TOOLS_SERVER_LOCAL_LENIENT_DUES=1 accepts them (old clients).
+ACCEPT_CLIENT_DUE_SHAPES = os.environ.get("TOOLS_SERVER_LOCAL_LENIENT_DUES") == "1"
 
 Priority = Annotated[int, Field(ge=1, le=4)]
 # Todoist's due-date languages (DC "Due dates").

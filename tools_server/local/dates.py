@@ -119,7 +119,7 @@ def next_occurrence(due: Due, *, now: datetime, timezone: str = "UTC") -> Due | 
         when, zone = _parse_explicit(due.date, due.timezone)
         today = _as_utc(now).astimezone(_zone(due.timezone or timezone)).date()
         following = _When(advance(rule, when.day, today), when.at or rule.at)
-        made = _make_due(following, zone, due.string, due.lang, True)
+        made = _make_due(following, zone, due.string, due.lang or "en", True)
     except (DueError, OverflowError):
         return None
     return made.model_copy(update={"timezone": due.timezone})

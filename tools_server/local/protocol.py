@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +57,16 @@ def handle_http(
 ) -> HttpReply:
     """``headers`` has lower-case names. ``expected_token`` None accepts any bearer token (in-process use)."""
     if path in COMPLETED_PATHS:
-        return _rest_read(store, method=method, path=path, headers=headers, query=query, expected_token=expected_token)
+        return rest_read(store, method=method, path=path, headers=headers, query=query, expected_token=expected_token)
+    head = check_head(method=method, path=path, headers=headers, expected_token=expected_token)
+    if isinstance(head, HttpReply):
+        return head
+    return handle_body(store, headers=headers, body=body, token=head)
+
+
+def check_head(*, method: str, path: str, headers: Mapping[str, str], expected_token: str | None) -> HttpReply | str:
+    """What can be refused from the request line and headers alone, before a byte of the body is read: the route,
+    the method, the token and a declared body size. The token when the request may go on."""
     if path not in SYNC_PATHS:
         if path.startswith(DEPRECATED_PREFIXES):
             return _error(410, "This endpoint is deprecated.", "DEPRECATED")
@@ -66,8 +76,19 @@ def handle_http(
         return HttpReply(reply.status, {**reply.headers, "allow": "POST"}, reply.content)
     try:
         token = _bearer(headers, expected_token)
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise _too_big()
+    except RequestError as exc:
+        return _reply(exc.status, exc.body, exc.headers)
+    return token
+
+
+def handle_body(store: SyncStore, *, headers: Mapping[str, str], body: bytes, token: str) -> HttpReply:
+    """A request whose head passed ``check_head``: decode the body and run it."""
+    try:
         if len(body) > MAX_BODY_BYTES:
-            raise request_invalid("body", f"request body is over {MAX_BODY_BYTES} bytes", status=413)
+            raise _too_big()
         request = _decode(headers.get("content-type", ""), body)
     except RequestError as exc:
         return _reply(exc.status, exc.body, exc.headers)
@@ -80,7 +101,7 @@ def handle_http(
     return _reply(result.status, result.body, result.headers)
 
 
-def _rest_read(
+def rest_read(
     store: SyncStore, *, method: str, path: str, headers: Mapping[str, str], query: str, expected_token: str | None
 ) -> HttpReply:
     if method != "GET":
@@ -96,6 +117,43 @@ def _rest_read(
         logger.exception("local backend failed on a REST read")
         return _error(500, "Internal error", "INTERNAL_ERROR")
     return _reply(status, body)
+
+
+def _too_big() -> RequestError:
+    return request_invalid("body", f"request body is over {MAX_BODY_BYTES} bytes", status=413)
+
+
+def too_slow() -> HttpReply:
+    """The body did not arrive in time (a stalled or half-open client)."""
+    reply = _error(408, "Request body not received in time", "REQUEST_TIMEOUT")
+    return HttpReply(reply.status, {**reply.headers, "connection": "close"}, reply.content)
+
+
+# JSON nested deeper than this is refused before parsing: Python's parser recurses, and Sync bodies nest about 5 deep.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON ``text`` nests arrays/objects deeper than ``limit`` (brackets inside strings do not count)."""
+    brackets = _JSON_STRING.sub(b"", text).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _json(text: bytes | str, argument: str, problem: str) -> Any:
+    raw = text.encode() if isinstance(text, str) else text
+    if too_deep(raw):
+        raise request_invalid(argument, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(raw or b"{}")
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and over 4300 digits in an integer
+        raise request_invalid(argument, f"{problem}: {exc}") from None
 
 
 def _bearer(headers: Mapping[str, str], expected: str | None) -> str:
@@ -120,10 +178,7 @@ def _decode(content_type: str, body: bytes) -> dict[str, Any]:
         )
     stripped = body.lstrip()
     if media == "application/json" or (not media and stripped.startswith(b"{")):
-        try:
-            decoded = json.loads(body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise request_invalid("body", f"not valid JSON: {exc}") from None
+        decoded = _json(body, "body", "not valid JSON")
         if not isinstance(decoded, dict):
             raise request_invalid("body", "must be a JSON object")
         request: dict[str, Any] = decoded  # pyright: ignore[reportUnknownVariableType]
@@ -136,10 +191,7 @@ def _decode(content_type: str, body: bytes) -> dict[str, Any]:
     for name, values in fields.items():
         value = values[-1]
         if name in ("commands", "resource_types"):
-            try:
-                form[name] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise request_invalid(name, f"must be a JSON-encoded array: {exc}") from None
+            form[name] = _json(value, name, "must be a JSON-encoded array")
         else:
             form[name] = value
     return form

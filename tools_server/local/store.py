@@ -269,7 +269,11 @@ class SyncStore:
             args = command.get("args", {})
             if not isinstance(args, dict):
                 raise invalid_argument("args", "must be an object")
-            created = handler(tx, args)  # pyright: ignore[reportUnknownArgumentType]
+            _check_numbers(args)  # pyright: ignore[reportUnknownArgumentType]
+            try:
+                created = handler(tx, args)  # pyright: ignore[reportUnknownArgumentType]
+            except OverflowError:  # a number no check above foresaw, too big for SQLite: this command fails alone
+                raise invalid_argument("args", "a number is out of range") from None
         except CommandError as exc:
             self._db.execute("ROLLBACK TO command")
             status = exc.body
@@ -314,6 +318,25 @@ class SyncStore:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Pure helpers: request validation and sync tokens
+
+# Integers a JSON client can represent exactly; also far inside SQLite's 64-bit INTEGER, so arithmetic cannot overflow.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _check_numbers(value: Any, where: str = "") -> None:
+    """Refuse an argument holding an integer outside ±(2^53-1) or a non-finite number, naming the argument."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+        raise invalid_argument(where or "args", f"out of range: integers are at most {MAX_SAFE_INTEGER} in size")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise invalid_argument(where or "args", "must be a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
+            _check_numbers(item, f"{where}.{key}" if where else str(key))  # pyright: ignore[reportUnknownArgumentType]
+    elif isinstance(value, list):
+        for position, item in enumerate(value):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+            _check_numbers(item, f"{where}.{position}" if where else str(position))
 
 
 def _parse_request(request: Mapping[str, Any]) -> _Request:

@@ -17,7 +17,6 @@ The API token must never leak: it lives only in the request headers, never in a 
 from __future__ import annotations
 
 import logging
-import math
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,8 +27,33 @@ import httpx
 from pydantic import ValidationError
 
 from tools_server.sync.batch import encode_request
-from tools_server.sync.wire import Command, CompletedPage, SyncError, SyncResponse
-from tools_server.text import clip
+from tools_server.sync.failures import (
+    BackendUnavailable,
+    Forbidden,
+    RateLimited,
+    RequestRejected,
+    SyncFailure,
+    TokenRejected,
+    describe_error,
+    forbidden_message,
+    parse_retry_after,
+    quote,
+)
+from tools_server.sync.objects import SyncError, SyncResponse, read_response
+from tools_server.sync.wire import Command, CompletedPage
+from tools_server.text import redact
+
+__all__ = [
+    "BackendUnavailable",
+    "Forbidden",
+    "RateLimited",
+    "RequestRejected",
+    "SyncFailure",
+    "TokenRejected",
+    "describe_error",
+    "parse_error",
+    "parse_retry_after",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +63,11 @@ _AUTH_STATUSES = frozenset({401, 403})
 # Transport errors raised before a single byte of the request can have reached the backend: nothing ran. Any other
 # transport error (read timeout, dropped connection, write error) may come after the backend committed.
 _NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Backend-supplied text quoted in a message is cut to this length: enough to diagnose, not a whole HTML error page.
-_MAX_QUOTED_CHARS = 200
-# Tokens shorter than this are placeholders (the local backend's "local"), not secrets; redacting them would mangle
-# ordinary words in messages. Real Todoist tokens are 40 hex characters.
-_MIN_REDACTED_TOKEN_CHARS = 8
-_REDACTED = "[redacted]"
+# A 403 with one of these tags is a limit of the plan or a permission, not a bad token (reference §5): the call is
+# refused, the token is fine. Only a 401, or a 403 tagged AUTH_INVALID_TOKEN, means the token itself is rejected.
+_TOKEN_TAGS = frozenset({"AUTH_INVALID_TOKEN"})
+# Retry-After waits are slept in slices of at most this many seconds, so progress can be reported during a long one.
+_WAIT_SLICE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -82,83 +105,20 @@ class RetryPolicy:
 DEFAULT_RETRY_POLICY = RetryPolicy()
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Failures
+@dataclass(frozen=True)
+class Deadline:
+    """When a tool call's time budget runs out, on the injected clock's monotonic seconds."""
+
+    at: float
+    monotonic: Callable[[], float]
+    budget: float
+
+    def remaining(self) -> float:
+        return self.at - self.monotonic()
 
 
-class SyncFailure(Exception):
-    """A Sync request that did not produce a response.
-
-    ``retryable`` says whether sending the same request later may succeed. ``unconfirmed_uuids`` lists the commands
-    whose outcome is unknown because some attempt may have reached the backend; it is empty when we know nothing ran.
-    """
-
-    def __init__(self, message: str, *, retryable: bool = False, unconfirmed_uuids: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.unconfirmed_uuids: tuple[str, ...] = tuple(unconfirmed_uuids)
-
-
-class TokenRejected(SyncFailure):
-    """401/403: the API token is invalid, revoked or lacks scope. Nothing will work until it is changed."""
-
-    def __init__(self, message: str, *, error: SyncError, unconfirmed_uuids: Sequence[str] = ()) -> None:
-        super().__init__(message, retryable=False, unconfirmed_uuids=unconfirmed_uuids)
-        self.error = error
-
-
-class RateLimited(SyncFailure):
-    """429 that outlasted the retries, or asked for a longer wait than the policy allows."""
-
-    def __init__(self, message: str, *, retry_after: float | None, unconfirmed_uuids: Sequence[str] = ()) -> None:
-        super().__init__(message, retryable=True, unconfirmed_uuids=unconfirmed_uuids)
-        self.retry_after = retry_after
-
-
-class BackendUnavailable(SyncFailure):
-    """Transient server errors or transport failures outlasted the retries, or a 2xx body could not be read."""
-
-    def __init__(self, message: str, *, unconfirmed_uuids: Sequence[str] = ()) -> None:
-        super().__init__(message, retryable=True, unconfirmed_uuids=unconfirmed_uuids)
-
-
-class RequestRejected(SyncFailure):
-    """Any other non-2xx: the request itself is wrong, so sending it again would fail the same way."""
-
-    def __init__(self, message: str, *, error: SyncError, unconfirmed_uuids: Sequence[str] = ()) -> None:
-        super().__init__(message, retryable=False, unconfirmed_uuids=unconfirmed_uuids)
-        self.error = error
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Pure helpers
-
-
-def parse_retry_after(value: object) -> float | None:
-    """Seconds from a ``Retry-After`` header or ``error_extra.retry_after``; ``None`` if absent or unusable.
-
-    Todoist sends seconds (reference §4). The HTTP-date form is not handled: it would need a wall clock, and the body's
-    ``retry_after`` or plain backoff is a fine fallback.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
-
-
-def _quote(text: str) -> str:
-    """Backend text made fit for one line of a message."""
-    return clip(text, _MAX_QUOTED_CHARS)
+# Told before each slice of a wait: the seconds still to wait and why (e.g. "HTTP 429").
+OnWait = Callable[[float, str], Awaitable[None]]
 
 
 def parse_error(response: httpx.Response) -> SyncError:
@@ -174,24 +134,12 @@ def parse_error(response: httpx.Response) -> SyncError:
         error = None
     if error is not None and (error.error or error.error_tag or error.error_code is not None):
         return error if error.http_code is not None else error.model_copy(update={"http_code": status})
-    text = _quote(response.text) or response.reason_phrase or "no response body"
+    text = quote(response.text) or response.reason_phrase or "no response body"
     return SyncError(error=text, http_code=status)
 
 
-def describe_error(status: int, error: SyncError) -> str:
-    """``HTTP 400 INVALID_ARGUMENT_VALUE: Invalid argument value; argument=sync_token`` from what is present."""
-    text = f"HTTP {status}"
-    if error.error_tag:
-        text += f" {error.error_tag}"
-    if error.error:
-        text += f": {_quote(error.error)}"
-    argument: object = error.error_extra.get("argument")
-    if isinstance(argument, str) and argument:
-        text += f"; argument={argument}"
-    explanation: object = error.error_extra.get("explanation")
-    if isinstance(explanation, str) and explanation:
-        text += f" ({_quote(explanation)})"
-    return text
+# ---------------------------------------------------------------------------------------------------------------------
+# The client
 
 
 def rest_url(sync_url: str, path: str) -> str:
@@ -199,10 +147,6 @@ def rest_url(sync_url: str, path: str) -> str:
     base = sync_url.split("?", 1)[0].rstrip("/")
     base = base.removesuffix("/sync")
     return f"{base}/{path}"
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# The client
 
 
 class SyncClient:
@@ -237,14 +181,22 @@ class SyncClient:
         return f"SyncClient(url={self._url!r}, requests_sent={self.requests_sent}, retries={self.retries})"
 
     async def sync(
-        self, *, commands: Sequence[Command] = (), sync_token: str = "*", resource_types: Sequence[str] = ()
+        self,
+        *,
+        commands: Sequence[Command] = (),
+        sync_token: str = "*",
+        resource_types: Sequence[str] = (),
+        deadline: Deadline | None = None,
+        on_wait: OnWait | None = None,
     ) -> SyncResponse:
         """One Sync request (commands and/or a read), retried on transient failures; raises a ``SyncFailure``.
 
-        ``ValueError`` (nothing sent) if the commands exceed the documented limits or repeat a uuid.
+        No attempt starts and no wait is begun that would end past ``deadline``: the failure is raised at once, with
+        the wait the backend asked for. ``ValueError`` (nothing sent) if the commands exceed the documented limits or
+        repeat a uuid.
         """
         body, uuids = encode_request(commands=commands, sync_token=sync_token, resource_types=resource_types)
-        response = await self._exchange(lambda: self._http.post(self._url, content=body, headers=self._headers), uuids)
+        response = await self._exchange(lambda left: self._post(body, left), uuids, deadline, on_wait)
         return self._parse_success(response, uuids)
 
     async def completed_tasks(self, by: Literal["completion", "due"], params: Mapping[str, str]) -> CompletedPage:
@@ -253,7 +205,7 @@ class SyncClient:
         failure leaves anything unconfirmed."""
         url = rest_url(self._url, f"tasks/completed/by_{by}_date")
         headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
-        response = await self._exchange(lambda: self._http.get(url, params=dict(params), headers=headers), ())
+        response = await self._exchange(lambda _: self._http.get(url, params=dict(params), headers=headers), (), None)
         try:
             return CompletedPage.model_validate_json(response.content)
         except ValidationError as exc:
@@ -263,7 +215,13 @@ class SyncClient:
                 self._redact(f"backend sent a malformed completed-tasks page ({where}: {first['msg']})")
             ) from None
 
-    async def _exchange(self, post: Callable[[], Awaitable[httpx.Response]], uuids: tuple[str, ...]) -> httpx.Response:
+    async def _exchange(
+        self,
+        send: Callable[[Deadline | None], Awaitable[httpx.Response]],
+        uuids: tuple[str, ...],
+        deadline: Deadline | None,
+        on_wait: OnWait | None = None,
+    ) -> httpx.Response:
         """The request until a 2xx answer, retrying transient failures; raises a ``SyncFailure`` otherwise."""
         policy = self._policy
         # Whether any attempt so far may have reached the backend (and so may have executed the commands).
@@ -272,21 +230,27 @@ class SyncClient:
         while True:
             attempt += 1
             last_attempt = attempt >= policy.max_attempts
+            if deadline is not None and deadline.remaining() <= 0:
+                raise BackendUnavailable(
+                    f"the call's time budget ({deadline.budget:g}s) ran out before the backend answered",
+                    unconfirmed_uuids=uuids if maybe_ran else (),
+                )
             self.requests_sent += 1
             try:
-                response = await post()
+                response = await send(deadline)
             except httpx.UnsupportedProtocol as exc:
                 # A misconfigured URL (TODOIST_SYNC_URL); retrying cannot help and nothing was sent.
                 raise SyncFailure(self._redact(f"Sync URL is not usable: {exc}")) from exc
             except httpx.TransportError as exc:
                 maybe_ran = maybe_ran or not isinstance(exc, _NOT_SENT_ERRORS)
                 kind = type(exc).__name__
-                if last_attempt:
+                delay = policy.backoff(attempt, self._rand())
+                if last_attempt or not _fits(delay, deadline):
                     raise BackendUnavailable(
                         self._redact(f"Sync backend unreachable after {attempt} attempts ({kind}: {exc})"),
                         unconfirmed_uuids=uuids if maybe_ran else (),
                     ) from exc
-                await self._pause(kind, attempt, policy.backoff(attempt, self._rand()))
+                await self._pause(kind, attempt, delay, on_wait)
                 continue
             except httpx.DecodingError as exc:
                 # The body arrived but its content-encoding is broken: the backend answered, so it may have run.
@@ -302,44 +266,47 @@ class SyncClient:
             earlier = uuids if maybe_ran else ()
             if status in _AUTH_STATUSES:
                 error = parse_error(response)
-                message = f"Todoist rejected the API token ({describe_error(status, error)}); check TODOIST_API_TOKEN"
-                raise TokenRejected(self._redact(message), error=error, unconfirmed_uuids=earlier)
+                if status == 401 or error.error_tag in _TOKEN_TAGS:
+                    message = (
+                        f"Todoist rejected the API token ({describe_error(status, error)}); check TODOIST_API_TOKEN"
+                    )
+                    raise TokenRejected(self._redact(message), error=error, unconfirmed_uuids=earlier)
+                raise Forbidden(self._redact(forbidden_message(error)), error=error, unconfirmed_uuids=earlier)
 
             if status == 429:
                 # Todoist checks limits before running anything, so a 429 itself executed nothing.
                 error = parse_error(response)
                 hint = self._retry_after(response, error)
-                if hint is not None and hint > policy.max_retry_after:
-                    raise RateLimited(
-                        f"Sync backend rate limit reached (HTTP 429); retry after {hint:g}s",
-                        retry_after=hint,
-                        unconfirmed_uuids=earlier,
-                    )
-                if last_attempt:
-                    after = f"; retry after {hint:g}s" if hint is not None else ""
-                    raise RateLimited(
-                        f"Sync backend rate limit reached (HTTP 429) after {attempt} attempts{after}",
-                        retry_after=hint,
-                        unconfirmed_uuids=earlier,
-                    )
                 delay = hint if hint is not None else policy.backoff(attempt, self._rand())
-                await self._pause(f"HTTP {status}", attempt, delay)
+                too_long = hint is not None and hint > policy.max_retry_after
+                if too_long or last_attempt or not _fits(delay, deadline):
+                    tries = "" if too_long else f" after {attempt} attempts"
+                    raise RateLimited(
+                        f"Sync backend rate limit reached (HTTP 429){tries}; retry after {delay:g}s",
+                        retry_after=delay,
+                        unconfirmed_uuids=earlier,
+                    )
+                await self._pause(f"HTTP {status}", attempt, delay, on_wait)
                 continue
 
             if status in _RETRYABLE_SERVER_STATUSES:
                 # A server error may come after the commands ran (e.g. a gateway timeout), so assume they might have.
                 maybe_ran = True
-                if last_attempt:
-                    error = parse_error(response)
-                    raise BackendUnavailable(
-                        self._redact(f"Sync backend failed after {attempt} attempts ({describe_error(status, error)})"),
-                        unconfirmed_uuids=uuids,
-                    )
+                error = parse_error(response)
                 # Honour a server's hint (Todoist's 503 says retry_after 60), but within our own backoff ceiling:
                 # the retry budget is small, and an MCP call should fail promptly rather than block for a minute.
-                hint = self._retry_after(response, parse_error(response))
+                hint = self._retry_after(response, error)
                 delay = min(hint, policy.max_delay) if hint is not None else policy.backoff(attempt, self._rand())
-                await self._pause(f"HTTP {status}", attempt, delay)
+                if last_attempt or not _fits(delay, deadline):
+                    after = f"; retry after {hint:g}s" if hint is not None else ""
+                    raise BackendUnavailable(
+                        self._redact(
+                            f"Sync backend failed after {attempt} attempts ({describe_error(status, error)}){after}"
+                        ),
+                        unconfirmed_uuids=uuids,
+                        retry_after=hint,
+                    )
+                await self._pause(f"HTTP {status}", attempt, delay, on_wait)
                 continue
 
             error = parse_error(response)
@@ -351,21 +318,59 @@ class SyncClient:
                 unconfirmed_uuids=unconfirmed,
             )
 
+    async def _post(self, body: bytes, deadline: Deadline | None) -> httpx.Response:
+        if deadline is None:
+            return await self._http.post(self._url, content=body, headers=self._headers)
+        # An attempt never outlives the call's budget: each httpx timeout is capped by what is left of it, and the
+        # whole attempt too (a trickling answer resets httpx's read timeout). Ends as a read timeout: it may have run.
+        left = max(deadline.remaining(), 0.0)
+        configured = self._http.timeout
+
+        def cap(seconds: float | None) -> float:
+            return left if seconds is None else min(seconds, left)
+
+        timeout = httpx.Timeout(
+            connect=cap(configured.connect),
+            read=cap(configured.read),
+            write=cap(configured.write),
+            pool=cap(configured.pool),
+        )
+        with anyio.move_on_after(left):
+            return await self._http.post(self._url, content=body, headers=self._headers, timeout=timeout)
+        raise httpx.ReadTimeout(f"no answer within the call's time budget ({deadline.budget:g}s)")
+
     def _parse_success(self, response: httpx.Response, uuids: tuple[str, ...]) -> SyncResponse:
+        """The response, read object by object when one object is bad (``read_response``); a body whose envelope
+        cannot be read raises ``BackendUnavailable`` with every command unconfirmed."""
+        problem = ""
+        parsed: SyncResponse | None = None
         try:
-            return SyncResponse.model_validate_json(response.content)
+            parsed = read_response(response.content)
         except ValidationError as exc:
-            # A 2xx means the backend processed the request, so the commands may have run even though we cannot
-            # read the outcome. Not retried here: an unreadable 2xx is usually a wrong URL (an HTML page), which a
-            # retry would not fix. Only location and message are quoted, never the input (it is the response body).
+            # Only location and message are quoted, never the input (it is the response body).
             first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
             where = ".".join(str(part) for part in first["loc"]) or "body"
+            problem = f"{where}: {first['msg']}"
+        except ValueError:
+            problem = "body: not JSON"
+        if parsed is None:
+            # A 2xx means the backend processed the request, so the commands may have run even though we cannot
+            # read the outcome. Not retried here: an unreadable 2xx is usually a wrong URL (an HTML page), which a
+            # retry would not fix.
             raise BackendUnavailable(
-                self._redact(
-                    f"Sync backend sent a malformed response (HTTP {response.status_code}; {where}: {first['msg']})"
-                ),
+                self._redact(f"Sync backend sent a malformed response (HTTP {response.status_code}; {problem})"),
                 unconfirmed_uuids=uuids,
-            ) from None
+            )
+        failed = {uuid: s for uuid, s in parsed.sync_status.items() if isinstance(s, SyncError)}
+        if failed:
+            parsed.sync_status.update({uuid: self._redact_error(s) for uuid, s in failed.items()})
+        return parsed
+
+    def _redact_error(self, error: SyncError) -> SyncError:
+        """A per-command error with its backend text redacted: it is quoted to the model as it is."""
+        extra = {k: self._redact(v) if isinstance(v, str) else v for k, v in error.error_extra.items()}
+        text = self._redact(error.error) if error.error is not None else None
+        return error.model_copy(update={"error": text, "error_extra": extra})
 
     @staticmethod
     def _retry_after(response: httpx.Response, error: SyncError) -> float | None:
@@ -373,7 +378,7 @@ class SyncClient:
         from_header = parse_retry_after(response.headers.get("retry-after"))
         return from_header if from_header is not None else parse_retry_after(error.error_extra.get("retry_after"))
 
-    async def _pause(self, kind: str, attempt: int, delay: float) -> None:
+    async def _pause(self, kind: str, attempt: int, delay: float, on_wait: OnWait | None) -> None:
         # Never log the body (it holds the user's tasks) or the headers (they hold the token).
         logger.warning(
             "Sync request failed (%s) on attempt %d of %d; retrying in %.2fs",
@@ -383,11 +388,23 @@ class SyncClient:
             delay,
         )
         self.retries += 1
-        await self._sleep(delay)
+        if on_wait is None:
+            await self._sleep(delay)
+            return
+        left = delay
+        while True:  # in slices, each told first, so a client sees progress through a long wait
+            await on_wait(left, kind)
+            step = min(left, _WAIT_SLICE_SECONDS)
+            await self._sleep(step)
+            left -= step
+            if left <= 0:
+                return
 
     def _redact(self, text: str) -> str:
-        """Remove the token from text that quotes the backend or httpx, in case either ever echoes it."""
-        token = self.__token
-        if len(token) >= _MIN_REDACTED_TOKEN_CHARS:
-            text = text.replace(token, _REDACTED)
-        return text
+        """Backend or httpx text without the token or anything token-like, in case either ever echoes one."""
+        return redact(text, self.__token)
+
+
+def _fits(delay: float, deadline: Deadline | None) -> bool:
+    """Whether a wait of ``delay`` seconds ends before the call's budget does."""
+    return deadline is None or delay < deadline.remaining()

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from tools_server.sync.wire import Item, Label, Project, Reminder, Section, SyncResponse
+from tools_server.sync.objects import Item, Label, Project, Reminder, Section, SyncResponse, User
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
@@ -28,8 +28,12 @@ class Mirror:
     labels: dict[str, Label] = field(default_factory=dict[str, Label])
     reminders: dict[str, Reminder] = field(default_factory=dict[str, Reminder])
     inbox_project_id: str | None = None
-    timezone: str | None = None  # the user's, for "today" in filters
-    start_day: int = 1  # the user's first day of the week, 1 = Monday .. 7 = Sunday
+    # The user's settings (reference §2.9): IANA zone for "today" and shown times, 1 = Monday .. 7 = Sunday,
+    # 0 = DD-MM-YYYY / 1 = MM-DD-YYYY, and the language Todoist reads due strings in when none is given.
+    timezone: str | None = None
+    start_day: int = 1
+    date_format: int = 0
+    lang: str | None = None
     gone: OrderedDict[str, tuple[GoneReason, Item]] = field(default_factory=OrderedDict[str, tuple[GoneReason, Item]])
     synced: bool = False
     # Change log: which item ids each apply touched, so a view's diff costs O(changes), not O(account size).
@@ -70,13 +74,8 @@ class Mirror:
             self.trim_log(-1)  # only enforces the size cap
 
     def _merge_response(self, response: SyncResponse) -> None:
-        if response.user is not None and response.user.inbox_project_id:
-            self.inbox_project_id = response.user.inbox_project_id
-        user = response.user
-        if user is not None and user.zone:
-            self.timezone = user.zone
-        if user is not None and user.start_day is not None and 1 <= user.start_day <= 7:
-            self.start_day = user.start_day
+        if response.user is not None:
+            self._merge_user(response.user)
         if response.full_sync:
             # Replacing (not merging) is what drops objects deleted while we were not looking (reference §6).
             if response.items is not None:
@@ -108,6 +107,20 @@ class Mirror:
             _merge(self.reminders, reminder.id, reminder, reminder.is_deleted)
         if self.inbox_project_id is None:
             self.inbox_project_id = next((p.id for p in self.projects.values() if p.inbox_project), None)
+
+    def _merge_user(self, user: User) -> None:
+        # An incremental user object may carry only some keys: what it lacks stays as it was.
+        if user.inbox_project_id:
+            self.inbox_project_id = user.inbox_project_id
+        zone = user.zone_name
+        if zone:
+            self.timezone = zone
+        if user.start_day is not None and 1 <= user.start_day <= 7:
+            self.start_day = user.start_day
+        if user.date_format in (0, 1):
+            self.date_format = user.date_format
+        if user.lang:
+            self.lang = user.lang
 
     def _remember_gone(self, item: Item, reason: GoneReason) -> None:
         self.gone[item.id] = (reason, item)

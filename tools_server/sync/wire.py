@@ -1,9 +1,9 @@
 """Todoist Sync API (v1 dialect) wire types: commands, resources, responses.
 
 Commands are one discriminated union on ``type``, derived from one declaration per kind (``SyncCommand``
-subclasses) and validated by the module-level ``COMMAND_ADAPTER``. Resources and
-responses parse leniently (unknown fields ignored, most fields defaulted) because Todoist adds fields over time and
-error objects are documented with only some of their keys.
+subclasses) and validated by the module-level ``COMMAND_ADAPTER``. Commands go out only in the documented v1 shapes
+(reference §3): a due is ``string`` or ``date`` (a datetime goes in ``date``), with ``timezone``/``lang`` only when
+given. Resources and responses are read leniently, in ``sync/objects.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,23 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+# Resources and responses live in sync/objects.py; re-exported for modules that import them from here.
+from tools_server.sync.objects import (
+    MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES,
+)
+from tools_server.sync.objects import CommandStatus as CommandStatus
+from tools_server.sync.objects import Deadline as Deadline
+from tools_server.sync.objects import Due as Due
+from tools_server.sync.objects import Item as Item
+from tools_server.sync.objects import ItemDuration as ItemDuration
+from tools_server.sync.objects import Label as Label
+from tools_server.sync.objects import Project as Project
+from tools_server.sync.objects import Reminder as Reminder
+from tools_server.sync.objects import Section as Section
+from tools_server.sync.objects import SyncError as SyncError
+from tools_server.sync.objects import SyncResponse as SyncResponse
+from tools_server.sync.objects import User as User
 
 # Todoist's documented request limits (reference §5): at most 100 commands and 1 MiB of body per request.
 MAX_COMMANDS_PER_REQUEST = 100
@@ -27,7 +44,7 @@ class _Lenient(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Value objects shared by commands and resources
+# Value objects in command arguments
 
 
 class Duration(_Lenient):
@@ -36,7 +53,11 @@ class Duration(_Lenient):
 
 
 class DueInput(_Lenient):
-    """A due date as a client sends it: natural language ``string`` or an explicit ``date``/``datetime``."""
+    """A due date as a client sends it: natural language ``string`` or an explicit ``date`` (YYYY-MM-DD, a floating
+    ``YYYY-MM-DDTHH:MM:SS`` or a UTC ``...Z``), with ``timezone``/``lang`` set only when given (reference §3).
+
+    ``datetime`` is no documented input key: the local backend still reads it from older clients, this client never
+    sets it (``plans.due_input`` builds every due it sends)."""
 
     string: str | None = None
     date: str | None = None
@@ -48,34 +69,6 @@ class DueInput(_Lenient):
 
 class DeadlineInput(_Lenient):
     date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-
-
-class Due(_Lenient):
-    """A due date as Todoist returns it (``date`` is YYYY-MM-DD, or a datetime for timed tasks)."""
-
-    date: str
-    timezone: str | None = None
-    string: str = ""
-    lang: str = "en"
-    is_recurring: bool = False
-
-    def as_input(self, **day: str) -> dict[str, Any]:
-        """This due as a command would send it back, with ``day`` (``date=`` or ``datetime=``) replacing its date.
-
-        Todoist keeps a recurrence only when the old string comes along with the new date (reference §2 gotcha).
-        """
-        return {
-            **(day or {"date": self.date}),
-            "string": self.string,
-            "lang": self.lang,
-            "timezone": self.timezone,
-            "is_recurring": self.is_recurring,
-        }
-
-
-class Deadline(_Lenient):
-    date: str
-    lang: str = "en"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -137,6 +130,15 @@ class ItemCompleteArgs(_Lenient):
     # The docs say date_completed, the SDK says completed_at (reference §3); both are accepted.
     date_completed: str | None = None
     completed_at: str | None = None
+
+
+class ItemDateCompleteArgs(_Lenient):
+    """Complete (``is_forward`` 1) or undo (0) one occurrence of a recurring task; the SDK sends 1/0 (reference §3)."""
+
+    id: str
+    due: DueInput | None = None
+    is_forward: Literal[0, 1] | None = None
+    reset_subtasks: Literal[0, 1] | None = None
 
 
 class ProjectAddArgs(_Lenient):
@@ -254,6 +256,10 @@ class ItemDelete(SyncCommand[ItemIdArgs]):
     type: Literal["item_delete"] = "item_delete"
 
 
+class ItemUpdateDateComplete(SyncCommand[ItemDateCompleteArgs]):
+    type: Literal["item_update_date_complete"] = "item_update_date_complete"
+
+
 class ProjectAdd(SyncCommand[ProjectAddArgs]):
     creates_temp_id = True
     type: Literal["project_add"] = "project_add"
@@ -297,141 +303,6 @@ def commands_json(commands: Sequence[Command]) -> bytes:
     """The commands' wire forms as one compact UTF-8 JSON array, serialised in one pass by pydantic-core (about
     twice as fast as dumping each command to a dict and encoding those)."""
     return _COMMAND_LIST_ADAPTER.dump_json(list(commands), exclude_unset=True)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Resources as the Sync endpoint returns them
-
-
-class Item(_Lenient):
-    id: str
-    user_id: str = ""
-    project_id: str = ""
-    section_id: str | None = None
-    parent_id: str | None = None
-    content: str = ""
-    description: str = ""
-    priority: int = 1
-    labels: list[str] = Field(default_factory=list[str])
-    due: Due | None = None
-    deadline: Deadline | None = None
-    duration: Duration | None = None
-    child_order: int = 0
-    day_order: int = -1
-    is_collapsed: bool = False
-    added_by_uid: str | None = None
-    assigned_by_uid: str | None = None
-    responsible_uid: str | None = None
-    checked: bool = False
-    is_deleted: bool = False
-    added_at: str | None = None
-    updated_at: str | None = None
-    completed_at: str | None = None
-
-
-class Project(_Lenient):
-    id: str
-    name: str = ""
-    color: str = "charcoal"
-    parent_id: str | None = None
-    child_order: int = 0
-    is_collapsed: bool = False
-    shared: bool = False
-    is_deleted: bool = False
-    is_archived: bool = False
-    is_favorite: bool = False
-    view_style: str = "list"
-    inbox_project: bool = False
-    folder_id: str | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
-
-
-class Section(_Lenient):
-    id: str
-    name: str = ""
-    project_id: str = ""
-    section_order: int = 0
-    is_collapsed: bool = False
-    user_id: str = ""
-    is_deleted: bool = False
-    is_archived: bool = False
-    archived_at: str | None = None
-    added_at: str | None = None
-    updated_at: str | None = None
-
-
-class Label(_Lenient):
-    id: str
-    name: str = ""
-    color: str = "charcoal"
-    item_order: int = 0
-    is_deleted: bool = False
-    is_favorite: bool = False
-
-
-class Reminder(_Lenient):
-    id: str
-    item_id: str = ""
-    type: str = "relative"
-    due: Due | None = None
-    minute_offset: int | None = None
-    is_deleted: bool = False
-
-
-class User(_Lenient):
-    id: str = ""
-    inbox_project_id: str | None = None
-    timezone: str | None = None
-    tz_info: dict[str, Any] | None = None  # {"timezone": "Europe/Madrid", ...} (reference §2.9)
-    start_day: int | None = None  # 1 = Monday .. 7 = Sunday
-    full_name: str | None = None
-
-    @property
-    def zone(self) -> str | None:
-        named: object = (self.tz_info or {}).get("timezone")
-        return named if isinstance(named, str) and named else self.timezone
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Errors and responses
-
-
-class SyncError(_Lenient):
-    """A Todoist error object; any key may be missing (the docs' own examples omit some)."""
-
-    error: str | None = None
-    error_code: int | None = None
-    error_tag: str | None = None
-    http_code: int | None = None
-    error_extra: dict[str, Any] = Field(default_factory=dict[str, Any])
-
-    @property
-    def retryable(self) -> bool:
-        """429 and 5xx may succeed later; other errors need different input."""
-        code = self.http_code
-        return code is not None and (code == 429 or code >= 500)
-
-
-CommandStatus = Literal["ok"] | SyncError
-
-
-class SyncResponse(_Lenient):
-    sync_token: str
-    full_sync: bool = False
-    full_sync_date_utc: str | None = None
-    sync_status: dict[str, CommandStatus] = Field(default_factory=dict[str, CommandStatus])
-    temp_id_mapping: dict[str, str] = Field(default_factory=dict[str, str])
-    items: list[Item] | None = None
-    projects: list[Project] | None = None
-    sections: list[Section] | None = None
-    labels: list[Label] | None = None
-    reminders: list[Reminder] | None = None
-    user: User | None = None
-
-
-# The resource types this server reads and mirrors.
-MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "reminders", "user")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
