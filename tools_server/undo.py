@@ -216,7 +216,7 @@ def plan_undo(
             else:
                 where = {"project_id": before.project_id}
             now = mirror.items.get(item_id)
-            if now is not None and (now.project_id, now.section_id, now.parent_id) == (
+            if record.orders and now is not None and (now.project_id, now.section_id, now.parent_id) == (
                 before.project_id, before.section_id, before.parent_id
             ):  # fmt: skip
                 continue  # only reordered: the order below puts it back
