@@ -123,6 +123,17 @@ class Harness:
         items: list[dict[str, Any]] = data["items"]
         return items
 
+    async def completed(self, by: str, **params: str) -> list[dict[str, Any]]:
+        """A plain REST read of completed tasks, straight to the store."""
+        async with httpx.AsyncClient(transport=LocalTransport(self.store)) as direct:
+            response = await direct.get(
+                LOCAL_SYNC_URL.removesuffix("/sync") + f"/tasks/completed/by_{by}_date",
+                params=params,
+                headers={"Authorization": "Bearer local"},
+            )
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
     async def state(self) -> dict[str, Any]:
         return await self.raw_sync({"sync_token": "*", "resource_types": ["items", "projects", "sections"]})
 
@@ -131,9 +142,11 @@ class Harness:
 async def harness(
     wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
     clock: FixedClock | None = None,
+    timezone: str | None = None,
+    start_day: int | None = None,
 ) -> AsyncGenerator[Harness]:
     clock = clock or FixedClock()
-    store = SyncStore(":memory:", now=clock)
+    store = SyncStore(":memory:", now=clock, user_timezone=timezone, start_day=start_day)
     inner: httpx.AsyncBaseTransport = LocalTransport(store)
     if wrap is not None:
         inner = wrap(inner)

@@ -113,7 +113,7 @@ async def test_undo_in_a_separate_call_reverts_the_previous_calls_add(tmp_path: 
     assert added.returncode == 0, added.stderr
     undone = _run(tmp_path, "call", "undo")
     assert undone.returncode == 0, undone.stderr
-    assert "Undid the add: reverted 1 task" in undone.stdout
+    assert "Undid the add: reverted 1 task" in undone.stdout, undone.stdout
     store = SyncStore(str(tmp_path / "tasks.db"))
     try:
         async with httpx.AsyncClient(transport=LocalTransport(store)) as http:

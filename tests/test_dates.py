@@ -151,7 +151,6 @@ def test_iso_dates_work_whatever_the_language() -> None:
     assert resolve("2026-12-25", lang="fr").date == "2026-12-25"
 
 
-@pytest.mark.slow
 def test_importing_the_module_does_not_load_dateparser() -> None:
     code = "import sys, tools_server.local.dates; print('dateparser' in sys.modules)"
     repo = Path(__file__).resolve().parents[1]

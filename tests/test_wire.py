@@ -30,6 +30,8 @@ def test_the_command_union_parses_each_kind_into_its_own_class() -> None:
         "label_update_orders": {"id_order_mapping": {"1": 2}},
         "note_add": {"item_id": "1", "content": "c"},
         "note_update": {"id": "1", "content": "c"},
+        "item_reorder": {"items": [{"id": "1", "child_order": 1}]},
+        "reminder_add": {"item_id": "1", "type": "relative", "minute_offset": 5},
     }
     for kind, cls in COMMAND_KINDS.items():
         args = samples.get(kind, {"id": "1"})

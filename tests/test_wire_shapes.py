@@ -65,8 +65,11 @@ DOCUMENTED: dict[str, tuple[set[str], set[str]]] = {
     "note_add": ({"content"}, {"item_id", "project_id", "content", "file_attachment", "uids_to_notify"}),
     "note_update": ({"id", "content"}, {"id", "content", "file_attachment"}),
     "note_delete": ({"id"}, {"id"}),
+    "item_reorder": ({"items"}, {"items"}),
+    "reminder_add": ({"item_id"}, {"item_id", "notify_uid", "type", "due", "minute_offset", "is_urgent"}),
+    "reminder_delete": ({"id"}, {"id"}),
 }  # fmt: skip
-CREATES = {"item_add", "project_add", "section_add", "label_add", "note_add"}
+CREATES = {"item_add", "project_add", "section_add", "label_add", "note_add", "reminder_add"}
 # An explicit null removes these (item_update); nowhere else is null a documented input.
 CLEARABLE = {"due", "deadline", "duration", "responsible_uid"}
 DUE_KEYS = {"date", "string", "timezone", "lang", "is_recurring"}
@@ -199,6 +202,8 @@ EVERY_TOOL_WRITE: list[tuple[str, dict[str, Any]]] = [
     ("move_items", {"ids": [MADRID], "to_parent": APPLES}),
     ("undo", {}),
     ("delete_items", {"ids": [LUNCH]}),
+    ("move_items", {"ids": [RENT], "position": "top"}),
+    ("update_items", {"items": [{"id": RENT, "reminders": [{"due": "tomorrow 9am"}]}]}),
 ]  # fmt: skip
 
 
@@ -207,7 +212,7 @@ async def test_every_command_the_tools_send_is_in_a_documented_shape() -> None:
     sent = await _sent_by(EVERY_TOOL_WRITE)
     assert {c["type"] for c in sent} == {
         "item_add", "item_update", "item_move", "item_close", "item_uncomplete", "item_delete", "project_add",
-        "section_add", "item_update_date_complete",
+        "section_add", "item_update_date_complete", "item_reorder", "reminder_add",
     }  # fmt: skip
     assert [p for c in sent for p in problems(c)] == []
 

@@ -20,7 +20,7 @@ from tools_server.changes_objects import ObjectType, SeenObjects
 from tools_server.session import Session
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.objects import Note
-from tools_server.sync.wire import Item, Label, Project, Section
+from tools_server.sync.wire import Item, Label, Project, Reminder, Section
 from tools_server.undo import UndoRecord
 
 STATE_VERSION = 1
@@ -62,6 +62,7 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
             sections={s["id"]: Section.model_validate(s) for s in mirror["sections"]},
             labels={la["id"]: Label.model_validate(la) for la in mirror["labels"]},
             notes={n["id"]: Note.model_validate(n) for n in mirror.get("notes", [])},
+            reminders={r["id"]: Reminder.model_validate(r) for r in mirror.get("reminders", [])},
             inbox_project_id=mirror.get("inbox_project_id"),
             timezone=mirror.get("timezone"),
             start_day=int(mirror.get("start_day", 1)),
@@ -86,6 +87,9 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
             created_all=set(undo.get("created_all", ())),
             fields={k: set(v) for k, v in undo["fields"].items()},
             projects_created=int(undo["projects_created"]),
+            reminders_added=list(undo.get("reminders_added", [])),
+            reminders_removed=[Reminder.model_validate(r) for r in undo.get("reminders_removed", [])],
+            orders={k: int(v) for k, v in undo.get("orders", {}).items()},
         )
 
 
@@ -103,6 +107,7 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
             "sections": [s.model_dump(mode="json") for s in mirror.sections.values()],
             "labels": [la.model_dump(mode="json") for la in mirror.labels.values()],
             "notes": [n.model_dump(mode="json") for n in mirror.notes.values()],
+            "reminders": [r.model_dump(mode="json") for r in mirror.reminders.values()],
             "inbox_project_id": mirror.inbox_project_id,
             "timezone": mirror.timezone,
             "start_day": mirror.start_day,
@@ -130,6 +135,9 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
             "created_all": sorted(record.created_all),
             "fields": {k: sorted(v) for k, v in record.fields.items()},
             "projects_created": record.projects_created,
+            "reminders_added": record.reminders_added,
+            "reminders_removed": [r.model_dump(mode="json") for r in record.reminders_removed],
+            "orders": record.orders,
         },
     }
     data["accounts"][fingerprint] = entry

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from tools_server.changes_objects import ObjectType, SeenObjects
 from tools_server.dues import show_due
 from tools_server.sync.mirror import Mirror, project_rank
-from tools_server.sync.wire import Item
+from tools_server.sync.wire import Item, Reminder
 from tools_server.text import clip
 
 ChangeKind = Literal["added", "updated", "moved", "completed", "archived", "deleted"]
@@ -190,7 +190,17 @@ def task_line(item: Item, mirror: Mirror) -> str:
     parts.append(_where(item, mirror))
     if item.labels:
         parts.append(" ".join(f"@{label}" for label in item.labels))
+    if mirror.reminders:
+        alarms = [_reminder(r) for r in mirror.reminders_of(item.id)]
+        if alarms:
+            parts.append("reminders " + ", ".join(alarms))
     return " · ".join(parts)
+
+
+def _reminder(reminder: Reminder) -> str:
+    if reminder.type == "relative":
+        return f"{reminder.minute_offset or 0}m before"
+    return reminder.due.date.replace("T", " ").removesuffix("Z")[:16] if reminder.due is not None else reminder.type
 
 
 def change_line(change: Change) -> str:

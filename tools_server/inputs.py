@@ -36,6 +36,27 @@ class DurationIn(_Strict):
     unit: Literal["minute", "day"]
 
 
+MAX_REMINDERS = 10
+
+
+# One reminder: at a moment (due), or minutes_before the task's timed due. (A comment, not a docstring: pydantic
+# would put a docstring into every tools/list.)
+class ReminderIn(_Strict):
+    due: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        default=None, description="e.g. 'tomorrow 9am'"
+    )
+    minutes_before: Annotated[int, Field(ge=0, le=43_200)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.due is None) == (self.minutes_before is None):
+            raise ValueError("give exactly one of due, minutes_before")
+        return self
+
+
+Reminders = Annotated[list[ReminderIn], Field(max_length=MAX_REMINDERS)]
+
+
 class NewItem(_Strict):
     content: Annotated[
         str,
@@ -58,6 +79,7 @@ class NewItem(_Strict):
     due_lang: DueLang | None = None
     deadline: DateStr | None = None
     duration: DurationIn | None = None
+    reminders: Reminders | None = None
     subtasks: Annotated[list[NewItem], Field(max_length=MAX_ITEMS_PER_CALL)] | None = None
 
     @model_validator(mode="after")
@@ -77,17 +99,33 @@ class NewProject(_Strict):
 Ids = Annotated[list[TaskId], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)]
 
 
+class Beside(_Strict):
+    before: TaskId | None = None
+    after: TaskId | None = None
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Self:
+        if (self.before is None) == (self.after is None):
+            raise ValueError("give exactly one of before, after")
+        return self
+
+
+Position = Literal["top", "bottom"] | Beside
+
+
 class MoveTarget(_Strict):
-    """Exactly one destination; checked here so nothing is planned for a conflicting request."""
+    """Exactly one destination (or none with a position: reorder in place); checked here so nothing is planned for
+    a conflicting request."""
 
     to_project: Ref | None = None
     to_section: Ref | None = None
     to_parent: TaskId | None = None
+    position: Position | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
         given = [name for name in ("to_project", "to_section", "to_parent") if getattr(self, name) is not None]
-        if len(given) != 1:
+        if len(given) != 1 and not (not given and self.position is not None):
             found = ", ".join(given) if given else "none"
             raise ValueError(f"give exactly one of to_project, to_section, to_parent (got {found})")
         return self
@@ -103,7 +141,7 @@ def tree_depth(items: list[NewItem]) -> int:
     return max((1 + tree_depth(item.subtasks or []) for item in items), default=0)
 
 
-Clearable = Literal["due", "deadline", "duration", "description", "labels"]
+Clearable = Literal["due", "deadline", "duration", "description", "labels", "reminders"]
 
 
 class ItemChanges(_Strict):
@@ -124,6 +162,7 @@ class ItemChanges(_Strict):
     due_lang: DueLang | None = None
     deadline: DateStr | None = None
     duration: DurationIn | None = None
+    reminders: Reminders | None = Field(default=None, description="Added; with clear ['reminders'] they replace")
     clear: list[Clearable] | None = Field(default=None, description="Fields to empty")
 
     @model_validator(mode="after")
@@ -132,6 +171,8 @@ class ItemChanges(_Strict):
         if len(given) > 1:
             raise ValueError(f"give only one of due, due_date, due_datetime (got {', '.join(given)})")
         for name in self.clear or ():
+            if name == "reminders":
+                continue  # cleared first, then the given ones are added: a replacement
             if (name == "due" and given) or (name != "due" and getattr(self, name) is not None):
                 raise ValueError(f"{name} is both set and cleared")
         return self

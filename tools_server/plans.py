@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools_server.dues import moved_recurring_due, new_due
-from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject
+from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ReminderIn
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.wire import (
     Command,
+    DueInput,
     Item,
     ItemAdd,
     ItemClose,
@@ -23,10 +24,14 @@ from tools_server.sync.wire import (
     ItemIdArgs,
     ItemMove,
     ItemMoveArgs,
+    ItemUncomplete,
     ItemUpdate,
     ItemUpdateArgs,
     ProjectAdd,
     ProjectAddArgs,
+    ReminderAdd,
+    ReminderAddArgs,
+    ReminderDelete,
     SectionAdd,
     SectionAddArgs,
 )
@@ -50,6 +55,10 @@ class Step:
     command: Command | None = None
     error: LocalError | None = None
     parent_index: int | None = None
+    # Sent right after ``command`` for the same task (its reminders); the step is ok only when all of them are.
+    extras: tuple[Command, ...] = ()
+    target: str | None = None  # the task's id when ``command`` does not name it (a reminder-only update)
+    shared: str | None = None  # uuid of a command of Plan.after this step also depends on (the item_reorder)
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,17 @@ class Plan:
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
     noun: str = "task"  # what a step is, in the result's text
+    after: tuple[Command, ...] = ()  # sent after every step (move_items' item_reorder; steps name it in shared)
 
     @property
     def commands(self) -> list[Command]:
-        return [s.command for s in self.steps if s.command is not None]
+        commands: list[Command] = []
+        for step in self.steps:
+            if step.command is not None:
+                commands.append(step.command)
+                commands.extend(step.extras)
+        commands.extend(self.after)
+        return commands
 
 
 class PlanError(ValueError):
@@ -120,7 +136,9 @@ class _AddPlanner:
                 # One pydantic-core pass builds the command and its args from plain data: a third cheaper than
                 # constructing the two models in turn, and far cheaper than model_construct (defaults filled in Python).
                 command = ItemAdd.model_validate({"uuid": self.new_uuid(), "temp_id": self.new_uuid(), "args": args})
-                self.steps.append(Step(index, label, command=command, parent_index=parent_index))
+                assert command.temp_id is not None
+                extras = reminder_commands(command.temp_id, item.reminders or (), self.new_uuid)
+                self.steps.append(Step(index, label, command=command, parent_index=parent_index, extras=extras))
         me = self.steps[-1]
         for child in item.subtasks or ():
             self.add_item(child, me)
@@ -293,15 +311,50 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
             fields["deadline"] = {"date": change.deadline}
         if change.duration is not None:
             fields["duration"] = change.duration.model_dump()
-        for name in change.clear or ():
-            fields[name] = _CLEARED[name]
+        clear = change.clear or []
+        for name in clear:
+            if name != "reminders":
+                fields[name] = _CLEARED[name]
         label = label_of(mirror, change.id)
-        if len(fields) == 1:
-            steps.append(Step(index, label, error=LocalError("NOTHING_TO_UPDATE", "no field to change was given")))
+        reminders = [
+            *(ReminderDelete(uuid=new_uuid(), args=ItemIdArgs(id=r.id)) for r in mirror.reminders_of(change.id)
+              if "reminders" in clear),
+            *reminder_commands(change.id, change.reminders or (), new_uuid),
+        ]  # fmt: skip
+        commands: list[Command] = []
+        if len(fields) > 1:
+            commands.append(ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(fields)))
+        commands += reminders
+        if not commands:
+            if "reminders" in clear:
+                steps.append(Step(index, label, error=LocalError("NO_REMINDERS", "the task has no reminders to clear")))
+            else:
+                steps.append(Step(index, label, error=LocalError("NOTHING_TO_UPDATE", "no field to change was given")))
             continue
-        args = ItemUpdateArgs.model_validate(fields)
-        steps.append(Step(index, label, command=ItemUpdate(uuid=new_uuid(), args=args)))
+        steps.append(Step(index, label, command=commands[0], extras=tuple(commands[1:]), target=change.id))
     return Plan(tuple(steps))
+
+
+def reminder_commands(item_id: str, reminders: Sequence[ReminderIn], new_uuid: NewUuid) -> tuple[Command, ...]:
+    """reminder_add per reminder: absolute with a due string, or relative with minute_offset (reference §3)."""
+    commands: list[Command] = []
+    for reminder in reminders:
+        if reminder.due is not None:
+            args = ReminderAddArgs(item_id=item_id, type="absolute", due=DueInput(string=reminder.due))
+        else:
+            args = ReminderAddArgs(item_id=item_id, type="relative", minute_offset=reminder.minutes_before)
+        commands.append(ReminderAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args))
+    return tuple(commands)
+
+
+def plan_reopen(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    """item_uncomplete per id; completed tasks are not mirrored, so unknown ids are fine (the backend decides)."""
+    unique, notes = _dedupe(ids)
+    steps = tuple(
+        Step(i, label_of(mirror, item_id), command=ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        for i, item_id in enumerate(unique)
+    )
+    return Plan(steps, notes)
 
 
 def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:

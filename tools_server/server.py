@@ -5,7 +5,7 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.lowlevel.helper_types import ReadResourceContents
@@ -17,7 +17,7 @@ from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnno
 from mcp.types import Tool as MCPTool
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, ValidationError
 
-from tools_server import __version__, writes
+from tools_server import __version__, completed, writes
 from tools_server.changes import ChangesResult
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.confirm import confirmed_write
@@ -26,11 +26,13 @@ from tools_server.http_auth import verified_token
 from tools_server.inputs import (
     MAX_ITEMS_PER_CALL,
     MAX_SUBTASK_DEPTH,
+    DateStr,
     Ids,
     ItemChanges,
     MoveTarget,
     NewItem,
     NewProject,
+    Position,
     Ref,
     TaskId,
     count_items,
@@ -51,7 +53,7 @@ from tools_server.session import (
     SessionTokenRejected,
     token_fingerprint,
 )
-from tools_server.summary import AddResult, CompleteResult, MoveResult
+from tools_server.summary import AddResult
 from tools_server.sync.client import SyncClient, SyncFailure
 from tools_server.writes import WriteSpec, run_resend, run_write, undo_target
 
@@ -274,7 +276,7 @@ def build_server(
 
     server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Add tasks", annotations=WRITE)
     async def add_item(
         items: Annotated[list[NewItem], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)],
         ctx: Context[AppState, Any],
@@ -291,30 +293,31 @@ def build_server(
             raise ToolError(f"items: subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep")
         return await _write(ctx, writes.ADD, (items, new_projects or []), dry_run)
 
-    @server.tool(annotations=WRITE)
-    async def complete_items(
-        ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False
-    ) -> Annotated[CallToolResult, CompleteResult]:
+    @server.tool(title="Complete tasks", annotations=WRITE)
+    async def complete_items(ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
         """Complete tasks by id (subtasks too). Recurring tasks advance to their next date instead."""
         return await _write(ctx, writes.COMPLETE, ids, dry_run)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Move or reorder tasks", annotations=WRITE)
     async def move_items(
         ids: Ids,
         ctx: Context[AppState, Any],
         to_project: Annotated[Ref | None, Field(description="Project id or name")] = None,
         to_section: Annotated[Ref | None, Field(description="Section id or name")] = None,
         to_parent: Annotated[TaskId | None, Field(description="Parent task id")] = None,
+        position: Annotated[
+            Position | None, Field(description="Order among the siblings there (alone: reorder in place)")
+        ] = None,
         dry_run: bool = False,
-    ) -> Annotated[CallToolResult, MoveResult]:
-        """Move tasks (with their subtasks) to exactly one of: a project, a section, or under a parent task."""
+    ) -> CallToolResult:
+        """Move tasks (with subtasks) to one of: a project, a section, under a parent task; position orders them."""
         try:
-            target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent)
+            target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent, position=position)
         except ValidationError as exc:
             raise ToolError(f"Invalid arguments for move_items: {compact_errors(exc)}") from exc
         return await _write(ctx, writes.MOVE, (ids, target), dry_run)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Update tasks", annotations=WRITE)
     async def update_items(
         items: Annotated[list[ItemChanges], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)],
         ctx: Context[AppState, Any],
@@ -323,7 +326,7 @@ def build_server(
         """Change fields of many tasks in one batch. due_date on a recurring task keeps its recurrence."""
         return await _write(ctx, writes.UPDATE, items, dry_run)
 
-    @server.tool(annotations=DELETE)
+    @server.tool(title="Delete tasks", annotations=DELETE)
     async def delete_items(
         ids: Ids,
         ctx: Context[AppState, Any],
@@ -336,7 +339,30 @@ def build_server(
         """Delete tasks with their subtasks. Cannot be undone."""
         return await confirmed_write(ctx, lambda n: _write(ctx, writes.DELETE, ids, dry_run, n), confirm)
 
-    @server.tool(annotations=WRITE)
+    @server.tool(title="Reopen completed tasks", annotations=WRITE)
+    async def reopen_items(ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
+        """Reopen completed tasks by id (e.g. from find_completed)."""
+        return await _write(ctx, writes.REOPEN, ids, dry_run)
+
+    @server.tool(title="Find completed tasks", annotations=READ)
+    async def find_completed(
+        ctx: Context[AppState, Any],
+        since: Annotated[DateStr | None, Field(description="First day (user's timezone); default: this week")] = None,
+        until: Annotated[DateStr | None, Field(description="Last day, inclusive")] = None,
+        by: Literal["completion", "due"] = "completion",
+        project: Annotated[Ref | None, Field(description="Project id or name")] = None,
+        search: Annotated[str | None, Field(min_length=1, max_length=200, description="Text in the title")] = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+    ) -> CallToolResult:
+        """Completed tasks with ids and local completion times, and a count per day."""
+        return await _run(
+            ctx,
+            lambda session, client: completed.find(
+                session, client, clock.now(), since, until, by, project, search, limit
+            ),
+        )
+
+    @server.tool(title="Undo a write", annotations=WRITE)
     async def undo(
         ctx: Context[AppState, Any],
         write: Annotated[str | None, Field(max_length=64, description="A write result's 'write' id")] = None,
@@ -351,7 +377,7 @@ def build_server(
 
         return await confirmed_write(ctx, attempt, confirm)
 
-    @server.tool(annotations=RESEND)
+    @server.tool(title="Resend unconfirmed writes", annotations=RESEND)
     async def resend_writes(
         ctx: Context[AppState, Any],
         batch: Annotated[
@@ -362,7 +388,7 @@ def build_server(
         """Finish writes whose results listed unconfirmed tasks: resends only those, each applied at most once."""
         return await _run(ctx, lambda session, client: run_resend(session, client, batch))
 
-    @server.tool(annotations=READ)
+    @server.tool(title="Find open tasks", annotations=READ)
     async def find_items(
         filter: Annotated[
             str, Field(min_length=1, max_length=500, description="Todoist filter, e.g. 'today | overdue'")
@@ -382,7 +408,7 @@ def build_server(
 
         return await _run(ctx, run)
 
-    @server.tool(annotations=READ)
+    @server.tool(title="Overview and changes", annotations=READ)
     async def query_changes(
         ctx: Context[AppState, Any],
         cursor: Annotated[str | None, Field(max_length=64, description="From your previous call")] = None,

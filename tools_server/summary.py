@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 from tools_server.dues import show_due
 from tools_server.plans import Plan, Step
 from tools_server.sync.mirror import Mirror
-from tools_server.sync.send import NotConfirmed, Outcome
-from tools_server.sync.wire import SyncError, arg_value
+from tools_server.sync.send import NotConfirmed, Outcome, Status
+from tools_server.sync.wire import ItemAdd, LabelAdd, NoteAdd, ProjectAdd, SectionAdd, SyncError, arg_value
 from tools_server.text import clip
 
 # Failures listed one per line in the text before "+N more".
@@ -147,11 +147,17 @@ def step_result(step: Step, outcome: Outcome, mirror: Mirror, *, recurrence: boo
             message=step.error.message,
             retryable=False,
         )
-    assert step.command is not None  # a step has a command or an error
     command = step.command
-    status = outcome.statuses.get(command.uuid)
-    created = outcome.temp_id_mapping.get(command.temp_id) if command.temp_id else None
-    target = created or arg_value(command.args, "id")
+    created = outcome.temp_id_mapping.get(command.temp_id) if command is not None and command.temp_id else None
+    target = step.target or created or (arg_value(command.args, "id") if command is not None else None)
+    # A step is ok when every command it depends on is; else the first one that is not decides.
+    uuids = ([command.uuid] if command is not None else []) + [c.uuid for c in step.extras]
+    uuids += [step.shared] if step.shared is not None else []
+    status: Status | None = "ok"
+    for uuid in uuids:
+        status = outcome.statuses.get(uuid)
+        if status != "ok":
+            break
     if status == "ok":
         result = StepResult(index=step.index, status="ok", id=target, parent_index=step.parent_index)
         if recurrence and target is not None:
@@ -193,12 +199,17 @@ def _error_message(error: SyncError) -> str:
     return message
 
 
+_CREATING_STEPS = (ItemAdd, NoteAdd, ProjectAdd, SectionAdd, LabelAdd)
+
+
 def build_result(
     plan: Plan, outcome: Outcome, mirror: Mirror, *, recurrence: bool = False, projects: Plan | None = None
 ) -> WriteResult:
     steps = [step_result(s, outcome, mirror, recurrence=recurrence) for s in plan.steps]
     project_steps = [(s.label, step_result(s, outcome, mirror)) for s in projects.steps] if projects else None
-    created = any(s.command is not None and s.command.temp_id is not None for s in plan.steps) or projects is not None
+    # New ids are listed for steps that create what they name (tasks, comments, projects, sections, labels); a
+    # reminder added by update_items creates a reminder, not the step's task.
+    created = any(isinstance(s.command, _CREATING_STEPS) for s in plan.steps) or projects is not None
     return compact(
         steps, created=created, project_steps=project_steps, notes=list(plan.notes) or None, requests=outcome.requests
     )
@@ -206,7 +217,6 @@ def build_result(
 
 def dry_run_result(plan: Plan, projects: Plan | None = None) -> WriteResult:
     """What would be sent, validated, with local errors reported as failures."""
-    every = [*(projects.steps if projects else ()), *plan.steps]
     empty = Outcome()
     steps = [
         StepResult(index=s.index, status="ok", parent_index=s.parent_index)
@@ -219,7 +229,7 @@ def dry_run_result(plan: Plan, projects: Plan | None = None) -> WriteResult:
         created=False,
         notes=list(plan.notes) or None,
         dry_run=True,
-        plan=[s.command.to_wire() for s in every if s.command is not None],
+        plan=[c.to_wire() for c in [*(projects.commands if projects else ()), *plan.commands]],
     )
 
 

@@ -19,23 +19,33 @@ from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import Outcome
 from tools_server.sync.wire import (
+    ChildOrder,
     Command,
     Due,
+    DueInput,
     Item,
+    ItemComplete,
+    ItemCompleteArgs,
     ItemDateCompleteArgs,
     ItemDelete,
     ItemIdArgs,
     ItemMove,
     ItemMoveArgs,
+    ItemReorder,
+    ItemReorderArgs,
     ItemUncomplete,
     ItemUpdate,
     ItemUpdateArgs,
     ItemUpdateDateComplete,
+    Reminder,
+    ReminderAdd,
+    ReminderAddArgs,
+    ReminderDelete,
     arg_value,
 )
 from tools_server.undo_objects import Image, plan_object_undo
 
-WriteKind = Literal["add", "complete", "move", "update", "delete", "comments", "projects"]
+WriteKind = Literal["add", "complete", "move", "update", "delete", "reopen", "comments", "projects"]
 # Kinds whose undo works from object images (undo_objects) rather than task images.
 OBJECT_KINDS: frozenset[WriteKind] = frozenset({"comments", "projects"})
 # What an add may have set, and where a task lives: an add is undone only while none of these changed elsewhere.
@@ -60,6 +70,31 @@ class UndoRecord:
     sent: list[Command] = field(default_factory=list[Command])
     mapping: dict[str, str] = field(default_factory=dict[str, str])
     objects: dict[str, Image | None] = field(default_factory=dict[str, Image | None])
+    reminders_added: list[str] = field(default_factory=list[str])  # update: new reminder ids
+    reminders_removed: list[Reminder] = field(default_factory=list[Reminder])  # update: cleared reminders as they were
+    orders: dict[str, int] = field(default_factory=dict[str, int])  # move with a position: child_order before
+
+
+@dataclass
+class Images:
+    """The mirror's copies, just before a write, of what it may change."""
+
+    items: dict[str, Item | None] = field(default_factory=dict[str, Item | None])
+    reminders: dict[str, Reminder] = field(default_factory=dict[str, Reminder])
+    orders: dict[str, int] = field(default_factory=dict[str, int])
+
+
+def images(mirror: Mirror, commands: Sequence[Command], with_items: bool) -> Images:
+    found = Images(items=snapshot(mirror, [t for t in targets(commands) if t]) if with_items else {})
+    for command in commands:
+        if isinstance(command, ReminderDelete) and command.args.id in mirror.reminders:
+            found.reminders[command.args.id] = mirror.reminders[command.args.id]
+        if isinstance(command, ItemReorder):
+            for entry in command.args.items:
+                item = mirror.items.get(entry.id)
+                if item is not None:
+                    found.orders[entry.id] = item.child_order
+    return found
 
 
 @dataclass(frozen=True)
@@ -136,7 +171,11 @@ def plan_undo(
         return bool(differ)
 
     removes = 0
-    if record.kind == "delete":
+    if record.kind == "reopen":
+        for item_id in record.done:
+            if not conflict(item_id, ()):  # completed again elsewhere (or deleted) since: leave it
+                add(label_of(mirror, item_id), ItemComplete(uuid=new_uuid(), args=ItemCompleteArgs(id=item_id)))
+    elif record.kind == "delete":
         cannot.append(f"{len(record.done)} deleted task(s): Todoist has no undelete")
     elif record.kind == "add":
         children = mirror.children_index()
@@ -190,7 +229,16 @@ def plan_undo(
                 where = {"section_id": before.section_id}
             else:
                 where = {"project_id": before.project_id}
+            now = mirror.items.get(item_id)
+            if record.orders and now is not None and (now.project_id, now.section_id, now.parent_id) == (
+                before.project_id, before.section_id, before.parent_id
+            ):  # fmt: skip
+                continue  # only reordered: the order below puts it back
             add(before.content, ItemMove(uuid=new_uuid(), args=ItemMoveArgs.model_validate({"id": item_id, **where})))
+        if record.orders:
+            entries = [ChildOrder(id=i, child_order=n) for i, n in record.orders.items() if i in mirror.items]
+            if entries:
+                add("order", ItemReorder(uuid=new_uuid(), args=ItemReorderArgs(items=entries)))
     else:  # update
         for item_id in record.done:
             before = record.before.get(item_id)
@@ -206,7 +254,23 @@ def plan_undo(
                     restored[name] = value
             if len(restored) > 1:
                 add(before.content, ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(restored)))
+        for reminder_id in record.reminders_added:
+            if reminder_id in mirror.reminders:  # deleted elsewhere since: nothing to remove
+                add(f"reminder {reminder_id}", ReminderDelete(uuid=new_uuid(), args=ItemIdArgs(id=reminder_id)))
+        for reminder in record.reminders_removed:
+            if reminder.item_id in mirror.items:
+                add(f"reminder of {label_of(mirror, reminder.item_id)}", _re_add(reminder, new_uuid))
     return Reversal(Plan(tuple(steps)), cannot, changed, removes)
+
+
+def _re_add(reminder: Reminder, new_uuid: NewUuid) -> Command:
+    if reminder.type == "relative":
+        args = ReminderAddArgs(item_id=reminder.item_id, type="relative", minute_offset=reminder.minute_offset or 0)
+    else:
+        due = reminder.due
+        moment = DueInput(date=due.date, timezone=due.timezone) if due is not None else None
+        args = ReminderAddArgs(item_id=reminder.item_id, type="absolute", due=moment)
+    return ReminderAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args)
 
 
 # How a recurring completion is undone: "item_update_date_complete" is the documented command (reference §3: id, due,
@@ -265,21 +329,37 @@ def targets(commands: Sequence[Command]) -> list[str]:
 
 def undo_record(
     kind: WriteKind,
-    before: dict[str, Item | None],
+    seen: Images,
     commands: Sequence[Command],
     result: WriteResult,
     mirror: Mirror,
+    outcome: Outcome,
     *,
-    outcome: Outcome | None = None,
     objects: dict[str, Image | None] | None = None,
 ) -> UndoRecord:
     """What undo needs to reverse a sent write of ``kind``: its before-images, its result, and ``mirror`` as the
-    write's own responses left it (the after-images); for comments and projects, the commands sent and the object
-    images."""
-    if kind in OBJECT_KINDS and outcome is not None:
+    write's own responses left it (the after-images), plus the reminders and order it changed; for comments and
+    projects, the commands confirmed and the object images."""
+    if kind in OBJECT_KINDS:
         sent = [c for c in commands if outcome.statuses.get(c.uuid) == "ok"]
         mapping = dict(outcome.temp_id_mapping)
-        return UndoRecord(kind, before=before, sent=sent, mapping=mapping, objects=objects or {})
+        return UndoRecord(kind, before=dict(seen.items), sent=sent, mapping=mapping, objects=objects or {})
+    record = _record(kind, seen.items, commands, result, mirror)
+    for command in commands:
+        if outcome.statuses.get(command.uuid) != "ok":
+            continue
+        if isinstance(command, ReminderAdd) and command.temp_id in outcome.temp_id_mapping:
+            record.reminders_added.append(outcome.temp_id_mapping[command.temp_id])
+        elif isinstance(command, ReminderDelete) and command.args.id in seen.reminders:
+            record.reminders_removed.append(seen.reminders[command.args.id])
+        elif isinstance(command, ItemReorder):
+            record.orders.update(seen.orders)
+    return record
+
+
+def _record(
+    kind: WriteKind, before: dict[str, Item | None], commands: Sequence[Command], result: WriteResult, mirror: Mirror
+) -> UndoRecord:
     if kind == "add":
         made = [r for r in result.steps if r.status == "ok" and r.id is not None]
         ids = {r.id for r in made if r.id is not None}
@@ -291,6 +371,6 @@ def undo_record(
     record = UndoRecord(kind, before=before, done=done, after={i: state_of(mirror, i) for i in before})
     if kind == "update":
         record.fields = {
-            target: set(c.args.model_fields_set) - {"id"} for target, c in zip(targets(commands), commands, strict=True)
+            str(c.args.id): set(c.args.model_fields_set) - {"id"} for c in commands if isinstance(c, ItemUpdate)
         }
     return record

@@ -7,19 +7,23 @@ commands kept for resend_writes) -> undo record -> the short text.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import anyio
 
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ProjectOp
+from tools_server.placement import place, plan_reorder
 from tools_server.plans import (
     Plan,
     PlanError,
+    Step,
+    label_of,
     plan_add,
     plan_complete,
     plan_delete,
     plan_move,
+    plan_reopen,
     plan_update,
     resolve_destination,
 )
@@ -31,13 +35,13 @@ from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import Outcome
 from tools_server.sync.wire import Command, Item, SectionAdd
-from tools_server.undo import OBJECT_KINDS, UndoRecord, WriteKind, plan_undo, snapshot, state_of, targets, undo_record
+from tools_server.undo import OBJECT_KINDS, UndoRecord, WriteKind, images, plan_undo, state_of, undo_record
 from tools_server.undo_objects import Image, object_snapshot
 
 A = TypeVar("A")
 _NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
 # Kinds whose undo needs the tasks as they were before the write.
-_SNAPSHOT_KINDS: frozenset[WriteKind] = frozenset({"complete", "move", "update"})
+_SNAPSHOT_KINDS: frozenset[WriteKind] = frozenset({"complete", "move", "update", "reopen"})
 
 
 @dataclass(frozen=True)
@@ -116,13 +120,11 @@ async def run_write(
     if unasked:
         _check_removal(spec, session, planned.removes)
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
-    before: dict[str, Item | None] = {}
+    seen = images(session.mirror, commands, with_items=spec.undo in _SNAPSHOT_KINDS)
     objects: dict[str, Image | None] = {}
     if spec.undo in OBJECT_KINDS:
         objects, tasks = object_snapshot(session.mirror, commands)
-        before = dict[str, Item | None](tasks)
-    elif spec.undo in _SNAPSHOT_KINDS:
-        before = snapshot(session.mirror, targets(commands))
+        seen.items = dict[str, Item | None](tasks)
     write = PendingWrite(spec.verb, plan, projects, commands, Outcome(), recurrence=spec.recurrence)
     try:
         session.hold(write)
@@ -136,7 +138,7 @@ async def run_write(
         session.handles.forget(planned.undoing)  # undone: its handle must not revert it twice
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
     record = (
-        undo_record(spec.undo, before, commands, result, session.mirror, outcome=write.outcome, objects=objects)
+        undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome, objects=objects)
         if spec.undo is not None
         else None
     )
@@ -333,13 +335,36 @@ ADD = WriteSpec[AddInput](
 COMPLETE = WriteSpec[list[str]](
     "Completed", lambda ids, m: Planned(plan_complete(ids, m)), undo="complete", extra=_recurring_note, recurrence=True
 )
-# Project and section names need the mirror; a parent id does not (the backend refuses cycles as well).
+
+
+def _plan_move(args: tuple[list[str], MoveTarget], mirror: Mirror) -> Planned:
+    ids, target = args
+    moving = target.to_project is not None or target.to_section is not None or target.to_parent is not None
+    destination = resolve_destination(target, mirror) if moving else None
+    plan = plan_move(ids, destination, mirror) if destination is not None else None
+    if target.position is None:
+        assert plan is not None
+        return Planned(plan)
+    unique = list(dict.fromkeys(ids))
+    if plan is not None:  # tasks refused locally (a cycle) stay where they are and out of the order
+        unique = [i for s, i in zip(plan.steps, unique, strict=True) if s.error is None]
+    reorder = plan_reorder(unique, place(unique or ids, destination, target.position, mirror), target.position, mirror)
+    if plan is None:
+        steps = tuple(Step(n, label_of(mirror, i), target=i, shared=reorder.uuid) for n, i in enumerate(unique))
+        return Planned(Plan(steps, (), after=(reorder,)), verb="Reordered")
+    steps = tuple(replace(s, shared=reorder.uuid) if s.error is None else s for s in plan.steps)
+    return Planned(Plan(steps, plan.notes, after=(reorder,)))
+
+
+# Project and section names need the mirror; a parent id does not (the backend refuses cycles as well), unless a
+# position needs the siblings there.
 MOVE = WriteSpec[tuple[list[str], MoveTarget]](
     "Moved",
-    lambda a, m: Planned(plan_move(a[0], resolve_destination(a[1], m), m)),
+    _plan_move,
     undo="move",
-    needs_mirror=lambda a: a[1].to_parent is None,
+    needs_mirror=lambda a: a[1].to_parent is None or a[1].position is not None,
 )
+REOPEN = WriteSpec[list[str]]("Reopened", lambda ids, m: Planned(plan_reopen(ids, m)), undo="reopen")
 # An explicit due date on a recurring task keeps its recurrence, read from the task's current due (freshly read: a
 # recurrence changed elsewhere since our last request must not be put back).
 UPDATE = WriteSpec[list[ItemChanges]](
@@ -347,6 +372,7 @@ UPDATE = WriteSpec[list[ItemChanges]](
     lambda changes, m: Planned(plan_update(changes, m)),
     undo="update",
     refresh=lambda changes: any(c.due_date or c.due_datetime for c in changes),
+    needs_mirror=lambda changes: any("reminders" in (c.clear or ()) for c in changes),  # the task's reminders
 )
 
 

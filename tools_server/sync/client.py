@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import anyio
 import httpx
@@ -39,7 +40,7 @@ from tools_server.sync.failures import (
     quote,
 )
 from tools_server.sync.objects import SyncError, SyncResponse, read_response
-from tools_server.sync.wire import Command
+from tools_server.sync.wire import Command, CompletedPage
 from tools_server.text import redact
 
 __all__ = [
@@ -141,6 +142,13 @@ def parse_error(response: httpx.Response) -> SyncError:
 # The client
 
 
+def rest_url(sync_url: str, path: str) -> str:
+    """``https://host/api/v1/sync`` -> ``https://host/api/v1/<path>``: REST reads live beside the Sync endpoint."""
+    base = sync_url.split("?", 1)[0].rstrip("/")
+    base = base.removesuffix("/sync")
+    return f"{base}/{path}"
+
+
 class SyncClient:
     """Sends Sync requests for one API token, retrying transient failures with the same body."""
 
@@ -188,6 +196,33 @@ class SyncClient:
         repeat a uuid.
         """
         body, uuids = encode_request(commands=commands, sync_token=sync_token, resource_types=resource_types)
+        response = await self._exchange(lambda left: self._post(body, left), uuids, deadline, on_wait)
+        return self._parse_success(response, uuids)
+
+    async def completed_tasks(self, by: Literal["completion", "due"], params: Mapping[str, str]) -> CompletedPage:
+        """One page of ``GET /api/v1/tasks/completed/by_completion_date`` (or ``by_due_date``): the documented REST
+        read beside the Sync endpoint, with the same retries, errors and Bearer token. Reads change nothing, so no
+        failure leaves anything unconfirmed."""
+        url = rest_url(self._url, f"tasks/completed/by_{by}_date")
+        headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
+        response = await self._exchange(lambda _: self._http.get(url, params=dict(params), headers=headers), (), None)
+        try:
+            return CompletedPage.model_validate_json(response.content)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise BackendUnavailable(
+                self._redact(f"backend sent a malformed completed-tasks page ({where}: {first['msg']})")
+            ) from None
+
+    async def _exchange(
+        self,
+        send: Callable[[Deadline | None], Awaitable[httpx.Response]],
+        uuids: tuple[str, ...],
+        deadline: Deadline | None,
+        on_wait: OnWait | None = None,
+    ) -> httpx.Response:
+        """The request until a 2xx answer, retrying transient failures; raises a ``SyncFailure`` otherwise."""
         policy = self._policy
         # Whether any attempt so far may have reached the backend (and so may have executed the commands).
         maybe_ran = False
@@ -202,7 +237,7 @@ class SyncClient:
                 )
             self.requests_sent += 1
             try:
-                response = await self._post(body, deadline)
+                response = await send(deadline)
             except httpx.UnsupportedProtocol as exc:
                 # A misconfigured URL (TODOIST_SYNC_URL); retrying cannot help and nothing was sent.
                 raise SyncFailure(self._redact(f"Sync URL is not usable: {exc}")) from exc
@@ -225,7 +260,7 @@ class SyncClient:
 
             status = response.status_code
             if 200 <= status < 300:
-                return self._parse_success(response, uuids)
+                return response
 
             # Below, this attempt failed. Only the unconfirmed uuids of *earlier* attempts carry into a 4xx failure.
             earlier = uuids if maybe_ran else ()

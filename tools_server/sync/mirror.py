@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from tools_server.sync.objects import Item, Label, Note, Project, Section, SyncResponse, User
+from tools_server.sync.objects import Item, Label, Note, Project, Reminder, Section, SyncResponse, User
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
@@ -32,6 +32,7 @@ class Mirror:
     archived_projects: dict[str, Project] = field(default_factory=dict[str, Project])
     archived_sections: dict[str, Section] = field(default_factory=dict[str, Section])
     user: User | None = None
+    reminders: dict[str, Reminder] = field(default_factory=dict[str, Reminder])
     inbox_project_id: str | None = None
     # The user's settings (reference §2.9): IANA zone for "today" and shown times, 1 = Monday .. 7 = Sunday,
     # 0 = DD-MM-YYYY / 1 = MM-DD-YYYY, and the language Todoist reads due strings in when none is given.
@@ -97,6 +98,8 @@ class Mirror:
                 self.notes = {k: n for k, n in self.notes.items() if n.item_id is None}
             if response.project_notes is not None:
                 self.notes = {k: n for k, n in self.notes.items() if n.item_id is not None}
+            if response.reminders is not None:
+                self.reminders = {}
             self.synced = True
         for item in response.items or ():
             _share_fields_set(item)
@@ -116,6 +119,8 @@ class Mirror:
             _merge(self.labels, label.id, label, label.is_deleted)
         for note in (*(response.notes or ()), *(response.project_notes or ())):
             _merge(self.notes, note.id, note, note.is_deleted)
+        for reminder in response.reminders or ():
+            _merge(self.reminders, reminder.id, reminder, reminder.is_deleted)
         if self.inbox_project_id is None:
             self.inbox_project_id = next((p.id for p in self.projects.values() if p.inbox_project), None)
 
@@ -173,6 +178,23 @@ class Mirror:
             found.append(current)
             stack.extend(children.get(current, ()))
         return found
+
+    def reminders_of(self, item_id: str) -> list[Reminder]:
+        return [r for r in self.reminders.values() if r.item_id == item_id]
+
+    def siblings(self, project_id: str | None, section_id: str | None, parent_id: str | None) -> list[Item]:
+        """Active tasks at one place (under a parent, else in a section, else at a project's top level), in order."""
+        if parent_id is not None:
+            found = [i for i in self.items.values() if i.parent_id == parent_id]
+        elif section_id is not None:
+            found = [i for i in self.items.values() if i.section_id == section_id and i.parent_id is None]
+        else:
+            found = [
+                i
+                for i in self.items.values()
+                if i.project_id == project_id and i.section_id is None and i.parent_id is None
+            ]
+        return sorted(found, key=lambda i: (i.child_order, i.id))
 
     def find_project(self, ref: str) -> Project | None:
         """A project by id, else by exact name (case-insensitive)."""

@@ -131,6 +131,15 @@ class Note(_Lenient):
     file_attachment: dict[str, Any] | None = None
 
 
+class Reminder(_Lenient):
+    id: str
+    item_id: str = ""
+    type: str = "relative"
+    due: Due | None = None
+    minute_offset: int | None = None
+    is_deleted: bool = False
+
+
 class TzInfo(_Lenient):
     timezone: str | None = None
     gmt_string: str | None = None
@@ -200,11 +209,12 @@ class SyncResponse(_Lenient):
     labels: list[Label] | None = None
     notes: list[Note] | None = None
     project_notes: list[Note] | None = None
+    reminders: list[Reminder] | None = None
     user: User | None = None
 
 
 # The resource types this server reads and mirrors.
-MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "notes", "project_notes", "user")
+MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "notes", "project_notes", "reminders", "user")
 
 _LISTS: dict[str, type[_Lenient]] = {
     "items": Item,
@@ -213,6 +223,7 @@ _LISTS: dict[str, type[_Lenient]] = {
     "labels": Label,
     "notes": Note,
     "project_notes": Note,
+    "reminders": Reminder,
 }
 _SINGULAR = {
     "items": "item",
@@ -221,6 +232,7 @@ _SINGULAR = {
     "labels": "label",
     "notes": "note",
     "project_notes": "project note",
+    "reminders": "reminder",
 }
 
 

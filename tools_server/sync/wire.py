@@ -42,6 +42,7 @@ from tools_server.sync.objects import ItemDuration as ItemDuration
 from tools_server.sync.objects import Label as Label
 from tools_server.sync.objects import Note as Note
 from tools_server.sync.objects import Project as Project
+from tools_server.sync.objects import Reminder as Reminder
 from tools_server.sync.objects import Section as Section
 from tools_server.sync.objects import SyncError as SyncError
 from tools_server.sync.objects import SyncResponse as SyncResponse
@@ -166,6 +167,22 @@ class ProjectAddArgs(_Lenient):
     is_favorite: bool | None = None
     view_style: ViewStyle | None = None
     description: str | None = None
+
+
+class ReminderAddArgs(_Lenient):
+    item_id: str
+    type: Literal["relative", "absolute"]
+    due: DueInput | None = None
+    minute_offset: Annotated[int, Field(ge=0)] | None = None
+
+
+class ChildOrder(_Lenient):
+    id: str
+    child_order: int
+
+
+class ItemReorderArgs(_Lenient):
+    items: Annotated[list[ChildOrder], Field(min_length=1)]
 
 
 class SectionAddArgs(_Lenient):
@@ -350,6 +367,19 @@ class NoteDelete(SyncCommand[ItemIdArgs]):
     type: Literal["note_delete"] = "note_delete"
 
 
+class ItemReorder(SyncCommand[ItemReorderArgs]):
+    type: Literal["item_reorder"] = "item_reorder"
+
+
+class ReminderAdd(SyncCommand[ReminderAddArgs]):
+    creates_temp_id = True
+    type: Literal["reminder_add"] = "reminder_add"
+
+
+class ReminderDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["reminder_delete"] = "reminder_delete"
+
+
 # Derived from the declarations above; declare a new kind above this line.
 COMMAND_KINDS: Mapping[str, type[SyncCommand[Any]]] = MappingProxyType(dict(_KINDS))
 if TYPE_CHECKING:
@@ -370,3 +400,20 @@ def commands_json(commands: Sequence[Command]) -> bytes:
     """The commands' wire forms as one compact UTF-8 JSON array, serialised in one pass by pydantic-core (about
     twice as fast as dumping each command to a dict and encoding those)."""
     return _COMMAND_LIST_ADAPTER.dump_json(list(commands), exclude_unset=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# REST reads: GET /api/v1/tasks/completed/by_completion_date | by_due_date (reference §4)
+
+
+class CompletedTask(_Lenient):
+    id: str
+    content: str = ""
+    project_id: str = ""
+    completed_at: str | None = None
+    due: Due | None = None
+
+
+class CompletedPage(_Lenient):
+    items: list[CompletedTask] = Field(default_factory=list[CompletedTask])
+    next_cursor: str | None = None
