@@ -1,10 +1,8 @@
 """The MCP surface: ``build_server(backend)`` and the tools. Tools stay thin: validate -> plan -> send -> summarise."""
 
-import difflib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
@@ -12,12 +10,14 @@ from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resources import FunctionResource
-from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
-from pydantic import AnyUrl, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
-from tools_server import __version__, completed, writes
+from tools_server import __version__, completed, write_specs
+from tools_server.app_state import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
+from tools_server.app_state import AppState
+from tools_server.app_state import Backend as Backend
 from tools_server.changes import ChangesResult
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.confirm import confirmed_write
@@ -55,7 +55,9 @@ from tools_server.session import (
 )
 from tools_server.summary import AddResult
 from tools_server.sync.client import SyncClient, SyncFailure
-from tools_server.writes import WriteSpec, run_resend, run_write, undo_target
+from tools_server.tool_args import closest_argument, compact_errors, strict_arguments
+from tools_server.write_specs import undo_target
+from tools_server.writes import WriteSpec, run_resend, run_write
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -66,35 +68,6 @@ INSTRUCTIONS = (
     "with its cursor return only what changed. Put many tasks in ONE write call (batched, up to 1000). "
     "Priority 4 is most urgent (Todoist p1). dry_run previews a write."
 )
-
-
-@dataclass(frozen=True)
-class Backend:
-    """Where Sync requests go. ``client_for(token)`` gives the client for an API token (cached by the caller)."""
-
-    default_token: str
-    client_for: Callable[[str], SyncClient]
-    # In HTTP mode a client may send its own Todoist token as `Authorization: Bearer`; only for the Todoist backend.
-    accepts_client_tokens: bool = False
-    # Multi-user HTTP: every call uses the caller's verified token (http_auth.BearerGate); never ``default_token``.
-    per_user: bool = False
-
-
-# Seconds one tool call may spend on the backend, retries and Retry-After waits included (TOOLS_SERVER_CALL_BUDGET).
-DEFAULT_CALL_BUDGET = 45.0
-
-
-@dataclass
-class AppState:
-    backend: Backend
-    clock: Clock = SYSTEM_CLOCK
-    call_budget: float = DEFAULT_CALL_BUDGET
-    # Given by `tools-server call`, which restores a session's handles before the call and saves them after it.
-    registry: SessionRegistry | None = None
-    sessions: SessionRegistry = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.sessions = self.registry if self.registry is not None else SessionRegistry(clock=self.clock)
 
 
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
@@ -148,7 +121,7 @@ class _Server(MCPServer):
             known = set(tool.parameters.get("properties", {}))
             unknown = sorted(set(arguments) - known)
             if unknown:
-                hints = [f"{u}: unknown argument" + _closest(u, known) for u in unknown]
+                hints = [f"{u}: unknown argument" + closest_argument(u, known) for u in unknown]
                 raise ToolError(f"Invalid arguments for {name}: " + "; ".join(hints))
         try:
             return await super().call_tool(name, arguments, context)
@@ -158,34 +131,6 @@ class _Server(MCPServer):
                 # pydantic's own text is long and links to its docs; the model needs field and reason only.
                 raise ToolError(f"Invalid arguments for {name}: {compact_errors(cause)}") from cause
             raise
-
-
-def strict_arguments(metadata: FuncMetadata) -> None:
-    """Validate a tool's top-level parameters strictly too: the SDK builds their model in lax mode, where
-    `dry_run: "false"` is False and `confirm: "4"` is 4. Its JSON-in-a-string decoding of lists and objects (for
-    clients that send `items` as a string) runs before validation and is kept."""
-    lax = metadata.arg_model
-    metadata.arg_model = type(lax.__name__, (lax,), {"model_config": ConfigDict(strict=True), "__module__": __name__})
-
-
-def _closest(word: str, known: set[str]) -> str:
-    folded = {k.replace("_", "").lower(): k for k in known}
-    match = folded.get(word.replace("_", "").replace("-", "").lower()) or next(
-        iter(difflib.get_close_matches(word, sorted(known), n=1)), None
-    )
-    return f" (did you mean {match}?)" if match else f" (expected: {', '.join(sorted(known))})"
-
-
-def compact_errors(error: ValidationError, limit: int = 5) -> str:
-    """`items.0.priority: must be <= 4; ...` for at most ``limit`` errors."""
-    parts: list[str] = []
-    for detail in error.errors()[:limit]:
-        where = ".".join(str(p) for p in detail["loc"] if not str(p).endswith("Arguments")) or "arguments"
-        message = str(detail["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    if error.error_count() > limit:
-        parts.append(f"+{error.error_count() - limit} more")
-    return "; ".join(parts)
 
 
 def _reply(text: str, result: BaseModel) -> CallToolResult:
@@ -291,12 +236,12 @@ def build_server(
             raise ToolError(f"items: at most {MAX_ITEMS_PER_CALL} tasks per call, subtasks included (got {total})")
         if tree_depth(items) > MAX_SUBTASK_DEPTH + 1:
             raise ToolError(f"items: subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep")
-        return await _write(ctx, writes.ADD, (items, new_projects or []), dry_run)
+        return await _write(ctx, write_specs.ADD, (items, new_projects or []), dry_run)
 
     @server.tool(title="Complete tasks", annotations=WRITE)
     async def complete_items(ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
         """Complete tasks by id (subtasks too). Recurring tasks advance to their next date instead."""
-        return await _write(ctx, writes.COMPLETE, ids, dry_run)
+        return await _write(ctx, write_specs.COMPLETE, ids, dry_run)
 
     @server.tool(title="Move or reorder tasks", annotations=WRITE)
     async def move_items(
@@ -315,7 +260,7 @@ def build_server(
             target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent, position=position)
         except ValidationError as exc:
             raise ToolError(f"Invalid arguments for move_items: {compact_errors(exc)}") from exc
-        return await _write(ctx, writes.MOVE, (ids, target), dry_run)
+        return await _write(ctx, write_specs.MOVE, (ids, target), dry_run)
 
     @server.tool(title="Update tasks", annotations=WRITE)
     async def update_items(
@@ -324,7 +269,7 @@ def build_server(
         dry_run: bool = False,
     ) -> CallToolResult:
         """Change fields of many tasks in one batch. due_date on a recurring task keeps its recurrence."""
-        return await _write(ctx, writes.UPDATE, items, dry_run)
+        return await _write(ctx, write_specs.UPDATE, items, dry_run)
 
     @server.tool(title="Delete tasks", annotations=DELETE)
     async def delete_items(
@@ -337,12 +282,12 @@ def build_server(
         dry_run: bool = False,
     ) -> CallToolResult | InputRequiredResult:
         """Delete tasks with their subtasks. Cannot be undone."""
-        return await confirmed_write(ctx, lambda n: _write(ctx, writes.DELETE, ids, dry_run, n), confirm)
+        return await confirmed_write(ctx, lambda n: _write(ctx, write_specs.DELETE, ids, dry_run, n), confirm)
 
     @server.tool(title="Reopen completed tasks", annotations=WRITE)
     async def reopen_items(ids: Ids, ctx: Context[AppState, Any], dry_run: bool = False) -> CallToolResult:
         """Reopen completed tasks by id (e.g. from find_completed)."""
-        return await _write(ctx, writes.REOPEN, ids, dry_run)
+        return await _write(ctx, write_specs.REOPEN, ids, dry_run)
 
     @server.tool(title="Find completed tasks", annotations=READ)
     async def find_completed(
@@ -373,7 +318,7 @@ def build_server(
         changed elsewhere since."""
 
         def attempt(n: int | None) -> Awaitable[CallToolResult]:
-            return _run(ctx, lambda s, c: run_write(writes.UNDO, s, c, undo_target(s, write), dry_run, n))
+            return _run(ctx, lambda s, c: run_write(write_specs.UNDO, s, c, undo_target(s, write), dry_run, n))
 
         return await confirmed_write(ctx, attempt, confirm)
 

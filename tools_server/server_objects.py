@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from tools_server import writes
+from tools_server import write_specs, writes
 from tools_server.confirm import confirmed_write
 from tools_server.inputs import MAX_ITEMS_PER_CALL, MAX_OPS_PER_CALL, CommentEdit, NewComment, ProjectOp, Ref, TaskId
 from tools_server.plans_comments import CommentBrief, list_comments
@@ -54,7 +54,7 @@ def register_object_tools(server: MCPServer, run: Run) -> None:
         async def body(session: Session, client: SyncClient) -> tuple[str, BaseModel]:
             text, result = "", CommentsResult(ok=0, failed=0)
             if any(changes):
-                text, written = await writes.run_write(writes.COMMENTS, session, client, changes, dry_run)
+                text, written = await writes.run_write(write_specs.COMMENTS, session, client, changes, dry_run)
                 result = CommentsResult.model_validate(written.model_dump(exclude_none=True))
             else:
                 await session.request(client)
@@ -78,7 +78,7 @@ def register_object_tools(server: MCPServer, run: Run) -> None:
         def attempt(count: int | None) -> Awaitable[CallToolResult]:
             # Deleting projects or sections is counted in tasks removed, confirmed as delete_items is.
             async def body(session: Session, client: SyncClient) -> tuple[str, BaseModel]:
-                return await writes.run_write(writes.PROJECTS, session, client, ops, dry_run, count)
+                return await writes.run_write(write_specs.PROJECTS, session, client, ops, dry_run, count)
 
             return run(ctx, body)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import anyio
@@ -40,6 +39,10 @@ from tools_server.sync.failures import (
     quote,
 )
 from tools_server.sync.objects import SyncError, SyncResponse, read_response
+from tools_server.sync.retry import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
+from tools_server.sync.retry import Deadline as Deadline
+from tools_server.sync.retry import RetryPolicy as RetryPolicy
+from tools_server.sync.retry import fits_in
 from tools_server.sync.wire import Command, CompletedPage
 from tools_server.text import redact
 
@@ -68,53 +71,6 @@ _NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (httpx.ConnectError, 
 _TOKEN_TAGS = frozenset({"AUTH_INVALID_TOKEN"})
 # Retry-After waits are slept in slices of at most this many seconds, so progress can be reported during a long one.
 _WAIT_SLICE_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry transient failures.
-
-    ``max_retry_after`` bounds how long a 429 may make us wait: Todoist has asked for 66 and 513 seconds, and an MCP
-    tool call that silently blocks for minutes is worse than an error that says when to try again.
-    """
-
-    max_attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    jitter: float = 0.25
-    max_retry_after: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("RetryPolicy.max_attempts must be at least 1")
-        if min(self.base_delay, self.max_delay, self.jitter, self.max_retry_after) < 0:
-            raise ValueError("RetryPolicy delays and jitter must not be negative")
-
-    def backoff(self, attempt: int, rand: float) -> float:
-        """The delay after failed attempt ``attempt`` (1-based): capped exponential growth, scaled by ±jitter.
-
-        ``rand`` is a uniform sample in [0, 1]; 0.5 means no jitter. Jitter spreads out clients that failed together
-        so they do not retry in lockstep.
-        """
-        # Clamp the exponent so a huge attempt number cannot overflow a float; the cap applies long before that.
-        exponent = min(max(attempt - 1, 0), 64)
-        delay = min(self.max_delay, self.base_delay * 2.0**exponent)
-        return max(0.0, delay * (1.0 + self.jitter * (2.0 * rand - 1.0)))
-
-
-DEFAULT_RETRY_POLICY = RetryPolicy()
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """When a tool call's time budget runs out, on the injected clock's monotonic seconds."""
-
-    at: float
-    monotonic: Callable[[], float]
-    budget: float
-
-    def remaining(self) -> float:
-        return self.at - self.monotonic()
 
 
 # Told before each slice of a wait: the seconds still to wait and why (e.g. "HTTP 429").
@@ -245,7 +201,7 @@ class SyncClient:
                 maybe_ran = maybe_ran or not isinstance(exc, _NOT_SENT_ERRORS)
                 kind = type(exc).__name__
                 delay = policy.backoff(attempt, self._rand())
-                if last_attempt or not _fits(delay, deadline):
+                if last_attempt or not fits_in(delay, deadline):
                     raise BackendUnavailable(
                         self._redact(f"Sync backend unreachable after {attempt} attempts ({kind}: {exc})"),
                         unconfirmed_uuids=uuids if maybe_ran else (),
@@ -279,7 +235,7 @@ class SyncClient:
                 hint = self._retry_after(response, error)
                 delay = hint if hint is not None else policy.backoff(attempt, self._rand())
                 too_long = hint is not None and hint > policy.max_retry_after
-                if too_long or last_attempt or not _fits(delay, deadline):
+                if too_long or last_attempt or not fits_in(delay, deadline):
                     tries = "" if too_long else f" after {attempt} attempts"
                     raise RateLimited(
                         f"Sync backend rate limit reached (HTTP 429){tries}; retry after {delay:g}s",
@@ -297,7 +253,7 @@ class SyncClient:
                 # the retry budget is small, and an MCP call should fail promptly rather than block for a minute.
                 hint = self._retry_after(response, error)
                 delay = min(hint, policy.max_delay) if hint is not None else policy.backoff(attempt, self._rand())
-                if last_attempt or not _fits(delay, deadline):
+                if last_attempt or not fits_in(delay, deadline):
                     after = f"; retry after {hint:g}s" if hint is not None else ""
                     raise BackendUnavailable(
                         self._redact(
@@ -403,8 +359,3 @@ class SyncClient:
     def _redact(self, text: str) -> str:
         """Backend or httpx text without the token or anything token-like, in case either ever echoes one."""
         return redact(text, self.__token)
-
-
-def _fits(delay: float, deadline: Deadline | None) -> bool:
-    """Whether a wait of ``delay`` seconds ends before the call's budget does."""
-    return deadline is None or delay < deadline.remaining()

@@ -39,6 +39,10 @@ class ChildOrder(_Lenient):
     child_order: int
 
 
+class ItemReorderArgs(_Lenient):
+    items: Annotated[list[ChildOrder], Field(min_length=1)]
+
+
 class ProjectReorderArgs(_Lenient):
     projects: Annotated[list[ChildOrder], Field(min_length=1)]
 

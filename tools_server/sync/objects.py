@@ -327,3 +327,20 @@ def _statuses(raw: dict[str, Any]) -> dict[str, CommandStatus]:
 def _short(value: object) -> str:
     text = repr(value) if not isinstance(value, str) else value
     return text if len(text) <= 64 else text[:63] + "…"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# REST reads: GET /api/v1/tasks/completed/by_completion_date | by_due_date (reference §4)
+
+
+class CompletedTask(_Lenient):
+    id: str
+    content: str = ""
+    project_id: str = ""
+    completed_at: str | None = None
+    due: Due | None = None
+
+
+class CompletedPage(_Lenient):
+    items: list[CompletedTask] = Field(default_factory=list[CompletedTask])
+    next_cursor: str | None = None

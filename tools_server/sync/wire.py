@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, Ty
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tools_server.sync.object_args import (
+    ChildOrder as ChildOrder,
+)
+from tools_server.sync.object_args import (
+    ItemReorderArgs,
     LabelAddArgs,
     LabelDeleteArgs,
     LabelOrdersArgs,
@@ -35,6 +39,8 @@ from tools_server.sync.objects import (
     MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES,
 )
 from tools_server.sync.objects import CommandStatus as CommandStatus
+from tools_server.sync.objects import CompletedPage as CompletedPage
+from tools_server.sync.objects import CompletedTask as CompletedTask
 from tools_server.sync.objects import Deadline as Deadline
 from tools_server.sync.objects import Due as Due
 from tools_server.sync.objects import Item as Item
@@ -174,15 +180,6 @@ class ReminderAddArgs(_Lenient):
     type: Literal["relative", "absolute"]
     due: DueInput | None = None
     minute_offset: Annotated[int, Field(ge=0)] | None = None
-
-
-class ChildOrder(_Lenient):
-    id: str
-    child_order: int
-
-
-class ItemReorderArgs(_Lenient):
-    items: Annotated[list[ChildOrder], Field(min_length=1)]
 
 
 class SectionAddArgs(_Lenient):
@@ -400,20 +397,3 @@ def commands_json(commands: Sequence[Command]) -> bytes:
     """The commands' wire forms as one compact UTF-8 JSON array, serialised in one pass by pydantic-core (about
     twice as fast as dumping each command to a dict and encoding those)."""
     return _COMMAND_LIST_ADAPTER.dump_json(list(commands), exclude_unset=True)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# REST reads: GET /api/v1/tasks/completed/by_completion_date | by_due_date (reference §4)
-
-
-class CompletedTask(_Lenient):
-    id: str
-    content: str = ""
-    project_id: str = ""
-    completed_at: str | None = None
-    due: Due | None = None
-
-
-class CompletedPage(_Lenient):
-    items: list[CompletedTask] = Field(default_factory=list[CompletedTask])
-    next_cursor: str | None = None
