@@ -95,6 +95,17 @@ async def test_undo_add_keeps_a_task_someone_gave_a_subtask_and_one_edited_elsew
         assert f"{p} (has subtasks we did not create: {theirs})" in text and f"{r} (content)" in text
 
 
+async def test_undo_add_keeps_a_task_someone_commented_on_even_under_a_subtask() -> None:
+    async with harness() as h, connected(h) as client:
+        parent, child, plain = await add(client, {"content": "p", "subtasks": [{"content": "c"}]}, {"content": "x"})
+        reply = await elsewhere(h, "note_add", item_id=child, content="their comment")
+        [note] = reply["temp_id_mapping"].values()
+        result = await client.call_tool("undo", {})
+        assert set(await items_by_id(h)) == {parent, child}  # the commented tree stays, the other add is undone
+        assert plain not in await items_by_id(h)
+        assert f"{parent} (has comments: {note})" in text_of(result)
+
+
 async def test_update_with_a_due_date_keeps_the_recurrence_as_it_is_now_not_as_we_last_saw_it() -> None:
     async with harness() as h, connected(h) as client:
         [water] = await add(client, {"content": "water", "due": "every day"})

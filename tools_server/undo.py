@@ -188,6 +188,12 @@ def plan_undo(
             if strangers:
                 changed.append(f"{item_id} (has subtasks we did not create: {', '.join(strangers[:3])})")
                 continue
+            # add_item writes no comments, so any comment under the tree came later: deleting would take it along.
+            within = set(tree)
+            comments = [n.id for n in mirror.notes.values() if n.item_id in within]
+            if comments:
+                changed.append(f"{item_id} (has comments: {', '.join(comments[:3])})")
+                continue
             if any([conflict(t, (*_CONTENT_FIELDS, *_PLACE_FIELDS)) for t in trees.get(item_id, [item_id])]):
                 continue
             removes += len(tree)
