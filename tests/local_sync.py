@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from tests.support import command
 from tools_server.local.store import SyncStore
 
 ALL = ["all"]
-_counter = 0
-
-
-def cmd(kind: str, args: dict[str, Any], temp_id: str | None = None) -> dict[str, Any]:
-    global _counter
-    _counter += 1
-    command: dict[str, Any] = {"type": kind, "uuid": f"c-{_counter}", "args": args}
-    if temp_id is not None:
-        command["temp_id"] = temp_id
-    return command
+cmd = command  # the one Sync command builder (tests/support.py)
 
 
 def run(store: SyncStore, *commands: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import FixedClock
+from tests.support import FixedClock, command
 from tools_server.local.store import SyncStore
 
 # Reference §2.1
@@ -60,16 +60,7 @@ EMPTY_ARRAYS = [
 ]  # fmt: skip
 ALL = ["items", "projects", "sections", "labels", "user"]
 
-_counter = 0
-
-
-def cmd(kind: str, args: dict[str, Any], temp_id: str | None = None) -> dict[str, Any]:
-    global _counter
-    _counter += 1
-    command: dict[str, Any] = {"type": kind, "uuid": f"fid-{_counter}", "args": args}
-    if temp_id is not None:
-        command["temp_id"] = temp_id
-    return command
+cmd = command  # the one Sync command builder (tests/support.py)
 
 
 @pytest.fixture
