@@ -165,17 +165,7 @@ class _AddPlanner:
             # A subtask lives where its parent lives; Todoist rejects or ignores a conflicting project/section.
             fields.pop("project_id", None)
             fields.pop("section_id", None)
-        for name in ("description", "labels", "priority"):
-            value = getattr(item, name)
-            if value is not None:
-                fields[name] = value
-        due = requested_due(item, None)
-        if due is not None:
-            fields["due"] = due
-        if item.deadline is not None:
-            fields["deadline"] = {"date": item.deadline}
-        if item.duration is not None:
-            fields["duration"] = {"amount": item.duration.amount, "unit": item.duration.unit}
+        fields.update(given_fields(item, None, ("description", "labels", "priority")))
         return fields, None
 
     def _project_id(self, ref: str) -> tuple[str | None, LocalError | None]:
@@ -281,6 +271,20 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
 _CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
 
 
+def given_fields(request: NewItem | ItemChanges, before: Item | None, plain: tuple[str, ...]) -> dict[str, Any]:
+    """The task fields a tool input sets, in item_add/item_update argument shapes: ``plain`` ones as given, the due
+    (see ``requested_due``), a deadline as ``{date}`` and a duration as ``{amount, unit}``."""
+    fields: dict[str, Any] = {name: getattr(request, name) for name in plain if getattr(request, name) is not None}
+    due = requested_due(request, before)
+    if due is not None:
+        fields["due"] = due
+    if request.deadline is not None:
+        fields["deadline"] = {"date": request.deadline}
+    if request.duration is not None:
+        fields["duration"] = {"amount": request.duration.amount, "unit": request.duration.unit}
+    return fields
+
+
 def requested_due(request: NewItem | ItemChanges, before: Item | None) -> dict[str, Any] | None:
     """The due a tool input asks for, in a documented input shape (``dues``): natural language, or an explicit
     date/datetime that keeps ``before``'s recurrence (and, for a new day, its time of day)."""
@@ -300,17 +304,7 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
     for index, change in enumerate(changes):
         before = mirror.items.get(change.id)
         fields: dict[str, Any] = {"id": change.id}
-        for name in ("content", "description", "labels", "priority"):
-            value = getattr(change, name)
-            if value is not None:
-                fields[name] = value
-        due = requested_due(change, before)
-        if due is not None:
-            fields["due"] = due
-        if change.deadline is not None:
-            fields["deadline"] = {"date": change.deadline}
-        if change.duration is not None:
-            fields["duration"] = change.duration.model_dump()
+        fields.update(given_fields(change, before, ("content", "description", "labels", "priority")))
         clear = change.clear or []
         for name in clear:
             if name != "reminders":
