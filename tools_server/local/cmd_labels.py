@@ -19,12 +19,12 @@ from tools_server.local.args_more import (
     OrderMappingArgs,
 )
 from tools_server.local.errors import already_exists, invalid_argument
-from tools_server.local.handlers import Handler, parse_args
+from tools_server.local.handlers import MAX_LABEL_LENGTH, Handler, new_label, parse_args
 from tools_server.local.lookups import delete_all, items_with_label, nonblank
 from tools_server.local.tx import Obj, Tx
 
 # Same limit as labels created on first use by item_add/item_update.
-LABEL_NAME_MAX = 60
+LABEL_NAME_MAX = MAX_LABEL_LENGTH
 
 
 def _label_name(tx: Tx, value: str, *, keep: Obj | None = None) -> str:
@@ -41,15 +41,7 @@ def label_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(LabelAddArgs, raw)
     name = _label_name(tx, args.name)
     order = args.item_order if args.item_order is not None else tx.next_order("label", None, None, None)
-    label: Obj = {
-        "id": tx.fresh_id(),
-        "name": name,
-        "color": args.color or "charcoal",
-        "item_order": order,
-        "order": order,
-        "is_favorite": bool(args.is_favorite),
-        "is_deleted": False,
-    }
+    label = new_label(tx, name, order=order, color=args.color or "charcoal", favorite=bool(args.is_favorite))
     tx.put("label", label)
     return label["id"]
 

@@ -84,6 +84,19 @@ def _duration(duration: DurationArg) -> dict[str, Any]:
     return {"amount": duration.amount, "unit": duration.unit}
 
 
+def new_label(tx: Tx, name: str, *, order: int, color: str = "charcoal", favorite: bool = False) -> Obj:
+    """A personal label as stored: ``item_order`` is the docs' Sync name, ``order`` the REST one (reference §2.5)."""
+    return {
+        "id": tx.fresh_id(),
+        "name": name,
+        "color": color,
+        "item_order": order,
+        "order": order,
+        "is_favorite": favorite,
+        "is_deleted": False,
+    }
+
+
 def _labels(tx: Tx, names: list[str]) -> list[str]:
     """Label names as stored: an existing label keeps its spelling; an unknown one is created (as Todoist does)."""
     if not names:
@@ -98,9 +111,7 @@ def _labels(tx: Tx, names: list[str]) -> list[str]:
             continue
         label = existing.get(name.casefold())
         if label is None:
-            order = len(existing) + 1
-            fields: Obj = {"id": tx.fresh_id(), "name": name, "color": "charcoal", "item_order": order, "order": order}
-            label = fields | {"is_deleted": False, "is_favorite": False}
+            label = new_label(tx, name, order=len(existing) + 1)
             tx.put("label", label, touch=False)
             existing[name.casefold()] = label
         result.append(str(label["name"]))
