@@ -106,11 +106,14 @@ async def test_every_undoable_write_carries_a_handle_that_undo_takes() -> None:
         assert unknown.is_error and "write: unknown" in text_of(unknown)
 
 
-def test_write_handles_belong_to_one_account() -> None:
+@pytest.mark.anyio
+async def test_write_handles_belong_to_one_account() -> None:
     registry = SessionRegistry()
     mine = registry.get("a:http:shared", attributed=False, account="a")
     other_session = registry.get("a:http:s2", account="a")
     stranger = registry.get("b:http:shared", attributed=False, account="b")
-    handle = mine.handles.mint(UndoRecord("add", created=["x"]))
-    assert other_session.handles.records.get(handle) is not None
-    assert stranger.handles.records.get(handle) is None
+    handle = await mine.state.mint_write(UndoRecord("add", created=["x"]))
+    assert await other_session.state.find_write(handle) is not None
+    assert await stranger.state.find_write(handle) is None
+    # One mirror per account: both sessions of "a" read the same one, "b" its own.
+    assert other_session.mirror is mine.mirror and stranger.mirror is not mine.mirror

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.session import SessionRegistry
+from tools_server.state import StateBackend
 from tools_server.sync.client import SyncClient
 
 
@@ -33,7 +34,10 @@ class AppState:
     call_budget: float = DEFAULT_CALL_BUDGET
     # Given by `tools-server call`, which restores a session's handles before the call and saves them after it.
     registry: SessionRegistry | None = None
+    # Where handles live (in process unless `--state redis://...`); ignored when ``registry`` is given.
+    state: StateBackend | None = None
     sessions: SessionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sessions = self.registry if self.registry is not None else SessionRegistry(clock=self.clock)
+        registry = self.registry
+        self.sessions = registry if registry is not None else SessionRegistry(clock=self.clock, state=self.state)

@@ -72,10 +72,11 @@ def restore(path: Path, fingerprint: str, session: Session) -> None:
         )
         session.sync_token = entry["sync_token"]
     # The restored mirror has no change log, so each view compares everything it saw (version -1) on its next diff.
-    session.views = OrderedDict(
-        (cursor, _load_view(seen, entry.get("cursor_objects", {}).get(cursor)))
-        for cursor, seen in entry.get("cursors", {}).items()
-    )
+    views = session.state.local_views()
+    if views is not None:
+        for cursor, seen in entry.get("cursors", {}).items():
+            views[cursor] = _load_view(seen, entry.get("cursor_objects", {}).get(cursor))
+            session.own_cursors[cursor] = None
     undo = entry.get("undo")
     if undo:
         session.last_write = UndoRecord(
@@ -97,7 +98,7 @@ def save(path: Path, fingerprint: str, session: Session) -> None:
     """Write this account's entry (other accounts' entries are kept), atomically and readable by the owner only."""
     data = _read(path) or {"version": STATE_VERSION, "accounts": {}}
     mirror = session.mirror
-    cursors = list(session.views.items())[-MAX_SAVED_CURSORS:]
+    cursors = list((session.state.local_views() or OrderedDict[str, View]()).items())[-MAX_SAVED_CURSORS:]
     record = session.last_write
     entry: dict[str, Any] = {
         "sync_token": session.sync_token,

@@ -22,16 +22,17 @@ MAX_PROJECTS_LISTED = 50
 async def query_changes_result(
     session: Session, client: SyncClient, cursor: str | None, limit: int
 ) -> tuple[str, ChangesResult]:
-    view = session.get_view(cursor) if cursor else None
+    view = await session.get_view(cursor) if cursor else None
     await session.request(client)
     resynced = session.resynced
     session.resynced = False
     if view is None or cursor is None:
         note = "Unknown or expired cursor; fresh overview.\n" if cursor else ""
-        cursor, view = session.open_view()
-        return _overview(session, cursor, view, limit, note)
+        cursor, view = await session.open_view()
+        return await _overview(session, cursor, view, limit, note)
     changes = diff(view, session.mirror)
     view.refresh(session.mirror)
+    await session.state.save_view(cursor, view)
     shown = changes[:limit]
     more = len(changes) - len(shown)
     lines = [f"{len(changes)} change(s) since your last query_changes:" if changes else "No changes since last look."]
@@ -45,9 +46,10 @@ async def query_changes_result(
     return "\n".join(lines), result
 
 
-def _overview(session: Session, cursor: str, view: View, limit: int, note: str) -> tuple[str, ChangesResult]:
+async def _overview(session: Session, cursor: str, view: View, limit: int, note: str) -> tuple[str, ChangesResult]:
     mirror = session.mirror
     view.refresh(mirror)
+    await session.state.save_view(cursor, view)
     projects = project_briefs(mirror)
     tasks = ordered_tasks(mirror)
     shown = tasks[:limit]

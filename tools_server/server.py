@@ -52,7 +52,9 @@ from tools_server.session import (
     SessionRegistry,
     SessionTokenRejected,
     token_fingerprint,
+    token_secret,
 )
+from tools_server.state import StateBackend
 from tools_server.summary import AddResult
 from tools_server.sync.client import SyncClient, SyncFailure
 from tools_server.tool_args import closest_argument, compact_errors, strict_arguments
@@ -161,7 +163,8 @@ def _session_and_client(ctx: Context[AppState, Any]) -> tuple[Session, SyncClien
     # Without a session id (2026-07-28 clients are sessionless) calls cannot be attributed to one client.
     attributed = connection != "http:shared"
     account = token_fingerprint(token)
-    session = state.sessions.get(f"{account}:{connection}", attributed=attributed, account=account)
+    key = f"{account}:{connection}"
+    session = state.sessions.get(key, attributed=attributed, account=account, secret=token_secret(token))
     return session, backend.client_for(token)
 
 
@@ -206,6 +209,7 @@ def build_server(
     clock: Clock = SYSTEM_CLOCK,
     sessions: SessionRegistry | None = None,
     call_budget: float = DEFAULT_CALL_BUDGET,
+    state: StateBackend | None = None,
 ) -> MCPServer:
     """The MCP server over ``backend``; each client connection (or HTTP session) gets its own sync cache.
 
@@ -217,7 +221,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncGenerator[AppState]:
-        yield AppState(backend, clock, call_budget, sessions)
+        yield AppState(backend, clock, call_budget, sessions, state)
 
     server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
 
@@ -318,7 +322,13 @@ def build_server(
         changed elsewhere since."""
 
         def attempt(n: int | None) -> Awaitable[CallToolResult]:
-            return _run(ctx, lambda s, c: run_write(write_specs.UNDO, s, c, undo_target(s, write), dry_run, n))
+            async def body(session: Session, client: SyncClient) -> tuple[str, BaseModel]:
+                if not dry_run:
+                    await session.lock_writes()  # the handle is read under the lock: two undos cannot both run it
+                record = await undo_target(session, write)
+                return await run_write(write_specs.UNDO, session, client, record, dry_run, n)
+
+            return _run(ctx, body)
 
         return await confirmed_write(ctx, attempt, confirm)
 

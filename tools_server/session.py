@@ -1,12 +1,18 @@
-"""Per-session state: sync token, mirror, query_changes views, and the loop that sends a plan as Sync requests.
+"""Per-account mirrors and per-connection sessions, and the loop that sends a plan as Sync requests.
 
-Every request carries the session's ``sync_token`` and resource types, so each write response also brings the
+One ``AccountCache`` per account (token fingerprint) on this replica: its mirror and sync token, shared by every
+client of the account, so twenty clients of one account cost one copy of it. A ``Session`` is one connection (a stdio
+process, a legacy HTTP session): its notices, its last write, the cursors it opened. Handles a client is given
+(cursors, resend batches, undo ``write`` ids) live in the account's ``state.AccountState``, in process or in Redis.
+
+Every request carries the account's ``sync_token`` and resource types, so each write response also brings the
 changes made elsewhere and the mirror stays current with no extra request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
 from collections import OrderedDict
@@ -17,71 +23,27 @@ from typing import TypeVar
 import anyio
 
 from tools_server.changes import View
-from tools_server.changes_objects import cascaded_tasks
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.plans import Plan
+from tools_server.own_writes import mark_own_writes
+from tools_server.pending import MAX_PENDING_COMMANDS as MAX_PENDING_COMMANDS
+from tools_server.pending import PendingFull as PendingFull
+from tools_server.pending import PendingWrite as PendingWrite
+from tools_server.state import AccountState, MemoryState, Releaser, StateBackend
 from tools_server.sync.client import Deadline, RequestRejected, SyncClient, TokenRejected
 from tools_server.sync.mirror import Mirror
-from tools_server.sync.send import NotConfirmed, Outcome, Progress, Report, send
-from tools_server.sync.wire import MIRRORED_RESOURCE_TYPES, Command, SyncResponse, arg_value
+from tools_server.sync.send import Outcome, Progress, Report, send
+from tools_server.sync.wire import MIRRORED_RESOURCE_TYPES, Command, SyncResponse
 from tools_server.undo import UndoRecord
-from tools_server.undo_objects import touched_ids
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
 
-MAX_VIEWS_PER_SESSION = 32
-# Undo handles kept per account (token fingerprint); the oldest goes first (an expired handle is a clear error).
-MAX_WRITE_HANDLES = 64
-# Tasks a session may remove without confirmation within the window: splitting a big delete into small calls does
+# Cursors one session remembers as its own (its writes count as seen in them); older ones still work, unmarked.
+MAX_OWN_CURSORS = 32
+# Tasks an account may remove without confirmation within the window: splitting a big delete into small calls does
 # not get past the question (3 + 2 tasks in two calls need a confirmation on the second).
 DELETE_UNCONFIRMED_MAX = 3
 DELETE_WINDOW_SECONDS = 600.0
-
-
-@dataclass
-class WriteHandles:
-    """Undo records by ``write`` handle, for one account: any client with the same token may undo with a handle, and
-    no other account can (a handle is looked up only among its own account's)."""
-
-    records: OrderedDict[str, UndoRecord] = field(default_factory=OrderedDict[str, UndoRecord])
-
-    def mint(self, record: UndoRecord) -> str:
-        handle = "u_" + secrets.token_urlsafe(9)
-        self.records[handle] = record
-        while len(self.records) > MAX_WRITE_HANDLES:
-            self.records.popitem(last=False)
-        return handle
-
-    def forget(self, record: UndoRecord) -> None:
-        for handle in [h for h, r in self.records.items() if r is record]:
-            del self.records[handle]
-
-
-# Unconfirmed commands a session keeps for resend_writes. Never evicted: a write that would go over is refused
-# before anything is sent, and the model is told to finish the pending ones first.
-MAX_PENDING_COMMANDS = 2000
-
-
-@dataclass
-class PendingWrite:
-    """A write call whose commands were not all confirmed; resending them with the same uuids is safe."""
-
-    verb: str
-    plan: Plan
-    projects: Plan | None
-    commands: list[Command]
-    outcome: Outcome
-    recurrence: bool = False
-    batch: str = ""  # its resend id once kept
-
-    def unconfirmed(self) -> list[Command]:
-        """Commands with no status read (none returned, never sent, or cut off by a cancel): they may have run."""
-        statuses = self.outcome.statuses
-        return [c for c in self.commands if isinstance(statuses.get(c.uuid, _UNREAD), NotConfirmed)]
-
-
-_UNREAD = NotConfirmed("UNCONFIRMED", "no status was read for this command", True)
 
 
 @dataclass(frozen=True)
@@ -96,9 +58,8 @@ class CallScope:
         """The scope of a call starting now, on ``clock``, with ``budget`` seconds."""
         return CallScope(Deadline(clock.monotonic() + budget, clock.monotonic, budget), report)
 
-
-class PendingFull(Exception):
-    """The session already holds as many unconfirmed commands as it may: nothing was sent."""
+    def seconds_left(self, clock: Clock) -> float:
+        return self.deadline.at - clock.monotonic() if self.deadline is not None else 45.0
 
 
 class SessionTokenRejected(Exception):
@@ -106,86 +67,29 @@ class SessionTokenRejected(Exception):
 
 
 @dataclass
-class Session:
-    key: str
+class AccountCache:
+    """One account's mirror on this replica. Its lock serialises the account's calls here (the mirror is one)."""
+
+    fingerprint: str
+    state: AccountState
+    clock: Clock = SYSTEM_CLOCK
     mirror: Mirror = field(default_factory=Mirror)
     sync_token: str = "*"
-    views: OrderedDict[str, View] = field(default_factory=OrderedDict[str, View])
     lock: anyio.Lock = field(default_factory=anyio.Lock)
-    last_used: float = 0.0
+    synced_at: float = -1e9  # monotonic time of the last successful request
     # Set when the backend answered an incremental request with a full sync (it forgot or refused our token).
     resynced: bool = False
-    pending: OrderedDict[str, PendingWrite] = field(default_factory=OrderedDict[str, PendingWrite])
-    # The last write call of this session, with before-images, for undo.
-    last_write: UndoRecord | None = None
-    synced_at: float = -1e9  # monotonic time of the last successful request
-    # False when calls cannot be told apart by client (sessionless HTTP, protocol 2026-07-28): the cache is shared by
-    # everyone using the token, cursors are the only per-client handles, and no write is "this client's own".
-    attributed: bool = True
-    clock: Clock = SYSTEM_CLOCK
-    handles: WriteHandles = field(default_factory=WriteHandles)
-    # (monotonic time, tasks) of each removal made without confirmation, for the per-window count.
-    unconfirmed_removals: list[tuple[float, int]] = field(default_factory=list[tuple[float, int]])
-
-    def removed_recently(self) -> int:
-        """Tasks removed without confirmation in the last DELETE_WINDOW_SECONDS."""
-        since = self.clock.monotonic() - DELETE_WINDOW_SECONDS
-        self.unconfirmed_removals = [(t, n) for t, n in self.unconfirmed_removals if t > since]
-        return sum(n for _, n in self.unconfirmed_removals)
-
     # The tool call now holding the lock: its deadline and progress sink.
     scope: CallScope = field(default_factory=CallScope)
-    # Said at the start of the next tool result (e.g. a cancelled call left a pending batch).
-    notices: list[str] = field(default_factory=list[str])
-    _progress: Progress | None = None
-
-    async def run_call(self, scope: CallScope, call: Callable[[], Awaitable[tuple[str, R]]]) -> tuple[str, R]:
-        """One tool call under the lock and its scope; what earlier calls left to say comes first in its text."""
-        async with self.lock:
-            earlier, self.notices = self.notices, []
-            self.scope = scope
-            try:
-                text, result = await call()
-            except BaseException:
-                self.notices[:0] = earlier  # failed or cancelled: still to be said
-                raise
-            finally:
-                self.scope = CallScope()
-            return " ".join([*earlier, text]) if earlier else text, result
-
-    def take_notices(self) -> list[str]:
-        notices, self.notices = self.notices, []
-        return notices
-
-    def pending_commands(self) -> int:
-        return sum(len(w.unconfirmed()) for w in self.pending.values())
-
-    def hold(self, write: PendingWrite) -> str:
-        """Keep a write under a resend id before it is sent, so a cancel or a crash mid-send cannot lose it."""
-        held = self.pending_commands()
-        if held + len(write.commands) > MAX_PENDING_COMMANDS:
-            raise PendingFull(
-                f"{held} commands of earlier writes are still unconfirmed in this session (batches "
-                f"{', '.join(self.pending)}); at most {MAX_PENDING_COMMANDS} may wait. Call resend_writes (no batch "
-                "needed) to finish them first; nothing was sent"
-            )
-        write.batch = write.batch or "w_" + secrets.token_urlsafe(9)
-        self.pending[write.batch] = write
-        return write.batch
-
-    def settle(self, write: PendingWrite) -> str | None:
-        """Forget a write once every command is confirmed or failed; its resend id while some are still pending."""
-        if write.unconfirmed():
-            self.pending.setdefault(write.batch, write)
-            return write.batch
-        self.pending.pop(write.batch, None)
-        return None
+    progress: Progress | None = None
+    sessions: int = 0  # sessions of this account in the registry: at 0 the mirror may go
 
     async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
         """One Sync request (commands and a read) that also refreshes the mirror."""
         token = self.sync_token
         deadline = self.scope.deadline
-        on_wait = self._progress.waiting if self._progress is not None else None
+        on_wait = self.progress.waiting if self.progress is not None else None
+        await self.state.spend_request(self.clock.now().timestamp())
         try:
             response = await client.sync(
                 commands=commands,
@@ -212,9 +116,131 @@ class Session:
             self.resynced = True
         self.synced_at = self.clock.monotonic()
         self.mirror.apply(response)
-        self.mirror.trim_log(min((v.version for v in self.views.values()), default=self.mirror.version))
+        oldest = self.state.oldest_view_version()
+        self.mirror.trim_log(self.mirror.version if oldest is None else min(oldest, self.mirror.version))
         self.sync_token = response.sync_token
         return response
+
+
+@dataclass
+class Session:
+    """One connection's view of its account: everything account-wide is delegated to ``account``."""
+
+    key: str
+    account: AccountCache
+    # False when calls cannot be told apart by client (sessionless HTTP, protocol 2026-07-28): no write is "this
+    # client's own", cursors and write handles are the only per-client handles.
+    attributed: bool = True
+    # The last write call of this session, with before-images, for undo without a handle.
+    last_write: UndoRecord | None = None
+    # Said at the start of the next tool result (e.g. a cancelled call left a pending batch).
+    notices: list[str] = field(default_factory=list[str])
+    own_cursors: OrderedDict[str, None] = field(default_factory=OrderedDict[str, None])
+    last_used: float = 0.0
+    _release: Releaser | None = None  # set while the running call holds the write lock
+
+    # -- the account's, seen through the session -----------------------------------------------------------------
+
+    @property
+    def mirror(self) -> Mirror:
+        return self.account.mirror
+
+    @mirror.setter
+    def mirror(self, mirror: Mirror) -> None:
+        self.account.mirror = mirror
+
+    @property
+    def sync_token(self) -> str:
+        return self.account.sync_token
+
+    @sync_token.setter
+    def sync_token(self, token: str) -> None:
+        self.account.sync_token = token
+
+    @property
+    def resynced(self) -> bool:
+        return self.account.resynced
+
+    @resynced.setter
+    def resynced(self, value: bool) -> None:
+        self.account.resynced = value
+
+    @property
+    def state(self) -> AccountState:
+        return self.account.state
+
+    @property
+    def clock(self) -> Clock:
+        return self.account.clock
+
+    @property
+    def lock(self) -> anyio.Lock:
+        return self.account.lock
+
+    @property
+    def synced_at(self) -> float:
+        return self.account.synced_at
+
+    # -- calls ---------------------------------------------------------------------------------------------------
+
+    async def run_call(self, scope: CallScope, call: Callable[[], Awaitable[tuple[str, R]]]) -> tuple[str, R]:
+        """One tool call under the account's lock and its scope; what earlier calls left to say comes first in its
+        text. A write takes the account's write lock too (``lock_writes``), held until the call ends."""
+        try:
+            async with self.account.lock:
+                self._release = None
+                return await self._scoped(scope, call)
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                with anyio.CancelScope(shield=True):
+                    await release()
+
+    async def lock_writes(self) -> None:
+        """Hold the account's write lock (exclusive across replicas sharing a state store) for the rest of the call.
+
+        Taken before a write plans, so it plans on what the last writer left; waits at most the call's time left."""
+        if self._release is None:
+            self._release = await self.state.lock_writes(self.account.scope.seconds_left(self.clock))
+
+    async def _scoped(self, scope: CallScope, call: Callable[[], Awaitable[tuple[str, R]]]) -> tuple[str, R]:
+        earlier, self.notices = self.notices, []
+        self.account.scope = scope
+        try:
+            text, result = await call()
+        except BaseException:
+            self.notices[:0] = earlier  # failed or cancelled: still to be said
+            raise
+        finally:
+            self.account.scope = CallScope()
+        return " ".join([*earlier, text]) if earlier else text, result
+
+    def take_notices(self) -> list[str]:
+        notices, self.notices = self.notices, []
+        return notices
+
+    async def pending(self) -> dict[str, PendingWrite]:
+        return await self.state.pending()
+
+    async def hold(self, write: PendingWrite) -> str:
+        """Keep a write under a resend id before it is sent, so a cancel or a crash mid-send cannot lose it."""
+        await self.state.keep_pending(write)
+        return write.batch
+
+    async def settle(self, write: PendingWrite) -> str | None:
+        """Forget a write once every command is confirmed or failed; its resend id while some are still pending."""
+        if write.unconfirmed():
+            await self.state.keep_pending(write)
+            return write.batch
+        await self.state.drop_pending(write.batch)
+        return None
+
+    async def removed_recently(self) -> int:
+        """Tasks this account removed without confirmation in the last DELETE_WINDOW_SECONDS."""
+        return await self.state.removed_since(self.clock.now().timestamp() - DELETE_WINDOW_SECONDS)
+
+    async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
+        return await self.account.request(client, commands)
 
     async def ensure_synced(self, client: SyncClient) -> None:
         if not self.mirror.synced:
@@ -222,78 +248,43 @@ class Session:
 
     async def execute(self, client: SyncClient, commands: Sequence[Command], outcome: Outcome | None = None) -> Outcome:
         """Send commands (see ``sync.send``) and record them as this session's own writes."""
-        report = self.scope.report
-        self._progress = Progress(report, len(commands)) if report is not None and commands else None
+        report = self.account.scope.report
+        self.account.progress = Progress(report, len(commands)) if report is not None and commands else None
         try:
-            outcome = await send(lambda chunk: self.request(client, chunk), commands, outcome, self._progress)
+            outcome = await send(lambda chunk: self.request(client, chunk), commands, outcome, self.account.progress)
         except TokenRejected as exc:
             raise SessionTokenRejected(str(exc)) from exc
         finally:
-            self._progress = None
+            self.account.progress = None
         if self.attributed:
-            self._mark_own_writes(commands, outcome)
+            for cursor in list(self.own_cursors):
+                view = await self.state.load_view(cursor)
+                if view is None:
+                    del self.own_cursors[cursor]
+                    continue
+                mark_own_writes(view, self.mirror, commands, outcome)
+                await self.state.save_view(cursor, view)
         return outcome
 
-    def _mark_own_writes(self, commands: Sequence[Command], outcome: Outcome) -> None:
-        """Record this session's writes as seen, so query_changes lists only changes made elsewhere."""
-        touched: set[str] = set()
-        gone: list[str] = []
-        children: dict[str, list[str]] | None = None
-        cascades: list[tuple[str, str]] = []
-        for command in commands:
-            if command.temp_id is not None:
-                # A new object: its subtasks, if any, are new commands of this same call.
-                created = outcome.temp_id_mapping.get(command.temp_id)
-                if created is not None:
-                    touched.add(created)
-                continue
-            kind = str(vars(command)["type"])
-            target = arg_value(command.args, "id")
-            if not kind.startswith("item_"):
-                # Comments, projects, sections, labels: the object itself, the ids of an order list, and the
-                # tasks a project, section or label command changes along the way.
-                touched.update(touched_ids(command))
-                if target is not None:
-                    cascades.append((kind, target))
-                continue
-            if target is None:
-                continue
-            touched.add(target)
-            if children is None:
-                children = self.mirror.children_index()  # once per call, and only for edits of existing tasks
-            touched.update(self.mirror.descendants(target, children))
-            if target not in self.mirror.items:
-                gone.append(target)
-        for view in self.views.values():
-            marked = set(touched)
-            if cascades:
-                marked |= cascaded_tasks(cascades, view.seen, view.objects, self.mirror)
-            if gone:
-                # Completed or deleted with its subtasks: they left the mirror, so find them in what the view saw.
-                seen_children: dict[str, list[str]] = {}
-                for item in view.seen.values():
-                    if item.parent_id is not None:
-                        seen_children.setdefault(item.parent_id, []).append(item.id)
-                stack = list(gone)
-                while stack:
-                    for child in seen_children.get(stack.pop(), ()):
-                        marked.add(child)
-                        stack.append(child)
-            view.refresh(self.mirror, marked)
-
-    def open_view(self) -> tuple[str, View]:
+    async def open_view(self) -> tuple[str, View]:
+        """A new cursor and its empty view; the caller saves the view once it has refreshed it."""
         cursor = "c_" + secrets.token_urlsafe(12)
-        view = View()
-        self.views[cursor] = view
-        while len(self.views) > MAX_VIEWS_PER_SESSION:
-            self.views.popitem(last=False)
-        return cursor, view
+        self._own(cursor)
+        return cursor, View()
 
-    def get_view(self, cursor: str) -> View | None:
-        view = self.views.get(cursor)
-        if view is not None:
-            self.views.move_to_end(cursor)
+    async def get_view(self, cursor: str) -> View | None:
+        view = await self.state.load_view(cursor)
+        if view is not None and self.attributed:
+            self._own(cursor)
         return view
+
+    def _own(self, cursor: str) -> None:
+        if not self.attributed:
+            return
+        self.own_cursors[cursor] = None
+        self.own_cursors.move_to_end(cursor)
+        while len(self.own_cursors) > MAX_OWN_CURSORS:
+            self.own_cursors.popitem(last=False)
 
 
 def token_fingerprint(token: str) -> str:
@@ -301,10 +292,16 @@ def token_fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
+def token_secret(token: str) -> bytes:
+    """A key only holders of the token can derive: it signs the account's records in a shared store."""
+    return hmac.new(token.encode(), b"tools-server state v1", hashlib.sha256).digest()
+
+
 class SessionRegistry:
-    """Sessions by key, bounded by idle time, per account and in total. When full, the account holding the most
-    sessions gives up its least recently used one: one account opening many sessions (or sending made-up session
-    ids) evicts its own, never another account's cursors and pending writes."""
+    """Sessions by key, bounded by idle time, per account and in total; one mirror per account, kept while the
+    account has a session. When full, the account holding the most sessions gives up its least recently used one:
+    one account opening many sessions (or sending made-up session ids) evicts its own, never another account's.
+    Pending writes and handles live in ``state`` and are not dropped with a session."""
 
     def __init__(
         self,
@@ -313,29 +310,36 @@ class SessionRegistry:
         max_per_account: int = 64,
         idle_seconds: float = 3600.0,
         clock: Clock = SYSTEM_CLOCK,
+        state: StateBackend | None = None,
     ) -> None:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._by_account: dict[str, OrderedDict[str, None]] = {}  # account -> its session keys, oldest first
-        self._account_of: dict[str, str] = {}
-        self._handles: dict[str, WriteHandles] = {}  # by account (token fingerprint), shared by its sessions
+        self._accounts: dict[str, AccountCache] = {}
+        self._orphans: set[str] = set()  # accounts whose last session went while a call of theirs was running
         self._max = max_sessions
         self._per_account = max_per_account
         self._idle = idle_seconds
         self._clock = clock
+        self.state: StateBackend = state if state is not None else MemoryState(clock=clock)
 
-    def get(self, key: str, *, attributed: bool = True, account: str = "") -> Session:
+    def get(self, key: str, *, attributed: bool = True, account: str = "", secret: bytes = b"") -> Session:
         now = self._clock.monotonic()
         for stale in [k for k, s in self._sessions.items() if now - s.last_used > self._idle]:
             self._drop(stale)
+        for orphan in [a for a in self._orphans if a not in self._accounts or not self._accounts[a].lock.locked()]:
+            self._orphans.discard(orphan)
+            if orphan in self._accounts and self._accounts[orphan].sessions == 0:
+                del self._accounts[orphan]
         session = self._sessions.get(key)
-        own = self._by_account.setdefault(self._account_of.get(key, account), OrderedDict())
         if session is None:
-            handles = self._handles.setdefault(account, WriteHandles())
-            while len(self._handles) > self._max:
-                del self._handles[next(iter(self._handles))]
-            session = Session(key, attributed=attributed, clock=self._clock, handles=handles)
+            cache = self._accounts.get(account)
+            if cache is None:
+                cache = AccountCache(account, self.state.account(account, secret), self._clock)
+                self._accounts[account] = cache
+            session = Session(key, cache, attributed=attributed)
+            cache.sessions += 1
             self._sessions[key] = session
-            self._account_of[key] = account
+            own = self._by_account.setdefault(account, OrderedDict())
             own[key] = None
             while len(own) > self._per_account:
                 self._drop(next(iter(own)))
@@ -343,17 +347,28 @@ class SessionRegistry:
                 heaviest = max(self._by_account.values(), key=len)  # first among equals: least recently created
                 self._drop(next(iter(heaviest)))
         self._sessions.move_to_end(key)
-        own.move_to_end(key)
+        self._by_account[session.account.fingerprint].move_to_end(key)
         session.last_used = now
         return session
 
+    def account_of(self, fingerprint: str) -> AccountCache | None:
+        return self._accounts.get(fingerprint)
+
     def _drop(self, key: str) -> None:
-        del self._sessions[key]
-        account = self._account_of.pop(key)
+        session = self._sessions.pop(key)
+        account = session.account.fingerprint
         own = self._by_account[account]
         del own[key]
         if not own:
             del self._by_account[account]
+        session.account.sessions -= 1
+        if session.account.sessions == 0:
+            # The mirror goes (handles stay in state; a full sync brings it back), once no call of it is running:
+            # two mirrors of one account in one process would not share its lock.
+            if session.account.lock.locked():
+                self._orphans.add(account)
+            else:
+                del self._accounts[account]
 
     def __len__(self) -> int:
         return len(self._sessions)

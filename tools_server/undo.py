@@ -73,6 +73,7 @@ class UndoRecord:
     reminders_added: list[str] = field(default_factory=list[str])  # update: new reminder ids
     reminders_removed: list[Reminder] = field(default_factory=list[Reminder])  # update: cleared reminders as they were
     orders: dict[str, int] = field(default_factory=dict[str, int])  # move with a position: child_order before
+    handle: str | None = None  # its `write` id once minted, so undoing it by any route retires the handle
 
 
 @dataclass

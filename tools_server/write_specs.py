@@ -66,11 +66,11 @@ def _plan_reverse(record: UndoRecord, mirror: Mirror) -> Planned:
     return Planned(reversal.plan, note=note, verb=verb, removes=reversal.removes, undoing=record)
 
 
-def undo_target(session: Session, write: str | None) -> UndoRecord:
+async def undo_target(session: Session, write: str | None) -> UndoRecord:
     """The write undo reverses: the one ``write`` names (any client of the same account), else this session's last
     one; PlanError when there is none or no session to ask."""
     if write is not None:
-        record = session.handles.records.get(write)
+        record = await session.state.find_write(write)
         if record is None:
             raise PlanError(
                 f"write: unknown, expired or already undone write handle {write!r} (handles come from write results "

@@ -16,7 +16,8 @@ from tools_server.plans import (
     Plan,
     PlanError,
 )
-from tools_server.session import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, PendingFull, PendingWrite, Session
+from tools_server.pending import PendingFull, PendingWrite
+from tools_server.session import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
 from tools_server.summary import WriteResult, build_result, combine, dry_run_result, summary_text
 from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
@@ -98,6 +99,8 @@ async def _plan(spec: WriteSpec[A], session: Session, client: SyncClient, args: 
 async def run_write(
     spec: WriteSpec[A], session: Session, client: SyncClient, args: A, dry_run: bool, confirm: int | None = None
 ) -> tuple[str, WriteResult]:
+    if not dry_run:
+        await session.lock_writes()
     planned = await _plan(spec, session, client, args)
     plan, projects = planned.plan, planned.projects
     if dry_run:
@@ -105,7 +108,7 @@ async def run_write(
         return summary_text(spec.verb, plan, result, extra=planned.note), result
     unasked = planned.removes > 0 and confirm != planned.removes
     if unasked:
-        _check_removal(spec, session, planned.removes)
+        await _check_removal(spec, session, planned.removes)
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
     seen = images(session.mirror, commands, with_items=spec.undo in _SNAPSHOT_KINDS)
     objects: dict[str, Image | None] = {}
@@ -114,15 +117,15 @@ async def run_write(
         seen.items = dict[str, Item | None](tasks)
     write = PendingWrite(spec.verb, plan, projects, commands, Outcome(), recurrence=spec.recurrence)
     try:
-        session.hold(write)
+        await session.hold(write)
     except PendingFull as exc:
         raise PlanError(str(exc)) from exc
     await _send(session, client, write, commands)
     if unasked:
-        session.unconfirmed_removals.append((session.clock.monotonic(), planned.removes))
-    result = _result(session, write)
-    if planned.undoing is not None:
-        session.handles.forget(planned.undoing)  # undone: its handle must not revert it twice
+        await session.state.add_removal(session.clock.now().timestamp(), planned.removes)
+    result = await _result(session, write)
+    if planned.undoing is not None and planned.undoing.handle is not None:
+        await session.state.forget_write(planned.undoing.handle)  # undone: its handle must not revert it twice
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
     record = (
         undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome, objects=objects)
@@ -131,14 +134,14 @@ async def run_write(
     )
     session.last_write = record
     if record is not None and record.kind != "delete" and (record.done or record.created or record.sent):
-        result.write = session.handles.mint(record)
+        result.write = record.handle = await session.state.mint_write(record)
     return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result, write) + planned.note), result
 
 
-def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
+async def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
     """Raise NeedsConfirmation when ``count`` more tasks would bring this session's unconfirmed removals in the window
     over the threshold."""
-    recent = session.removed_recently()
+    recent = await session.removed_recently()
     if recent + count <= DELETE_UNCONFIRMED_MAX:
         return
     what = "this undo deletes" if spec.undo is None else "deleting these"
@@ -164,14 +167,15 @@ async def _send(session: Session, client: SyncClient, write: PendingWrite, comma
     try:
         await session.execute(client, commands, write.outcome)
     except BaseException as exc:
-        _interrupted(session, write, cancelled=isinstance(exc, anyio.get_cancelled_exc_class()))
+        with anyio.CancelScope(shield=True):  # a cancelled call still records what it left pending
+            await _interrupted(session, write, cancelled=isinstance(exc, anyio.get_cancelled_exc_class()))
         raise
 
 
-def _interrupted(session: Session, write: PendingWrite, *, cancelled: bool) -> None:
+async def _interrupted(session: Session, write: PendingWrite, *, cancelled: bool) -> None:
     """The send raised (token rejected, refused, cancelled): keep the batch unless nothing can have run."""
     if not cancelled and not write.outcome.statuses:
-        session.pending.pop(write.batch, None)
+        await session.state.drop_pending(write.batch)
         return
     pending = len(write.unconfirmed())
     if pending:
@@ -180,15 +184,15 @@ def _interrupted(session: Session, write: PendingWrite, *, cancelled: bool) -> N
             f"An earlier write {how}: {pending} of its commands are unconfirmed and kept in batch '{write.batch}'; "
             "call resend_writes to finish them (safe: nothing is applied twice)."
         )
-    session.settle(write)
+    await session.settle(write)
 
 
-def _result(session: Session, write: PendingWrite) -> WriteResult:
+async def _result(session: Session, write: PendingWrite) -> WriteResult:
     """The structured result; a write with unconfirmed commands keeps its batch so resend_writes can finish it."""
     result = build_result(
         write.plan, write.outcome, session.mirror, recurrence=write.recurrence, projects=write.projects
     )
-    result.resend = session.settle(write)
+    result.resend = await session.settle(write)
     if result.resend is not None:
         result.retry_after = write.outcome.retry_after
     return result
@@ -197,21 +201,23 @@ def _result(session: Session, write: PendingWrite) -> WriteResult:
 async def run_resend(session: Session, client: SyncClient, batch: str | None) -> tuple[str, WriteResult]:
     """Send kept writes' unconfirmed commands again with their original uuids: the backend runs each at most once.
 
-    No ``batch``: every write pending in this session, oldest first.
+    No ``batch``: every write pending for this account (any client, any replica), oldest first.
     """
-    if batch is not None and batch not in session.pending:
-        known = ", ".join(session.pending) or "none"
-        raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending in this session: {known})")
-    batches = [batch] if batch is not None else list(session.pending)
+    await session.lock_writes()  # a batch another replica is still sending waits for it to finish or die
+    pending = await session.pending()
+    if batch is not None and batch not in pending:
+        known = ", ".join(pending) or "none"
+        raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending for this account: {known})")
+    batches = [batch] if batch is not None else list(pending)
     if not batches:
-        raise PlanError("resend_writes: nothing is pending in this session; every write was confirmed or failed")
+        raise PlanError("resend_writes: nothing is pending for this account; every write was confirmed or failed")
     texts: list[str] = []
     results: list[WriteResult] = []
     for name in batches:
-        write = session.pending[name]
+        write = pending[name]
         commands = write.unconfirmed()
         await _send(session, client, write, commands)
-        result = _result(session, write)
+        result = await _result(session, write)
         extra = projects_note(result, write) if write.projects else recurring_note(result, write)
         texts.append(
             f"Resent {len(commands)} unconfirmed commands. " + summary_text(write.verb, write.plan, result, extra=extra)
