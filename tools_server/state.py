@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-
 from tools_server.changes import View
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.pending import PendingWrite, check_room
@@ -204,4 +203,3 @@ class MemoryState:
 
     async def aclose(self) -> None:
         return None
-

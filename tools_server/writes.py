@@ -12,11 +12,11 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from tools_server.pending import PendingFull, PendingWrite
 from tools_server.plans import (
     Plan,
     PlanError,
 )
-from tools_server.pending import PendingFull, PendingWrite
 from tools_server.session import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
 from tools_server.summary import WriteResult, build_result, combine, dry_run_result, summary_text
 from tools_server.sync.client import SyncClient
