@@ -12,6 +12,7 @@ import anyio
 import httpx
 
 from tools_server import __version__
+from tools_server.cli_state import StateSettings, open_state, state_settings
 from tools_server.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
@@ -41,6 +42,11 @@ def add_http_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="allow personal mode (your account, no token needed) on a non-loopback --host: dangerous",
     )
     http.add_argument("--access-log", action="store_true", help="log one line per HTTP request (off by default)")
+    http.add_argument(
+        "--state",
+        help="keep cursors, resend batches, undo handles, write locks and request budgets in Redis, shared by "
+        "replicas: redis://HOST:PORT/DB (default: in this process; env TOOLS_SERVER_STATE_URL)",
+    )
 
 
 @asynccontextmanager
@@ -60,14 +66,17 @@ async def open_multi_user_backend(
         yield Backend(default_token="", client_for=shared.client_for, accepts_client_tokens=True, per_user=True)
 
 
-async def _run_http(env: Mapping[str, str], options: HttpOptions) -> None:
+async def _run_http(env: Mapping[str, str], options: HttpOptions, settings: StateSettings) -> None:
     from tools_server.cli import _freeze_startup_heap, call_budget, open_backend  # pyright: ignore[reportPrivateUsage]
     from tools_server.hosting import build_app, serve
     from tools_server.http_auth import TodoistTokenVerifier
     from tools_server.server import build_server
 
-    async with open_multi_user_backend(env) if options.multi_user else open_backend(env, http_mode=True) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
+    async with (
+        open_state(settings, SYSTEM_CLOCK) as state,
+        open_multi_user_backend(env) if options.multi_user else open_backend(env, http_mode=True) as backend,
+    ):
+        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)
         verifier = TodoistTokenVerifier(backend.client_for, clock=SYSTEM_CLOCK) if options.multi_user else None
         app = build_app(server, options, verifier)
         _freeze_startup_heap()
@@ -101,7 +110,8 @@ def main_http(env: Mapping[str, str], args: argparse.Namespace) -> None:
         raise ConfigError(f"http: {exc}") from None
     for warning in warnings:
         print(warning, file=sys.stderr)
+    settings = state_settings(env, args.state, multi_user=options.multi_user)
     check_port(options.host, options.port)
     if options.multi_user or backend_kind(env) == "todoist":
         probe_endpoint(sync_url(env))  # a wrong URL fails now, not on the first request
-    anyio.run(_run_http, env, options)
+    anyio.run(_run_http, env, options, settings)

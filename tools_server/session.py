@@ -335,6 +335,7 @@ class SessionRegistry:
             cache = self._accounts.get(account)
             if cache is None:
                 cache = AccountCache(account, self.state.account(account, secret), self._clock)
+                cache.state.mirror_replaced()
                 self._accounts[account] = cache
             session = Session(key, cache, attributed=attributed)
             cache.sessions += 1

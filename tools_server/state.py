@@ -72,7 +72,8 @@ class AccountState(Protocol):
     async def spend_request(self, now: float) -> None: ...  # raises BudgetSpent
     # Exclusive across replicas for one write call, renewed while held; WriteLockBusy after ``wait`` seconds.
     async def lock_writes(self, wait: float) -> Releaser: ...
-    def oldest_view_version(self) -> int | None: ...  # for the mirror's change log; None: views live elsewhere
+    def oldest_view_version(self) -> int | None: ...  # for the mirror's change log; None: no view here
+    def mirror_replaced(self) -> None: ...  # a new mirror: versions views hold count the old one's changes
     def local_views(self) -> OrderedDict[str, View] | None: ...  # in-process views (`tools-server call` saves them)
 
 
@@ -164,6 +165,10 @@ class MemoryAccount:
     def oldest_view_version(self) -> int | None:
         return min((v.version for v in self.views.values()), default=None)
 
+    def mirror_replaced(self) -> None:
+        for view in self.views.values():
+            view.version = -1
+
     def local_views(self) -> OrderedDict[str, View] | None:
         return self.views
 
@@ -173,8 +178,6 @@ class StateBackend(Protocol):
     (never stored) and lets a shared store tell its own records from forged ones."""
 
     def account(self, fingerprint: str, secret: bytes) -> AccountState: ...
-    def holds(self, fingerprint: str) -> bool: ...  # this process must keep the account (it holds pending writes)
-    async def aclose(self) -> None: ...
 
 
 class MemoryState:
@@ -197,9 +200,3 @@ class MemoryState:
                 del self._accounts[key]
         self._accounts.move_to_end(fingerprint)
         return account
-
-    def holds(self, fingerprint: str) -> bool:
-        return fingerprint in self._accounts
-
-    async def aclose(self) -> None:
-        return None
