@@ -289,8 +289,8 @@ DOMAIN_ERRORS: dict[str, re.Pattern[str]] = {
         r"no (project|section) named '.*'(; closest: .*)?|section '.*' is ambiguous; use its id: .*", re.DOTALL
     ),
     "resend_writes": re.compile(
-        r"batch: unknown or already confirmed batch ('.*'|\".*\") \(pending in this session: .*\)"
-        r"|resend_writes: nothing is pending in this session; every write was confirmed or failed",
+        r"batch: unknown or already confirmed batch ('.*'|\".*\") \(pending for this account: .*\)"
+        r"|resend_writes: nothing is pending for this account; every write was confirmed or failed",
         re.DOTALL,
     ),
 }

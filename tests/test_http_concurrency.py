@@ -264,7 +264,7 @@ async def test_twenty_concurrent_clients_apply_every_write_once_and_keep_their_s
                 if c["kind"] == "added" and str(c["content"]).endswith("-final") and c["content"] != final
             )
             await own_reads_done.wait()
-            # Another session's cursor is not ours to use: it must read as unknown and open a view of our own.
+            # Another client's cursor of the same account: a handle of this account, so it reads that view.
             neighbour = records[(record.number + 1) % CLIENTS]
             result = await _call(client, record, "query_changes", {"cursor": neighbour.cursor})
             if not result.is_error:
@@ -308,23 +308,14 @@ async def test_twenty_concurrent_clients_apply_every_write_once_and_keep_their_s
     assert sum(len(r.completed) for r in records) > 0 and sum(len(r.moved) for r in records) > 0
 
     # Sessions: each client's cursor lists the other 19 clients' final tasks (written elsewhere) and never its own;
-    # a neighbour's cursor is unknown to this session and gives a fresh overview under a new cursor of its own.
+    # a neighbour's cursor (same account) answers as the neighbour's view.
     missed = {n: 19 - len(seen) for n, seen in sorted(seen_finals.items()) if len(seen) != 19}
     all_cursors = {r.cursor for r in records}
-    if mode == "legacy":
-        accepted = {
-            n: text.splitlines()[0][:80]
-            for n, (text, cursor, overview) in sorted(foreign.items())
-            if UNKNOWN_CURSOR not in text or not overview or cursor in all_cursors
-        }
-    else:
-        # Sessionless clients: a cursor is the handle (2026-07-28 spec: state in explicit, high-entropy handles), so
-        # whoever holds one reads that view; it must answer as that view, not as a fresh overview.
-        accepted = {}
-        wrong = {
-            n: text[:80] for n, (text, cursor, overview) in foreign.items() if overview or cursor not in all_cursors
-        }
-        assert not wrong, wrong
+    # A cursor is a handle of the account (issue 15: state keyed by account, not by session id), in both protocols:
+    # whoever holds one with the same token reads that view; it must answer as that view, not as a fresh overview.
+    accepted: dict[int, str] = {}
+    wrong = {n: text[:80] for n, (text, cursor, overview) in foreign.items() if overview or cursor not in all_cursors}
+    assert len(foreign) == CLIENTS and not wrong, wrong
     assert not missed and not accepted, (
         f"sessions are not kept apart: {len(missed)} of {CLIENTS} cursors missed other clients' writes "
         f"(client: missed of 19) {missed}; {len(accepted)} of {CLIENTS} clients had a neighbour's cursor accepted "
