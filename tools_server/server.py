@@ -54,7 +54,7 @@ from tools_server.session import (
     token_fingerprint,
     token_secret,
 )
-from tools_server.state import StateBackend
+from tools_server.state import StateBackend, StateRefusal
 from tools_server.summary import AddResult
 from tools_server.sync.client import SyncClient, SyncFailure
 from tools_server.tool_args import closest_argument, compact_errors, strict_arguments
@@ -177,7 +177,7 @@ async def _run(
     scope = CallScope.starting(state.clock, state.call_budget, ctx.report_progress)
     try:
         text, result = await session.run_call(scope, lambda: run(session, client))
-    except (SessionTokenRejected, SyncFailure, PlanError) as exc:
+    except (SessionTokenRejected, SyncFailure, PlanError, StateRefusal) as exc:
         raise ToolError(" ".join([str(exc), *session.take_notices()])) from exc
     return _reply(text, result)
 
@@ -193,7 +193,7 @@ async def _read_guarded(session: Session, client: SyncClient, render: Callable[[
     async with session.lock:
         try:
             await session.request(client)
-        except (SessionTokenRejected, SyncFailure) as exc:
+        except (SessionTokenRejected, SyncFailure, StateRefusal) as exc:
             raise ResourceError(str(exc)) from exc
         return render()
 

@@ -17,7 +17,6 @@ from typing import Protocol
 from tools_server.changes import View
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.pending import PendingWrite, check_room
-from tools_server.sync.failures import SyncFailure
 from tools_server.undo import UndoRecord
 
 # Cursors kept per account, shared by all its clients; the least recently used goes first (a clear "expired").
@@ -30,26 +29,29 @@ REQUEST_WINDOW_SECONDS = 900.0
 DEFAULT_ACCOUNT_REQUESTS = 900
 
 
-class BudgetSpent(SyncFailure):
+class StateRefusal(Exception):
+    """The state store stopped a call before its next request: the call fails with this text (not a per-task
+    failure, since the backend was never asked); what an interrupted write left unconfirmed stays pending."""
+
+
+class BudgetSpent(StateRefusal):
     """This account used its request budget for the window; the request was not sent."""
 
     def __init__(self, limit: int, retry_after: float) -> None:
         super().__init__(
             f"this account's request budget ({limit} Sync requests per {REQUEST_WINDOW_SECONDS / 60:.0f} minutes, "
-            f"shared by all replicas) is used up; try again in {retry_after:.0f} s. Nothing was sent by this request",
-            retryable=True,
-            retry_after=retry_after,
+            f"shared by all replicas) is used up; try again in {retry_after:.0f} s. Nothing was sent by this request"
         )
+        self.retry_after = retry_after
 
 
-class WriteLockBusy(SyncFailure):
+class WriteLockBusy(StateRefusal):
     """Another call of this account held the write lock for the whole of this call's time budget."""
 
     def __init__(self) -> None:
         super().__init__(
             "another write of this account is still running (its lock was held for this call's whole time budget); "
-            "nothing was sent: try again shortly",
-            retryable=True,
+            "nothing was sent: try again shortly"
         )
 
 

@@ -40,12 +40,12 @@ from tools_server.state import (
     REQUEST_WINDOW_SECONDS,
     BudgetSpent,
     Releaser,
+    StateRefusal,
     WriteLockBusy,
     new_batch_id,
     new_write_handle,
     window_of,
 )
-from tools_server.sync.failures import SyncFailure
 from tools_server.undo import UndoRecord
 
 logger = logging.getLogger(__name__)
@@ -61,11 +61,11 @@ _MAC = 32
 _CACHED_VIEWS = 8  # per account on this replica: a client that stays on one replica skips the unpickling
 
 
-class StateUnavailable(SyncFailure):
+class StateUnavailable(StateRefusal):
     """Redis did not answer: nothing was sent for this call's unanswered step."""
 
     def __init__(self) -> None:
-        super().__init__("the shared state store (Redis) is unreachable; try again shortly", retryable=True)
+        super().__init__("the shared state store (Redis) is unreachable; try again shortly")
 
 
 def masked(url: str) -> str:
