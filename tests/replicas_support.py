@@ -199,9 +199,10 @@ class Cluster:
         already listed (so each call is exactly one request) and the turn reset to the first replica."""
         chosen = RoundRobin([self.replicas[i].base for i in replicas])
         headers = {"Authorization": f"Bearer {token}"}
+        url = f"{self.replicas[replicas[0]].base}/mcp"  # the host and port are the transport's choice, per request
         async with (
             httpx2.AsyncClient(transport=chosen, headers=headers, timeout=60) as http,
-            Client(streamable_http_client(f"{chosen_base(self, replicas)}/mcp", http_client=http), mode=MODERN) as mcp,
+            Client(streamable_http_client(url, http_client=http), mode=MODERN) as mcp,
         ):
             await mcp.list_tools()
             chosen.next = 0
@@ -229,10 +230,6 @@ class Cluster:
     async def contents(self, token: str) -> Counter[str]:
         """How many active tasks of each content the account has, as the store says."""
         return Counter(item["content"] for item in await self.items(token))
-
-
-def chosen_base(cluster: Cluster, replicas: Sequence[int]) -> str:
-    return cluster.replicas[replicas[0]].base
 
 
 @asynccontextmanager

@@ -151,22 +151,26 @@ def _json_object(body: bytes) -> dict[str, Any]:
 @asynccontextmanager
 async def sync_proxy(upstreams: Mapping[str, str]) -> AsyncGenerator[SyncProxy]:
     """The proxy on a loopback port of its own; every hold is dropped and the server stopped on exit."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)  # connections queue from here on, before uvicorn accepts them: usable at once
-    port: int = sock.getsockname()[1]
-    async with httpx.AsyncClient(timeout=30, follow_redirects=False) as http:
-        proxy = SyncProxy(f"http://127.0.0.1:{port}", upstreams, http)
-        config = uvicorn.Config(
-            proxy, log_config=None, log_level="warning", lifespan="off", timeout_graceful_shutdown=5, access_log=False
-        )
-        server = uvicorn.Server(config)
-        async with anyio.create_task_group() as group:
-            group.start_soon(server.serve, [sock])
-            try:
-                yield proxy
-            finally:
-                for held in proxy.holds:
-                    held.drop()
-                server.should_exit = True
-        sock.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)  # connections queue from here on, before uvicorn accepts them: usable at once
+        port: int = sock.getsockname()[1]
+        async with httpx.AsyncClient(timeout=30, follow_redirects=False) as http:
+            proxy = SyncProxy(f"http://127.0.0.1:{port}", upstreams, http)
+            config = uvicorn.Config(
+                proxy,
+                log_config=None,
+                log_level="warning",
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+                access_log=False,
+            )
+            server = uvicorn.Server(config)
+            async with anyio.create_task_group() as group:
+                group.start_soon(server.serve, [sock])
+                try:
+                    yield proxy
+                finally:
+                    for held in proxy.holds:
+                        held.drop()
+                    server.should_exit = True
