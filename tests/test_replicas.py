@@ -31,6 +31,12 @@ ALICE, BOB = "alice-token-replicas-1", "bob-token-replicas-2"
 WAIT = 20.0  # seconds any single awaited event may take before the test fails
 
 
+async def _within(event: anyio.Event, what: str) -> None:
+    with anyio.move_on_after(WAIT):
+        await event.wait()
+    assert event.is_set(), f"{what} did not happen within {WAIT:g} s"
+
+
 def _alices_writes(seen: Seen) -> bool:
     return seen.account == ALICE and has_commands(seen)
 
@@ -76,8 +82,7 @@ async def test_a_write_whose_answer_came_too_late_is_finished_by_the_other_repli
     async with cluster(tmp_path, [ALICE], env={"TOOLS_SERVER_CALL_BUDGET": "2"}) as c, c.client(ALICE) as (client, _):
         held = c.proxy.hold(_alices_writes, forward_first=True)  # it runs in the account; its answer waits
         reply = await client.call_tool("add_item", {"items": _tasks(3)})
-        with anyio.fail_after(WAIT):
-            await held.answered.wait()
+        await _within(held.answered, "the held write reaching the account")
         held.release()  # too late: the replica has given up on it
         data = structured(reply)
         assert data["resend"], text_of(reply)
@@ -112,8 +117,8 @@ async def test_a_write_cut_by_a_sigkill_is_finished_by_the_other_replica_each_ta
         try:
             async with c.client(ALICE, replicas=(0,)) as (doomed, _), anyio.create_task_group() as group:
                 group.start_soon(_call_until_killed, doomed, {"items": _tasks(150)})
-                with anyio.fail_after(WAIT):
-                    await (held.answered if forwarded else held.arrived).wait()
+                second = "the second Sync request of the 150-task add " + ("running" if forwarded else "arriving")
+                await _within(held.answered if forwarded else held.arrived, second)
                 c.replicas[0].kill()  # holding the account's write lock, with the batch half confirmed
                 group.cancel_scope.cancel()
         except* httpx2.TransportError:
@@ -143,8 +148,7 @@ async def test_another_account_cannot_use_alices_cursor_handle_or_batch_on_any_r
             cursor = structured(await alice.call_tool("query_changes", {}))["cursor"]
             held = c.proxy.hold(_alices_writes, forward_first=True)
             late = structured(await alice.call_tool("add_item", {"items": [{"content": "alice pending"}]}))
-            with anyio.fail_after(WAIT):
-                await held.answered.wait()
+            await _within(held.answered, "Alice's held write reaching her account")
             held.release()
         handle, batch = added["write"], late["resend"]
         assert handle and batch and cursor
