@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from tools_server.clock import SYSTEM_CLOCK
 if TYPE_CHECKING:
     from tools_server.hosting import HttpOptions
     from tools_server.server import Backend
+    from tools_server.state import StateBackend
     from tools_server.sync.client import RetryPolicy
 
 
@@ -77,7 +78,11 @@ async def _run_http(env: Mapping[str, str], options: HttpOptions, settings: Stat
         open_multi_user_backend(env) if options.multi_user else open_backend(env, http_mode=True) as backend,
     ):
         server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)
-        verifier = TodoistTokenVerifier(backend.client_for, clock=SYSTEM_CLOCK) if options.multi_user else None
+        verifier = (
+            TodoistTokenVerifier(backend.client_for, clock=SYSTEM_CLOCK, spend=_spender(state))
+            if options.multi_user
+            else None
+        )
         app = build_app(server, options, verifier)
         _freeze_startup_heap()
         host = f"[{options.host}]" if ":" in options.host else options.host
@@ -88,6 +93,17 @@ async def _run_http(env: Mapping[str, str], options: HttpOptions, settings: Stat
             flush=True,
         )
         await serve(app, options)
+
+
+def _spender(state: StateBackend) -> Callable[[str], Awaitable[None]]:
+    """Token checks spend from the caller's account budget, like the account's own requests."""
+    from tools_server.session import token_fingerprint, token_secret
+
+    async def spend(token: str) -> None:
+        account = state.account(token_fingerprint(token), token_secret(token))
+        await account.spend_request(SYSTEM_CLOCK.now().timestamp())
+
+    return spend
 
 
 def main_http(env: Mapping[str, str], args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.session import token_fingerprint
+from tools_server.state import BudgetSpent, StateRefusal
 from tools_server.sync.client import SyncClient, SyncFailure, TokenRejected
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,19 @@ MAX_VERDICTS = 4096
 
 class TokenCheckUnavailable(Exception):
     """The Sync endpoint could not be asked whether a token is good (network, 5xx, rate limit)."""
+
+
+class TokenCheckOverBudget(TokenCheckUnavailable):
+    """The account's request budget (shared by replicas) has no request left for the check: 429, not 503."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# Spends one request of the account's budget for a token check (state.AccountState.spend_request); may raise
+# state.BudgetSpent.
+Spend = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -65,8 +79,10 @@ class TodoistTokenVerifier(TokenVerifier):
         clock: Clock = SYSTEM_CLOCK,
         ttl: float = VERDICT_SECONDS,
         max_entries: int = MAX_VERDICTS,
+        spend: Spend | None = None,
     ) -> None:
         self._client_for = client_for
+        self._spend = spend
         self._clock = clock
         self._ttl = ttl
         self._max = max_entries
@@ -85,6 +101,13 @@ class TodoistTokenVerifier(TokenVerifier):
             # The cached AccessToken carries the token it was made for; a fingerprint collision must not lend it out.
             return cached.token if cached.token is None or cached.token.token == token else None
         self.checks += 1
+        if self._spend is not None:
+            try:
+                await self._spend(token)  # the check is a request to the account's Todoist limit like any other
+            except BudgetSpent as exc:
+                raise TokenCheckOverBudget(str(exc), exc.retry_after) from exc
+            except StateRefusal as exc:
+                raise TokenCheckUnavailable(str(exc)) from exc
         try:
             await self._client_for(token).sync(sync_token="*", resource_types=["user"])
             verdict = AccessToken(token=token, client_id=key, scopes=list(SCOPES), subject=key)
@@ -153,6 +176,9 @@ class BearerGate:
             return
         try:
             access = await self._verifier.verify_token(token)
+        except TokenCheckOverBudget as exc:
+            await self._refuse(send, 429, "temporarily_unavailable", str(exc), retry_after=exc.retry_after)
+            return
         except TokenCheckUnavailable:
             logger.warning("could not check a bearer token: the Sync endpoint is unavailable")
             await self._refuse(send, 503, "temporarily_unavailable", "Todoist could not be reached to check the token")
@@ -164,13 +190,15 @@ class BearerGate:
         scope["auth"] = AuthCredentials(access.scopes)
         await self._app(scope, receive, send)
 
-    async def _refuse(self, send: Send, status: int, error: str, description: str) -> None:
+    async def _refuse(
+        self, send: Send, status: int, error: str, description: str, *, retry_after: float = 30.0
+    ) -> None:
         body = json.dumps({"error": error, "error_description": description}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         if status == 401:
             challenge = f'{self._challenge}, error="{error}"' if error == "invalid_token" else self._challenge
             headers.append((b"www-authenticate", challenge.encode()))
         else:
-            headers.append((b"retry-after", b"30"))
+            headers.append((b"retry-after", str(max(1, round(retry_after))).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
