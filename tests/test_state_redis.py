@@ -45,9 +45,9 @@ async def test_two_replicas_share_cursors_undo_handles_and_keep_their_own_mirror
                 again = await b.call_tool("undo", {"write": added["write"]})
                 assert again.is_error and "write: unknown, expired or already undone" in text_of(again)
             assert await h.active_items() == []
-            # Every key the replicas left expires by itself, and none holds the token.
+            # Every key the replicas left expires by itself and is named by the account's fingerprint (not its token).
             raw = server.client()
-            keys: list[bytes] = raw.keys("ts:*")  # pyright: ignore[reportAssignmentType]
+            keys: list[bytes] = raw.keys("ts:*")  # pyright: ignore[reportAssignmentType, reportUnknownMemberType]
             ttls: list[int] = [raw.ttl(k) for k in keys]  # pyright: ignore[reportAssignmentType]
             assert keys and all(ttl > 0 for ttl in ttls), dict(zip(keys, ttls, strict=True))
             assert all(k.startswith(f"ts:{token_fingerprint(TOKEN)}:".encode()) for k in keys), keys
