@@ -246,12 +246,28 @@ class Session:
         if not self.mirror.synced:
             await self.request(client)
 
-    async def execute(self, client: SyncClient, commands: Sequence[Command], outcome: Outcome | None = None) -> Outcome:
-        """Send commands (see ``sync.send``) and record them as this session's own writes."""
+    async def execute(
+        self,
+        client: SyncClient,
+        commands: Sequence[Command],
+        outcome: Outcome | None = None,
+        checkpoint: Callable[[], Awaitable[None]] | None = None,
+    ) -> Outcome:
+        """Send commands (see ``sync.send``) and record them as this session's own writes. ``checkpoint`` runs
+        before every request but the first, when the statuses of the requests before it are in ``outcome``."""
         report = self.account.scope.report
         self.account.progress = Progress(report, len(commands)) if report is not None and commands else None
+        sent = 0
+
+        async def request(chunk: Sequence[Command]) -> SyncResponse:
+            nonlocal sent
+            if sent and checkpoint is not None:
+                await checkpoint()
+            sent += 1
+            return await self.request(client, chunk)
+
         try:
-            outcome = await send(lambda chunk: self.request(client, chunk), commands, outcome, self.account.progress)
+            outcome = await send(request, commands, outcome, self.account.progress)
         except TokenRejected as exc:
             raise SessionTokenRejected(str(exc)) from exc
         finally:

@@ -165,7 +165,9 @@ async def _send(session: Session, client: SyncClient, write: PendingWrite, comma
     """
     write.outcome.retry_after = None
     try:
-        await session.execute(client, commands, write.outcome)
+        # Between requests the stored batch is brought up to date, so a replica that dies mid-write leaves another
+        # only the unconfirmed rest to resend.
+        await session.execute(client, commands, write.outcome, checkpoint=lambda: session.state.keep_pending(write))
     except BaseException as exc:
         with anyio.CancelScope(shield=True):  # a cancelled call still records what it left pending
             await _interrupted(session, write, cancelled=isinstance(exc, anyio.get_cancelled_exc_class()))
