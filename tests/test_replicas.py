@@ -132,8 +132,10 @@ async def test_a_write_cut_by_a_sigkill_is_finished_by_the_other_replica_each_ta
         assert not done.is_error, text_of(done)
         result = structured(done)
         assert result["failed"] == 0 and result.get("resend") is None and not result.get("pending")
-        # Only the second request's commands: the stored batch was brought up to date before that request went.
-        assert result["ok"] == 50, text_of(done)
+        # Only the second request's commands are resent (the stored batch was brought up to date before that request
+        # went), and the result tells the whole write: all 150 confirmed.
+        assert text_of(done).startswith("Resent 50 unconfirmed commands. Added 150 tasks."), text_of(done)
+        assert result["ok"] == 150, text_of(done)
         assert await c.contents(ALICE) == Counter(f"t{i}" for i in range(150))
 
 
