@@ -147,7 +147,7 @@ def brief(item: Item, zone: str | None = None) -> TaskBrief:
         parent_id=item.parent_id,
         priority=item.priority if item.priority > 1 else None,
         due=_due(item, zone),
-        labels=item.labels or None,
+        labels=list(item.labels) or None,
     )
 
 

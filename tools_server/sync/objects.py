@@ -2,20 +2,27 @@
 
 Todoist's own SDK fails a whole response on one unexpected value (reference §1). This client must not: a real account
 carries values our models never saw (``due.lang: null``, ``duration.unit: "hour"``, numeric ids, new keys). So the
-models accept what the docs or the SDK allow (nulls, unknown enum values, numbers for strings, unknown keys), and
+objects accept what the docs or the SDK allow (nulls, unknown enum values, numbers for strings, unknown keys), and
 ``read_response`` reads the envelope first and each resource object on its own: an object that still cannot be read
 is skipped with one warning naming its type and id, and everything else in the response is applied.
+
+The mirrored objects (tasks and the rest) are compact ``Record`` structs decoded straight from the response bytes
+(``sync/lenient.py``): an account of 100k tasks is held in about 1 kB a task. The user and errors stay pydantic models.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Annotated, Any, Literal, cast
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
+import msgspec
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from tools_server.sync.lenient import Record, decoder, describe, read
 
 logger = logging.getLogger(__name__)
+_R = TypeVar("_R", bound=Record)
 
 
 class _Lenient(BaseModel):
@@ -23,7 +30,7 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
 
-class Due(_Lenient):
+class Due(Record):
     """A due date as Todoist returns it: ``date`` is YYYY-MM-DD (all day), a floating local datetime (no ``Z``), or a
     UTC datetime ending in ``Z`` with the IANA ``timezone`` it is fixed to (reference §2.2)."""
 
@@ -35,12 +42,12 @@ class Due(_Lenient):
     is_recurring: bool = False
 
 
-class Deadline(_Lenient):
+class Deadline(Record):
     date: str
     lang: str | None = None
 
 
-class ItemDuration(_Lenient):
+class ItemDuration(Record):
     """A task's duration as read: the docs say a positive integer of ``minute`` or ``day``, the SDK allows any
     positive number, and a unit added later must not make the task unreadable."""
 
@@ -48,7 +55,7 @@ class ItemDuration(_Lenient):
     unit: str
 
 
-class Item(_Lenient):
+class Item(Record):
     id: str
     user_id: str = ""
     project_id: str = ""
@@ -57,7 +64,8 @@ class Item(_Lenient):
     content: str = ""
     description: str = ""
     priority: int = 1
-    labels: list[str] = Field(default_factory=list[str])
+    # A tuple: the empty one is shared, and a tuple of strings is no GC work.
+    labels: tuple[str, ...] = ()
     due: Due | None = None
     deadline: Deadline | None = None
     duration: ItemDuration | None = None
@@ -74,7 +82,7 @@ class Item(_Lenient):
     completed_at: str | None = None
 
 
-class Project(_Lenient):
+class Project(Record):
     id: str
     name: str = ""
     color: str = "charcoal"
@@ -95,7 +103,7 @@ class Project(_Lenient):
     updated_at: str | None = None
 
 
-class Section(_Lenient):
+class Section(Record):
     id: str
     name: str = ""
     project_id: str = ""
@@ -109,7 +117,7 @@ class Section(_Lenient):
     updated_at: str | None = None
 
 
-class Label(_Lenient):
+class Label(Record):
     id: str
     name: str = ""
     color: str = "charcoal"
@@ -118,7 +126,7 @@ class Label(_Lenient):
     is_favorite: bool = False
 
 
-class Note(_Lenient):
+class Note(Record):
     """A comment: on a task (``item_id``, from ``notes``) or on a project (``project_id``, from ``project_notes``)."""
 
     id: str
@@ -131,7 +139,7 @@ class Note(_Lenient):
     file_attachment: dict[str, Any] | None = None
 
 
-class Reminder(_Lenient):
+class Reminder(Record):
     id: str
     item_id: str = ""
     type: str = "relative"
@@ -196,13 +204,15 @@ class SyncError(_Lenient):
 CommandStatus = Literal["ok"] | SyncError
 
 
-class SyncResponse(_Lenient):
-    # A sync token is opaque text the backend made: a number there means the body is not a Sync response.
-    sync_token: Annotated[str, Strict()]
+@dataclass(slots=True)
+class SyncResponse:
+    """One Sync response as ``read_response`` read it: the envelope and the resource objects that could be read."""
+
+    sync_token: str
     full_sync: bool = False
     full_sync_date_utc: str | None = None
-    sync_status: dict[str, CommandStatus] = Field(default_factory=dict[str, CommandStatus])
-    temp_id_mapping: dict[str, str] = Field(default_factory=dict[str, str])
+    sync_status: dict[str, CommandStatus] = field(default_factory=dict[str, CommandStatus])
+    temp_id_mapping: dict[str, str] = field(default_factory=dict[str, str])
     items: list[Item] | None = None
     projects: list[Project] | None = None
     sections: list[Section] | None = None
@@ -216,76 +226,119 @@ class SyncResponse(_Lenient):
 # The resource types this server reads and mirrors.
 MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "notes", "project_notes", "reminders", "user")
 
-_LISTS: dict[str, type[_Lenient]] = {
-    "items": Item,
-    "projects": Project,
-    "sections": Section,
-    "labels": Label,
-    "notes": Note,
-    "project_notes": Note,
-    "reminders": Reminder,
-}
-_SINGULAR = {
-    "items": "item",
-    "projects": "project",
-    "sections": "section",
-    "labels": "label",
-    "notes": "note",
-    "project_notes": "project note",
-    "reminders": "reminder",
-}
+
+class UnreadableResponse(ValueError):
+    """The body is no Sync response (not JSON, or no usable envelope): nothing in it can be trusted. The text names
+    where and why, never a value (the body is the user's data)."""
 
 
-class _Envelope(_Lenient):
-    """The response without its resources: what confirms commands and moves the sync token."""
+_NULL = msgspec.Raw(b"null")
 
-    sync_token: Annotated[str, Strict()]
+
+class _Body(msgspec.Struct, gc=False):
+    """The response with each resource list kept as raw JSON text, read object by object below."""
+
+    # A sync token is opaque text the backend made: a number there means the body is not a Sync response.
+    sync_token: str
     full_sync: bool = False
     full_sync_date_utc: str | None = None
-    sync_status: dict[str, Any] = Field(default_factory=dict[str, Any])
-    temp_id_mapping: dict[str, Any] = Field(default_factory=dict[str, Any])
+    sync_status: dict[str, Any] = {}
+    temp_id_mapping: dict[str, Any] = {}
+    items: msgspec.Raw = _NULL
+    projects: msgspec.Raw = _NULL
+    sections: msgspec.Raw = _NULL
+    labels: msgspec.Raw = _NULL
+    notes: msgspec.Raw = _NULL
+    project_notes: msgspec.Raw = _NULL
+    reminders: msgspec.Raw = _NULL
+    user: msgspec.Raw = _NULL
+
+
+# Lax (``1`` for ``full_sync: true``), but a number is still no sync token.
+_BODY = msgspec.json.Decoder(_Body, strict=False)
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class _Kind(Generic[_R]):
+    """One resource list's record type, its name in warnings, and its strict decoder (built once)."""
+
+    def __init__(self, cls: type[_R], singular: str) -> None:
+        self.cls, self.singular, self.strict = cls, singular, decoder(cls)
 
 
 def read_response(content: bytes | str) -> SyncResponse:
     """The Sync response in ``content``, skipping (with one WARNING each) objects that cannot be read.
 
-    Raises ``ValidationError`` when the envelope itself is unusable (no sync token) and ``ValueError`` when the body
-    is not JSON: then nothing in it can be trusted. The whole body is parsed in one pydantic-core pass first; only a
-    body with a bad object pays for reading object by object.
+    Raises ``UnreadableResponse`` when the body is not JSON or its envelope is unusable (no sync token). Each object
+    is decoded from its own slice of the body, straight into its record: no tree of dicts is built first.
     """
     try:
-        return SyncResponse.model_validate_json(content)
-    except ValidationError:
-        pass
-    data: object = json.loads(content)
-    if not isinstance(data, dict):
-        return SyncResponse.model_validate(data)  # raises: a JSON array or scalar is no response
-    body: dict[str, Any] = data  # pyright: ignore[reportUnknownVariableType]
-    envelope = _Envelope.model_validate(body)
-    fields: dict[str, Any] = envelope.model_dump(exclude={"sync_status", "temp_id_mapping"})
-    fields["sync_status"] = _statuses(envelope.sync_status)
-    fields["temp_id_mapping"] = {
-        temp: str(real)
-        for temp, real in envelope.temp_id_mapping.items()
-        if isinstance(real, str | int) and not isinstance(real, bool)
-    }
-    for key, model in _LISTS.items():
-        raw = body.get(key)
-        if isinstance(raw, list):
-            entries = cast(list[Any], raw)
-            fields[key] = [obj for entry in entries if (obj := _read_one(model, _SINGULAR[key], entry)) is not None]
-        elif raw is not None:
-            logger.warning("Sync response: %s is not a list; ignored", key)
-    user = body.get("user")
-    if user is not None:
-        fields["user"] = _read_user(user)
-    return SyncResponse.model_construct(**fields)
+        body = _BODY.decode(content)
+    except msgspec.ValidationError as exc:
+        where, why = describe(exc)
+        raise UnreadableResponse(f"{where or 'body'}: {why}") from None
+    except msgspec.DecodeError:
+        raise UnreadableResponse("body: not JSON") from None
+    return SyncResponse(
+        sync_token=body.sync_token,
+        full_sync=body.full_sync,
+        full_sync_date_utc=body.full_sync_date_utc,
+        sync_status=_statuses(body.sync_status),
+        temp_id_mapping={
+            temp: str(real)
+            for temp, real in body.temp_id_mapping.items()
+            if isinstance(real, str | int) and not isinstance(real, bool)
+        },
+        items=_read_list("items", body.items, _ITEMS),
+        projects=_read_list("projects", body.projects, _PROJECTS),
+        sections=_read_list("sections", body.sections, _SECTIONS),
+        labels=_read_list("labels", body.labels, _LABELS),
+        notes=_read_list("notes", body.notes, _NOTES),
+        project_notes=_read_list("project_notes", body.project_notes, _PROJECT_NOTES),
+        reminders=_read_list("reminders", body.reminders, _REMINDERS),
+        user=None if body.user == _NULL else _read_user(msgspec.json.decode(body.user)),
+    )
+
+
+_ITEMS = _Kind(Item, "item")
+_PROJECTS = _Kind(Project, "project")
+_SECTIONS = _Kind(Section, "section")
+_LABELS = _Kind(Label, "label")
+_NOTES = _Kind(Note, "note")
+_PROJECT_NOTES = _Kind(Note, "project note")
+_REMINDERS = _Kind(Reminder, "reminder")
+
+
+def _read_list(key: str, raw: msgspec.Raw, kind: _Kind[_R]) -> list[_R] | None:
+    if raw == _NULL:
+        return None
+    try:
+        entries = _RAW_LIST.decode(raw)
+    except msgspec.ValidationError:
+        logger.warning("Sync response: %s is not a list; ignored", key)
+        return None
+    read_one, cls, strict = read, kind.cls, kind.strict
+    found: list[_R] = []
+    for entry in entries:
+        try:
+            found.append(read_one(cls, strict, entry))
+        except msgspec.ValidationError as exc:
+            _skip(kind.singular, entry, exc)
+    return found
+
+
+def _skip(kind: str, raw: msgspec.Raw, exc: msgspec.ValidationError) -> None:
+    data: object = msgspec.json.decode(raw)
+    ident: object = cast(dict[str, Any], data).get("id") if isinstance(data, dict) else None
+    where, why = describe(exc)
+    # Type, id and the failing field only: the object's values are the user's data and stay out of logs.
+    logger.warning("Sync response: skipped unreadable %s id=%s (%s: %s)", kind, _short(ident), where or kind, why)
 
 
 def _read_user(raw: object) -> User | None:
     """The user, without the settings that cannot be read: one odd setting must not cost the timezone."""
     if not isinstance(raw, dict):
-        return _read_one(User, "user", raw)
+        return _read_model(User, "user", raw)
     data = dict(cast(dict[str, Any], raw))
     try:
         return User.model_validate(data)
@@ -294,17 +347,19 @@ def _read_user(raw: object) -> User | None:
     logger.warning("Sync response: user settings %s could not be read; using defaults for them", ", ".join(bad))
     for key in bad:
         data.pop(key, None)
-    return _read_one(User, "user", data)
+    return _read_model(User, "user", data)
 
 
-def _read_one(model: type[_Lenient], kind: str, raw: object) -> Any:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _read_model(model: type[_M], kind: str, raw: object) -> _M | None:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         ident: object = cast(dict[str, Any], raw).get("id") if isinstance(raw, dict) else None
         first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or kind
-        # Type, id and the failing field only: the object's values are the user's data and stay out of logs.
         logger.warning("Sync response: skipped unreadable %s id=%s (%s: %s)", kind, _short(ident), where, first["msg"])
         return None
 
@@ -316,7 +371,7 @@ def _statuses(raw: dict[str, Any]) -> dict[str, CommandStatus]:
         if status == "ok":
             statuses[uuid] = "ok"
         elif isinstance(status, dict):
-            error = _read_one(SyncError, "sync_status", cast(dict[str, Any], status))
+            error = _read_model(SyncError, "sync_status", cast(dict[str, Any], status))
             if error is not None:
                 statuses[uuid] = error
         else:
@@ -333,7 +388,7 @@ def _short(value: object) -> str:
 # REST reads: GET /api/v1/tasks/completed/by_completion_date | by_due_date (reference §4)
 
 
-class CompletedTask(_Lenient):
+class CompletedTask(Record):
     id: str
     content: str = ""
     project_id: str = ""
@@ -341,6 +396,20 @@ class CompletedTask(_Lenient):
     due: Due | None = None
 
 
-class CompletedPage(_Lenient):
-    items: list[CompletedTask] = Field(default_factory=list[CompletedTask])
+class CompletedPage(Record):
+    items: tuple[CompletedTask, ...] = ()
     next_cursor: str | None = None
+
+
+_COMPLETED_PAGE = decoder(CompletedPage)
+
+
+def read_completed_page(content: bytes) -> CompletedPage:
+    """One page of completed tasks; ``UnreadableResponse`` (where and why) when it is not one."""
+    try:
+        return read(CompletedPage, _COMPLETED_PAGE, content)
+    except msgspec.ValidationError as exc:
+        where, why = describe(exc)
+        raise UnreadableResponse(f"{where or 'body'}: {why}") from None
+    except msgspec.DecodeError:
+        raise UnreadableResponse("body: not JSON") from None
