@@ -12,6 +12,7 @@ id share one. Wall-clock times on a shared machine: read them as orders of magni
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
@@ -24,7 +25,6 @@ from pathlib import Path
 import anyio
 import httpx
 import httpx2
-import jsonschema  # noqa: F401  # imported by the SDK's client in its first call_tool; imported here, untimed
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -87,6 +87,7 @@ async def _clients(url: str, count: int, mode: str) -> float:
     Each client lists the tools first, as MCP clients do before calling one: otherwise the SDK's client lists them
     inside its first call_tool (to validate the result) and imports jsonschema there, and that client-side setup
     would be timed as part of the server's full sync. Listing tools syncs nothing."""
+    importlib.import_module("jsonschema")  # what the SDK's client imports in its first call_tool: untimed here
     first = 0.0
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(httpx2.AsyncClient(timeout=600))
