@@ -51,16 +51,20 @@ def read(cls: type[_R], strict: msgspec.json.Decoder[_R], raw: bytes | msgspec.R
     try:
         return strict.decode(raw)
     except msgspec.ValidationError:
-        return convert(cls, msgspec.json.decode(raw))
+        return msgspec.convert(_numbers_to_str(msgspec.json.decode(raw), _info(cls)), cls, strict=False)
 
 
 def convert(cls: type[_R], data: object) -> _R:
-    """Plain JSON values as ``cls``, with numbers accepted for strings and msgspec's lax coercions."""
-    return msgspec.convert(_numbers_to_str(data, _info(cls)), cls, strict=False)
+    """Plain JSON values as ``cls``: strictly, else with numbers accepted for strings and msgspec's lax coercions."""
+    try:
+        return msgspec.convert(data, cls)
+    except msgspec.ValidationError:
+        return msgspec.convert(_numbers_to_str(data, _info(cls)), cls, strict=False)
 
 
 def describe(exc: msgspec.ValidationError) -> tuple[str, str]:
-    """(where, why) of a failed read, e.g. ``("due.date", "missing")``; msgspec names no values in either."""
+    """(where, why) of a failed read, e.g. ``("due.date", "missing")``, in the dotted form pydantic's errors had.
+    msgspec quotes no input in these (only enum and constraint errors would, and records declare neither)."""
     text = str(exc)
     why, _, at = text.partition(" - at `$")
     where = at.rstrip("`").lstrip(".")
