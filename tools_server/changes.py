@@ -116,9 +116,11 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
         vanished = {i: view.seen[i] for i in changed if i in view.seen and i not in mirror.items}
     else:
         current = mirror.items
-        vanished = {i: before for i, before in view.seen.items() if i not in mirror.items}
+        vanished = {i: view.seen[i] for i in view.seen if i not in mirror.items}
     for item_id, item in current.items():
         before = view.seen.get(item_id)
+        if before is item:
+            continue  # mirrored objects are replaced, never changed in place: the same object is unchanged
         if before is None:
             changes.append(
                 Change(

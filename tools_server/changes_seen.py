@@ -9,8 +9,11 @@ copy-on-write mapping (``ChainMap`` cannot hide a key of its base).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TypeVar, overload
 
 from tools_server.sync.wire import Item
+
+_T = TypeVar("_T")
 
 
 class SeenItems(Mapping[str, Item]):
@@ -49,6 +52,19 @@ class SeenItems(Mapping[str, Item]):
                 raise KeyError(item_id)
             return item
         return self.snapshot[item_id]
+
+    @overload
+    def get(self, item_id: str, /) -> Item | None: ...
+    @overload
+    def get(self, item_id: str, /, default: Item | _T) -> Item | _T: ...
+
+    def get(self, item_id: str, /, default: Item | _T | None = None) -> Item | _T | None:
+        # Mapping's own get goes through __getitem__ and a KeyError for every miss; a full diff asks once per task.
+        own = self._own
+        if item_id in own:
+            item = own[item_id]
+            return default if item is None else item
+        return self.snapshot.get(item_id, default)
 
     def __contains__(self, item_id: object) -> bool:
         if not isinstance(item_id, str):
