@@ -4,6 +4,7 @@ properties over random filter trees, and a timing check at 10,000 tasks."""
 from __future__ import annotations
 
 import functools
+import json
 import re
 import time
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -31,6 +32,7 @@ from tools_server.filters.nodes import (
     RelativeDay,
 )
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.objects import read_response
 from tools_server.sync.wire import Item, SyncResponse
 
 # Monday 23 November 2026, 10:00 UTC.
@@ -101,24 +103,26 @@ ITEMS = [
 
 
 def account_response() -> SyncResponse:
-    return SyncResponse.model_validate(
-        {
-            "sync_token": "t1",
-            "full_sync": True,
-            "items": ITEMS,
-            "projects": [
-                {"id": "inbox", "name": "Inbox", "inbox_project": True},
-                {"id": "work", "name": "Work", "child_order": 1},
-                {"id": "client", "name": "Client Work", "parent_id": "work", "child_order": 2},
-                {"id": "home", "name": "Home", "child_order": 3},
-            ],
-            "sections": [
-                {"id": "s-work-next", "name": "Next", "project_id": "work"},
-                {"id": "s-client-next", "name": "Next", "project_id": "client"},
-                {"id": "s-errands", "name": "Errands", "project_id": "home"},
-            ],
-            "labels": [{"id": f"l-{name}", "name": name} for name in ("home", "office", "waiting", "errand")],
-        }
+    return read_response(
+        json.dumps(
+            {
+                "sync_token": "t1",
+                "full_sync": True,
+                "items": ITEMS,
+                "projects": [
+                    {"id": "inbox", "name": "Inbox", "inbox_project": True},
+                    {"id": "work", "name": "Work", "child_order": 1},
+                    {"id": "client", "name": "Client Work", "parent_id": "work", "child_order": 2},
+                    {"id": "home", "name": "Home", "child_order": 3},
+                ],
+                "sections": [
+                    {"id": "s-work-next", "name": "Next", "project_id": "work"},
+                    {"id": "s-client-next", "name": "Next", "project_id": "client"},
+                    {"id": "s-errands", "name": "Errands", "project_id": "home"},
+                ],
+                "labels": [{"id": f"l-{name}", "name": name} for name in ("home", "office", "waiting", "errand")],
+            }
+        )
     )
 
 
@@ -335,16 +339,18 @@ def test_relative_days_resolve_when_evaluated_not_when_parsed(mirror: Mirror) ->
 def test_utc_times_count_on_the_users_day() -> None:
     mirror = Mirror()
     mirror.apply(
-        SyncResponse.model_validate(
-            {
-                "sync_token": "t",
-                "full_sync": True,
-                "items": [
-                    task("a", "Late UTC", "p", 1, (), "2026-11-23T20:00:00Z"),  # 05:00 on the 24th in UTC+9
-                    task("b", "Floating", "p", 1, (), "2026-11-23T20:00:00"),
-                    task("c", "Garbled", "p", 1, (), "23/11/2026"),
-                ],
-            }
+        read_response(
+            json.dumps(
+                {
+                    "sync_token": "t",
+                    "full_sync": True,
+                    "items": [
+                        task("a", "Late UTC", "p", 1, (), "2026-11-23T20:00:00Z"),  # 05:00 on the 24th in UTC+9
+                        task("b", "Floating", "p", 1, (), "2026-11-23T20:00:00"),
+                        task("c", "Garbled", "p", 1, (), "23/11/2026"),
+                    ],
+                }
+            )
         )
     )
     tokyo_now = datetime(2026, 11, 23, 19, 0, tzinfo=timezone(timedelta(hours=9)))
@@ -358,8 +364,8 @@ def test_utc_times_count_on_the_users_day() -> None:
 def test_feb_29_outside_a_leap_year_is_the_last_day_of_february() -> None:
     mirror = Mirror()
     mirror.apply(
-        SyncResponse.model_validate(
-            {"sync_token": "t", "full_sync": True, "items": [task("a", "Feb", "p", 1, (), "2026-02-28")]}
+        read_response(
+            json.dumps({"sync_token": "t", "full_sync": True, "items": [task("a", "Feb", "p", 1, (), "2026-02-28")]})
         )
     )
     assert contents("date: feb 29", mirror, today=date(2026, 6, 1)) == [{"Feb"}]
@@ -559,7 +565,7 @@ def big_mirror(size: int) -> Mirror:
     ]
     mirror = Mirror()
     mirror.apply(
-        SyncResponse.model_validate({"sync_token": "t", "full_sync": True, "items": items, "projects": projects})
+        read_response(json.dumps({"sync_token": "t", "full_sync": True, "items": items, "projects": projects}))
     )
     return mirror
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.corpus import full_sync, load
 from tools_server.sync.mirror import Mirror
-from tools_server.sync.objects import read_response
+from tools_server.sync.objects import UnreadableResponse, read_completed_page, read_response
 
 SKIPPED = "skipped unreadable"
 
@@ -131,3 +131,56 @@ def test_an_unreadable_user_setting_costs_only_that_setting(caplog: pytest.LogCa
     assert mirror.inbox_project_id == "6X7rM8997g3RQmvh"
     [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert "start_day" in warning and "monday" not in warning
+
+
+def test_lax_values_are_read_as_the_docs_types_and_the_rest_of_the_response_in_the_same_pass() -> None:
+    data = load("full_sync")
+    data["items"][0].update(priority="4", child_order=2.0, checked=0, section_id=2203306141, labels=["a", 7])
+    item = _read(data).items[data["items"][0]["id"]]
+    assert (item.priority, item.child_order, item.checked) == (4, 2, False)
+    assert item.section_id == "2203306141" and item.labels == ("a", "7")
+    assert len(_read(data).items) == 9
+
+
+def test_a_skip_warning_names_type_id_and_field_but_no_value(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    data = load("full_sync")
+    secret = "Buy a present for Ana"
+    data["items"][1].update(content=secret, priority={"level": secret})
+    mirror = _read(data)
+    [warning] = _skips(caplog)
+    assert f"item id={data['items'][1]['id']} (priority:" in warning and secret not in warning
+    assert len(mirror.items) == 8
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"<html>", "body: not JSON"),
+        (b"[1]", "body: Expected `object`, got `array`"),
+        (b'{"full_sync": true}', "sync_token: missing"),
+        (b'{"sync_token": 5}', "sync_token: Expected `str`, got `int`"),
+    ],
+)
+def test_a_body_that_is_no_sync_response_is_unreadable_naming_where(body: bytes, problem: str) -> None:
+    with pytest.raises(UnreadableResponse) as info:
+        read_response(body)
+    assert str(info.value) == problem
+
+
+def test_a_resource_that_is_not_a_list_is_ignored_and_the_rest_applied(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    data = load("full_sync")
+    data["labels"] = {"2156154810": "errands"}
+    mirror = _read(data)
+    assert mirror.labels == {} and len(mirror.items) == 9
+    assert any("labels is not a list" in r.getMessage() for r in caplog.records)
+
+
+def test_a_completed_page_is_read_leniently_and_a_broken_one_names_where() -> None:
+    page = read_completed_page(b'{"items": [{"id": 7, "content": "x", "due": {"date": "2026-11-23"}}], "extra": 1}')
+    assert [(t.id, t.content, t.due and t.due.date) for t in page.items] == [("7", "x", "2026-11-23")]
+    assert page.next_cursor is None
+    with pytest.raises(UnreadableResponse) as info:
+        read_completed_page(b'{"items": [{"content": "x"}]}')
+    assert str(info.value) == "items.0.id: missing"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from tools_server.changes_objects import ObjectType, SeenObjects
+from tools_server.changes_seen import SeenItems
 from tools_server.dues import show_due
 from tools_server.sync.mirror import Mirror, project_rank
 from tools_server.sync.wire import Item, Reminder
@@ -16,13 +18,16 @@ from tools_server.text import clip
 ChangeKind = Literal["added", "updated", "moved", "completed", "archived", "deleted"]
 _ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "completed": 3, "archived": 4, "deleted": 5}
 _CONTENT_CHARS = 80
+# A view that saw this many tasks differently from its snapshot takes a fresh one (shared by views of that version).
+_DRIFT_FLOOR = 256
 
 
 @dataclass
 class View:
     """The tasks as the model last saw them through one query_changes cursor."""
 
-    seen: dict[str, Item] = field(default_factory=dict[str, Item])
+    # A SeenItems once refreshed: a snapshot shared with other views, and what this view saw since on top.
+    seen: Mapping[str, Item] = field(default_factory=SeenItems)
     # The mirror version this view has seen in full; -1 until the first refresh.
     version: int = -1
     # Comments, projects, sections and labels as last seen.
@@ -33,21 +38,24 @@ class View:
         self.objects.refresh(mirror, ids)
         if ids is None:
             changed = mirror.changed_since(self.version) if self.version >= 0 else None
-            if changed is None:
-                self.seen = dict(mirror.items)
-            else:
-                self._mark(mirror, changed)
+            if changed is None or self._mark(mirror, changed) > max(_DRIFT_FLOOR, len(mirror.items) // 8):
+                # Now the view has seen exactly the mirror's items: the shared snapshot of this version says so.
+                self.seen = SeenItems(mirror.items_snapshot())
             self.version = mirror.version
             return
         self._mark(mirror, ids)
 
-    def _mark(self, mirror: Mirror, ids: set[str]) -> None:
+    def _mark(self, mirror: Mirror, ids: set[str]) -> int:
+        """Mark ``ids`` as seen as they are now; returns how far the view has drifted from its snapshot."""
+        seen = self.seen if isinstance(self.seen, SeenItems) else SeenItems(self.seen)
+        self.seen = seen
         for item_id in ids:
             item = mirror.items.get(item_id)
             if item is None:
-                self.seen.pop(item_id, None)
+                seen.drop(item_id)
             else:
-                self.seen[item_id] = item
+                seen.put(item_id, item)
+        return seen.drift
 
 
 class TaskBrief(BaseModel):
@@ -108,9 +116,11 @@ def diff(view: View, mirror: Mirror) -> list[Change]:
         vanished = {i: view.seen[i] for i in changed if i in view.seen and i not in mirror.items}
     else:
         current = mirror.items
-        vanished = {i: before for i, before in view.seen.items() if i not in mirror.items}
+        vanished = {i: view.seen[i] for i in view.seen if i not in mirror.items}
     for item_id, item in current.items():
         before = view.seen.get(item_id)
+        if before is item:
+            continue  # mirrored objects are replaced, never changed in place: the same object is unchanged
         if before is None:
             changes.append(
                 Change(
@@ -147,7 +157,7 @@ def brief(item: Item, zone: str | None = None) -> TaskBrief:
         parent_id=item.parent_id,
         priority=item.priority if item.priority > 1 else None,
         due=_due(item, zone),
-        labels=item.labels or None,
+        labels=list(item.labels) or None,
     )
 
 

@@ -6,7 +6,7 @@ field the model reads differs (a new ``updated_at`` alone is not news).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -99,7 +99,7 @@ _CASCADES = frozenset(
 )  # fmt: skip
 
 
-def cascaded_tasks(kinds_and_targets: list[tuple[str, str]], seen_items: dict[str, Any], seen: SeenObjects,
+def cascaded_tasks(kinds_and_targets: list[tuple[str, str]], seen_items: Mapping[str, Any], seen: SeenObjects,
                    mirror: Mirror) -> set[str]:  # fmt: skip
     """Tasks a session's own project/section/label command changed along the way (deleted, completed or moved with
     a project or section, relabelled with a label), so query_changes does not report them as changes from elsewhere."""

@@ -38,7 +38,13 @@ from tools_server.sync.failures import (
     parse_retry_after,
     quote,
 )
-from tools_server.sync.objects import SyncError, SyncResponse, read_response
+from tools_server.sync.objects import (
+    SyncError,
+    SyncResponse,
+    UnreadableResponse,
+    read_completed_page,
+    read_response,
+)
 from tools_server.sync.retry import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
 from tools_server.sync.retry import Deadline as Deadline
 from tools_server.sync.retry import RetryPolicy as RetryPolicy
@@ -163,13 +169,9 @@ class SyncClient:
         headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
         response = await self._exchange(lambda _: self._http.get(url, params=dict(params), headers=headers), (), None)
         try:
-            return CompletedPage.model_validate_json(response.content)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            raise BackendUnavailable(
-                self._redact(f"backend sent a malformed completed-tasks page ({where}: {first['msg']})")
-            ) from None
+            return read_completed_page(response.content)
+        except UnreadableResponse as exc:
+            raise BackendUnavailable(self._redact(f"backend sent a malformed completed-tasks page ({exc})")) from None
 
     async def _exchange(
         self,
@@ -298,25 +300,18 @@ class SyncClient:
     def _parse_success(self, response: httpx.Response, uuids: tuple[str, ...]) -> SyncResponse:
         """The response, read object by object when one object is bad (``read_response``); a body whose envelope
         cannot be read raises ``BackendUnavailable`` with every command unconfirmed."""
-        problem = ""
-        parsed: SyncResponse | None = None
         try:
             parsed = read_response(response.content)
-        except ValidationError as exc:
-            # Only location and message are quoted, never the input (it is the response body).
-            first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            problem = f"{where}: {first['msg']}"
-        except ValueError:
-            problem = "body: not JSON"
-        if parsed is None:
+        except UnreadableResponse as exc:
+            # It names only location and reason, never the input (it is the response body).
+            problem = str(exc)
             # A 2xx means the backend processed the request, so the commands may have run even though we cannot
             # read the outcome. Not retried here: an unreadable 2xx is usually a wrong URL (an HTML page), which a
             # retry would not fix.
             raise BackendUnavailable(
                 self._redact(f"Sync backend sent a malformed response (HTTP {response.status_code}; {problem})"),
                 unconfirmed_uuids=uuids,
-            )
+            ) from None
         failed = {uuid: s for uuid, s in parsed.sync_status.items() if isinstance(s, SyncError)}
         if failed:
             parsed.sync_status.update({uuid: self._redact_error(s) for uuid, s in failed.items()})

@@ -6,7 +6,9 @@ Pure: it applies ``SyncResponse`` objects and answers look-ups; it never sends a
 from __future__ import annotations
 
 import difflib
+import weakref
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -47,6 +49,22 @@ class Mirror:
     _log: list[tuple[int, frozenset[str]]] = field(default_factory=list[tuple[int, frozenset[str]]])
     _log_size: int = 0
     _log_floor: int = 0  # changes at or below this version may be missing from the log
+    # The last items_snapshot, held weakly: only the views that saw it keep it alive. Keyed by (version, table).
+    _snapshot: tuple[tuple[int, int], weakref.ref[_Snapshot]] | None = field(default=None, repr=False, compare=False)
+
+    def items_snapshot(self) -> Mapping[str, Item]:
+        """The active items as they are now, in a table no one changes: views that see the same version share it.
+
+        ``items`` changes only in ``apply``, which moves ``version`` (or replaces the table), so the key tells when
+        the last snapshot is still the current state."""
+        key = (self.version, id(self.items))
+        if self._snapshot is not None and self._snapshot[0] == key:
+            kept = self._snapshot[1]()
+            if kept is not None:
+                return kept
+        snapshot = _Snapshot(self.items)
+        self._snapshot = (key, weakref.ref(snapshot))
+        return snapshot
 
     def changed_since(self, version: int) -> set[str] | None:
         """Item ids touched after ``version``, or None when the log no longer reaches back that far."""
@@ -102,7 +120,6 @@ class Mirror:
                 self.reminders = {}
             self.synced = True
         for item in response.items or ():
-            _share_fields_set(item)
             if item.is_deleted or item.checked:
                 self.items.pop(item.id, None)
                 self._remember_gone(item, "deleted" if item.is_deleted else "completed")
@@ -226,15 +243,8 @@ class Mirror:
         return project.name if project is not None else project_id
 
 
-# pydantic records, per object, which keys its JSON carried (for exclude_unset dumps). Nothing dumps mirrored objects
-# that way, and for a task that set of 23 names was 2.2 KB of its 3.4 KB: mirrored tasks share one set naming every
-# field instead. It stays a mutable set, so a model_copy still works, and adding a field name to it (as an attribute
-# assignment would) changes nothing.
-_EVERY_ITEM_FIELD = set(Item.model_fields)
-
-
-def _share_fields_set(item: Item) -> None:
-    object.__setattr__(item, "__pydantic_fields_set__", _EVERY_ITEM_FIELD)
+class _Snapshot(dict[str, Item]):
+    """A plain dict cannot be weakly referenced; a subclass can."""
 
 
 def _merge(table: dict[str, _T], key: str, value: _T, gone: bool) -> None:

@@ -1,0 +1,213 @@
+"""Resource objects as the Sync endpoint returns them: what the docs or the SDK allow, and nothing stricter.
+
+Todoist's own SDK fails a whole response on one unexpected value (reference §1). These types accept what a real
+account carries (``due.lang: null``, ``duration.unit: "hour"``, numeric ids, unknown keys); ``sync/objects.py`` reads
+a response into them so that an object that still cannot be read costs only itself.
+
+The mirrored objects (tasks and the rest) are compact ``Record`` structs (``sync/lenient.py``); the user, errors and
+their parts stay pydantic models (one of each per response; their per-field leniency is pydantic's).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from tools_server.sync.lenient import Record
+
+
+class _Lenient(BaseModel):
+    # Ids are opaque strings, but user ids look numeric and an older or third-party backend may send them as numbers.
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class Due(Record):
+    """A due date as Todoist returns it: ``date`` is YYYY-MM-DD (all day), a floating local datetime (no ``Z``), or a
+    UTC datetime ending in ``Z`` with the IANA ``timezone`` it is fixed to (reference §2.2)."""
+
+    date: str
+    timezone: str | None = None
+    string: str = ""
+    # The SDK allows null; null means "the user's language", so it must never be sent back as a value or as null.
+    lang: str | None = None
+    is_recurring: bool = False
+
+
+class Deadline(Record):
+    date: str
+    lang: str | None = None
+
+
+class ItemDuration(Record):
+    """A task's duration as read: the docs say a positive integer of ``minute`` or ``day``, the SDK allows any
+    positive number, and a unit added later must not make the task unreadable."""
+
+    amount: int | float
+    unit: str
+
+
+class Item(Record):
+    id: str
+    user_id: str = ""
+    project_id: str = ""
+    section_id: str | None = None
+    parent_id: str | None = None
+    content: str = ""
+    description: str = ""
+    priority: int = 1
+    # A tuple: the empty one is shared, and a tuple of strings is no GC work.
+    labels: tuple[str, ...] = ()
+    due: Due | None = None
+    deadline: Deadline | None = None
+    duration: ItemDuration | None = None
+    child_order: int = 0
+    day_order: int = -1
+    is_collapsed: bool = False
+    added_by_uid: str | None = None
+    assigned_by_uid: str | None = None
+    responsible_uid: str | None = None
+    checked: bool = False
+    is_deleted: bool = False
+    added_at: str | None = None
+    updated_at: str | None = None
+    completed_at: str | None = None
+
+
+class Project(Record):
+    id: str
+    name: str = ""
+    color: str = "charcoal"
+    parent_id: str | None = None
+    child_order: int = 0
+    is_collapsed: bool = False
+    # The Sync docs say ``shared``, the SDK and REST ``is_shared`` (reference §2.3); either may come.
+    shared: bool = False
+    is_shared: bool = False
+    is_deleted: bool = False
+    is_archived: bool = False
+    is_favorite: bool = False
+    view_style: str = "list"
+    description: str = ""
+    inbox_project: bool = False
+    folder_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class Section(Record):
+    id: str
+    name: str = ""
+    project_id: str = ""
+    section_order: int = 0
+    is_collapsed: bool = False
+    user_id: str = ""
+    is_deleted: bool = False
+    is_archived: bool = False
+    archived_at: str | None = None
+    added_at: str | None = None
+    updated_at: str | None = None
+
+
+class Label(Record):
+    id: str
+    name: str = ""
+    color: str = "charcoal"
+    item_order: int | None = None  # the docs' Sync name; the docs' own objects and some backends send null
+    is_deleted: bool = False
+    is_favorite: bool = False
+
+
+class Note(Record):
+    """A comment: on a task (``item_id``, from ``notes``) or on a project (``project_id``, from ``project_notes``)."""
+
+    id: str
+    content: str = ""
+    item_id: str | None = None
+    project_id: str | None = None
+    posted_uid: str | None = None
+    posted_at: str | None = None
+    is_deleted: bool = False
+    file_attachment: dict[str, Any] | None = None
+
+
+class Reminder(Record):
+    id: str
+    item_id: str = ""
+    type: str = "relative"
+    due: Due | None = None
+    minute_offset: int | None = None
+    is_deleted: bool = False
+
+
+class TzInfo(_Lenient):
+    timezone: str | None = None
+    gmt_string: str | None = None
+    hours: int | None = None
+    minutes: int | None = None
+    is_dst: int | bool | None = None  # the docs and the SDK say 0/1
+
+
+class User(_Lenient):
+    """The account's own settings the client needs: where "today" is, which day starts the week, its language."""
+
+    id: str = ""
+    inbox_project_id: str | None = None
+    tz_info: TzInfo | None = None
+    timezone: str | None = None  # not in the docs or the SDK; read only when ``tz_info`` is missing
+    start_day: int | None = None  # 1 = Monday .. 7 = Sunday
+    date_format: int | None = None  # 0 = DD-MM-YYYY, 1 = MM-DD-YYYY
+    time_format: int | None = None  # 0 = 24h, 1 = 12h
+    lang: str | None = None
+    full_name: str | None = None
+
+    @property
+    def zone_name(self) -> str | None:
+        """The user's IANA timezone: ``tz_info.timezone`` (documented), else the legacy top-level ``timezone``."""
+        if self.tz_info is not None and self.tz_info.timezone:
+            return self.tz_info.timezone
+        return self.timezone or None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Errors and responses
+
+
+def _none_as_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+class SyncError(_Lenient):
+    """A Todoist error object; any key may be missing (the docs' own examples omit some)."""
+
+    error: str | None = None
+    error_code: int | None = None
+    error_tag: str | None = None
+    http_code: int | None = None
+    error_extra: Annotated[dict[str, Any], BeforeValidator(_none_as_empty)] = Field(default_factory=dict[str, Any])
+
+    @property
+    def retryable(self) -> bool:
+        """429 and 5xx may succeed later; other errors need different input."""
+        code = self.http_code
+        return code is not None and (code == 429 or code >= 500)
+
+
+CommandStatus = Literal["ok"] | SyncError
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# REST reads: GET /api/v1/tasks/completed/by_completion_date | by_due_date (reference §4)
+
+
+class CompletedTask(Record):
+    id: str
+    content: str = ""
+    project_id: str = ""
+    completed_at: str | None = None
+    due: Due | None = None
+
+
+class CompletedPage(Record):
+    items: tuple[CompletedTask, ...] = ()
+    next_cursor: str | None = None
