@@ -107,3 +107,15 @@ async def test_when_redis_goes_away_a_call_says_so_and_sends_nothing(tmp_path: P
                 assert refused.is_error and "state store (Redis) is unreachable" in text_of(refused)
                 assert len(h.transport.bodies) == before
             assert await h.active_items() == []
+
+
+async def test_an_account_keeps_its_newest_write_handles_and_cursors_up_to_their_caps(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        async with _stores(server, 1) as (store,):
+            account = store.account("fp", token_secret("alice"))
+            handles = [await account.mint_write(UndoRecord("add", created=[f"t{n}"])) for n in range(66)]
+            assert await account.find_write(handles[0]) is None and await account.find_write(handles[1]) is None
+            assert (
+                await account.find_write(handles[2]) is not None and await account.find_write(handles[-1]) is not None
+            )
+            assert len(server.client().keys("ts:fp:write:*")) == 64  # pyright: ignore[reportArgumentType, reportUnknownMemberType]

@@ -64,5 +64,5 @@ async def open_state(settings: StateSettings, clock: Clock) -> AsyncGenerator[St
         client = await connect(settings.url)
     except StateUnreachable as exc:
         raise StartupError(f"http: {exc}; start Redis or fix --state", EXIT_UNREACHABLE) from None
-    async with redis_state(client, lock_seconds=settings.lock_seconds, account_requests=requests, clock=clock) as state:
+    async with redis_state(client, lock_seconds=settings.lock_seconds, account_requests=requests) as state:
         yield state

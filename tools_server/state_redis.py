@@ -31,7 +31,6 @@ from anyio.abc import TaskGroup
 from redis.exceptions import LockError, RedisError
 
 from tools_server.changes import View
-from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.pending import PendingWrite, check_room
 from tools_server.state import (
     DEFAULT_ACCOUNT_REQUESTS,
@@ -121,6 +120,32 @@ class RedisAccount:
     def _key(self, name: str) -> str:
         return self._prefix + name
 
+    async def _next(self) -> int:
+        """A number larger than any this account's records got before, on any replica: their order (clocks of two
+        machines, or two calls within one clock tick, would not order them)."""
+        key = self._key("order")
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, PENDING_SECONDS)
+            number, _ = await pipe.execute()
+        return int(number)
+
+    async def _put_capped(self, kind: str, name: str, blob: bytes, ttl: int, cap: int) -> None:
+        """Store ``<kind>:<name>`` with a TTL; past ``cap`` records of the kind, the least recently put go (an index
+        ``<kind>s`` of names by time)."""
+        index = self._key(kind + "s")
+        with _answered():
+            order = await self._next()
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.set(self._key(f"{kind}:{name}"), blob, ex=ttl)
+                pipe.zadd(index, {name: order})
+                pipe.expire(index, ttl)
+                await pipe.execute()
+            extra: int = await self._r.zcard(index) - cap
+            if extra > 0:
+                for old, _score in await self._r.zpopmin(index, extra):
+                    await self._r.delete(self._key(f"{kind}:{old.decode()}"))
+
     async def load_view(self, cursor: str) -> View | None:
         key = self._key("view:" + cursor)
         with _answered():
@@ -139,17 +164,7 @@ class RedisAccount:
 
     async def save_view(self, cursor: str, view: View) -> None:
         blob = _seal(self._secret, view)
-        now = self._state.clock.now().timestamp()
-        with _answered():
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.set(self._key("view:" + cursor), blob, ex=VIEW_SECONDS)
-                pipe.zadd(self._key("views"), {cursor: now})
-                pipe.expire(self._key("views"), VIEW_SECONDS)
-                await pipe.execute()
-            extra: int = await self._r.zcard(self._key("views")) - MAX_VIEWS_PER_ACCOUNT
-            if extra > 0:
-                for old, _score in await self._r.zpopmin(self._key("views"), extra):
-                    await self._r.delete(self._key("view:" + old.decode()))
+        await self._put_capped("view", cursor, blob, VIEW_SECONDS, MAX_VIEWS_PER_ACCOUNT)
         self._views[cursor] = (blob[1 : 1 + _MAC], view)
         self._views.move_to_end(cursor)
         while len(self._views) > _CACHED_VIEWS:
@@ -181,10 +196,11 @@ class RedisAccount:
             write.batch = new_batch_id()
         blob = _seal(self._secret, write)
         with _answered():
+            order = await self._next() if first else 0
             async with self._r.pipeline(transaction=True) as pipe:
                 pipe.hset(self._key("pending"), write.batch, blob)
                 if first:
-                    pipe.zadd(self._key("pending_order"), {write.batch: self._state.clock.now().timestamp()})
+                    pipe.zadd(self._key("pending_order"), {write.batch: order})
                 for name in ("pending", "pending_order"):
                     pipe.expire(self._key(name), PENDING_SECONDS)
                 await pipe.execute()
@@ -199,16 +215,7 @@ class RedisAccount:
     async def mint_write(self, record: UndoRecord) -> str:
         handle = new_write_handle()
         record.handle = handle
-        with _answered():
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.set(self._key("write:" + handle), _seal(self._secret, record), ex=WRITE_SECONDS)
-                pipe.zadd(self._key("writes"), {handle: self._state.clock.now().timestamp()})
-                pipe.expire(self._key("writes"), WRITE_SECONDS)
-                await pipe.execute()
-            extra: int = await self._r.zcard(self._key("writes")) - MAX_WRITE_HANDLES
-            if extra > 0:
-                for old, _score in await self._r.zpopmin(self._key("writes"), extra):
-                    await self._r.delete(self._key("write:" + old.decode()))
+        await self._put_capped("write", handle, _seal(self._secret, record), WRITE_SECONDS, MAX_WRITE_HANDLES)
         return handle
 
     async def find_write(self, handle: str) -> UndoRecord | None:
@@ -297,13 +304,11 @@ class RedisState:
         *,
         lock_seconds: float = DEFAULT_LOCK_SECONDS,
         account_requests: int = DEFAULT_ACCOUNT_REQUESTS,
-        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.redis = redis
         self.renewals = renewals
         self.lock_seconds = lock_seconds
         self.account_requests = account_requests
-        self.clock = clock
         self._accounts: OrderedDict[str, RedisAccount] = OrderedDict()
 
     def account(self, fingerprint: str, secret: bytes) -> RedisAccount:
@@ -337,11 +342,10 @@ async def redis_state(
     *,
     lock_seconds: float = DEFAULT_LOCK_SECONDS,
     account_requests: int = DEFAULT_ACCOUNT_REQUESTS,
-    clock: Clock = SYSTEM_CLOCK,
 ) -> AsyncGenerator[RedisState]:
     """The shared store over a connected client (closed after); lock renewals run in its own task group."""
     async with anyio.create_task_group() as renewals:
-        state = RedisState(client, renewals, lock_seconds=lock_seconds, account_requests=account_requests, clock=clock)
+        state = RedisState(client, renewals, lock_seconds=lock_seconds, account_requests=account_requests)
         try:
             yield state
         finally:
