@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from tests.redis_support import RedisServer, redis_server
-from tests.support import connected, harness, structured, text_of
+from tests.support import command, connected, harness, structured, text_of
 from tools_server.session import token_fingerprint, token_secret
 from tools_server.state import WriteLockBusy
 from tools_server.state_redis import RedisState, connect, redis_state
@@ -119,3 +119,28 @@ async def test_an_account_keeps_its_newest_write_handles_and_cursors_up_to_their
                 await account.find_write(handles[2]) is not None and await account.find_write(handles[-1]) is not None
             )
             assert len(server.client().keys("ts:fp:write:*")) == 64  # pyright: ignore[reportArgumentType, reportUnknownMemberType]
+
+
+async def test_views_on_both_replicas_store_the_tasks_snapshot_once_and_then_only_their_changes(
+    tmp_path: Path,
+) -> None:
+    with redis_server(tmp_path) as server:
+        async with harness() as h, _stores(server) as (one, two):
+            for batch in range(3):  # at most 100 commands a request
+                adds = [command("item_add", {"content": f"t{batch}.{n}"}, temp_id=f"t{n}") for n in range(100)]
+                assert set((await h.raw_sync({"commands": adds}))["sync_status"].values()) == {"ok"}, batch
+            raw = server.client()
+            async with connected(h, h.server(state=one)) as a, connected(h, h.server(state=two)) as b:
+                cursor = structured(await a.call_tool("query_changes", {}))["cursor"]
+                view_key = f"ts:{token_fingerprint(TOKEN)}:view:{cursor}"
+                first: bytes = raw.get(view_key)  # pyright: ignore[reportAssignmentType]
+                for n, client in enumerate((b, a, b)):
+                    await h.raw_sync({"commands": [command("item_add", {"content": f"new {n}"}, temp_id="x")]})
+                    changes = structured(await client.call_tool("query_changes", {"cursor": cursor}))
+                    assert [c["content"] for c in changes["changes"]] == [f"new {n}"]
+            snapshots: list[bytes] = raw.keys("ts:*:snap:*")  # pyright: ignore[reportAssignmentType, reportUnknownMemberType]
+            last: bytes = raw.get(view_key)  # pyright: ignore[reportAssignmentType]
+            # One snapshot of the 300 tasks, written by the first replica, read (not rewritten) by the second; the
+            # view itself holds what it saw since: three tasks.
+            assert len(snapshots) == 1, snapshots
+            assert len(last) < len(raw.get(snapshots[0])) / 10 and len(first) < 1000, (len(first), len(last))  # pyright: ignore[reportArgumentType]

@@ -37,13 +37,24 @@ class View:
         """Mark the mirror's current state as seen: all of it, or only ``ids`` (this session's own writes)."""
         self.objects.refresh(mirror, ids)
         if ids is None:
-            changed = mirror.changed_since(self.version) if self.version >= 0 else None
+            changed = mirror.changed_since(self.version) if self.version >= 0 else self._differing(mirror)
             if changed is None or self._mark(mirror, changed) > max(_DRIFT_FLOOR, len(mirror.items) // 8):
                 # Now the view has seen exactly the mirror's items: the shared snapshot of this version says so.
                 self.seen = SeenItems(mirror.items_snapshot())
             self.version = mirror.version
             return
         self._mark(mirror, ids)
+
+    def _differing(self, mirror: Mirror) -> set[str] | None:
+        """With no version to go by (a view read back from a shared store, or restored), the tasks that differ by
+        value, so the view keeps its snapshot; None for a view with nothing seen yet (it takes a fresh snapshot)."""
+        seen = self.seen
+        if not seen:
+            return None
+        items = mirror.items
+        changed = {i for i, item in items.items() if seen.get(i) != item}
+        changed.update(i for i in seen if i not in items)
+        return changed
 
     def _mark(self, mirror: Mirror, ids: set[str]) -> int:
         """Mark ``ids`` as seen as they are now; returns how far the view has drifted from its snapshot."""

@@ -26,6 +26,18 @@ class SeenItems(Mapping[str, Item]):
         self._own: dict[str, Item | None] = {}  # None: seen gone since the snapshot
         self._size = len(self.snapshot)
 
+    def parts(self) -> tuple[Mapping[str, Item], dict[str, Item | None], int]:
+        """The snapshot, this view's own sightings on top (None: gone) and the size: what a store keeps apart, so
+        views sharing a snapshot store it once (``state_redis``)."""
+        return self.snapshot, self._own, self._size
+
+    @classmethod
+    def of(cls, snapshot: Mapping[str, Item], own: dict[str, Item | None], size: int) -> SeenItems:
+        """The inverse of ``parts``."""
+        seen = cls(snapshot)
+        seen._own, seen._size = own, size
+        return seen
+
     @property
     def drift(self) -> int:
         """How many tasks this view saw differently from its snapshot."""

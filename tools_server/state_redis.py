@@ -20,7 +20,7 @@ import pickle
 import secrets
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -45,7 +45,9 @@ from tools_server.state import (
     new_write_handle,
     window_of,
 )
+from tools_server.sync.wire import Item
 from tools_server.undo import UndoRecord
+from tools_server.view_records import Snapshots, ViewRecord, joined, split
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,9 @@ REMOVAL_SECONDS = 3600
 _SEAL = b"\x01"
 _MAC = 32
 _CACHED_VIEWS = 8  # per account on this replica: a client that stays on one replica skips the unpickling
+# Task snapshots per account that views sit on (about 18 bytes a task compressed); past it the least recently used
+# goes, and a cursor on it reads as expired.
+MAX_SNAPSHOTS = 64
 
 
 class StateUnavailable(StateRefusal):
@@ -116,6 +121,7 @@ class RedisAccount:
         self._prefix = f"ts:{fingerprint}:"
         self._secret = secret
         self._views: OrderedDict[str, tuple[bytes, View]] = OrderedDict()  # cursor -> (seal mac, view)
+        self._snapshots = Snapshots()
 
     def _key(self, name: str) -> str:
         return self._prefix + name
@@ -129,6 +135,17 @@ class RedisAccount:
             pipe.expire(key, PENDING_SECONDS)
             number, _ = await pipe.execute()
         return int(number)
+
+    async def _touch_capped(self, kind: str, name: str, ttl: int) -> None:
+        """``<kind>:<name>`` was used again: its TTL starts over and it is the last to go."""
+        index = self._key(kind + "s")
+        with _answered():
+            order = await self._next()
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.expire(self._key(f"{kind}:{name}"), ttl)
+                pipe.zadd(index, {name: order})
+                pipe.expire(index, ttl)
+                await pipe.execute()
 
     async def _put_capped(self, kind: str, name: str, blob: bytes, ttl: int, cap: int) -> None:
         """Store ``<kind>:<name>`` with a TTL; past ``cap`` records of the kind, the least recently put go (an index
@@ -156,14 +173,30 @@ class RedisAccount:
                     self._views.move_to_end(cursor)
                     return cached[1]
             blob: bytes | None = await self._r.get(key)
-        view = _unseal(self._secret, blob)
-        if not isinstance(view, View):
+        record = _unseal(self._secret, blob)
+        if not isinstance(record, ViewRecord):
             return None
-        view.version = -1  # its version numbers another mirror's changes: compare everything once
-        return view
+        snapshot: Mapping[str, Item] | None = None
+        if record.snapshot is not None:
+            snapshot = self._snapshots.get(record.snapshot)
+            if snapshot is None:
+                with _answered():
+                    stored: bytes | None = await self._r.get(self._key("snap:" + record.snapshot))
+                unsealed = _unseal(self._secret, stored)
+                if not isinstance(unsealed, dict):
+                    return None  # its snapshot expired or was evicted: so has the cursor
+                snapshot = cast(dict[str, Item], unsealed)
+                self._snapshots.add(record.snapshot, snapshot)
+        return joined(record, snapshot)
 
     async def save_view(self, cursor: str, view: View) -> None:
-        blob = _seal(self._secret, view)
+        record, new = split(view, self._snapshots)
+        if new is not None:
+            name, snapshot = new
+            await self._put_capped("snap", name, _seal(self._secret, dict(snapshot)), VIEW_SECONDS, MAX_SNAPSHOTS)
+        elif record.snapshot is not None:
+            await self._touch_capped("snap", record.snapshot, VIEW_SECONDS)
+        blob = _seal(self._secret, record)
         await self._put_capped("view", cursor, blob, VIEW_SECONDS, MAX_VIEWS_PER_ACCOUNT)
         self._views[cursor] = (blob[1 : 1 + _MAC], view)
         self._views.move_to_end(cursor)
