@@ -94,3 +94,13 @@ def test_the_budget_is_off_in_personal_mode_and_on_by_default_for_many_users() -
     assert state_settings({}, None, multi_user=False).account_requests is None
     assert state_settings({}, None, multi_user=True).account_requests == DEFAULT_ACCOUNT_REQUESTS
     assert state_settings({"TOOLS_SERVER_ACCOUNT_REQUESTS": "5"}, None, multi_user=False).account_requests == 5
+
+
+def test_shared_state_is_refused_for_the_embedded_backend_whose_account_lives_in_one_process() -> None:
+    from tools_server.cli_checks import EXIT_CONFIG, StartupError
+    from tools_server.cli_state import state_settings
+
+    with pytest.raises(StartupError) as refused:
+        state_settings({}, "redis://127.0.0.1:6379/0", multi_user=False, local_backend=True)
+    assert refused.value.code == EXIT_CONFIG and "tools-server local-api" in str(refused.value)
+    assert state_settings({}, "redis://127.0.0.1:6379/0", multi_user=False).url == "redis://127.0.0.1:6379/0"

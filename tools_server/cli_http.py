@@ -126,7 +126,8 @@ def main_http(env: Mapping[str, str], args: argparse.Namespace) -> None:
         raise ConfigError(f"http: {exc}") from None
     for warning in warnings:
         print(warning, file=sys.stderr)
-    settings = state_settings(env, args.state, multi_user=options.multi_user)
+    local = not options.multi_user and backend_kind(env) == "local"
+    settings = state_settings(env, args.state, multi_user=options.multi_user, local_backend=local)
     check_port(options.host, options.port)
     if options.multi_user or backend_kind(env) == "todoist":
         probe_endpoint(sync_url(env))  # a wrong URL fails now, not on the first request

@@ -19,8 +19,13 @@ class StateSettings:
     account_requests: int | None  # None: no budget (personal mode in process)
 
 
-def state_settings(env: Mapping[str, str], given: str | None, *, multi_user: bool) -> StateSettings:
-    """--state (else TOOLS_SERVER_STATE_URL), TOOLS_SERVER_LOCK_SECONDS, TOOLS_SERVER_ACCOUNT_REQUESTS."""
+def state_settings(
+    env: Mapping[str, str], given: str | None, *, multi_user: bool, local_backend: bool = False
+) -> StateSettings:
+    """--state (else TOOLS_SERVER_STATE_URL), TOOLS_SERVER_LOCK_SECONDS, TOOLS_SERVER_ACCOUNT_REQUESTS.
+
+    ``local_backend``: the account is the embedded store of this process, which other replicas cannot reach, so
+    their shared handles would name objects of different stores: refused."""
     from tools_server.state_redis import DEFAULT_LOCK_SECONDS, SCHEMES, masked
 
     url = (given if given is not None else env.get("TOOLS_SERVER_STATE_URL", "")).strip() or None
@@ -32,6 +37,13 @@ def state_settings(env: Mapping[str, str], given: str | None, *, multi_user: boo
                 f"{masked(url)!r}",
                 EXIT_CONFIG,
             )
+    if url is not None and local_backend:
+        raise StartupError(
+            "--state shares cursors and resend batches between replicas of one account, and the embedded local "
+            "backend's account lives in this process: serve it once with `tools-server local-api` and point "
+            "TODOIST_SYNC_URL at it, or drop --state",
+            EXIT_CONFIG,
+        )
     lock = _number(env, "TOOLS_SERVER_LOCK_SECONDS", None, 1, 600) or DEFAULT_LOCK_SECONDS
     default_requests = DEFAULT_ACCOUNT_REQUESTS if (multi_user or url is not None) else None
     requests = _number(env, "TOOLS_SERVER_ACCOUNT_REQUESTS", default_requests, 1, 100_000)
