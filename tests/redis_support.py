@@ -17,7 +17,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.support import free_port
+from tests.support import free_port, stopped
 
 START_SECONDS = 20.0
 MISSING = (
@@ -60,14 +60,8 @@ def redis_server(workdir: Path) -> Generator[RedisServer]:
         _wait_for_ping(process, port)
         yield RedisServer(process, port)
     finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            output, _ = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate(timeout=10)
-        if output.strip():
+        output, _ = stopped(process)
+        if output and output.strip():
             print(output.decode(errors="replace"))  # shown by pytest when a test fails
 
 

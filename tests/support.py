@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, AnyStr
 from uuid import uuid4
 
 import httpx
@@ -197,6 +197,18 @@ def structured(result: CallToolResult) -> dict[str, Any]:
 SCRIPT = Path(sys.executable).with_name("tools-server")
 
 
+def stopped(process: subprocess.Popen[AnyStr]) -> tuple[AnyStr | None, AnyStr | None]:
+    """Stop a server subprocess (SIGTERM, SIGKILL if it is still there after 10 s) and read what it left on its
+    captured stdout and stderr."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        return process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate(timeout=10)
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[str]
@@ -246,12 +258,6 @@ def local_api(
                 assert time.monotonic() < deadline, "local-api never accepted a connection"
         yield Server(process, f"http://127.0.0.1:{port}/api/v1/sync")
     finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            _, rest = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, rest = process.communicate(timeout=10)
+        _, rest = stopped(process)
         if rest:
             print(rest, file=sys.stderr)  # shown by pytest when a test fails

@@ -74,7 +74,7 @@ async def test_a_later_connection_of_the_account_undoes_by_handle() -> None:
 async def test_the_request_budget_refuses_a_call_before_sending_and_frees_with_the_next_window() -> None:
     clock = FixedClock()
     async with harness(clock=clock) as h:
-        state = MemoryState(account_requests=2, clock=clock.as_clock())
+        state = MemoryState(account_requests=2)
         async with connected(h, h.server(state=state)) as client:
             for _ in range(2):
                 assert not (await client.call_tool("find_items", {"filter": "today"})).is_error

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
+from tools_server.session import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
 from tools_server.session import SessionRegistry
 from tools_server.state import StateBackend
 from tools_server.sync.client import SyncClient
@@ -21,10 +22,6 @@ class Backend:
     accepts_client_tokens: bool = False
     # Multi-user HTTP: every call uses the caller's verified token (http_auth.BearerGate); never ``default_token``.
     per_user: bool = False
-
-
-# Seconds one tool call may spend on the backend, retries and Retry-After waits included (TOOLS_SERVER_CALL_BUDGET).
-DEFAULT_CALL_BUDGET = 45.0
 
 
 @dataclass

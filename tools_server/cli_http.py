@@ -74,7 +74,7 @@ async def _run_http(env: Mapping[str, str], options: HttpOptions, settings: Stat
     from tools_server.server import build_server
 
     async with (
-        open_state(settings, SYSTEM_CLOCK) as state,
+        open_state(settings) as state,
         open_multi_user_backend(env) if options.multi_user else open_backend(env, http_mode=True) as backend,
     ):
         server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from tools_server.cli_checks import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
-from tools_server.clock import Clock
 from tools_server.state import DEFAULT_ACCOUNT_REQUESTS, MemoryState, StateBackend
 
 
@@ -64,10 +63,10 @@ def _number(env: Mapping[str, str], name: str, default: float | None, low: float
 
 
 @asynccontextmanager
-async def open_state(settings: StateSettings, clock: Clock) -> AsyncGenerator[StateBackend]:
+async def open_state(settings: StateSettings) -> AsyncGenerator[StateBackend]:
     """The store the settings name; Redis is checked with one PING (exit 4 when it does not answer)."""
     if settings.url is None:
-        yield MemoryState(account_requests=settings.account_requests, clock=clock)
+        yield MemoryState(account_requests=settings.account_requests)
         return
     from tools_server.state_redis import StateUnreachable, connect, redis_state
 

@@ -38,6 +38,8 @@ from tools_server.undo import UndoRecord
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
 
+# Seconds one tool call may spend on the backend, retries and Retry-After waits included (TOOLS_SERVER_CALL_BUDGET).
+DEFAULT_CALL_BUDGET = 45.0
 # Cursors one session remembers as its own (its writes count as seen in them); older ones still work, unmarked.
 MAX_OWN_CURSORS = 32
 # Tasks an account may remove without confirmation within the window: splitting a big delete into small calls does
@@ -59,7 +61,7 @@ class CallScope:
         return CallScope(Deadline(clock.monotonic() + budget, clock.monotonic, budget), report)
 
     def seconds_left(self, clock: Clock) -> float:
-        return self.deadline.at - clock.monotonic() if self.deadline is not None else 45.0
+        return self.deadline.at - clock.monotonic() if self.deadline is not None else DEFAULT_CALL_BUDGET
 
 
 class SessionTokenRejected(Exception):
@@ -82,7 +84,6 @@ class AccountCache:
     # The tool call now holding the lock: its deadline and progress sink.
     scope: CallScope = field(default_factory=CallScope)
     progress: Progress | None = None
-    sessions: int = 0  # sessions of this account in the registry: at 0 the mirror may go
 
     async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
         """One Sync request (commands and a read) that also refreshes the mirror."""
@@ -290,7 +291,7 @@ class Session:
 
     async def get_view(self, cursor: str) -> View | None:
         view = await self.state.load_view(cursor)
-        if view is not None and self.attributed:
+        if view is not None:
             self._own(cursor)
         return view
 
@@ -336,7 +337,7 @@ class SessionRegistry:
         self._per_account = max_per_account
         self._idle = idle_seconds
         self._clock = clock
-        self.state: StateBackend = state if state is not None else MemoryState(clock=clock)
+        self.state: StateBackend = state if state is not None else MemoryState()
 
     def get(self, key: str, *, attributed: bool = True, account: str = "", secret: bytes = b"") -> Session:
         now = self._clock.monotonic()
@@ -344,7 +345,7 @@ class SessionRegistry:
             self._drop(stale)
         for orphan in [a for a in self._orphans if a not in self._accounts or not self._accounts[a].lock.locked()]:
             self._orphans.discard(orphan)
-            if orphan in self._accounts and self._accounts[orphan].sessions == 0:
+            if orphan in self._accounts and orphan not in self._by_account:  # no session came back meanwhile
                 del self._accounts[orphan]
         session = self._sessions.get(key)
         if session is None:
@@ -354,7 +355,6 @@ class SessionRegistry:
                 cache.state.mirror_replaced()
                 self._accounts[account] = cache
             session = Session(key, cache, attributed=attributed)
-            cache.sessions += 1
             self._sessions[key] = session
             own = self._by_account.setdefault(account, OrderedDict())
             own[key] = None
@@ -378,10 +378,8 @@ class SessionRegistry:
         del own[key]
         if not own:
             del self._by_account[account]
-        session.account.sessions -= 1
-        if session.account.sessions == 0:
-            # The mirror goes (handles stay in state; a full sync brings it back), once no call of it is running:
-            # two mirrors of one account in one process would not share its lock.
+            # The account's last session: the mirror goes (handles stay in state; a full sync brings it back), once
+            # no call of it is running: two mirrors of one account in one process would not share its lock.
             if session.account.lock.locked():
                 self._orphans.add(account)
             else:

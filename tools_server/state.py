@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tools_server.changes import View
-from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.pending import PendingWrite, check_room
 from tools_server.undo import UndoRecord
 
@@ -185,13 +184,10 @@ class StateBackend(Protocol):
 class MemoryState:
     """Handles in this process, per account, bounded: accounts with pending writes are never dropped for others."""
 
-    def __init__(
-        self, *, max_accounts: int = 4096, account_requests: int | None = None, clock: Clock = SYSTEM_CLOCK
-    ) -> None:
+    def __init__(self, *, max_accounts: int = 4096, account_requests: int | None = None) -> None:
         self._accounts: OrderedDict[str, MemoryAccount] = OrderedDict()
         self._max = max_accounts
         self._requests = account_requests
-        self.clock = clock
 
     def account(self, fingerprint: str, secret: bytes) -> MemoryAccount:
         account = self._accounts.get(fingerprint)
