@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tools_server.dues import datetime_text, duration_input, moved_recurring_due, restored_due, show_due
-from tools_server.sync.objects import Due, ItemDuration
+from tools_server.sync.responses import Due, ItemDuration
 
 
 @pytest.mark.parametrize(

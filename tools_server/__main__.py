@@ -2,6 +2,6 @@
 
 import sys
 
-from tools_server.cli import main
+from tools_server.cli.main import main
 
 sys.exit(main())

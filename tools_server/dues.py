@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tools_server.sync.objects import Due, ItemDuration
-from tools_server.sync.wire import DueLang
+from tools_server.sync.commands import DueLang
+from tools_server.sync.responses import Due, ItemDuration
 
 _LANGS = frozenset(get_args(DueLang))
 

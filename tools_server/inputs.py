@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from tools_server.sync.wire import DueLang
+from tools_server.sync.commands import DueLang
 
 MAX_ITEMS_PER_CALL = 1000
 MAX_CONTENT_CHARS = 500

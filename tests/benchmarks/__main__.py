@@ -30,7 +30,7 @@ from tests.benchmarks.bench_store import item_adds
 from tests.support import connected, harness, local_env, structured, text_of
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
-from tools_server.sync.wire import MIRRORED_RESOURCE_TYPES
+from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES
 
 SCRIPT = Path(sys.executable).with_name("tools-server")
 SYNC_URL = "http://local.invalid/api/v1/sync"

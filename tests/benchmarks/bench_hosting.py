@@ -32,7 +32,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.benchmarks.bench_store import item_adds
 from tests.support import free_port, local_api
 from tools_server.local.store import SyncStore
-from tools_server.sync.wire import MIRRORED_RESOURCE_TYPES
+from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES
 
 SCRIPT = Path(sys.executable).with_name("tools-server")
 TOKEN = "secret"

@@ -32,8 +32,8 @@ from tools_server.filters.nodes import (
 )
 from tools_server.filters.parse import fold
 from tools_server.filters.print import format_term
+from tools_server.sync.commands import Due, Item
 from tools_server.sync.mirror import Mirror
-from tools_server.sync.wire import Due, Item
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Evaluation

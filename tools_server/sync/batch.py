@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tools_server.sync.wire import (
+from tools_server.sync.commands import (
     COMMAND_ADAPTER,
     MAX_BODY_BYTES,
     MAX_COMMANDS_PER_REQUEST,

@@ -26,6 +26,7 @@ import httpx
 from pydantic import ValidationError
 
 from tools_server.sync.batch import encode_request
+from tools_server.sync.commands import Command, CompletedPage
 from tools_server.sync.failures import (
     BackendUnavailable,
     Forbidden,
@@ -38,7 +39,7 @@ from tools_server.sync.failures import (
     parse_retry_after,
     quote,
 )
-from tools_server.sync.objects import (
+from tools_server.sync.responses import (
     SyncError,
     SyncResponse,
     UnreadableResponse,
@@ -49,7 +50,6 @@ from tools_server.sync.retry import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
 from tools_server.sync.retry import Deadline as Deadline
 from tools_server.sync.retry import RetryPolicy as RetryPolicy
 from tools_server.sync.retry import fits_in
-from tools_server.sync.wire import Command, CompletedPage
 from tools_server.text import redact
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from tools_server.sync.wire import SyncError
+from tools_server.sync.commands import SyncError
 from tools_server.text import clip
 
 # Backend-supplied text quoted in a message is cut to this length: enough to diagnose, not a whole HTML error page.

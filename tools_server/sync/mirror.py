@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from tools_server.sync.objects import Item, Label, Note, Project, Reminder, Section, SyncResponse, User
+from tools_server.sync.responses import Item, Label, Note, Project, Reminder, Section, SyncResponse, User
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tools_server.sync.batch import chunk_commands, rewrite_temp_ids
+from tools_server.sync.commands import Command, SyncError, SyncResponse
 from tools_server.sync.failures import Forbidden, SyncFailure, TokenRejected
-from tools_server.sync.wire import Command, SyncError, SyncResponse
 
 
 @dataclass(frozen=True)

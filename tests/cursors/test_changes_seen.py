@@ -1,0 +1,74 @@
+"""What a query_changes cursor has seen: views of one mirror version share one snapshot, and each still reports
+exactly the changes it has not seen."""
+
+from __future__ import annotations
+
+from tools_server.cursors.seen_tasks import SeenItems
+from tools_server.cursors.view import View, diff
+from tools_server.sync.commands import Item, SyncResponse
+from tools_server.sync.mirror import Mirror
+
+
+def _mirror(count: int) -> Mirror:
+    mirror = Mirror()
+    items = [Item(id=str(n), content=f"t{n}", project_id="P") for n in range(count)]
+    mirror.apply(SyncResponse(sync_token="s1", full_sync=True, items=items))
+    return mirror
+
+
+def _kinds(view: View, mirror: Mirror) -> list[tuple[str, str]]:
+    return [(c.kind, c.id) for c in diff(view, mirror)]
+
+
+def test_seen_items_read_through_to_the_snapshot_and_never_change_it() -> None:
+    snapshot = {"a": Item(id="a"), "b": Item(id="b")}
+    seen = SeenItems(snapshot)
+    seen.put("c", Item(id="c", content="new"))
+    seen.put("a", Item(id="a", content="edited"))
+    seen.drop("b")
+    seen.drop("zz")
+    assert dict(seen) == {"a": Item(id="a", content="edited"), "c": Item(id="c", content="new")}
+    assert len(seen) == 2 and "b" not in seen and seen.get("b") is None and seen.drift == 3
+    seen.put("b", Item(id="b"))
+    assert len(seen) == 3 and sorted(seen) == ["a", "b", "c"]
+    assert snapshot == {"a": Item(id="a"), "b": Item(id="b")}
+
+
+def test_views_of_one_version_share_one_snapshot_and_each_reports_what_it_did_not_see() -> None:
+    mirror = _mirror(3)
+    first, second = View(), View()
+    first.refresh(mirror)
+    second.refresh(mirror)
+    assert isinstance(first.seen, SeenItems) and isinstance(second.seen, SeenItems)
+    assert first.seen.snapshot is second.seen.snapshot
+    mirror.apply(SyncResponse(sync_token="s2", items=[Item(id="1", content="edited", project_id="P")]))
+    first.refresh(mirror, {"1"})  # its own write
+    assert _kinds(first, mirror) == [] and _kinds(second, mirror) == [("updated", "1")]
+    mirror.apply(SyncResponse(sync_token="s3", items=[Item(id="2", content="x", project_id="P", checked=True)]))
+    assert _kinds(first, mirror) == [("completed", "2")]
+    assert _kinds(second, mirror) == [("updated", "1"), ("completed", "2")]
+    first.refresh(mirror)
+    assert _kinds(first, mirror) == [] and dict(first.seen) == mirror.items
+
+
+def test_a_view_that_drifted_far_from_its_snapshot_takes_the_current_one() -> None:
+    mirror = _mirror(600)
+    view, other = View(), View()
+    view.refresh(mirror)
+    old = view.seen
+    edits = [Item(id=str(n), content="edited", project_id="P") for n in range(300)]
+    mirror.apply(SyncResponse(sync_token="s2", items=edits))
+    assert len(_kinds(view, mirror)) == 300
+    view.refresh(mirror)
+    other.refresh(mirror)
+    assert isinstance(view.seen, SeenItems) and isinstance(other.seen, SeenItems) and isinstance(old, SeenItems)
+    assert view.seen.snapshot is other.seen.snapshot and view.seen.snapshot is not old.snapshot
+    assert view.seen.drift == 0 and _kinds(view, mirror) == [] and dict(view.seen) == mirror.items
+
+
+def test_a_view_restored_from_a_plain_table_still_reports_changes() -> None:
+    mirror = _mirror(2)
+    view = View(seen={"0": Item(id="0", content="old", project_id="P")}, version=-1)
+    assert _kinds(view, mirror) == [("added", "1"), ("updated", "0")]
+    view.refresh(mirror, {"1"})
+    assert _kinds(view, mirror) == [("updated", "0")]

@@ -1,0 +1,106 @@
+"""The installed console script as a subprocess: driven by mcp.Client over stdio, and by the MCP Inspector CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.support import local_env, structured, text_of
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = Path(sys.executable).with_name("tools-server")
+INSPECTOR = REPO / "node_modules" / ".bin" / "mcp-inspector"
+
+
+async def test_console_script_serves_all_four_tools_over_stdio(tmp_path: Path) -> None:
+    assert SCRIPT.exists(), f"{SCRIPT} missing: install the package (scripts/test does)"
+    params = StdioServerParameters(command=str(SCRIPT), args=[], env=local_env(tmp_path))
+    async with Client(params) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"add_item", "complete_items", "move_items", "query_changes"} <= names
+        added = structured(await client.call_tool("add_item", {"items": [{"content": "over stdio"}, {"content": "b"}]}))
+        first, second = added["ids"]
+        overview = structured(await client.call_tool("query_changes", {}))
+        assert {t["content"] for t in overview["tasks"]} == {"over stdio", "b"}
+        moved = structured(await client.call_tool("move_items", {"ids": [second], "to_parent": first}))
+        assert moved["ok"] == 1
+        done = structured(await client.call_tool("complete_items", {"ids": [first]}))
+        assert done["ok"] == 1
+        changes = await client.call_tool("query_changes", {"cursor": overview["cursor"]})
+        assert "No changes" in text_of(changes)
+    # The data outlives the process: a second server on the same file sees the completed tree as gone.
+    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=local_env(tmp_path))) as client:
+        assert not structured(await client.call_tool("query_changes", {})).get("tasks")
+
+
+def _inspector(tmp_path: Path, *args: str) -> dict[str, Any]:
+    assert shutil.which("node"), "Node.js is needed for the MCP Inspector"
+    assert INSPECTOR.exists(), f"{INSPECTOR} missing: run scripts/test (npm ci installs the Inspector)"
+    env = local_env(tmp_path)
+    command = [str(INSPECTOR), "--cli", "-q", "--format", "json"]
+    for key, value in env.items():
+        if key.startswith("TOOLS_SERVER"):
+            command += ["-e", f"{key}={value}"]
+    command += [str(SCRIPT), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env | {"HOME": str(tmp_path)})
+    assert done.returncode == 0, f"inspector exit {done.returncode}: {done.stderr[-2000:]}"
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_mcp_inspector_cli_calls_all_four_tools(tmp_path: Path) -> None:
+    listed = _inspector(tmp_path, "--method", "tools/list", "--strict")
+    # The Inspector's portability check (type lists, unsupported keywords, ...) finds nothing in any schema.
+    assert not listed.get("schemaFindings"), listed.get("schemaFindings")
+    assert {t["name"] for t in listed["result"]["tools"]} >= {
+        "add_item",
+        "complete_items",
+        "move_items",
+        "query_changes",
+    }
+
+    call = ["--method", "tools/call", "--tool-name"]
+    added = _inspector(
+        tmp_path,
+        *call,
+        "add_item",
+        "--tool-args-json",
+        json.dumps({"items": [{"content": "Buy milk", "due": "tomorrow"}]}),
+    )["result"]
+    assert added["isError"] is False
+    task_id = added["structuredContent"]["ids"][0]
+
+    overview = _inspector(tmp_path, *call, "query_changes")["result"]
+    assert task_id in {t["id"] for t in overview["structuredContent"]["tasks"]}
+
+    moved = _inspector(
+        tmp_path, *call, "move_items", "--tool-args-json", json.dumps({"ids": [task_id], "to_project": "Inbox"})
+    )
+    assert moved["result"]["structuredContent"]["ok"] == 1
+
+    done = _inspector(tmp_path, *call, "complete_items", "--tool-args-json", json.dumps({"ids": [task_id]}))
+    assert done["result"]["structuredContent"]["ok"] == 1
+    after = _inspector(tmp_path, *call, "query_changes")["result"]["structuredContent"]
+    assert not after.get("tasks")
+
+
+async def test_a_1000_task_call_and_a_500_task_answer_cross_stdio(tmp_path: Path) -> None:
+    # Both messages are single JSON-RPC lines well over a pipe's 64 KiB buffer.
+    items = [{"content": f"{i:04d} " + "x" * 400} for i in range(1000)]
+    assert len(json.dumps(items)) > 6 * 64 * 1024
+    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=local_env(tmp_path))) as client:
+        added = structured(await client.call_tool("add_item", {"items": items}))
+        assert added["ok"] == 1000 and len(set(added["ids"])) == 1000
+        found = await client.call_tool("find_items", {"filter": "search: xxxx", "limit": 500})
+        assert len(found.model_dump_json()) > 64 * 1024
+        (listed,) = structured(found)["lists"]
+        assert len(listed["tasks"]) == 500 and listed["more"] == 500

@@ -1,0 +1,146 @@
+"""The Redis state store in process (issue 15, item 4): two replicas' stores on one real redis-server, the seal on
+every record, TTLs on every key, the write lock, and what a call says when Redis goes away."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.redis_support import RedisServer, redis_server
+from tests.support import command, connected, harness, structured, text_of
+from tools_server.plans.undo import UndoRecord
+from tools_server.state.redis import RedisState, connect, redis_state
+from tools_server.state.sessions import token_fingerprint, token_secret
+from tools_server.state.store import WriteLockBusy
+
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]  # a real redis-server
+
+TOKEN = "local"  # the harness's backend token
+
+
+@asynccontextmanager
+async def _stores(server: RedisServer, count: int = 2, **options: float) -> AsyncGenerator[list[RedisState]]:
+    async with redis_state(await connect(server.url), **options) as one:  # pyright: ignore[reportArgumentType]
+        if count == 1:
+            yield [one]
+            return
+        async with redis_state(await connect(server.url), **options) as two:  # pyright: ignore[reportArgumentType]
+            yield [one, two]
+
+
+async def test_two_replicas_share_cursors_undo_handles_and_keep_their_own_mirrors(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        async with harness() as h, _stores(server) as (one, two):
+            async with connected(h, h.server(state=one)) as a, connected(h, h.server(state=two)) as b:
+                cursor = structured(await a.call_tool("query_changes", {}))["cursor"]
+                added = structured(await b.call_tool("add_item", {"items": [{"content": "from b"}]}))
+                changes = structured(await a.call_tool("query_changes", {"cursor": cursor}))
+                assert [(c["kind"], c["content"]) for c in changes["changes"]] == [("added", "from b")]
+                undone = await a.call_tool("undo", {"write": added["write"]})
+                assert not undone.is_error, text_of(undone)
+                again = await b.call_tool("undo", {"write": added["write"]})
+                assert again.is_error and "write: unknown, expired or already undone" in text_of(again)
+            assert await h.active_items() == []
+            # Every key the replicas left expires by itself and is named by the account's fingerprint (not its token).
+            raw = server.client()
+            keys: list[bytes] = raw.keys("ts:*")  # pyright: ignore[reportAssignmentType, reportUnknownMemberType]
+            ttls: list[int] = [raw.ttl(k) for k in keys]  # pyright: ignore[reportAssignmentType]
+            assert keys and all(ttl > 0 for ttl in ttls), dict(zip(keys, ttls, strict=True))
+            assert all(k.startswith(f"ts:{token_fingerprint(TOKEN)}:".encode()) for k in keys), keys
+
+
+async def test_a_record_is_read_only_with_its_accounts_secret_and_a_tampered_one_not_at_all(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        async with _stores(server, 1) as (store,):
+            fingerprint = token_fingerprint("alice")
+            alice = store.account(fingerprint, token_secret("alice"))
+            handle = await alice.mint_write(UndoRecord("add", created=["t1"]))
+            found = await alice.find_write(handle)
+            assert found is not None and found.created == ["t1"] and found.handle == handle
+            # Someone who can write the key names (they are fingerprints) but lacks the token gets nothing.
+            forger = RedisState(store.redis, store.renewals).account(fingerprint, token_secret("not alice"))
+            assert await forger.find_write(handle) is None
+            key = f"ts:{fingerprint}:write:{handle}"
+            raw = server.client()
+            blob: bytes = raw.get(key)  # pyright: ignore[reportAssignmentType]
+            raw.set(key, blob[:-1] + bytes([blob[-1] ^ 1]))
+            assert await alice.find_write(handle) is None
+
+
+async def test_the_write_lock_is_exclusive_across_replicas_and_frees_itself_when_its_holder_is_gone(
+    tmp_path: Path,
+) -> None:
+    with redis_server(tmp_path) as server:
+        async with _stores(server, lock_seconds=1.0) as (one, two):
+            secret = token_secret("alice")
+            first = one.account("fp", secret)
+            second = two.account("fp", secret)
+            release = await first.lock_writes(5.0)
+            with pytest.raises(WriteLockBusy):
+                await second.lock_writes(0.2)
+            await release()
+            release = await second.lock_writes(0.2)
+            await release()
+        # A replica that dies holding the lock (its renewals stop with it) frees it once the lease runs out.
+        async with _stores(server, 1, lock_seconds=1.0) as (dying,):
+            await dying.account("fp", secret).lock_writes(1.0)
+            dying.renewals.cancel_scope.cancel()
+        async with _stores(server, 1, lock_seconds=1.0) as (survivor,):
+            with anyio.fail_after(5):
+                release = await survivor.account("fp", secret).lock_writes(3.0)
+            await release()
+
+
+async def test_when_redis_goes_away_a_call_says_so_and_sends_nothing(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        async with harness() as h, _stores(server, 1) as (store,):
+            async with connected(h, h.server(state=store)) as client:
+                assert not (await client.call_tool("query_changes", {})).is_error
+                server.process.terminate()
+                server.process.wait(timeout=10)
+                before = len(h.transport.bodies)
+                refused = await client.call_tool("add_item", {"items": [{"content": "x"}]})
+                assert refused.is_error and "state store (Redis) is unreachable" in text_of(refused)
+                assert len(h.transport.bodies) == before
+            assert await h.active_items() == []
+
+
+async def test_an_account_keeps_its_newest_write_handles_and_cursors_up_to_their_caps(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        async with _stores(server, 1) as (store,):
+            account = store.account("fp", token_secret("alice"))
+            handles = [await account.mint_write(UndoRecord("add", created=[f"t{n}"])) for n in range(66)]
+            assert await account.find_write(handles[0]) is None and await account.find_write(handles[1]) is None
+            assert (
+                await account.find_write(handles[2]) is not None and await account.find_write(handles[-1]) is not None
+            )
+            assert len(server.client().keys("ts:fp:write:*")) == 64  # pyright: ignore[reportArgumentType, reportUnknownMemberType]
+
+
+async def test_views_on_both_replicas_store_the_tasks_snapshot_once_and_then_only_their_changes(
+    tmp_path: Path,
+) -> None:
+    with redis_server(tmp_path) as server:
+        async with harness() as h, _stores(server) as (one, two):
+            for batch in range(3):  # at most 100 commands a request
+                adds = [command("item_add", {"content": f"t{batch}.{n}"}, temp_id=f"t{n}") for n in range(100)]
+                assert set((await h.raw_sync({"commands": adds}))["sync_status"].values()) == {"ok"}, batch
+            raw = server.client()
+            async with connected(h, h.server(state=one)) as a, connected(h, h.server(state=two)) as b:
+                cursor = structured(await a.call_tool("query_changes", {}))["cursor"]
+                view_key = f"ts:{token_fingerprint(TOKEN)}:view:{cursor}"
+                first: bytes = raw.get(view_key)  # pyright: ignore[reportAssignmentType]
+                for n, client in enumerate((b, a, b)):
+                    await h.raw_sync({"commands": [command("item_add", {"content": f"new {n}"}, temp_id="x")]})
+                    changes = structured(await client.call_tool("query_changes", {"cursor": cursor}))
+                    assert [c["content"] for c in changes["changes"]] == [f"new {n}"]
+            snapshots: list[bytes] = raw.keys("ts:*:snap:*")  # pyright: ignore[reportAssignmentType, reportUnknownMemberType]
+            last: bytes = raw.get(view_key)  # pyright: ignore[reportAssignmentType]
+            # One snapshot of the 300 tasks, written by the first replica, read (not rewritten) by the second; the
+            # view itself holds what it saw since: three tasks.
+            assert len(snapshots) == 1, snapshots
+            assert len(last) < len(raw.get(snapshots[0])) / 10 and len(first) < 1000, (len(first), len(last))  # pyright: ignore[reportArgumentType]

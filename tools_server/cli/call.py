@@ -1,0 +1,57 @@
+"""`tools-server call TOOL [JSON]`: one tool call through the server code MCP uses, with handles kept between calls."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
+from tools_server.clock import SYSTEM_CLOCK
+from tools_server.server.app import Backend, build_server
+from tools_server.state import file as call_state
+from tools_server.state.sessions import SessionRegistry, token_fingerprint
+
+# The in-process MCP client has no HTTP headers, so the server keys its session as a stdio one.
+_CONNECTION = "stdio"
+
+RESEND_NOTE = (
+    "Note: resend batch ids are not kept between `tools-server call` runs, so resend_writes cannot take this one; "
+    "check with query_changes which tasks arrived before repeating anything."
+)
+
+
+async def run_call(
+    opened: AbstractAsyncContextManager[Backend],
+    db: Path,
+    tool: str,
+    arguments: dict[str, Any],
+    as_json: bool,
+    call_budget: float,
+) -> int:
+    """Run ``tool`` and print what the model would read (or the structured result); returns the exit status."""
+    from mcp import Client  # the client side is only needed here
+
+    async with opened as backend:
+        fingerprint = token_fingerprint(backend.default_token)
+        registry = SessionRegistry(clock=SYSTEM_CLOCK)
+        session = registry.get(f"{fingerprint}:{_CONNECTION}")
+        state_file = call_state.state_path(db)
+        call_state.restore(state_file, fingerprint, session)
+        server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget)
+        async with Client(server) as client:
+            result = await client.call_tool(tool, arguments)
+        call_state.save(state_file, fingerprint, session)
+    text = "\n".join(block.text for block in result.content if block.type == "text")
+    if result.is_error:
+        print(text, file=sys.stderr)
+        return EXIT_TOOL_REFUSED
+    content: Any = result.structured_content
+    print(json.dumps(content, indent=2, ensure_ascii=False) if as_json else text)
+    if isinstance(content, dict) and content.get("resend"):  # pyright: ignore[reportUnknownMemberType]
+        print(RESEND_NOTE, file=sys.stderr)
+    # Scripts can tell a partial write from a clean one: 3 when any task failed or was not confirmed.
+    failed: Any = content.get("failed") if isinstance(content, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return EXIT_PARTIAL if failed else EXIT_OK

@@ -1,0 +1,266 @@
+"""Composition root: read argv and the environment, pick the backend, build the server, run a transport.
+
+The server, the MCP SDK and the local store are imported only when a command needs them (about 1.6 s here), so
+`--help`, a bad setting or an unreachable endpoint is reported at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from tools_server import __version__
+from tools_server.cli.backends import (
+    ConfigError,
+    backend_description,
+    backend_kind,
+    call_budget,
+    db_sync_mode,
+    default_db_path,
+    freeze_startup_heap,
+    open_backend,
+    sync_url,
+)
+from tools_server.cli.checks import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    StartupError,
+    check_port,
+    check_store_path,
+    command_path,
+    probe_endpoint,
+    store_error,
+)
+from tools_server.cli.http import add_http_arguments
+from tools_server.clock import SYSTEM_CLOCK
+
+if TYPE_CHECKING:
+    pass
+
+logger = logging.getLogger("tools_server")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Subcommands
+
+
+def _exit_at_once(_signum: int, _frame: object) -> None:
+    # The stdio transport reads stdin in a worker thread that no exception can interrupt, so KeyboardInterrupt waited
+    # for the next line (Enter). Every local request is committed before it is answered and a Todoist request in
+    # flight is the same as a killed process, so leaving now loses nothing that a graceful stop would keep. No flush:
+    # the signal may arrive inside a write to stderr, and stderr is line-buffered anyway.
+    os._exit(0)
+
+
+async def _run_stdio(env: Mapping[str, str]) -> None:
+    from tools_server.server.app import build_server
+
+    async with open_backend(env) as backend:
+        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
+        freeze_startup_heap()
+        await server.run_stdio_async()
+
+
+def _probe_if_remote(env: Mapping[str, str]) -> None:
+    if backend_kind(env) == "todoist":
+        probe_endpoint(sync_url(env))
+
+
+def _main_stdio(env: Mapping[str, str]) -> None:
+    signal.signal(signal.SIGINT, _exit_at_once)
+    signal.signal(signal.SIGTERM, _exit_at_once)
+    if backend_kind(env) == "todoist":
+        try:
+            probe_endpoint(sync_url(env))
+        except StartupError as exc:
+            # A host may start the server before the network is up: warn and serve; tool calls report it too.
+            print(f"tools-server: warning: {exc}", file=sys.stderr)
+    if sys.stdin.isatty():
+        me = command_path()
+        print(
+            f"tools-server {__version__}: MCP server on stdio, using {backend_description(env)}.\n"
+            "Waiting for an MCP client on stdin (Ctrl-C to quit). To try it by hand instead:\n"
+            f"  {me} tools\n"
+            f"  {me} call query_changes\n"
+            f"  npx @modelcontextprotocol/inspector {me}",
+            file=sys.stderr,
+        )
+    anyio.run(_run_stdio, env)
+
+
+def _main_local_api(env: Mapping[str, str], args: argparse.Namespace) -> None:
+    from tools_server.local.app import serve
+
+    db = Path(args.db).expanduser() if args.db else default_db_path(env)
+    check_store_path(db)
+    check_port(args.host, args.port)
+    token = args.token or env.get("TOOLS_SERVER_LOCAL_TOKEN")
+    if token is None:
+        import secrets
+
+        token = secrets.token_urlsafe(16)
+        print(f"local-api token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
+    from tools_server.local.account import check_settings
+
+    start_day = args.start_day or env.get("TOOLS_SERVER_LOCAL_START_DAY")
+    timezone = args.timezone or env.get("TOOLS_SERVER_LOCAL_TIMEZONE") or None
+    try:
+        start_day = int(start_day) if start_day else None
+        check_settings(timezone, start_day)
+    except ValueError as exc:
+        raise ConfigError(f"local-api: {exc}") from None
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            db_path=str(db),
+            token=token,
+            synchronous=db_sync_mode(env),
+            timezone=timezone,
+            start_day=start_day,
+        )
+    except sqlite3.Error as exc:
+        raise store_error(db, exc) from exc
+
+
+def _tool_arguments(text: str) -> dict[str, Any]:
+    try:
+        arguments = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"arguments must be a JSON object: {exc}") from exc
+    if not isinstance(arguments, dict):
+        raise ConfigError('arguments must be a JSON object, e.g. \'{"ids": ["..."]}\'')
+    return arguments  # pyright: ignore[reportUnknownVariableType]
+
+
+def _tools(name: str | None) -> int:
+    from tools_server.cli.tools import server_tools, tool_help, tool_lines, unknown_tool
+
+    tools = anyio.run(server_tools)
+    if name is None:
+        print(f"{len(tools)} tools (arguments: {command_path()} tools NAME):")
+        print("\n".join(tool_lines(tools)))
+        return EXIT_OK
+    match = next((t for t in tools if t.name == name), None)
+    if match is None:
+        raise ConfigError(unknown_tool(name, tools))
+    print(tool_help(match))
+    return EXIT_OK
+
+
+def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tools-server",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "MCP server for Todoist over the Sync API. With no subcommand it serves MCP on stdio.\n"
+            "Without TODOIST_API_TOKEN (or TODOIST_API_KEY) it uses an embedded local backend (SQLite)."
+        ),
+        epilog=(
+            "environment: TODOIST_API_TOKEN (alias TODOIST_API_KEY), TODOIST_SYNC_URL, "
+            "TOOLS_SERVER_BACKEND=local|todoist,\n  TOOLS_SERVER_DB (local store path), TOOLS_SERVER_DB_SYNC "
+            "(normal|full), TOOLS_SERVER_LOG_LEVEL,\n  TOOLS_SERVER_CALL_BUDGET (seconds per tool call, default 45)"
+            f"\n{EXIT_CODES_HELP}"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"tools-server {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    add_http_arguments(sub)
+    api = sub.add_parser(
+        "local-api",
+        help="serve the embedded Sync backend over HTTP",
+        description="Serve the local store as a Todoist-compatible Sync endpoint: POST /api/v1/sync.",
+    )
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8765)
+    api.add_argument("--db", help="SQLite file (default: TOOLS_SERVER_DB or the user data directory)")
+    api.add_argument("--token", help="Bearer token clients must send (default: TOOLS_SERVER_LOCAL_TOKEN, else random)")
+    api.add_argument(
+        "--timezone", help="the account's IANA timezone, e.g. Pacific/Kiritimati (default: TOOLS_SERVER_LOCAL_TIMEZONE)"
+    )
+    api.add_argument(
+        "--start-day", type=int, help="first day of the week, 1 = Monday ... 7 = Sunday (TOOLS_SERVER_LOCAL_START_DAY)"
+    )
+    listed = "\n".join(call_tools) or f"  (list them with: {command_path()} tools)"
+    call = sub.add_parser(
+        "call",
+        help="run one tool and print its summary",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run one tool through the same server code as MCP, e.g. tools-server call query_changes",
+        epilog=(
+            f"tools:\n{listed}\n\n"
+            "A cursor, and the last write for undo, carry over to the next call on the same store and token (kept in "
+            "<TOOLS_SERVER_DB>.call-state.json); resend batch ids do not.\n"
+            "exit status: 0 all done, 1 the call was refused (bad arguments), 2 bad settings, 3 some tasks failed or "
+            "are unconfirmed, 4 Sync endpoint unreachable, 5 local store cannot be opened."
+        ),
+    )
+    call.add_argument("tool", help="the tool's name (see: tools-server tools)")
+    call.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
+    call.add_argument("--json", action="store_true", help="print the structured result instead of the text")
+    tools = sub.add_parser(
+        "tools", help="list the tools, or one tool's arguments", description="List the tools the server offers."
+    )
+    tools.add_argument("name", nargs="?", help="a tool's name: print its description and arguments")
+    helper = sub.add_parser("help", help="show this help, or a subcommand's (help call)")
+    helper.add_argument("topic", nargs="?", help="a subcommand")
+    return parser
+
+
+def _configure_logging(env: Mapping[str, str]) -> None:
+    level = env.get("TOOLS_SERVER_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(
+        stream=sys.stderr, level=getattr(logging, level, logging.WARNING), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _wants_call_help(argv: Sequence[str]) -> bool:
+    return bool(argv) and argv[0] == "call" and any(a in ("-h", "--help") for a in argv[1:])
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    env = os.environ if env is None else env
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["help"]:
+        argv = [*argv[1:2], "--help"]  # `help` and `help call` are --help and `call --help`
+    call_tools: Sequence[str] = ()
+    if _wants_call_help(argv):
+        from tools_server.cli.tools import server_tools, tool_lines
+
+        call_tools = tool_lines(anyio.run(server_tools))
+    args = _parser(call_tools).parse_args(argv)
+    _configure_logging(env)
+    try:
+        if args.command == "http":
+            from tools_server.cli.http import main_http
+
+            main_http(env, args)
+        elif args.command == "local-api":
+            _main_local_api(env, args)
+        elif args.command == "tools":
+            return _tools(args.name)
+        elif args.command == "call":
+            arguments = _tool_arguments(args.arguments)
+            _probe_if_remote(env)
+            from tools_server.cli.call import run_call
+
+            return anyio.run(
+                run_call, open_backend(env), default_db_path(env), args.tool, arguments, args.json, call_budget(env)
+            )
+        else:
+            _main_stdio(env)
+    except StartupError as exc:
+        print(f"tools-server: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_OK

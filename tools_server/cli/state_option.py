@@ -1,0 +1,79 @@
+"""`tools-server http --state`: where handles live (this process, or Redis shared by replicas) and its settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from tools_server.cli.checks import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
+from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, MemoryState, StateBackend
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    url: str | None  # None: in process
+    lock_seconds: float
+    account_requests: int | None  # None: no budget (personal mode in process)
+
+
+def state_settings(
+    env: Mapping[str, str], given: str | None, *, multi_user: bool, local_backend: bool = False
+) -> StateSettings:
+    """--state (else TOOLS_SERVER_STATE_URL), TOOLS_SERVER_LOCK_SECONDS, TOOLS_SERVER_ACCOUNT_REQUESTS.
+
+    ``local_backend``: the account is the embedded store of this process, which other replicas cannot reach, so
+    their shared handles would name objects of different stores: refused."""
+    from tools_server.state.redis import DEFAULT_LOCK_SECONDS, SCHEMES, masked
+
+    url = (given if given is not None else env.get("TOOLS_SERVER_STATE_URL", "")).strip() or None
+    if url is not None:
+        scheme = urlsplit(url).scheme
+        if scheme not in SCHEMES:
+            raise StartupError(
+                f"--state / TOOLS_SERVER_STATE_URL must be a redis://HOST:PORT/DB URL (or rediss://, unix://), not "
+                f"{masked(url)!r}",
+                EXIT_CONFIG,
+            )
+    if url is not None and local_backend:
+        raise StartupError(
+            "--state shares cursors and resend batches between replicas of one account, and the embedded local "
+            "backend's account lives in this process: serve it once with `tools-server local-api` and point "
+            "TODOIST_SYNC_URL at it, or drop --state",
+            EXIT_CONFIG,
+        )
+    lock = _number(env, "TOOLS_SERVER_LOCK_SECONDS", None, 1, 600) or DEFAULT_LOCK_SECONDS
+    default_requests = DEFAULT_ACCOUNT_REQUESTS if (multi_user or url is not None) else None
+    requests = _number(env, "TOOLS_SERVER_ACCOUNT_REQUESTS", default_requests, 1, 100_000)
+    return StateSettings(url, lock, None if requests is None else int(requests))
+
+
+def _number(env: Mapping[str, str], name: str, default: float | None, low: float, high: float) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise StartupError(f"{name} must be a number between {low:g} and {high:g}, not {raw!r}", EXIT_CONFIG)
+    return value
+
+
+@asynccontextmanager
+async def open_state(settings: StateSettings) -> AsyncGenerator[StateBackend]:
+    """The store the settings name; Redis is checked with one PING (exit 4 when it does not answer)."""
+    if settings.url is None:
+        yield MemoryState(account_requests=settings.account_requests)
+        return
+    from tools_server.state.redis import StateUnreachable, connect, redis_state
+
+    requests = settings.account_requests if settings.account_requests is not None else DEFAULT_ACCOUNT_REQUESTS
+    try:
+        client = await connect(settings.url)
+    except StateUnreachable as exc:
+        raise StartupError(f"http: {exc}; start Redis or fix --state", EXIT_UNREACHABLE) from None
+    async with redis_state(client, lock_seconds=settings.lock_seconds, account_requests=requests) as state:
+        yield state

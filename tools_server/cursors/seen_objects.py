@@ -1,0 +1,137 @@
+"""Pure: what the model has seen of comments, projects, sections and labels, and what changed since, in one line each.
+
+Mirrored objects are replaced, never mutated, so a view keeps references; an object counts as changed only when a
+field the model reads differs (a new ``updated_at`` alone is not news).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tools_server.sync.commands import Label, Project, Section
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.responses import Note
+from tools_server.text import clip
+
+ObjectType = Literal["project", "section", "label", "comment"]
+ObjectChangeKind = Literal["added", "updated", "archived", "deleted"]
+ObjectChange = tuple[ObjectChangeKind, ObjectType, str, str, str | None]  # (kind, of, id, text, detail)
+_FIELDS: dict[ObjectType, tuple[str, ...]] = {
+    "project": ("name", "color", "parent_id", "is_favorite", "view_style", "description", "child_order"),
+    "section": ("name", "project_id", "section_order"),
+    "label": ("name", "color", "is_favorite", "item_order"),
+    "comment": ("content",),
+}
+_TEXT_CHARS = 80
+
+
+def _tables(mirror: Mirror) -> dict[ObjectType, dict[str, Any]]:
+    return {"project": mirror.projects, "section": mirror.sections, "label": mirror.labels, "comment": mirror.notes}
+
+
+@dataclass
+class SeenObjects:
+    seen: dict[ObjectType, dict[str, Any]] = field(default_factory=dict[ObjectType, dict[str, Any]])
+
+    def refresh(self, mirror: Mirror, ids: Iterable[str] | None = None) -> None:
+        """All of the mirror's objects as seen, or only ``ids`` (this session's own writes)."""
+        tables = _tables(mirror)
+        if ids is None:
+            self.seen = {kind: dict(table) for kind, table in tables.items()}
+            return
+        wanted = set(ids)
+        for kind, table in tables.items():
+            seen = self.seen.setdefault(kind, {})
+            for object_id in wanted:
+                current = table.get(object_id)
+                if current is not None:
+                    seen[object_id] = current
+                else:
+                    seen.pop(object_id, None)
+
+    def diff(self, mirror: Mirror) -> list[ObjectChange]:
+        changes: list[ObjectChange] = []
+        archived = {**mirror.archived_projects, **mirror.archived_sections}
+        for kind, table in _tables(mirror).items():
+            seen = self.seen.get(kind, {})
+            for object_id, now in table.items():
+                before = seen.get(object_id)
+                if before is None:
+                    changes.append(("added", kind, object_id, _text(now), _where(now, mirror)))
+                elif before is not now and any(getattr(before, f) != getattr(now, f) for f in _FIELDS[kind]):
+                    changes.append(("updated", kind, object_id, _text(now), _what(before, now, kind)))
+            for object_id, before in seen.items():
+                if object_id not in table:
+                    gone: ObjectChangeKind = "archived" if object_id in archived else "deleted"
+                    changes.append((gone, kind, object_id, _text(before), None))
+        return changes
+
+
+def _text(obj: Project | Section | Label | Note) -> str:
+    return clip(obj.content if isinstance(obj, Note) else obj.name, _TEXT_CHARS)
+
+
+def _where(obj: Any, mirror: Mirror) -> str | None:
+    if isinstance(obj, Note):
+        if obj.item_id is not None:
+            task = mirror.items.get(obj.item_id)
+            return f"on {obj.item_id}" + (f" '{clip(task.content, 40)}'" if task is not None else "")
+        return f"on #{mirror.project_name(obj.project_id or '')}"
+    if isinstance(obj, Section):
+        return f"in #{mirror.project_name(obj.project_id)}"
+    if isinstance(obj, Project) and obj.parent_id:
+        return f"under #{mirror.project_name(obj.parent_id)}"
+    return None
+
+
+def _what(before: Any, now: Any, kind: ObjectType) -> str:
+    changed = [f for f in _FIELDS[kind] if getattr(before, f) != getattr(now, f)]
+    if "name" in changed:
+        return f"was '{clip(before.name, 40)}'"
+    return "changed " + ", ".join(changed)
+
+
+_CASCADES = frozenset(
+    {"project_delete", "project_archive", "section_delete", "section_archive", "section_move", "label_update",
+     "label_delete"}
+)  # fmt: skip
+
+
+def cascaded_tasks(kinds_and_targets: list[tuple[str, str]], seen_items: Mapping[str, Any], seen: SeenObjects,
+                   mirror: Mirror) -> set[str]:  # fmt: skip
+    """Tasks a session's own project/section/label command changed along the way (deleted, completed or moved with
+    a project or section, relabelled with a label), so query_changes does not report them as changes from elsewhere."""
+    projects: set[str] = set()
+    sections: set[str] = set()
+    labels: set[str] = set()
+    seen_labels = seen.seen.get("label", {})
+    for kind, target in kinds_and_targets:
+        if kind not in _CASCADES:
+            continue
+        if kind.startswith("project_"):
+            projects.add(target)
+        elif kind.startswith("section_"):
+            sections.add(target)
+        else:
+            for label in (seen_labels.get(target), mirror.labels.get(target)):
+                if label is not None:
+                    labels.add(label.name.casefold())
+    if not (projects or sections or labels):
+        return set()
+    grown = True
+    while grown:  # sub-projects go with their parent
+        more = {p.id for p in seen.seen.get("project", {}).values() if p.parent_id in projects} - projects
+        grown = bool(more)
+        projects |= more
+    found: set[str] = set()
+    for table in (seen_items, mirror.items):
+        for item in table.values():
+            if (
+                item.project_id in projects
+                or item.section_id in sections
+                or any(n.casefold() in labels for n in item.labels)
+            ):
+                found.add(item.id)
+    return found

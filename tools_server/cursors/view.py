@@ -1,0 +1,244 @@
+"""Pure: what the model has seen, what changed since, and compact one-line task listings for query_changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools_server.cursors.seen_objects import ObjectType, SeenObjects
+from tools_server.cursors.seen_tasks import SeenItems
+from tools_server.dues import show_due
+from tools_server.sync.commands import Item, Reminder
+from tools_server.sync.mirror import Mirror, project_rank
+from tools_server.text import clip
+
+ChangeKind = Literal["added", "updated", "moved", "completed", "archived", "deleted"]
+_ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "completed": 3, "archived": 4, "deleted": 5}
+_CONTENT_CHARS = 80
+# A view that saw this many tasks differently from its snapshot takes a fresh one (shared by views of that version).
+_DRIFT_FLOOR = 256
+
+
+@dataclass
+class View:
+    """The tasks as the model last saw them through one query_changes cursor."""
+
+    # A SeenItems once refreshed: a snapshot shared with other views, and what this view saw since on top.
+    seen: Mapping[str, Item] = field(default_factory=SeenItems)
+    # The mirror version this view has seen in full; -1 until the first refresh.
+    version: int = -1
+    # Comments, projects, sections and labels as last seen.
+    objects: SeenObjects = field(default_factory=SeenObjects)
+
+    def refresh(self, mirror: Mirror, ids: set[str] | None = None) -> None:
+        """Mark the mirror's current state as seen: all of it, or only ``ids`` (this session's own writes)."""
+        self.objects.refresh(mirror, ids)
+        if ids is None:
+            changed = mirror.changed_since(self.version) if self.version >= 0 else self._differing(mirror)
+            if changed is None or self._mark(mirror, changed) > max(_DRIFT_FLOOR, len(mirror.items) // 8):
+                # Now the view has seen exactly the mirror's items: the shared snapshot of this version says so.
+                self.seen = SeenItems(mirror.items_snapshot())
+            self.version = mirror.version
+            return
+        self._mark(mirror, ids)
+
+    def _differing(self, mirror: Mirror) -> set[str] | None:
+        """With no version to go by (a view read back from a shared store, or restored), the tasks that differ by
+        value, so the view keeps its snapshot; None for a view with nothing seen yet (it takes a fresh snapshot)."""
+        seen = self.seen
+        if not seen:
+            return None
+        items = mirror.items
+        changed = {i for i, item in items.items() if seen.get(i) != item}
+        changed.update(i for i in seen if i not in items)
+        return changed
+
+    def _mark(self, mirror: Mirror, ids: set[str]) -> int:
+        """Mark ``ids`` as seen as they are now; returns how far the view has drifted from its snapshot."""
+        seen = self.seen if isinstance(self.seen, SeenItems) else SeenItems(self.seen)
+        self.seen = seen
+        for item_id in ids:
+            item = mirror.items.get(item_id)
+            if item is None:
+                seen.drop(item_id)
+            else:
+                seen.put(item_id, item)
+        return seen.drift
+
+
+class TaskBrief(BaseModel):
+    id: str
+    content: str
+    project_id: str
+    section_id: str | None = None
+    parent_id: str | None = None
+    priority: int | None = None
+    due: str | None = None
+    labels: list[str] | None = None
+
+
+class Change(BaseModel):
+    kind: ChangeKind
+    id: str
+    content: str
+    detail: str | None = None
+    of: ObjectType | None = Field(default=None, description="Not a task: what it is")
+
+
+class ProjectBrief(BaseModel):
+    id: str
+    name: str
+    tasks: int
+    inbox: bool | None = None
+
+
+class ChangesResult(BaseModel):
+    cursor: str
+    overview: bool
+    projects: list[ProjectBrief] | None = None
+    tasks: list[TaskBrief] | None = None
+    changes: list[Change] | None = None
+    more: int = 0
+    resynced: bool | None = None
+
+
+def _moved(before: Item, after: Item) -> bool:
+    return (before.project_id, before.section_id, before.parent_id) != (
+        after.project_id,
+        after.section_id,
+        after.parent_id,
+    )
+
+
+def _edited(before: Item, after: Item) -> bool:
+    fields = ("content", "description", "priority", "labels", "due", "deadline", "duration")
+    return any(getattr(before, f) != getattr(after, f) for f in fields)
+
+
+def diff(view: View, mirror: Mirror) -> list[Change]:
+    """Changes between what the view saw and the mirror now, added first, then by kind, each in listing order."""
+    changes: list[Change] = []
+    changed = mirror.changed_since(view.version) if view.version >= 0 else None
+    if changed is not None:
+        current = {i: mirror.items[i] for i in changed if i in mirror.items}
+        vanished = {i: view.seen[i] for i in changed if i in view.seen and i not in mirror.items}
+    else:
+        current = mirror.items
+        vanished = {i: view.seen[i] for i in view.seen if i not in mirror.items}
+    for item_id, item in current.items():
+        before = view.seen.get(item_id)
+        if before is item:
+            continue  # mirrored objects are replaced, never changed in place: the same object is unchanged
+        if before is None:
+            changes.append(
+                Change(
+                    kind="added", id=item_id, content=clip(item.content, _CONTENT_CHARS), detail=_where(item, mirror)
+                )
+            )
+        elif _moved(before, item):
+            changes.append(
+                Change(
+                    kind="moved", id=item_id, content=clip(item.content, _CONTENT_CHARS), detail=_where(item, mirror)
+                )
+            )
+        elif _edited(before, item):
+            detail = _due(item, mirror.timezone) if before.due != item.due and item.due is not None else None
+            changes.append(
+                Change(kind="updated", id=item_id, content=clip(item.content, _CONTENT_CHARS), detail=detail)
+            )
+    for item_id, before in vanished.items():
+        reason, _ = mirror.gone.get(item_id, ("deleted", before))
+        changes.append(Change(kind=reason, id=item_id, content=clip(before.content, _CONTENT_CHARS)))
+    for kind, of, object_id, text, detail in view.objects.diff(mirror):
+        changes.append(Change(kind=kind, of=of, id=object_id, content=text, detail=detail))
+    changes.sort(key=lambda c: _ORDER[c.kind])
+    return changes
+
+
+def brief(item: Item, zone: str | None = None) -> TaskBrief:
+    """``zone`` is the user's: it names the zone of a UTC due that carries none of its own."""
+    return TaskBrief(
+        id=item.id,
+        content=clip(item.content, _CONTENT_CHARS),
+        project_id=item.project_id,
+        section_id=item.section_id,
+        parent_id=item.parent_id,
+        priority=item.priority if item.priority > 1 else None,
+        due=_due(item, zone),
+        labels=list(item.labels) or None,
+    )
+
+
+def ordered_tasks(mirror: Mirror) -> list[Item]:
+    """Active tasks grouped by project (Inbox first), then by section, then in their own order, parents first."""
+    rank = {pid: project_rank(p) for pid, p in mirror.projects.items()}
+    return sorted(
+        mirror.items.values(),
+        key=lambda i: (
+            rank.get(i.project_id, (True, 1 << 30, i.project_id)),
+            i.section_id or "",
+            i.parent_id is not None,
+            i.child_order,
+        ),
+    )
+
+
+def project_briefs(mirror: Mirror) -> list[ProjectBrief]:
+    counts: dict[str, int] = {}
+    for item in mirror.items.values():
+        counts[item.project_id] = counts.get(item.project_id, 0) + 1
+    projects = sorted(mirror.projects.values(), key=project_rank)
+    return [
+        ProjectBrief(id=p.id, name=p.name, tasks=counts.get(p.id, 0), inbox=p.inbox_project or None) for p in projects
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Text lines
+
+
+def task_line(item: Item, mirror: Mirror) -> str:
+    """`<id> <content> · p1 · due … · #Project/Section · @label` with empty parts left out."""
+    parts = [f"{item.id} {clip(item.content, _CONTENT_CHARS)}"]
+    if item.priority > 1:
+        parts.append(f"p{5 - item.priority}")
+    due = _due(item, mirror.timezone)
+    if due:
+        parts.append(f"due {due}")
+    parts.append(_where(item, mirror))
+    if item.labels:
+        parts.append(" ".join(f"@{label}" for label in item.labels))
+    if mirror.reminders:
+        alarms = [_reminder(r) for r in mirror.reminders_of(item.id)]
+        if alarms:
+            parts.append("reminders " + ", ".join(alarms))
+    return " · ".join(parts)
+
+
+def _reminder(reminder: Reminder) -> str:
+    if reminder.type == "relative":
+        return f"{reminder.minute_offset or 0}m before"
+    return reminder.due.date.replace("T", " ").removesuffix("Z")[:16] if reminder.due is not None else reminder.type
+
+
+def change_line(change: Change) -> str:
+    what = f"{change.kind} {change.of}" if change.of else change.kind
+    line = f"{what} {change.id} {change.content}"
+    return f"{line} · {change.detail}" if change.detail else line
+
+
+def _where(item: Item, mirror: Mirror) -> str:
+    where = f"#{mirror.project_name(item.project_id)}"
+    if item.section_id:
+        section = mirror.sections.get(item.section_id)
+        where += f"/{section.name if section else item.section_id}"
+    if item.parent_id:
+        where += f" ↳{item.parent_id}"
+    return where
+
+
+def _due(item: Item, zone: str | None) -> str | None:
+    return show_due(item.due, zone) if item.due is not None else None

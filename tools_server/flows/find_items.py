@@ -1,0 +1,49 @@
+"""find_items: a Todoist filter evaluated over the session mirror, as compact one-line tasks (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from tools_server.cursors.view import TaskBrief, brief, task_line
+from tools_server.dues import zone
+from tools_server.filters import evaluate, parse_filter, unknown_names
+from tools_server.sync.mirror import Mirror
+
+
+class FoundList(BaseModel):
+    filter: str
+    tasks: list[TaskBrief]
+    more: int = 0
+
+
+class FindResult(BaseModel):
+    lists: list[FoundList]
+    unknown: list[str] | None = None
+
+
+def find(mirror: Mirror, text: str, limit: int, now: datetime) -> tuple[str, FindResult]:
+    """Raises FilterError (a ValueError naming the position) for a malformed filter."""
+    nodes = parse_filter(text)
+    local_now = now.astimezone(zone(mirror.timezone))
+    found = evaluate(nodes, mirror, today=local_now.date(), now=local_now)
+    parts = [p.strip() for p in text.split(",")] if len(nodes) > 1 else [text.strip()]
+    if len(parts) != len(nodes):  # a comma inside a search term: label lists by position instead
+        parts = [f"list {i + 1}" for i in range(len(nodes))]
+    lists: list[FoundList] = []
+    lines: list[str] = []
+    for name, items in zip(parts, found, strict=True):
+        shown = items[:limit]
+        lists.append(
+            FoundList(filter=name, tasks=[brief(i, mirror.timezone) for i in shown], more=len(items) - len(shown))
+        )
+        header = f"{name}: {len(items)} task(s)" if len(nodes) > 1 else f"{len(items)} task(s) match '{name}'"
+        lines.append(header)
+        lines += [task_line(i, mirror) for i in shown]
+        if len(items) > len(shown):
+            lines.append(f"+{len(items) - len(shown)} more (raise limit)")
+    unknown = unknown_names(nodes, mirror)
+    if unknown:
+        lines.append("Note: no such " + ", ".join(unknown) + " in this account (matched nothing).")
+    return "\n".join(lines), FindResult(lists=lists, unknown=unknown or None)

@@ -1,0 +1,265 @@
+"""The one write pipeline: a declarative spec per write tool, run by ``run_write``.
+
+plan (pure, against the mirror; names may need a fresh sync) -> preview, or snapshot -> send -> result (unconfirmed
+commands kept for resend_writes) -> undo record -> the short text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import anyio
+
+from tools_server.plans.pending import PendingFull, PendingWrite
+from tools_server.plans.results import WriteResult, build_result, combine, dry_run_result, summary_text
+from tools_server.plans.tasks import (
+    Plan,
+    PlanError,
+)
+from tools_server.plans.undo import OBJECT_KINDS, UndoRecord, WriteKind, images, undo_record
+from tools_server.plans.undo_projects import Image, object_snapshot
+from tools_server.state.sessions import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
+from tools_server.sync.client import SyncClient
+from tools_server.sync.commands import Command, Item, SectionAdd
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.send import Outcome
+
+A = TypeVar("A")
+NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
+# Kinds whose undo needs the tasks as they were before the write.
+_SNAPSHOT_KINDS: frozenset[WriteKind] = frozenset({"complete", "move", "update", "reopen"})
+
+
+@dataclass(frozen=True)
+class Planned:
+    plan: Plan
+    projects: Plan | None = None  # add_item's new projects and sections, sent before the tasks
+    note: str = ""  # appended to the text, preview or not (e.g. what undo cannot reverse)
+    verb: str | None = None  # the text's verb when it depends on the input
+    removes: int = 0  # tasks the plan deletes, subtasks included: over the threshold it needs a confirmation
+    undoing: UndoRecord | None = None  # undo: the record it reverses (forgotten once sent)
+
+
+class NeedsConfirmation(Exception):
+    """The write removes more tasks than may go unasked: the user must confirm ``count`` (nothing was sent)."""
+
+    def __init__(self, count: int, message: str) -> None:
+        super().__init__(message)
+        self.count = count
+
+
+def _never(_: object) -> bool:
+    return False
+
+
+def _no_extra(_result: WriteResult, _write: PendingWrite) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class WriteSpec(Generic[A]):
+    """One write tool: how its input becomes a plan and how its result is told and remembered."""
+
+    verb: str
+    planner: Callable[[A, Mirror], Planned]  # pure; may raise PlanError
+    undo: WriteKind | None  # what undo can reverse afterwards; None: nothing (the write is not undoable)
+    needs_mirror: Callable[[A], bool] = _never  # names must be read from a synced mirror
+    # The plan depends on the tasks' current values (a recurrence kept, subtasks counted, what undo compares): one
+    # incremental read first, so a change made elsewhere since our last request is planned with, not overwritten.
+    refresh: Callable[[A], bool] = _never
+    missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
+    extra: Callable[[WriteResult, PendingWrite], str] = _no_extra  # said after the counts of a sent write
+    recurrence: bool = False  # report which tasks recurred instead of completing
+    # Read changes made elsewhere before planning (one incremental request), when the plan depends on them.
+    refresh: Callable[[A], bool] = _never
+
+
+async def _plan(spec: WriteSpec[A], session: Session, client: SyncClient, args: A) -> Planned:
+    # Plain writes do not need the mirror, and then their first request both writes and does the full sync.
+    fresh = not session.mirror.synced
+    if spec.refresh(args):
+        await session.request(client)
+        fresh = True
+    elif spec.needs_mirror(args):
+        await session.ensure_synced(client)
+    try:
+        planned = spec.planner(args, session.mirror)
+        if fresh or not spec.missed_names(planned):
+            return planned
+    except PlanError:
+        if fresh:
+            raise
+    # The name may belong to a project created elsewhere since our last sync: look once more before failing.
+    await session.request(client)
+    return spec.planner(args, session.mirror)
+
+
+async def run_write(
+    spec: WriteSpec[A], session: Session, client: SyncClient, args: A, dry_run: bool, confirm: int | None = None
+) -> tuple[str, WriteResult]:
+    if not dry_run:
+        await session.lock_writes()
+    planned = await _plan(spec, session, client, args)
+    plan, projects = planned.plan, planned.projects
+    if dry_run:
+        result = dry_run_result(plan, projects)
+        return summary_text(spec.verb, plan, result, extra=planned.note), result
+    unasked = planned.removes > 0 and confirm != planned.removes
+    if unasked:
+        await _check_removal(spec, session, planned.removes)
+    commands = [*(projects.commands if projects is not None else ()), *plan.commands]
+    seen = images(session.mirror, commands, with_items=spec.undo in _SNAPSHOT_KINDS)
+    objects: dict[str, Image | None] = {}
+    if spec.undo in OBJECT_KINDS:
+        objects, tasks = object_snapshot(session.mirror, commands)
+        seen.items = dict[str, Item | None](tasks)
+    write = PendingWrite(spec.verb, plan, projects, commands, Outcome(), recurrence=spec.recurrence)
+    try:
+        await session.hold(write)
+    except PendingFull as exc:
+        raise PlanError(str(exc)) from exc
+    await _send(session, client, write, commands)
+    if unasked:
+        await session.state.add_removal(session.clock.now().timestamp(), planned.removes)
+    result = await _result(session, write)
+    if planned.undoing is not None and planned.undoing.handle is not None:
+        await session.state.forget_write(planned.undoing.handle)  # undone: its handle must not revert it twice
+    # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
+    record = (
+        undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome, objects=objects)
+        if spec.undo is not None
+        else None
+    )
+    session.last_write = record
+    if record is not None and record.kind != "delete" and (record.done or record.created or record.sent):
+        result.write = record.handle = await session.state.mint_write(record)
+    return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result, write) + planned.note), result
+
+
+async def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
+    """Raise NeedsConfirmation when ``count`` more tasks would bring this session's unconfirmed removals in the window
+    over the threshold."""
+    recent = await session.removed_recently()
+    if recent + count <= DELETE_UNCONFIRMED_MAX:
+        return
+    what = "this undo deletes" if spec.undo is None else "deleting these"
+    earlier = (
+        f" ({recent} were already removed without confirmation in the last {DELETE_WINDOW_SECONDS / 60:.0f} minutes)"
+        if recent
+        else ""
+    )
+    raise NeedsConfirmation(
+        count,
+        f"{what} {count} tasks (subtasks included){earlier} needs confirm={count} (the number of tasks), after "
+        "checking with the user; nothing was sent",
+    )
+
+
+async def _send(session: Session, client: SyncClient, write: PendingWrite, commands: list[Command]) -> None:
+    """Send under a resend id held from before the first byte: a failure or cancel midway keeps what is unconfirmed.
+
+    The send fills ``write.outcome`` as it goes, so an interruption leaves the statuses read so far; commands with
+    none are the pending ones.
+    """
+    write.outcome.retry_after = None
+    try:
+        # Between requests the stored batch is brought up to date, so a replica that dies mid-write leaves another
+        # only the unconfirmed rest to resend.
+        await session.execute(client, commands, write.outcome, checkpoint=lambda: session.state.keep_pending(write))
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):  # a cancelled call still records what it left pending
+            await _interrupted(session, write, cancelled=isinstance(exc, anyio.get_cancelled_exc_class()))
+        raise
+
+
+async def _interrupted(session: Session, write: PendingWrite, *, cancelled: bool) -> None:
+    """The send raised (token rejected, refused, cancelled): keep the batch unless nothing can have run."""
+    if not cancelled and not write.outcome.statuses:
+        await session.state.drop_pending(write.batch)
+        return
+    pending = len(write.unconfirmed())
+    if pending:
+        how = "was cancelled" if cancelled else "stopped early"
+        session.notices.append(
+            f"An earlier write {how}: {pending} of its commands are unconfirmed and kept in batch '{write.batch}'; "
+            "call resend_writes to finish them (safe: nothing is applied twice)."
+        )
+    await session.settle(write)
+
+
+async def _result(session: Session, write: PendingWrite) -> WriteResult:
+    """The structured result; a write with unconfirmed commands keeps its batch so resend_writes can finish it."""
+    result = build_result(
+        write.plan, write.outcome, session.mirror, recurrence=write.recurrence, projects=write.projects
+    )
+    result.resend = await session.settle(write)
+    if result.resend is not None:
+        result.retry_after = write.outcome.retry_after
+    return result
+
+
+async def run_resend(session: Session, client: SyncClient, batch: str | None) -> tuple[str, WriteResult]:
+    """Send kept writes' unconfirmed commands again with their original uuids: the backend runs each at most once.
+
+    No ``batch``: every write pending for this account (any client, any replica), oldest first.
+    """
+    await session.lock_writes()  # a batch another replica is still sending waits for it to finish or die
+    pending = await session.pending()
+    if batch is not None and batch not in pending:
+        known = ", ".join(pending) or "none"
+        raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending for this account: {known})")
+    batches = [batch] if batch is not None else list(pending)
+    if not batches:
+        raise PlanError("resend_writes: nothing is pending for this account; every write was confirmed or failed")
+    texts: list[str] = []
+    results: list[WriteResult] = []
+    for name in batches:
+        write = pending[name]
+        commands = write.unconfirmed()
+        await _send(session, client, write, commands)
+        result = await _result(session, write)
+        extra = projects_note(result, write) if write.projects else recurring_note(result, write)
+        texts.append(
+            f"Resent {len(commands)} unconfirmed commands. " + summary_text(write.verb, write.plan, result, extra=extra)
+        )
+        results.append(result)
+    if len(results) == 1:
+        return texts[0], results[0]
+    return "\n".join(f"[{name}] {text}" for name, text in zip(batches, texts, strict=True)), combine(results)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The specs
+
+
+def projects_note(result: WriteResult, write: PendingWrite) -> str:
+    extra = ""
+    if result.projects and write.projects is not None:
+        # result.projects follows the project plan's steps: each is a project or one of its sections.
+        counts: dict[str, list[int]] = {"project": [0, 0], "section": [0, 0]}
+        for step, created in zip(write.projects.steps, result.projects, strict=True):
+            is_section = isinstance(step.command, SectionAdd)
+            tally = counts["section" if is_section else "project"]
+            tally[0] += created.error_tag is None
+            tally[1] += 1
+        parts = [
+            (f"{made} of " if made < total else "") + (f"{total} {kind}" if total == 1 else f"{total} {kind}s")
+            for kind, (made, total) in counts.items()
+            if total
+        ]
+        extra = " Created " + " and ".join(parts) + "."
+        failed = [f"{r.name}: {r.error_tag} {r.message}" for r in result.projects if r.error_tag is not None]
+        if failed:
+            extra += " Not created: " + "; ".join(failed[:5]) + "."
+    return extra
+
+
+def recurring_note(result: WriteResult, _write: PendingWrite | None = None) -> str:
+    recurred = result.recurring or []
+    if not recurred:
+        return ""
+    shown = ", ".join(f"{r.id} → {r.next_due}" for r in recurred[:5])
+    more = f" +{len(recurred) - 5} more" if len(recurred) > 5 else ""
+    return f" {len(recurred)} recurring, now due: {shown}{more}."

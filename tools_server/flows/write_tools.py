@@ -1,0 +1,191 @@
+"""The write tools' specs: one ``WriteSpec`` per tool (its planner, undo kind, text extras), run by
+``writes.run_write``. Adding a write tool over existing commands is a planner and one spec here."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tools_server.flows.pipeline import (
+    NAME_ERRORS,
+    Planned,
+    WriteSpec,
+    projects_note,
+    recurring_note,
+)
+from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ProjectOp
+from tools_server.plans.comments import CommentsInput, plan_comments
+from tools_server.plans.positions import place, plan_reorder
+from tools_server.plans.projects import plan_projects, tasks_removed
+from tools_server.plans.tasks import (
+    Plan,
+    PlanError,
+    Step,
+    label_of,
+    plan_add,
+    plan_complete,
+    plan_delete,
+    plan_move,
+    plan_reopen,
+    plan_update,
+    resolve_destination,
+)
+from tools_server.plans.undo import UndoRecord, plan_undo, state_of
+from tools_server.state.sessions import Session
+from tools_server.sync.mirror import Mirror
+
+AddInput = tuple[list[NewItem], list[NewProject]]
+
+
+def _uses_names(items: list[NewItem]) -> bool:
+    return any(i.project is not None or i.section is not None or _uses_names(i.subtasks or []) for i in items)
+
+
+def _plan_add(args: AddInput, mirror: Mirror) -> Planned:
+    projects, plan = plan_add(args[0], mirror, new_projects=args[1])
+    return Planned(plan, projects)
+
+
+def _missed_names(planned: Planned) -> bool:
+    plans = (planned.plan, *((planned.projects,) if planned.projects is not None else ()))
+    return any(s.error is not None and s.error.tag in NAME_ERRORS for p in plans for s in p.steps)
+
+
+_UNDONE = {"comments": "comment_items call", "projects": "manage_projects call"}
+
+
+def _plan_reverse(record: UndoRecord, mirror: Mirror) -> Planned:
+    reversal = plan_undo(record, mirror)
+    note = ""
+    if reversal.changed:
+        more = len(reversal.changed) - 10
+        shown = ", ".join(reversal.changed[:10]) + (f" +{more} more" if more > 0 else "")
+        note += f" Left as they are, changed elsewhere since: {shown}."
+    if reversal.cannot:
+        note += " Cannot undo: " + "; ".join(reversal.cannot) + "."
+    verb = f"Undid the {_UNDONE.get(record.kind, record.kind)}: reverted"
+    return Planned(reversal.plan, note=note, verb=verb, removes=reversal.removes, undoing=record)
+
+
+async def undo_target(session: Session, write: str | None) -> UndoRecord:
+    """The write undo reverses: the one ``write`` names (any client of the same account), else this session's last
+    one; PlanError when there is none or no session to ask."""
+    if write is not None:
+        record = await session.state.find_write(write)
+        if record is None:
+            raise PlanError(
+                f"write: unknown, expired or already undone write handle {write!r} (handles come from write results "
+                "of this account)"
+            )
+        return record
+    if not session.attributed:
+        raise PlanError(
+            "undo without a write handle needs a session to know whose write was last; this HTTP client is "
+            "sessionless (protocol 2026-07-28): pass write=<the 'write' id of the result you want to undo>"
+        )
+    if session.last_write is None:
+        raise PlanError("nothing to undo: this session has made no write since it started or since the last undo")
+    return session.last_write
+
+
+ADD = WriteSpec[AddInput](
+    "Added",
+    _plan_add,
+    undo="add",
+    needs_mirror=lambda a: _uses_names(a[0]) or any(p.parent for p in a[1]),
+    missed_names=_missed_names,
+    extra=projects_note,
+)
+COMPLETE = WriteSpec[list[str]](
+    "Completed", lambda ids, m: Planned(plan_complete(ids, m)), undo="complete", extra=recurring_note, recurrence=True
+)
+
+
+def _plan_move(args: tuple[list[str], MoveTarget], mirror: Mirror) -> Planned:
+    ids, target = args
+    moving = target.to_project is not None or target.to_section is not None or target.to_parent is not None
+    destination = resolve_destination(target, mirror) if moving else None
+    plan = plan_move(ids, destination, mirror) if destination is not None else None
+    if target.position is None:
+        assert plan is not None
+        return Planned(plan)
+    unique = list(dict.fromkeys(ids))
+    if plan is not None:  # tasks refused locally (a cycle) stay where they are and out of the order
+        unique = [i for s, i in zip(plan.steps, unique, strict=True) if s.error is None]
+    reorder = plan_reorder(unique, place(unique or ids, destination, target.position, mirror), target.position, mirror)
+    if plan is None:
+        steps = tuple(Step(n, label_of(mirror, i), target=i, shared=reorder.uuid) for n, i in enumerate(unique))
+        return Planned(Plan(steps, (), after=(reorder,)), verb="Reordered")
+    steps = tuple(replace(s, shared=reorder.uuid) if s.error is None else s for s in plan.steps)
+    return Planned(Plan(steps, plan.notes, after=(reorder,)))
+
+
+# Project and section names need the mirror; a parent id does not (the backend refuses cycles as well), unless a
+# position needs the siblings there.
+MOVE = WriteSpec[tuple[list[str], MoveTarget]](
+    "Moved",
+    _plan_move,
+    undo="move",
+    needs_mirror=lambda a: a[1].to_parent is None or a[1].position is not None,
+)
+REOPEN = WriteSpec[list[str]]("Reopened", lambda ids, m: Planned(plan_reopen(ids, m)), undo="reopen")
+# An explicit due date on a recurring task keeps its recurrence, read from the task's current due (freshly read: a
+# recurrence changed elsewhere since our last request must not be put back).
+UPDATE = WriteSpec[list[ItemChanges]](
+    "Updated",
+    lambda changes, m: Planned(plan_update(changes, m)),
+    undo="update",
+    refresh=lambda changes: any(c.due_date or c.due_datetime for c in changes),
+    needs_mirror=lambda changes: any("reminders" in (c.clear or ()) for c in changes),  # the task's reminders
+)
+
+
+def _plan_delete(ids: list[str], mirror: Mirror) -> Planned:
+    """Deleting a task deletes its subtasks: the count that needs confirmation is every task that goes."""
+    children = mirror.children_index()
+    gone = set(ids)
+    for item_id in ids:
+        if state_of(mirror, item_id) is not None:
+            gone.update(mirror.descendants(item_id, children))
+    return Planned(plan_delete(ids, mirror), removes=len(gone))
+
+
+DELETE = WriteSpec[list[str]](
+    "Deleted",
+    _plan_delete,
+    undo="delete",
+    refresh=lambda _: True,
+    extra=lambda _result, _write: " Subtasks went with them; this cannot be undone.",
+)
+# Undo compares each target with what our write left, so it reads what changed elsewhere first.
+UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, refresh=lambda _: True)
+# Ids and names are checked against the mirror; one not found there may be new elsewhere: sync once and look again.
+_OBJECT_ERRORS = frozenset({"ITEM_NOT_FOUND", "NOTE_NOT_FOUND", "LABEL_NOT_FOUND", *NAME_ERRORS})
+
+
+def _missed_objects(planned: Planned) -> bool:
+    return any(s.error is not None and s.error.tag in _OBJECT_ERRORS for s in planned.plan.steps)
+
+
+COMMENTS = WriteSpec[CommentsInput](
+    "Applied",
+    lambda a, m: Planned(plan_comments(a, m)),
+    undo="comments",
+    needs_mirror=lambda _: True,
+    missed_names=_missed_objects,
+)
+
+
+def _plan_projects(ops: list[ProjectOp], mirror: Mirror) -> Planned:
+    # Deleting a project or section deletes its tasks: counted like delete_items, for the same confirmation.
+    plan = plan_projects(ops, mirror)
+    return Planned(plan, removes=tasks_removed(plan, mirror))
+
+
+# Only adds that name nothing (a label, a root project) can be planned without the account's objects.
+PROJECTS = WriteSpec[list[ProjectOp]](
+    "Applied",
+    _plan_projects,
+    undo="projects",
+    needs_mirror=lambda ops: any(op.op != "add" or op.parent is not None or op.project is not None for op in ops),
+    missed_names=_missed_objects,
+)

@@ -1,0 +1,371 @@
+"""Pure planning: tool input + the mirror -> a Plan of Sync commands (fresh uuids, temp_ids), for every write tool.
+
+Nothing here sends anything. A step that cannot be planned (an unknown project name, say) carries a local error and
+no command, so the summary can report it beside the backend's answers in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools_server.dues import moved_recurring_due, new_due
+from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ReminderIn
+from tools_server.sync.batch import NewUuid, new_uuid4
+from tools_server.sync.commands import (
+    Command,
+    DueInput,
+    Item,
+    ItemAdd,
+    ItemClose,
+    ItemDelete,
+    ItemIdArgs,
+    ItemMove,
+    ItemMoveArgs,
+    ItemUncomplete,
+    ItemUpdate,
+    ItemUpdateArgs,
+    ProjectAdd,
+    ProjectAddArgs,
+    ReminderAdd,
+    ReminderAddArgs,
+    ReminderDelete,
+    SectionAdd,
+    SectionAddArgs,
+)
+from tools_server.sync.mirror import Mirror
+
+
+@dataclass(frozen=True)
+class LocalError:
+    """Why a step was not sent: the model can fix it by changing its input."""
+
+    tag: str
+    message: str
+
+
+@dataclass(slots=True)
+class Step:
+    """One planned task, project or section: a command to send, or the local error that stopped it (not frozen:
+    a frozen dataclass sets each field through object.__setattr__, twice the cost, and nothing mutates a Step)."""
+
+    index: int
+    label: str
+    command: Command | None = None
+    error: LocalError | None = None
+    parent_index: int | None = None
+    # Sent right after ``command`` for the same task (its reminders); the step is ok only when all of them are.
+    extras: tuple[Command, ...] = ()
+    target: str | None = None  # the task's id when ``command`` does not name it (a reminder-only update)
+    shared: str | None = None  # uuid of a command of Plan.after this step also depends on (the item_reorder)
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...] = ()
+    noun: str = "task"  # what a step is, in the result's text
+    after: tuple[Command, ...] = ()  # sent after every step (move_items' item_reorder; steps name it in shared)
+
+    @property
+    def commands(self) -> list[Command]:
+        commands: list[Command] = []
+        for step in self.steps:
+            if step.command is not None:
+                commands.append(step.command)
+                commands.extend(step.extras)
+        commands.extend(self.after)
+        return commands
+
+
+class PlanError(ValueError):
+    """The whole request is unusable (e.g. an unknown destination): nothing is planned."""
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# add_item
+
+
+@dataclass
+class _AddPlanner:
+    mirror: Mirror
+    new_uuid: NewUuid
+    steps: list[Step] = field(default_factory=list[Step])
+    project_steps: list[Step] = field(default_factory=list[Step])
+    # New projects and sections of this call, by folded name, to their temp ids.
+    new_projects: dict[str, str] = field(default_factory=dict[str, str])
+    new_sections: dict[tuple[str, str], str] = field(default_factory=dict[tuple[str, str], str])
+
+    def add_project(self, project: NewProject) -> None:
+        index = len(self.project_steps)
+        parent_id: str | None = None
+        if project.parent is not None:
+            parent_id, error = self._project_id(project.parent)
+            if error is not None:
+                self.project_steps.append(Step(index, project.name, error=error))
+                return
+        temp_id = self.new_uuid()
+        args = (
+            ProjectAddArgs(name=project.name, parent_id=parent_id) if parent_id else ProjectAddArgs(name=project.name)
+        )
+        self.project_steps.append(
+            Step(index, project.name, ProjectAdd(uuid=self.new_uuid(), temp_id=temp_id, args=args))
+        )
+        self.new_projects[project.name.casefold()] = temp_id
+        for name in project.sections or ():
+            section_temp = self.new_uuid()
+            command = SectionAdd(
+                uuid=self.new_uuid(), temp_id=section_temp, args=SectionAddArgs(name=name, project_id=temp_id)
+            )
+            self.project_steps.append(Step(len(self.project_steps), f"{project.name}/{name}", command))
+            self.new_sections[(temp_id, name.casefold())] = section_temp
+
+    def add_item(self, item: NewItem, parent: Step | None) -> None:
+        index = len(self.steps)
+        parent_index = parent.index if parent is not None else None
+        label = item.content
+        if parent is not None and parent.command is None:
+            error = LocalError("PARENT_NOT_CREATED", f"parent #{parent.index} was not created")
+            self.steps.append(Step(index, label, error=error, parent_index=parent_index))
+        else:
+            args, error = self._item_args(item, parent)
+            if error is not None or args is None:
+                self.steps.append(Step(index, label, error=error, parent_index=parent_index))
+            else:
+                # One pydantic-core pass builds the command and its args from plain data: a third cheaper than
+                # constructing the two models in turn, and far cheaper than model_construct (defaults filled in Python).
+                command = ItemAdd.model_validate({"uuid": self.new_uuid(), "temp_id": self.new_uuid(), "args": args})
+                assert command.temp_id is not None
+                extras = reminder_commands(command.temp_id, item.reminders or (), self.new_uuid)
+                self.steps.append(Step(index, label, command=command, parent_index=parent_index, extras=extras))
+        me = self.steps[-1]
+        for child in item.subtasks or ():
+            self.add_item(child, me)
+
+    def _item_args(self, item: NewItem, parent: Step | None) -> tuple[dict[str, Any] | None, LocalError | None]:
+        """The item_add args as plain data (validated into ItemAddArgs with the command), or why there are none."""
+        fields: dict[str, Any] = {"content": item.content}
+        project_id: str | None = None
+        if item.project is not None:
+            project_id, error = self._project_id(item.project)
+            if error is not None:
+                return None, error
+            fields["project_id"] = project_id
+        if item.section is not None:
+            section_id, error = self._section_id(item.section, project_id)
+            if error is not None:
+                return None, error
+            fields["section_id"] = section_id
+        if parent is not None and parent.command is not None:
+            fields["parent_id"] = parent.command.temp_id
+        elif item.parent is not None:
+            fields["parent_id"] = item.parent
+        if "parent_id" in fields:
+            # A subtask lives where its parent lives; Todoist rejects or ignores a conflicting project/section.
+            fields.pop("project_id", None)
+            fields.pop("section_id", None)
+        fields.update(given_fields(item, None, ("description", "labels", "priority")))
+        return fields, None
+
+    def _project_id(self, ref: str) -> tuple[str | None, LocalError | None]:
+        temp = self.new_projects.get(ref.casefold())
+        if temp is not None:
+            return temp, None
+        project = self.mirror.find_project(ref)
+        if project is not None:
+            return project.id, None
+        return None, LocalError("PROJECT_NOT_FOUND", _not_found("project", ref, self.mirror.project_suggestions(ref)))
+
+    def _section_id(self, ref: str, project_id: str | None) -> tuple[str | None, LocalError | None]:
+        if project_id is not None and (project_id, ref.casefold()) in self.new_sections:
+            return self.new_sections[(project_id, ref.casefold())], None
+        matches = self.mirror.find_sections(ref, project_id)
+        if len(matches) == 1:
+            return matches[0].id, None
+        if len(matches) > 1:
+            where = ", ".join(sorted({self.mirror.project_name(s.project_id) for s in matches}))
+            return None, LocalError(
+                "AMBIGUOUS_SECTION", f"section '{ref}' exists in several projects ({where}); set project"
+            )
+        suggestions = self.mirror.section_suggestions(ref, project_id)
+        return None, LocalError("SECTION_NOT_FOUND", _not_found("section", ref, suggestions))
+
+
+def plan_add(
+    items: Sequence[NewItem], mirror: Mirror, *, new_projects: Sequence[NewProject] = (), new_uuid: NewUuid = new_uuid4
+) -> tuple[Plan, Plan]:
+    """Plan projects/sections first (their temp_ids are referenced by the tasks), then tasks depth-first."""
+    planner = _AddPlanner(mirror, new_uuid)
+    for project in new_projects:
+        planner.add_project(project)
+    for item in items:
+        planner.add_item(item, None)
+    return Plan(tuple(planner.project_steps)), Plan(tuple(planner.steps))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# complete_items and move_items
+
+
+def _dedupe(ids: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    unique = list(dict.fromkeys(ids))
+    dropped = len(ids) - len(unique)
+    notes = (f"{dropped} duplicate id(s) ignored",) if dropped else ()
+    return unique, notes
+
+
+def plan_complete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    """item_close per id: it completes normal tasks and advances recurring ones, as the Todoist apps do."""
+    unique, notes = _dedupe(ids)
+    steps = tuple(
+        Step(
+            i,
+            label_of(mirror, item_id),
+            command=ItemClose(uuid=new_uuid(), args=ItemIdArgs(id=item_id)),
+        )
+        for i, item_id in enumerate(unique)
+    )
+    return Plan(steps, notes)
+
+
+def resolve_destination(target: MoveTarget, mirror: Mirror) -> tuple[str, str]:
+    """(argument, id) for the one destination; raises PlanError naming close matches when it is unknown."""
+    if target.to_project is not None:
+        project = mirror.find_project(target.to_project)
+        if project is None:
+            raise PlanError(_not_found("project", target.to_project, mirror.project_suggestions(target.to_project)))
+        return "project_id", project.id
+    if target.to_section is not None:
+        matches = mirror.find_sections(target.to_section, None)
+        if len(matches) == 1:
+            return "section_id", matches[0].id
+        if matches:
+            where = ", ".join(sorted(f"{s.id} in {mirror.project_name(s.project_id)}" for s in matches))
+            raise PlanError(f"section '{target.to_section}' is ambiguous; use its id: {where}")
+        raise PlanError(_not_found("section", target.to_section, mirror.section_suggestions(target.to_section, None)))
+    assert target.to_parent is not None  # MoveTarget guarantees exactly one destination
+    return "parent_id", target.to_parent
+
+
+def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    unique, notes = _dedupe(ids)
+    argument, target_id = destination
+    steps: list[Step] = []
+    # One subtask index for the whole call: a per-id rebuild made moving N tasks cost N passes over the account.
+    children = mirror.children_index() if argument == "parent_id" else {}
+    for i, item_id in enumerate(unique):
+        label = label_of(mirror, item_id)
+        if argument == "parent_id" and (item_id == target_id or target_id in mirror.descendants(item_id, children)):
+            error = LocalError("INVALID_DESTINATION", "a task cannot move under itself or its own subtask")
+            steps.append(Step(i, label, error=error))
+            continue
+        args = ItemMoveArgs.model_validate({"id": item_id, argument: target_id})
+        steps.append(Step(i, label, command=ItemMove(uuid=new_uuid(), args=args)))
+    return Plan(tuple(steps), notes)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# update_items and delete_items
+
+_CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
+
+
+def given_fields(request: NewItem | ItemChanges, before: Item | None, plain: tuple[str, ...]) -> dict[str, Any]:
+    """The task fields a tool input sets, in item_add/item_update argument shapes: ``plain`` ones as given, the due
+    (see ``requested_due``), a deadline as ``{date}`` and a duration as ``{amount, unit}``."""
+    fields: dict[str, Any] = {name: getattr(request, name) for name in plain if getattr(request, name) is not None}
+    due = requested_due(request, before)
+    if due is not None:
+        fields["due"] = due
+    if request.deadline is not None:
+        fields["deadline"] = {"date": request.deadline}
+    if request.duration is not None:
+        fields["duration"] = {"amount": request.duration.amount, "unit": request.duration.unit}
+    return fields
+
+
+def requested_due(request: NewItem | ItemChanges, before: Item | None) -> dict[str, Any] | None:
+    """The due a tool input asks for, in a documented input shape (``dues``): natural language, or an explicit
+    date/datetime that keeps ``before``'s recurrence (and, for a new day, its time of day)."""
+    if request.due is not None:
+        return new_due(string=request.due, lang=request.due_lang)
+    if request.due_date is None and request.due_datetime is None:
+        return None
+    old = before.due if before is not None else None
+    if old is not None and old.is_recurring:
+        # Todoist keeps a recurrence only when the old string comes along with the new date (reference §3).
+        return moved_recurring_due(old, day=request.due_date, when=request.due_datetime, lang=request.due_lang)
+    return new_due(day=request.due_date, when=request.due_datetime, lang=request.due_lang)
+
+
+def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    steps: list[Step] = []
+    for index, change in enumerate(changes):
+        before = mirror.items.get(change.id)
+        fields: dict[str, Any] = {"id": change.id}
+        fields.update(given_fields(change, before, ("content", "description", "labels", "priority")))
+        clear = change.clear or []
+        for name in clear:
+            if name != "reminders":
+                fields[name] = _CLEARED[name]
+        label = label_of(mirror, change.id)
+        reminders = [
+            *(ReminderDelete(uuid=new_uuid(), args=ItemIdArgs(id=r.id)) for r in mirror.reminders_of(change.id)
+              if "reminders" in clear),
+            *reminder_commands(change.id, change.reminders or (), new_uuid),
+        ]  # fmt: skip
+        commands: list[Command] = []
+        if len(fields) > 1:
+            commands.append(ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(fields)))
+        commands += reminders
+        if not commands:
+            if "reminders" in clear:
+                steps.append(Step(index, label, error=LocalError("NO_REMINDERS", "the task has no reminders to clear")))
+            else:
+                steps.append(Step(index, label, error=LocalError("NOTHING_TO_UPDATE", "no field to change was given")))
+            continue
+        steps.append(Step(index, label, command=commands[0], extras=tuple(commands[1:]), target=change.id))
+    return Plan(tuple(steps))
+
+
+def reminder_commands(item_id: str, reminders: Sequence[ReminderIn], new_uuid: NewUuid) -> tuple[Command, ...]:
+    """reminder_add per reminder: absolute with a due string, or relative with minute_offset (reference §3)."""
+    commands: list[Command] = []
+    for reminder in reminders:
+        if reminder.due is not None:
+            args = ReminderAddArgs(item_id=item_id, type="absolute", due=DueInput(string=reminder.due))
+        else:
+            args = ReminderAddArgs(item_id=item_id, type="relative", minute_offset=reminder.minutes_before)
+        commands.append(ReminderAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args))
+    return tuple(commands)
+
+
+def plan_reopen(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    """item_uncomplete per id; completed tasks are not mirrored, so unknown ids are fine (the backend decides)."""
+    unique, notes = _dedupe(ids)
+    steps = tuple(
+        Step(i, label_of(mirror, item_id), command=ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        for i, item_id in enumerate(unique)
+    )
+    return Plan(steps, notes)
+
+
+def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    unique, notes = _dedupe(ids)
+    steps = tuple(
+        Step(i, label_of(mirror, item_id), command=ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        for i, item_id in enumerate(unique)
+    )
+    return Plan(steps, notes)
+
+
+def label_of(mirror: Mirror, item_id: str) -> str:
+    item = mirror.items.get(item_id)
+    return item.content if item is not None else item_id
+
+
+def _not_found(kind: str, ref: str, suggestions: list[str]) -> str:
+    if suggestions:
+        return f"no {kind} named '{ref}'; closest: {', '.join(suggestions)}"
+    return f"no {kind} named '{ref}'"
