@@ -7,8 +7,9 @@ them (``user.tz_info.timezone``, reference §2.9; an older top-level ``timezone`
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from tools_server.dues import zone
 from tools_server.sync.mirror import Mirror
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -28,11 +29,9 @@ def week_start_of(mirror: Mirror) -> int:
     return day if day is not None and 1 <= day <= 7 else mirror.start_day
 
 
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+def user_zone(mirror: Mirror) -> ZoneInfo:
+    """The user's zone for "today", local times and week ranges (UTC when unknown to this machine)."""
+    return zone(timezone_of(mirror))
 
 
 def local_time(stamp: str | None, zone_name: str) -> str:
@@ -50,6 +49,6 @@ def local_time(stamp: str | None, zone_name: str) -> str:
 
 def account_line(mirror: Mirror, now: datetime) -> str:
     """E.g. 'Account: timezone Europe/Berlin, today Mon 2026-11-23, week starts Monday'."""
-    name = timezone_of(mirror)
-    today = now.astimezone(zone(name))
-    return f"Account: timezone {name}, today {today:%a %Y-%m-%d %H:%M}, week starts {_DAYS[week_start_of(mirror) - 1]}"
+    today = now.astimezone(user_zone(mirror))
+    week = _DAYS[week_start_of(mirror) - 1]
+    return f"Account: timezone {timezone_of(mirror)}, today {today:%a %Y-%m-%d %H:%M}, week starts {week}"

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +21,7 @@ from tools_server.sync.client import SyncClient
 from tools_server.sync.commands import CompletedTask
 from tools_server.sync.mirror import Mirror
 from tools_server.text import clip
+from tools_server.user import timezone_of, user_zone, week_start_of
 
 By = Literal["completion", "due"]
 # Days per REST read: 3 months is never shorter than 89 days; 6 weeks is 42.
@@ -29,13 +30,6 @@ MAX_RANGE_DAYS = 366
 PAGE_SIZE = 200  # the documented maximum per page
 MAX_PAGES = 20  # per call: 4000 tasks read at most, so a search over a busy year still ends
 _CONTENT_CHARS = 80
-
-
-def zone_of(mirror: Mirror) -> ZoneInfo:
-    try:
-        return ZoneInfo(mirror.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def day_range(since: date | None, until: date | None, today: date, start_day: int) -> tuple[date, date]:
@@ -117,7 +111,7 @@ class Found:
 
 
 def result(found: Found, mirror: Mirror, first: date, last: date, by: By, limit: int) -> tuple[str, CompletedResult]:
-    zone = zone_of(mirror)
+    zone = user_zone(mirror)
     done: list[Done] = []
     days: Counter[str] = Counter()
     for task in found.tasks:
@@ -141,7 +135,7 @@ def result(found: Found, mirror: Mirror, first: date, last: date, by: By, limit:
         since=first.isoformat(), until=last.isoformat(), by=by, total=len(done), per_day=dict(sorted(days.items())),
         tasks=listed, complete=complete, requests=found.requests,
     )  # fmt: skip
-    head = f"{len(done)} completed task(s) {first}..{last} (by {by} date, {mirror.timezone or 'UTC'})"
+    head = f"{len(done)} completed task(s) {first}..{last} (by {by} date, {timezone_of(mirror)})"
     if not complete:
         head += f"; listing {len(listed)}, more exist (narrow the range or raise limit)"
     per_day = ", ".join(f"{d[5:]}: {n}" for d, n in out.per_day.items())
@@ -193,8 +187,8 @@ async def find(
     first_day, last_day = _day("since", since), _day("until", until)
     await session.ensure_synced(client)
     mirror = session.mirror
-    zone = zone_of(mirror)
-    first, last = day_range(first_day, last_day, now.astimezone(zone).date(), mirror.start_day)
+    zone = user_zone(mirror)
+    first, last = day_range(first_day, last_day, now.astimezone(zone).date(), week_start_of(mirror))
     project_id: str | None = None
     if project is not None:
         found = mirror.find_project(project)

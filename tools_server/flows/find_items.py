@@ -10,6 +10,7 @@ from tools_server.cursors.view import TaskBrief, brief, task_line
 from tools_server.dues import zone
 from tools_server.filters import evaluate, parse_filter, unknown_names
 from tools_server.sync.mirror import Mirror
+from tools_server.user import timezone_of
 
 
 class FoundList(BaseModel):
@@ -26,7 +27,8 @@ class FindResult(BaseModel):
 def find(mirror: Mirror, text: str, limit: int, now: datetime) -> tuple[str, FindResult]:
     """Raises FilterError (a ValueError naming the position) for a malformed filter."""
     nodes = parse_filter(text)
-    local_now = now.astimezone(zone(mirror.timezone))
+    zone_name = timezone_of(mirror)
+    local_now = now.astimezone(zone(zone_name))
     found = evaluate(nodes, mirror, today=local_now.date(), now=local_now)
     parts = [p.strip() for p in text.split(",")] if len(nodes) > 1 else [text.strip()]
     if len(parts) != len(nodes):  # a comma inside a search term: label lists by position instead
@@ -35,9 +37,7 @@ def find(mirror: Mirror, text: str, limit: int, now: datetime) -> tuple[str, Fin
     lines: list[str] = []
     for name, items in zip(parts, found, strict=True):
         shown = items[:limit]
-        lists.append(
-            FoundList(filter=name, tasks=[brief(i, mirror.timezone) for i in shown], more=len(items) - len(shown))
-        )
+        lists.append(FoundList(filter=name, tasks=[brief(i, zone_name) for i in shown], more=len(items) - len(shown)))
         header = f"{name}: {len(items)} task(s)" if len(nodes) > 1 else f"{len(items)} task(s) match '{name}'"
         lines.append(header)
         lines += [task_line(i, mirror) for i in shown]
