@@ -15,7 +15,7 @@ import anyio
 from mcp import Client
 
 from tools_server import __version__
-from tools_server.server.app import Backend, build_server
+from tools_server.server import Backend, build_server
 from tools_server.server.prompts import load_templates
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.json"

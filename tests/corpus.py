@@ -25,7 +25,7 @@ from mcp import Client
 
 from tests.support import FixedClock
 from tools_server.cli.backends import backend_over
-from tools_server.server.app import build_server
+from tools_server.server import build_server
 
 DATA = Path(__file__).parent / "data" / "sync_v1"
 URL = "https://api.todoist.invalid/api/v1/sync"

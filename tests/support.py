@@ -26,7 +26,7 @@ from tools_server.cli.backends import LOCAL_SYNC_URL, backend_over
 from tools_server.clock import Clock
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
-from tools_server.server.app import build_server
+from tools_server.server import build_server
 from tools_server.sync.client import DEFAULT_RETRY_POLICY, RetryPolicy
 
 FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday

@@ -15,7 +15,7 @@ from mcp.types import INVALID_PARAMS
 
 from tests.support import FixedClock, connected, harness, structured, text_of
 from tools_server.cli.backends import backend_over
-from tools_server.server.app import build_server
+from tools_server.server import build_server
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from mcp import Client
 from tests.benchmarks.session import print_rows, session_rows
 from tests.support import local_api, structured, text_of
 from tools_server.cli.backends import backend_over
-from tools_server.server.app import build_server
+from tools_server.server import build_server
 
 pytestmark = pytest.mark.anyio
 

@@ -27,7 +27,7 @@ from tools_server.hosting.app import HttpOptions, build_app
 from tools_server.hosting.auth import TodoistTokenVerifier
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
-from tools_server.server.app import build_server
+from tools_server.server import build_server
 from tools_server.state.sessions import SessionRegistry
 from tools_server.sync.client import RetryPolicy
 

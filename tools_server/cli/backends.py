@@ -15,7 +15,7 @@ import httpx
 from tools_server.cli.checks import EXIT_CONFIG, StartupError, check_store_path, store_error
 
 if TYPE_CHECKING:
-    from tools_server.server.app import Backend
+    from tools_server.server import Backend
     from tools_server.sync.client import RetryPolicy
 
 DEFAULT_SYNC_URL = "https://api.todoist.com/api/v1/sync"
@@ -53,7 +53,7 @@ def db_sync_mode(env: Mapping[str, str]) -> Literal["NORMAL", "FULL"]:
 
 def call_budget(env: Mapping[str, str]) -> float:
     """TOOLS_SERVER_CALL_BUDGET: seconds one tool call may spend on the backend, retries and waits included."""
-    from tools_server.server.app import DEFAULT_CALL_BUDGET
+    from tools_server.server import DEFAULT_CALL_BUDGET
 
     raw = env.get("TOOLS_SERVER_CALL_BUDGET", "").strip()
     if not raw:
@@ -102,7 +102,7 @@ def backend_over(
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> Backend:
     """A backend whose Sync clients share one httpx client (one connection pool); tests inject ``sleep``."""
-    from tools_server.server.app import Backend
+    from tools_server.server import Backend
     from tools_server.sync.client import DEFAULT_RETRY_POLICY, SyncClient
 
     policy = policy or DEFAULT_RETRY_POLICY

@@ -10,7 +10,7 @@ from typing import Any
 
 from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
 from tools_server.clock import SYSTEM_CLOCK
-from tools_server.server.app import Backend, build_server
+from tools_server.server import Backend, build_server
 from tools_server.state import file as call_state
 from tools_server.state.sessions import SessionRegistry, token_fingerprint
 

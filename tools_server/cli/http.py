@@ -27,7 +27,7 @@ from tools_server.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
     from tools_server.hosting.app import HttpOptions
-    from tools_server.server.app import Backend
+    from tools_server.server import Backend
     from tools_server.state.store import StateBackend
     from tools_server.sync.client import RetryPolicy
 
@@ -68,7 +68,7 @@ async def open_multi_user_backend(
     policy: RetryPolicy | None = None,
 ) -> AsyncGenerator[Backend]:
     """The Sync endpoint (Todoist, or TODOIST_SYNC_URL) for callers' own tokens; there is no default token."""
-    from tools_server.server.app import Backend
+    from tools_server.server import Backend
 
     url = env.get("TODOIST_SYNC_URL") or DEFAULT_SYNC_URL
     async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30.0, connect=10.0)) as http:
@@ -79,7 +79,7 @@ async def open_multi_user_backend(
 async def _run_http(env: Mapping[str, str], options: HttpOptions, settings: StateSettings) -> None:
     from tools_server.hosting.app import build_app, serve
     from tools_server.hosting.auth import TodoistTokenVerifier
-    from tools_server.server.app import build_server
+    from tools_server.server import build_server
 
     async with (
         open_state(settings) as state,

@@ -62,7 +62,7 @@ def _exit_at_once(_signum: int, _frame: object) -> None:
 
 
 async def _run_stdio(env: Mapping[str, str]) -> None:
-    from tools_server.server.app import build_server
+    from tools_server.server import build_server
 
     async with open_backend(env) as backend:
         server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))

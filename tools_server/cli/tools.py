@@ -11,7 +11,7 @@ from typing import Any
 from mcp.types import Tool
 
 from tools_server.clock import SYSTEM_CLOCK
-from tools_server.server.app import Backend, build_server
+from tools_server.server import Backend, build_server
 from tools_server.sync.client import SyncClient
 
 

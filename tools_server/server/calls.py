@@ -1,0 +1,140 @@
+"""Every tool call's runtime: who is calling (the session of their token), the call budget, the two error channels,
+and the reply (a text block carrying every id and handle, plus the structured result)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
+
+from tools_server.clock import SYSTEM_CLOCK, Clock
+from tools_server.flows.pipeline import WriteSpec, run_write
+from tools_server.hosting.auth import verified_token
+from tools_server.plans.tasks import PlanError
+from tools_server.state.sessions import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
+from tools_server.state.sessions import (
+    CallScope,
+    Session,
+    SessionRegistry,
+    SessionTokenRejected,
+    token_fingerprint,
+    token_secret,
+)
+from tools_server.state.store import StateBackend, StateRefusal
+from tools_server.sync.client import SyncClient, SyncFailure
+
+_T = TypeVar("_T")
+_A = TypeVar("_A")
+
+Body = Callable[[Session, SyncClient], Awaitable[tuple[str, BaseModel]]]
+
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+MANAGE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
+# Resending replays command uuids the backend already knows: repeating it changes nothing more.
+RESEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where Sync requests go. ``client_for(token)`` gives the client for an API token (cached by the caller)."""
+
+    default_token: str
+    client_for: Callable[[str], SyncClient]
+    # In HTTP mode a client may send its own Todoist token as `Authorization: Bearer`; only for the Todoist backend.
+    accepts_client_tokens: bool = False
+    # Multi-user HTTP: every call uses the caller's verified token (hosting.auth.BearerGate); never ``default_token``.
+    per_user: bool = False
+
+
+@dataclass
+class AppState:
+    """What a server instance holds (its lifespan context): the backend and the sessions of its clients."""
+
+    backend: Backend
+    clock: Clock = SYSTEM_CLOCK
+    call_budget: float = DEFAULT_CALL_BUDGET
+    # Given by `tools-server call`, which restores a session's handles before the call and saves them after it.
+    registry: SessionRegistry | None = None
+    # Where handles live (in process unless `--state redis://...`); ignored when ``registry`` is given.
+    state: StateBackend | None = None
+    sessions: SessionRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        registry = self.registry
+        self.sessions = registry if registry is not None else SessionRegistry(clock=self.clock, state=self.state)
+
+
+# The context every tool and resource takes: its lifespan context is the server's AppState.
+ToolContext = Context[AppState, Any]
+
+
+def clock_of(ctx: ToolContext) -> Clock:
+    return ctx.request_context.lifespan_context.clock
+
+
+def reply(text: str, result: BaseModel) -> CallToolResult:
+    # exclude_none keeps the structured result small; every omitted field has a default in the output schema.
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=result.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def session_and_client(ctx: ToolContext) -> tuple[Session, SyncClient]:
+    """The caller's session: one per stdio process, per MCP session id over HTTP, always scoped by API token."""
+    state = ctx.request_context.lifespan_context
+    backend = state.backend
+    token = backend.default_token
+    headers = ctx.headers
+    connection = "stdio"
+    if headers is not None:
+        connection = "http:" + (headers.get("mcp-session-id") or "shared")
+        auth = headers.get("authorization") or ""
+        if backend.accepts_client_tokens and auth.lower().startswith("bearer ") and auth[7:].strip():
+            token = auth[7:].strip()
+    if backend.per_user:
+        verified = verified_token(ctx.request_context.request)
+        if verified is None:  # the gate refuses such requests; never fall back to another account
+            raise ToolError("this server needs Authorization: Bearer <your Todoist token>")
+        token = verified
+    # Without a session id (2026-07-28 clients are sessionless) calls cannot be attributed to one client.
+    attributed = connection != "http:shared"
+    account = token_fingerprint(token)
+    key = f"{account}:{connection}"
+    session = state.sessions.get(key, attributed=attributed, account=account, secret=token_secret(token))
+    return session, backend.client_for(token)
+
+
+async def run(ctx: ToolContext, body: Body) -> CallToolResult:
+    """Every tool's body: the caller's session, its lock, budget and progress, error translation, and the reply."""
+    session, client = session_and_client(ctx)
+    state = ctx.request_context.lifespan_context
+    scope = CallScope.starting(state.clock, state.call_budget, ctx.report_progress)
+    try:
+        text, result = await session.run_call(scope, lambda: body(session, client))
+    except (SessionTokenRejected, SyncFailure, PlanError, StateRefusal) as exc:
+        raise ToolError(" ".join([str(exc), *session.take_notices()])) from exc
+    return reply(text, result)
+
+
+async def write(
+    ctx: ToolContext, spec: WriteSpec[_A], args: _A, dry_run: bool, confirm: int | None = None
+) -> CallToolResult:
+    return await run(ctx, lambda session, client: run_write(spec, session, client, args, dry_run, confirm))
+
+
+async def read_guarded(session: Session, client: SyncClient, render: Callable[[], _T]) -> _T:
+    """Bring the mirror up to date (one incremental request) and render from it; failures become resource errors."""
+    async with session.lock:
+        try:
+            await session.request(client)
+        except (SessionTokenRejected, SyncFailure, StateRefusal) as exc:
+            raise ResourceError(str(exc)) from exc
+        return render()
