@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from tools_server.plans.tasks import PlanError
+from tools_server.plans.plan import PlanError
 from tools_server.state.sessions import Session
 from tools_server.sync.client import SyncClient
 from tools_server.sync.commands import CompletedTask

@@ -13,11 +13,8 @@ from typing import Generic, TypeVar
 import anyio
 
 from tools_server.plans.pending import PendingFull, PendingWrite
+from tools_server.plans.plan import Plan, PlanError
 from tools_server.plans.results import WriteResult, build_result, combine, dry_run_result, summary_text
-from tools_server.plans.tasks import (
-    Plan,
-    PlanError,
-)
 from tools_server.plans.undo import OBJECT_KINDS, UndoRecord, WriteKind, images, undo_record
 from tools_server.plans.undo_projects import Image, object_snapshot
 from tools_server.state.sessions import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session

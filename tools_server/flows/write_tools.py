@@ -14,12 +14,10 @@ from tools_server.flows.pipeline import (
 )
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ProjectOp
 from tools_server.plans.comments import CommentsInput, plan_comments
+from tools_server.plans.plan import Plan, PlanError, Step
 from tools_server.plans.positions import place, plan_reorder
 from tools_server.plans.projects import plan_projects, tasks_removed
 from tools_server.plans.tasks import (
-    Plan,
-    PlanError,
-    Step,
     label_of,
     plan_add,
     plan_complete,

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from tools_server.inputs import CommentEdit, NewComment
+from tools_server.plans.plan import LocalError, Plan, Step
 from tools_server.plans.projects import resolve_project
-from tools_server.plans.tasks import LocalError, Plan, Step, label_of
+from tools_server.plans.tasks import label_of
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import ItemIdArgs, NoteAdd, NoteAddArgs, NoteDelete, NoteUpdate, NoteUpdateArgs
 from tools_server.sync.mirror import Mirror

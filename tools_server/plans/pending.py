@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools_server.plans.tasks import Plan
+from tools_server.plans.plan import Plan
 from tools_server.sync.commands import Command
 from tools_server.sync.send import NotConfirmed, Outcome
 

@@ -7,7 +7,7 @@ the result does not depend on gaps or ties in the old values.
 from __future__ import annotations
 
 from tools_server.inputs import Beside, Position
-from tools_server.plans.tasks import PlanError
+from tools_server.plans.plan import PlanError
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import ChildOrder, ItemReorder, ItemReorderArgs
 from tools_server.sync.mirror import Mirror

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools_server.inputs import ProjectOp
-from tools_server.plans.tasks import LocalError, Plan, Step
+from tools_server.plans.plan import LocalError, Plan, Step
 from tools_server.sync.args import ChildOrder, SectionOrder
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (

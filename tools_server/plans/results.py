@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
 from tools_server.dues import show_due
-from tools_server.plans.tasks import Plan, Step
+from tools_server.plans.plan import Plan, Step
 from tools_server.sync.commands import ItemAdd, LabelAdd, NoteAdd, ProjectAdd, SectionAdd, SyncError, arg_value
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome, Status

@@ -1,8 +1,5 @@
-"""Pure planning: tool input + the mirror -> a Plan of Sync commands (fresh uuids, temp_ids), for every write tool.
-
-Nothing here sends anything. A step that cannot be planned (an unknown project name, say) carries a local error and
-no command, so the summary can report it beside the backend's answers in input order.
-"""
+"""Pure planning of the task write tools (add, complete, move, update, reopen, delete): input + the mirror -> a Plan
+of item commands with fresh uuids and temp_ids."""
 
 from __future__ import annotations
 
@@ -12,6 +9,7 @@ from typing import Any
 
 from tools_server.dues import moved_recurring_due, new_due
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ReminderIn
+from tools_server.plans.plan import LocalError, Plan, PlanError, Step
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
     Command,
@@ -35,53 +33,6 @@ from tools_server.sync.commands import (
     SectionAddArgs,
 )
 from tools_server.sync.mirror import Mirror
-
-
-@dataclass(frozen=True)
-class LocalError:
-    """Why a step was not sent: the model can fix it by changing its input."""
-
-    tag: str
-    message: str
-
-
-@dataclass(slots=True)
-class Step:
-    """One planned task, project or section: a command to send, or the local error that stopped it (not frozen:
-    a frozen dataclass sets each field through object.__setattr__, twice the cost, and nothing mutates a Step)."""
-
-    index: int
-    label: str
-    command: Command | None = None
-    error: LocalError | None = None
-    parent_index: int | None = None
-    # Sent right after ``command`` for the same task (its reminders); the step is ok only when all of them are.
-    extras: tuple[Command, ...] = ()
-    target: str | None = None  # the task's id when ``command`` does not name it (a reminder-only update)
-    shared: str | None = None  # uuid of a command of Plan.after this step also depends on (the item_reorder)
-
-
-@dataclass(frozen=True)
-class Plan:
-    steps: tuple[Step, ...]
-    notes: tuple[str, ...] = ()
-    noun: str = "task"  # what a step is, in the result's text
-    after: tuple[Command, ...] = ()  # sent after every step (move_items' item_reorder; steps name it in shared)
-
-    @property
-    def commands(self) -> list[Command]:
-        commands: list[Command] = []
-        for step in self.steps:
-            if step.command is not None:
-                commands.append(step.command)
-                commands.extend(step.extras)
-        commands.extend(self.after)
-        return commands
-
-
-class PlanError(ValueError):
-    """The whole request is unusable (e.g. an unknown destination): nothing is planned."""
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # add_item

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tools_server.dues import duration_input, restored_due
+from tools_server.plans.plan import Plan, Step
 from tools_server.plans.results import WriteResult
-from tools_server.plans.tasks import Plan, Step, label_of
+from tools_server.plans.tasks import label_of
 from tools_server.plans.undo_projects import Image, plan_object_undo
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (

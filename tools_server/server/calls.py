@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.flows.pipeline import WriteSpec, run_write
 from tools_server.hosting.auth import verified_token
-from tools_server.plans.tasks import PlanError
+from tools_server.plans.plan import PlanError
 from tools_server.state.sessions import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
 from tools_server.state.sessions import (
     CallScope,

@@ -18,7 +18,7 @@ from tools_server.flows.find_items import FindResult, find
 from tools_server.flows.query_changes import query_changes_result
 from tools_server.flows.resources import PROJECTS_URI, TASK_URI_TEMPLATE, task_json
 from tools_server.inputs import DateStr, Ref
-from tools_server.plans.tasks import PlanError
+from tools_server.plans.plan import PlanError
 from tools_server.server.calls import READ, ToolContext, clock_of, read_guarded, run, session_and_client
 from tools_server.state.sessions import Session
 from tools_server.sync.client import SyncClient
