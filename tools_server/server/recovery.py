@@ -25,8 +25,7 @@ def register(server: MCPServer) -> None:
         confirm: Annotated[int | None, Field(description="Undoing a big add: tasks deleted")] = None,
         dry_run: bool = False,
     ) -> CallToolResult | InputRequiredResult:
-        """Reverse a write (add, complete, move, update): `write`, else this session's last. Skips and names tasks
-        changed elsewhere since."""
+        """Reverse a write (`write`, else this session's last); skips and names tasks changed elsewhere since."""
 
         def attempt(n: int | None) -> Awaitable[CallToolResult]:
             async def body(session: Session, client: SyncClient) -> tuple[str, BaseModel]:
