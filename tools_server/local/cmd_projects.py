@@ -9,7 +9,6 @@ deleting it deletes them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from tools_server.local.args_more import (
@@ -33,9 +32,10 @@ from tools_server.local.lookups import (
     nonblank,
     restamp,
     sections_in_projects,
+    stamp_argument,
     subprojects,
 )
-from tools_server.local.tx import Obj, Tx, timestamp
+from tools_server.local.tx import Obj, Tx
 
 
 def _project(tx: Tx, raw_id: str, *, not_inbox: str | None = None) -> Obj:
@@ -156,20 +156,10 @@ def section_reorder(tx: Tx, raw: dict[str, Any]) -> None:
         tx.put("section", section)
 
 
-def _moment(argument: str, value: str) -> str:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid_argument(argument, f"{value!r} is not an RFC 3339 date-time") from None
-    if moment.tzinfo is None:
-        raise invalid_argument(argument, "needs a timezone, e.g. a trailing Z")
-    return timestamp(moment.astimezone(UTC))
-
-
 def section_archive(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(SectionArchiveArgs, raw)
     section = tx.resolve("section", "id", args.id)
-    when = _moment("archived_at", args.archived_at) if args.archived_at is not None else tx.stamp
+    when = stamp_argument("archived_at", args.archived_at) if args.archived_at is not None else tx.stamp
     if section.get("is_archived"):
         return
     section.update(is_archived=True, archived_at=when)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tools_server.local.args import Due, DueArg
 from tools_server.local.foreign_dates import When as _When
 from tools_server.local.foreign_dates import parse_with_dateparser as _parse_with_dateparser
+from tools_server.local.moments import as_utc, parse_moment
 from tools_server.local.recurrence import Rule, Unit, add_months, advance, first_on_or_after, next_after, shift
 
 __all__ = ["DueError", "next_occurrence", "resolve_due"]
@@ -100,7 +101,7 @@ def resolve_due(due: DueArg, *, now: datetime, timezone: str = "UTC") -> Due:
         return _make_due(when, zone, _readable(when), lang, False)
     if due.string is None or not due.string.strip():
         raise DueError("due", "a due date needs a string, date or datetime")
-    local_now = _as_utc(now).astimezone(_zone(due.timezone or timezone))
+    local_now = as_utc(now).astimezone(_zone(due.timezone or timezone))
     when, recurring = _parse_string(due.string, lang, local_now)
     return _make_due(when, due.timezone, due.string, lang, recurring)
 
@@ -117,7 +118,7 @@ def next_occurrence(due: Due, *, now: datetime, timezone: str = "UTC") -> Due | 
     try:
         rule, _ = _parse_rule(_normalize(due.string))
         when, zone = _parse_explicit(due.date, due.timezone)
-        today = _as_utc(now).astimezone(_zone(due.timezone or timezone)).date()
+        today = as_utc(now).astimezone(_zone(due.timezone or timezone)).date()
         following = _When(advance(rule, when.day, today), when.at or rule.at)
         made = _make_due(following, zone, due.string, due.lang or "en", True)
     except (DueError, OverflowError):
@@ -127,11 +128,6 @@ def next_occurrence(due: Due, *, now: datetime, timezone: str = "UTC") -> Due | 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Explicit dates and output
-
-
-def _as_utc(now: datetime) -> datetime:
-    # A naive clock is taken as UTC rather than as the host's local time, which would make results machine-dependent.
-    return now.replace(tzinfo=UTC) if now.tzinfo is None else now
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -146,7 +142,7 @@ def _parse_explicit(text: str, timezone: str | None) -> tuple[_When, str | None]
     if not (_DATE_ONLY.fullmatch(text) or _DATE_TIME.fullmatch(text)):
         raise DueError("due", f"invalid date '{text}': expected YYYY-MM-DD or an ISO 8601 datetime")
     try:
-        moment = datetime.fromisoformat(text.upper())
+        moment = parse_moment(text)
         if _DATE_ONLY.fullmatch(text):
             return _When(moment.date()), None
         zone = timezone or ("UTC" if moment.tzinfo is not None else None)

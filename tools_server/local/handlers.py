@@ -9,7 +9,7 @@ never the client's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -28,7 +28,8 @@ from tools_server.local.args import (
 )
 from tools_server.local.dates import DueError, next_occurrence, resolve_due
 from tools_server.local.errors import invalid_argument
-from tools_server.local.tx import Obj, Tx, timestamp
+from tools_server.local.lookups import stamp_argument
+from tools_server.local.tx import Obj, Tx
 
 Handler = Callable[[Tx, dict[str, Any]], str | None]
 
@@ -284,14 +285,7 @@ def item_complete(tx: Tx, raw: dict[str, Any]) -> None:
     when = tx.stamp
     given = args.completed_at or args.date_completed
     if given is not None:
-        argument = "completed_at" if args.completed_at else "date_completed"
-        try:
-            moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
-        except ValueError:
-            raise invalid_argument(argument, f"{given!r} is not an RFC 3339 date-time") from None
-        if moment.tzinfo is None:
-            raise invalid_argument(argument, "needs a timezone, e.g. a trailing Z")
-        when = timestamp(moment.astimezone(tx.now.tzinfo))
+        when = stamp_argument("completed_at" if args.completed_at else "date_completed", given)
     _complete(tx, item, when)
     return None
 

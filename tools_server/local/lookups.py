@@ -13,6 +13,7 @@ from typing import Any, cast
 from tools_server.local.args_more import DueArg, StoredDue
 from tools_server.local.dates import DueError, next_occurrence, resolve_due
 from tools_server.local.errors import CommandError, invalid_argument, not_found
+from tools_server.local.moments import as_utc, parse_moment, timestamp
 from tools_server.local.tx import Obj, Tx
 
 
@@ -106,6 +107,17 @@ def delete_items(tx: Tx, items: Sequence[Obj]) -> None:
 
 def delete_project_notes(tx: Tx, project_ids: Sequence[str]) -> None:
     delete_all(tx, "project_note", _live_by_field(tx, "project_note", "project_id", project_ids))
+
+
+def stamp_argument(argument: str, value: str) -> str:
+    """A date-time argument (``completed_at``, ``archived_at``) as a stored UTC stamp; it must name its offset."""
+    try:
+        moment = parse_moment(value)
+    except ValueError:
+        raise invalid_argument(argument, f"{value!r} is not an RFC 3339 date-time") from None
+    if moment.tzinfo is None:
+        raise invalid_argument(argument, "needs a timezone, e.g. a trailing Z")
+    return timestamp(as_utc(moment))
 
 
 def restamp(tx: Tx, kind: str, objects: Iterable[Obj]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tools_server.clock import epoch_ms
 from tools_server.local.errors import invalid_temp_id, not_found
+from tools_server.local.moments import timestamp
 from tools_server.local.resources import Obj, complete
 
 SCHEMA = """
@@ -80,11 +81,6 @@ def is_active(kind: str, obj: Obj) -> bool:
     if kind == "item":
         return not obj.get("checked")
     return not obj.get("is_archived", False)
-
-
-def timestamp(moment: datetime) -> str:
-    """Todoist's microsecond UTC form, e.g. 2026-11-20T10:00:00.000000Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Tx:
