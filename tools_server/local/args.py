@@ -27,18 +27,20 @@ Priority = Annotated[int, Field(ge=1, le=4)]
 DueLang = Literal["en", "da", "pl", "zh", "ko", "de", "pt", "ja", "it", "fr", "sv", "ru", "es", "nl", "fi", "nb", "tw"]
 
 
-class _Args(BaseModel):
+class Args(BaseModel):
+    """The base of every command's arguments: unknown keys are ignored, as Todoist ignores them."""
+
     model_config = ConfigDict(extra="ignore")
 
 
-class DurationArg(_Args):
+class DurationArg(Args):
     """Both fields required; a positive whole number of minutes or days (docs: "positive integer")."""
 
     amount: Annotated[int, Field(gt=0)]
     unit: Literal["minute", "day"]
 
 
-class DueArg(_Args):
+class DueArg(Args):
     """A due as a command sends it: ``{string[, lang][, timezone]}``, ``{date[, timezone]}`` or a whole due object.
 
     ``datetime`` is not a documented input key; it is read only so the handler can name it when refusing it.
@@ -52,7 +54,7 @@ class DueArg(_Args):
     is_recurring: bool | None = None
 
 
-class DeadlineArg(_Args):
+class DeadlineArg(Args):
     date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
     lang: str | None = None
 
@@ -67,7 +69,7 @@ class Due(BaseModel):
     is_recurring: bool = False
 
 
-class ItemAddArgs(_Args):
+class ItemAddArgs(Args):
     content: Annotated[str, Field(min_length=1)]
     description: str | None = None
     project_id: str | None = None
@@ -87,7 +89,7 @@ class ItemAddArgs(_Args):
     auto_parse_labels: bool | None = None
 
 
-class ItemUpdateArgs(_Args):
+class ItemUpdateArgs(Args):
     """Fields left out are untouched; fields sent as null are cleared (``model_fields_set`` tells them apart)."""
 
     id: str
@@ -104,7 +106,7 @@ class ItemUpdateArgs(_Args):
     duration: DurationArg | None = None
 
 
-class ItemMoveArgs(_Args):
+class ItemMoveArgs(Args):
     """Exactly one destination; the handler counts the keys sent, since ``null`` is a destination too (SDK union)."""
 
     id: str
@@ -113,13 +115,13 @@ class ItemMoveArgs(_Args):
     parent_id: str | None = None
 
 
-class ItemIdArgs(_Args):
+class ItemIdArgs(Args):
     """item_close (not in the SDK's typed map, sent untyped), item_uncomplete, item_delete."""
 
     id: str
 
 
-class ItemCompleteArgs(_Args):
+class ItemCompleteArgs(Args):
     id: str
     # The docs say date_completed, the SDK says completed_at (reference §3); both are accepted.
     date_completed: str | None = None
@@ -128,7 +130,7 @@ class ItemCompleteArgs(_Args):
     from_undo: bool | None = None
 
 
-class ProjectAddArgs(_Args):
+class ProjectAddArgs(Args):
     name: Annotated[str, Field(min_length=1)]
     color: str | None = None
     parent_id: str | None = None
@@ -139,7 +141,7 @@ class ProjectAddArgs(_Args):
     description: Annotated[str, Field(max_length=1024)] | None = None
 
 
-class SectionAddArgs(_Args):
+class SectionAddArgs(Args):
     name: Annotated[str, Field(min_length=1)]
     project_id: str
     section_order: int | None = None

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr
+
+from tools_server.local.args import Args, DueArg
 
 Id = Annotated[StrictStr, Field(min_length=1)]
 Order = StrictInt
@@ -27,52 +29,27 @@ Color = Literal[
 ]  # fmt: skip
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class DueArg(_Args):
-    """A due as a client sends it (reference §3 "Sending a due"); read by ``dates.resolve_due`` by attribute."""
-
-    string: StrictStr | None = None
-    date: StrictStr | None = None
-    datetime: StrictStr | None = None
-    timezone: StrictStr | None = None
-    lang: StrictStr | None = None
-    is_recurring: StrictBool | None = None
-
-
-class StoredDue(_Args):
-    """A due as stored on a task, for ``dates.next_occurrence``."""
-
-    date: str
-    timezone: str | None = None
-    string: str = ""
-    lang: str = "en"
-    is_recurring: bool = False
-
-
-class IdArgs(_Args):
+class IdArgs(Args):
     id: Id
 
 
 # -- items ------------------------------------------------------------------------------------------------------------
 
 
-class ChildOrder(_Args):
+class ChildOrder(Args):
     id: Id
     child_order: Order
 
 
-class ItemReorderArgs(_Args):
+class ItemReorderArgs(Args):
     items: Annotated[list[ChildOrder], Field(min_length=1)]
 
 
-class ItemDayOrdersArgs(_Args):
+class ItemDayOrdersArgs(Args):
     ids_to_orders: dict[str, Order]
 
 
-class ItemDateCompleteArgs(_Args):
+class ItemDateCompleteArgs(Args):
     id: Id
     due: DueArg | None = None
     is_forward: Flag = True
@@ -82,7 +59,7 @@ class ItemDateCompleteArgs(_Args):
 # -- projects and sections --------------------------------------------------------------------------------------------
 
 
-class ProjectUpdateArgs(_Args):
+class ProjectUpdateArgs(Args):
     id: Id
     name: StrictStr | None = None
     color: Color | None = None
@@ -92,36 +69,36 @@ class ProjectUpdateArgs(_Args):
     description: Annotated[StrictStr, Field(max_length=1024)] | None = None
 
 
-class ProjectMoveArgs(_Args):
+class ProjectMoveArgs(Args):
     id: Id
     parent_id: Id | None = None
 
 
-class ProjectReorderArgs(_Args):
+class ProjectReorderArgs(Args):
     projects: Annotated[list[ChildOrder], Field(min_length=1)]
 
 
-class SectionUpdateArgs(_Args):
+class SectionUpdateArgs(Args):
     id: Id
     name: StrictStr | None = None
     is_collapsed: StrictBool | None = None
 
 
-class SectionMoveArgs(_Args):
+class SectionMoveArgs(Args):
     id: Id
     project_id: Id | None = None
 
 
-class SectionOrder(_Args):
+class SectionOrder(Args):
     id: Id
     section_order: Order
 
 
-class SectionReorderArgs(_Args):
+class SectionReorderArgs(Args):
     sections: Annotated[list[SectionOrder], Field(min_length=1)]
 
 
-class SectionArchiveArgs(_Args):
+class SectionArchiveArgs(Args):
     id: Id
     archived_at: StrictStr | None = None
 
@@ -129,14 +106,14 @@ class SectionArchiveArgs(_Args):
 # -- labels and filters -----------------------------------------------------------------------------------------------
 
 
-class LabelAddArgs(_Args):
+class LabelAddArgs(Args):
     name: StrictStr
     color: Color | None = None
     item_order: Order | None = None
     is_favorite: StrictBool | None = None
 
 
-class LabelUpdateArgs(_Args):
+class LabelUpdateArgs(Args):
     id: Id
     name: StrictStr | None = None
     color: Color | None = None
@@ -144,16 +121,16 @@ class LabelUpdateArgs(_Args):
     is_favorite: StrictBool | None = None
 
 
-class LabelDeleteArgs(_Args):
+class LabelDeleteArgs(Args):
     id: Id
     cascade: Literal["all", "none"] = "all"
 
 
-class OrderMappingArgs(_Args):
+class OrderMappingArgs(Args):
     id_order_mapping: dict[str, Order]
 
 
-class FilterAddArgs(_Args):
+class FilterAddArgs(Args):
     name: StrictStr
     query: StrictStr
     color: Color | None = None
@@ -162,7 +139,7 @@ class FilterAddArgs(_Args):
     description: StrictStr | None = None
 
 
-class FilterUpdateArgs(_Args):
+class FilterUpdateArgs(Args):
     id: Id
     name: StrictStr | None = None
     query: StrictStr | None = None
@@ -175,7 +152,7 @@ class FilterUpdateArgs(_Args):
 # -- notes and reminders ----------------------------------------------------------------------------------------------
 
 
-class NoteAddArgs(_Args):
+class NoteAddArgs(Args):
     item_id: Id | None = None
     project_id: Id | None = None
     content: StrictStr | None = None
@@ -183,7 +160,7 @@ class NoteAddArgs(_Args):
     uids_to_notify: list[StrictStr] | None = None
 
 
-class NoteUpdateArgs(_Args):
+class NoteUpdateArgs(Args):
     id: Id
     content: StrictStr | None = None
     file_attachment: dict[str, Any] | None = None
@@ -193,7 +170,7 @@ class NoteUpdateArgs(_Args):
 ReminderType = Literal["relative", "absolute", "location"]
 
 
-class ReminderAddArgs(_Args):
+class ReminderAddArgs(Args):
     item_id: Id
     type: ReminderType
     notify_uid: Id | None = None
@@ -202,7 +179,7 @@ class ReminderAddArgs(_Args):
     is_urgent: StrictBool | None = None
 
 
-class ReminderUpdateArgs(_Args):
+class ReminderUpdateArgs(Args):
     id: Id
     type: ReminderType | None = None
     notify_uid: Id | None = None

@@ -16,8 +16,6 @@ from pydantic import BaseModel, ValidationError
 
 from tools_server.local.args import (
     DeadlineArg,
-    Due,
-    DueArg,
     DurationArg,
     ItemAddArgs,
     ItemCompleteArgs,
@@ -26,9 +24,8 @@ from tools_server.local.args import (
     ProjectAddArgs,
     SectionAddArgs,
 )
-from tools_server.local.dates import DueError, next_occurrence, resolve_due
 from tools_server.local.errors import invalid_argument
-from tools_server.local.lookups import stamp_argument
+from tools_server.local.lookups import due_from_arg, following_due, stamp_argument
 from tools_server.local.tx import Obj, Tx
 
 Handler = Callable[[Tx, dict[str, Any]], str | None]
@@ -57,20 +54,6 @@ def _text(argument: str, value: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Field conversions shared by item_add and item_update
-
-
-def _due(tx: Tx, due: DueArg) -> dict[str, Any]:
-    if not tx.accept_client_due_shapes:
-        # Not documented inputs (reference §3): a datetime goes in due.date, and lang is a string or left out.
-        if "datetime" in due.model_fields_set:
-            raise invalid_argument("due.datetime", "not a due input key; send the datetime as due.date")
-        if "lang" in due.model_fields_set and due.lang is None:
-            raise invalid_argument("due.lang", "must be a language code such as 'en', or left out")
-    try:
-        resolved = resolve_due(due, now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
-    except DueError as exc:
-        raise invalid_argument(exc.argument, exc.explanation) from None
-    return resolved.model_dump()
 
 
 def _deadline(deadline: DeadlineArg) -> dict[str, Any]:
@@ -139,7 +122,7 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         project_id, section_id = section["project_id"], section["id"]
     if project_id is None:
         project_id = tx.meta["inbox_project_id"]
-    due = _due(tx, args.due) if args.due is not None else None
+    due = due_from_arg(tx, args.due) if args.due is not None else None
     deadline = _deadline(args.deadline) if args.deadline is not None else None
     labels = _labels(tx, args.labels or [])  # last: it may create labels, so everything that can fail comes first
     order = (
@@ -195,7 +178,7 @@ def item_update(tx: Tx, raw: dict[str, Any]) -> None:
         elif name == "labels":
             changes[name] = _labels(tx, value or [])
         elif name == "due":
-            changes[name] = _due(tx, value) if value is not None else None
+            changes[name] = due_from_arg(tx, value) if value is not None else None
         elif name == "deadline":
             changes[name] = _deadline(value) if value is not None else None
         elif name == "duration":
@@ -269,12 +252,11 @@ def item_close(tx: Tx, raw: dict[str, Any]) -> None:
     if item["checked"]:
         return None
     due = item.get("due")
-    if due is not None and due.get("is_recurring"):
-        following = next_occurrence(Due.model_validate(due), now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
-        if following is not None:
-            item["due"] = following.model_dump()
-            tx.put("item", item)
-            return None
+    following = following_due(tx, due) if due is not None else None
+    if following is not None:
+        item["due"] = following
+        tx.put("item", item)
+        return None
     _complete(tx, item, tx.stamp)
     return None
 

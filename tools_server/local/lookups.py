@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from tools_server.local.args_more import DueArg, StoredDue
+from tools_server.local.args import Due, DueArg
 from tools_server.local.dates import DueError, next_occurrence, resolve_due
 from tools_server.local.errors import CommandError, invalid_argument, not_found
 from tools_server.local.moments import as_utc, parse_moment, timestamp
@@ -127,14 +127,21 @@ def restamp(tx: Tx, kind: str, objects: Iterable[Obj]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Due dates (``dates`` reads its input by attribute, so our own DueArg stands in for the client's model)
+# Due dates
 
 
-def due_from_arg(tx: Tx, due: DueArg, argument: str = "due") -> Obj:
+def due_from_arg(tx: Tx, due: DueArg) -> Obj:
+    """A due argument (of a task, a reminder, a recurring completion) as stored, read in the user's timezone."""
+    if not tx.accept_client_due_shapes:
+        # Not documented inputs (reference §3): a datetime goes in due.date, and lang is a string or left out.
+        if "datetime" in due.model_fields_set:
+            raise invalid_argument("due.datetime", "not a due input key; send the datetime as due.date")
+        if "lang" in due.model_fields_set and due.lang is None:
+            raise invalid_argument("due.lang", "must be a language code such as 'en', or left out")
     try:
-        resolved = resolve_due(cast(Any, due), now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
+        resolved = resolve_due(due, now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
     except DueError as exc:
-        raise invalid_argument(argument if exc.argument == "due" else exc.argument, exc.explanation) from None
+        raise invalid_argument(exc.argument, exc.explanation) from None
     return resolved.model_dump()
 
 
@@ -142,8 +149,8 @@ def following_due(tx: Tx, stored: Obj) -> Obj | None:
     """A recurring due's next occurrence, or None when it is not recurring (or not understood)."""
     if not stored.get("is_recurring"):
         return None
-    due = StoredDue.model_validate(stored)
-    following = next_occurrence(cast(Any, due), now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
+    due = Due.model_validate(stored)
+    following = next_occurrence(due, now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
     return following.model_dump() if following is not None else None
 
 
