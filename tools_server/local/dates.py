@@ -23,13 +23,25 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tools_server.local.args import Due, DueArg
+from pydantic import BaseModel
+
+from tools_server.local.args import DueArg
 from tools_server.local.foreign_dates import When as _When
 from tools_server.local.foreign_dates import parse_with_dateparser as _parse_with_dateparser
 from tools_server.local.moments import as_utc, parse_moment
 from tools_server.local.recurrence import Rule, Unit, add_months, advance, first_on_or_after, next_after, shift
 
-__all__ = ["DueError", "next_occurrence", "resolve_due"]
+__all__ = ["Due", "DueError", "next_occurrence", "resolve_due"]
+
+
+class Due(BaseModel):
+    """A due as this backend returns it (reference §2.2): ``timezone`` only on fixed dues, ``lang`` never null."""
+
+    date: str
+    timezone: str | None = None
+    string: str = ""
+    lang: str = "en"
+    is_recurring: bool = False
 
 
 class DueError(ValueError):

@@ -28,14 +28,12 @@ from typing import Any, Literal, TypeVar
 from tools_server.clock import utc_now
 from tools_server.local.account import check_settings, create_account, update_account
 from tools_server.local.args import ACCEPT_CLIENT_DUE_SHAPES, MAX_COMMANDS_PER_REQUEST
+from tools_server.local.commands import HANDLERS
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
-from tools_server.local.handlers import HANDLERS as CORE_HANDLERS
-from tools_server.local.more_commands import all_handlers
 from tools_server.local.resources import EMPTY_RESOURCES, INCREMENTAL_ONLY, empty, user_for_read
 from tools_server.local.sync_reads import EXTRA_SCHEMA, HIDDEN_IN_FULL_SYNC, day_orders
 from tools_server.local.tx import SCHEMA, Obj, Tx, random_id
 
-HANDLERS = all_handlers(CORE_HANDLERS)
 UUID_RETENTION_DAYS = 30
 # Resource types this backend keeps, by the name a request uses -> the kind stored.
 LIST_RESOURCES = {

@@ -189,3 +189,8 @@ class Tx:
             candidate = self.new_id()
             if self.db.execute("SELECT 1 FROM objects WHERE id = ?", (candidate,)).fetchone() is None:
                 return candidate
+
+
+# A Sync command type's implementation: it runs inside one request's transaction and returns the id of the object it
+# created (the store maps the command's temp_id to it), or None.
+Handler = Callable[[Tx, dict[str, Any]], str | None]

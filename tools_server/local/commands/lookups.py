@@ -1,4 +1,4 @@
-"""Queries and cascades the project/section/label/note commands share, inside one request's transaction.
+"""Queries and cascades several command families share, inside one request's transaction.
 
 The indexed columns of ``objects`` cover items and sections by place and anything by ``parent_id``; notes and
 reminders name their task in the JSON document, so they are found with ``json_extract`` over their kind.
@@ -10,10 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tools_server.local.args import Due, DueArg
-from tools_server.local.dates import DueError, next_occurrence, resolve_due
-from tools_server.local.errors import CommandError, invalid_argument, not_found
-from tools_server.local.moments import as_utc, parse_moment, timestamp
+from tools_server.local.errors import CommandError, not_found
 from tools_server.local.tx import Obj, Tx
 
 
@@ -23,12 +20,6 @@ def rows(tx: Tx, sql: str, params: Sequence[Any]) -> list[Obj]:
 
 def _ids_param(ids: Iterable[str]) -> str:
     return json.dumps(list(ids))
-
-
-def nonblank(argument: str, value: str) -> str:
-    if not value.strip():
-        raise invalid_argument(argument, "must not be empty")
-    return value
 
 
 def resolve_any(tx: Tx, kinds: Sequence[str], argument: str, value: str) -> tuple[str, Obj]:
@@ -92,67 +83,20 @@ def delete_all(tx: Tx, kind: str, objects: Iterable[Obj]) -> None:
         tx.put(kind, obj)
 
 
-def delete_item_dependents(tx: Tx, item_ids: Sequence[str]) -> None:
-    """A deleted task takes its comments and reminders with it."""
-    if not item_ids:
-        return
-    delete_all(tx, "note", _live_by_field(tx, "note", "item_id", item_ids))
-    delete_all(tx, "reminder", _live_by_field(tx, "reminder", "item_id", item_ids))
-
-
 def delete_items(tx: Tx, items: Sequence[Obj]) -> None:
+    """Tasks are deleted with their comments and reminders."""
     delete_all(tx, "item", items)
-    delete_item_dependents(tx, [item["id"] for item in items])
+    if items:
+        ids = [item["id"] for item in items]
+        delete_all(tx, "note", _live_by_field(tx, "note", "item_id", ids))
+        delete_all(tx, "reminder", _live_by_field(tx, "reminder", "item_id", ids))
 
 
 def delete_project_notes(tx: Tx, project_ids: Sequence[str]) -> None:
     delete_all(tx, "project_note", _live_by_field(tx, "project_note", "project_id", project_ids))
 
 
-def stamp_argument(argument: str, value: str) -> str:
-    """A date-time argument (``completed_at``, ``archived_at``) as a stored UTC stamp; it must name its offset."""
-    try:
-        moment = parse_moment(value)
-    except ValueError:
-        raise invalid_argument(argument, f"{value!r} is not an RFC 3339 date-time") from None
-    if moment.tzinfo is None:
-        raise invalid_argument(argument, "needs a timezone, e.g. a trailing Z")
-    return timestamp(as_utc(moment))
-
-
 def restamp(tx: Tx, kind: str, objects: Iterable[Obj]) -> None:
     """Put objects back unchanged so incremental syncs return them again (e.g. a project's tasks on unarchive)."""
     for obj in objects:
         tx.put(kind, obj, touch=False)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Due dates
-
-
-def due_from_arg(tx: Tx, due: DueArg) -> Obj:
-    """A due argument (of a task, a reminder, a recurring completion) as stored, read in the user's timezone."""
-    if not tx.accept_client_due_shapes:
-        # Not documented inputs (reference §3): a datetime goes in due.date, and lang is a string or left out.
-        if "datetime" in due.model_fields_set:
-            raise invalid_argument("due.datetime", "not a due input key; send the datetime as due.date")
-        if "lang" in due.model_fields_set and due.lang is None:
-            raise invalid_argument("due.lang", "must be a language code such as 'en', or left out")
-    try:
-        resolved = resolve_due(due, now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
-    except DueError as exc:
-        raise invalid_argument(exc.argument, exc.explanation) from None
-    return resolved.model_dump()
-
-
-def following_due(tx: Tx, stored: Obj) -> Obj | None:
-    """A recurring due's next occurrence, or None when it is not recurring (or not understood)."""
-    if not stored.get("is_recurring"):
-        return None
-    due = Due.model_validate(stored)
-    following = next_occurrence(due, now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
-    return following.model_dump() if following is not None else None
-
-
-def has_time(due: Obj | None) -> bool:
-    return due is not None and "T" in str(due.get("date", ""))

@@ -1,41 +1,60 @@
-"""Project and section commands beyond add (reference §3).
+"""Project commands (reference §3): add, update, move, order, archive, unarchive and delete.
 
 Archiving or deleting a project takes its sub-projects along; unarchiving restores the one project, as the last root
 project. Tasks and sections of an archived project stay as they are but leave full syncs (the store hides them).
 Deleting a project deletes its sections, its tasks (open and completed), their comments and reminders, and the
-project's comments. Archiving a section completes its open tasks ("archive a section and all its child tasks");
-deleting it deletes them.
+project's comments. The Inbox cannot be renamed, moved, archived or deleted.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from tools_server.local.args_more import (
-    IdArgs,
-    ProjectMoveArgs,
-    ProjectReorderArgs,
-    ProjectUpdateArgs,
-    SectionArchiveArgs,
-    SectionMoveArgs,
-    SectionReorderArgs,
-    SectionUpdateArgs,
-)
-from tools_server.local.errors import invalid_argument
-from tools_server.local.handlers import Handler, parse_args
-from tools_server.local.lookups import (
+from pydantic import Field, StrictBool, StrictStr
+
+from tools_server.local.args import Args, ChildOrder, Color, Id, IdArgs, parse_args
+from tools_server.local.commands.fields import nonblank
+from tools_server.local.commands.lookups import (
     delete_all,
     delete_items,
     delete_project_notes,
     items_in_projects,
-    items_in_section,
-    nonblank,
     restamp,
     sections_in_projects,
-    stamp_argument,
     subprojects,
 )
+from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
+
+
+class ProjectAddArgs(Args):
+    name: Annotated[str, Field(min_length=1)]
+    color: str | None = None
+    parent_id: str | None = None
+    child_order: int | None = None
+    default_order: int | None = None
+    is_favorite: bool | None = None
+    view_style: Literal["list", "board", "calendar", "table"] | None = None
+    description: Annotated[str, Field(max_length=1024)] | None = None
+
+
+class ProjectUpdateArgs(Args):
+    id: Id
+    name: StrictStr | None = None
+    color: Color | None = None
+    is_collapsed: StrictBool | None = None
+    is_favorite: StrictBool | None = None
+    view_style: Literal["list", "board", "calendar"] | None = None
+    description: Annotated[StrictStr, Field(max_length=1024)] | None = None
+
+
+class ProjectMoveArgs(Args):
+    id: Id
+    parent_id: Id | None = None
+
+
+class ProjectReorderArgs(Args):
+    projects: Annotated[list[ChildOrder], Field(min_length=1)]
 
 
 def _project(tx: Tx, raw_id: str, *, not_inbox: str | None = None) -> Obj:
@@ -43,6 +62,28 @@ def _project(tx: Tx, raw_id: str, *, not_inbox: str | None = None) -> Obj:
     if not_inbox is not None and project.get("inbox_project"):
         raise invalid_argument("id", f"the Inbox cannot be {not_inbox}")
     return project
+
+
+def project_add(tx: Tx, raw: dict[str, Any]) -> str:
+    args = parse_args(ProjectAddArgs, raw)
+    name = nonblank("name", args.name)
+    parent_id = tx.resolve("project", "parent_id", args.parent_id)["id"] if args.parent_id else None
+    order = args.child_order if args.child_order is not None else tx.next_order("project", None, None, parent_id)
+    project: Obj = {
+        "id": tx.fresh_id(),
+        "name": name,
+        "color": args.color or "charcoal",
+        "parent_id": parent_id,
+        "child_order": order,
+        "default_order": args.default_order or 0,
+        "is_favorite": bool(args.is_favorite),
+        "view_style": args.view_style or "list",
+        "description": args.description or "",
+        "created_at": tx.stamp,
+        "updated_at": tx.stamp,
+    }
+    tx.put("project", project)
+    return project["id"]
 
 
 def project_update(tx: Tx, raw: dict[str, Any]) -> None:
@@ -115,87 +156,3 @@ def project_delete(tx: Tx, raw: dict[str, Any]) -> None:
     delete_all(tx, "section", sections_in_projects(tx, ids))
     delete_project_notes(tx, ids)
     delete_all(tx, "project", projects)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Sections
-
-
-def section_update(tx: Tx, raw: dict[str, Any]) -> None:
-    args = parse_args(SectionUpdateArgs, raw)
-    section = tx.resolve("section", "id", args.id)
-    if args.name is not None:
-        section["name"] = nonblank("name", args.name)
-    if args.is_collapsed is not None:
-        section["is_collapsed"] = args.is_collapsed
-    tx.put("section", section)
-
-
-def section_move(tx: Tx, raw: dict[str, Any]) -> None:
-    """To another project, last among its sections; the section's tasks (and their subtasks) go with it."""
-    args = parse_args(SectionMoveArgs, raw)
-    section = tx.resolve("section", "id", args.id)
-    if args.project_id is None:
-        return
-    project = tx.resolve("project", "project_id", args.project_id)
-    if project["id"] == section["project_id"]:
-        return
-    section["project_id"] = project["id"]
-    section["section_order"] = tx.next_order("section", project["id"], None, None)
-    tx.put("section", section)
-    for item in items_in_section(tx, section["id"]):
-        item["project_id"] = project["id"]
-        tx.put("item", item)
-
-
-def section_reorder(tx: Tx, raw: dict[str, Any]) -> None:
-    args = parse_args(SectionReorderArgs, raw)
-    changed = [(tx.resolve("section", "sections", entry.id), entry.section_order) for entry in args.sections]
-    for section, order in changed:
-        section["section_order"] = order
-        tx.put("section", section)
-
-
-def section_archive(tx: Tx, raw: dict[str, Any]) -> None:
-    args = parse_args(SectionArchiveArgs, raw)
-    section = tx.resolve("section", "id", args.id)
-    when = stamp_argument("archived_at", args.archived_at) if args.archived_at is not None else tx.stamp
-    if section.get("is_archived"):
-        return
-    section.update(is_archived=True, archived_at=when)
-    tx.put("section", section)
-    for item in items_in_section(tx, section["id"]):
-        if not item["checked"]:
-            item.update(checked=True, completed_at=tx.stamp)
-            tx.put("item", item)
-
-
-def section_unarchive(tx: Tx, raw: dict[str, Any]) -> None:
-    """The section comes back; its tasks stay completed (reopen them one by one)."""
-    section = tx.resolve("section", "id", parse_args(IdArgs, raw).id)
-    if not section.get("is_archived"):
-        return
-    section.update(is_archived=False, archived_at=None)
-    tx.put("section", section)
-
-
-def section_delete(tx: Tx, raw: dict[str, Any]) -> None:
-    section = tx.resolve("section", "id", parse_args(IdArgs, raw).id)
-    delete_items(tx, items_in_section(tx, section["id"]))
-    delete_all(tx, "section", [section])
-
-
-PROJECT_HANDLERS: dict[str, Handler] = {
-    "project_update": project_update,
-    "project_move": project_move,
-    "project_reorder": project_reorder,
-    "project_archive": project_archive,
-    "project_unarchive": project_unarchive,
-    "project_delete": project_delete,
-    "section_update": section_update,
-    "section_move": section_move,
-    "section_reorder": section_reorder,
-    "section_archive": section_archive,
-    "section_unarchive": section_unarchive,
-    "section_delete": section_delete,
-}
