@@ -47,11 +47,6 @@ class IdArgs(Args):
     id: Id
 
 
-class ChildOrder(Args):
-    id: Id
-    child_order: Order
-
-
 class DurationArg(Args):
     """Both fields required; a positive whole number of minutes or days (docs: "positive integer")."""
 

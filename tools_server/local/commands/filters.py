@@ -9,8 +9,8 @@ from pydantic import StrictBool, StrictStr
 
 from tools_server.local.args import Args, Color, Id, IdArgs, Order, parse_args
 from tools_server.local.commands.fields import nonblank
-from tools_server.local.commands.labels import set_orders
 from tools_server.local.commands.lookups import delete_all
+from tools_server.local.commands.orders import OrderMappingArgs, reorder
 from tools_server.local.tx import Obj, Tx
 
 
@@ -71,5 +71,4 @@ def filter_delete(tx: Tx, raw: dict[str, Any]) -> None:
     delete_all(tx, "filter", [tx.resolve("filter", "id", parse_args(IdArgs, raw).id)])
 
 
-def filter_update_orders(tx: Tx, raw: dict[str, Any]) -> None:
-    set_orders(tx, "filter", raw, rest_name=False)
+filter_update_orders = reorder("filter", OrderMappingArgs, argument="id_order_mapping", fields=("item_order",))

@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StrictBool
 
-from tools_server.local.args import Args, ChildOrder, DeadlineArg, DueArg, DurationArg, Id, Order, parse_args
+from tools_server.local.args import Args, DeadlineArg, DueArg, DurationArg, Id, Order, parse_args
 from tools_server.local.commands.fields import due_from_arg, nonblank, stamp_argument
 from tools_server.local.commands.labels import task_labels
 from tools_server.local.commands.lookups import delete_items
+from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
 from tools_server.local.dates import Due, next_occurrence
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
@@ -89,12 +90,18 @@ class ItemDateCompleteArgs(Args):
     reset_subtasks: Flag = False
 
 
-class ItemReorderArgs(Args):
+class ItemReorderArgs(PositionArgs):
     items: Annotated[list[ChildOrder], Field(min_length=1)]
 
+    def positions(self) -> list[tuple[str, int]]:
+        return [(entry.id, entry.child_order) for entry in self.items]
 
-class ItemDayOrdersArgs(Args):
+
+class ItemDayOrdersArgs(PositionArgs):
     ids_to_orders: dict[str, Order]
+
+    def positions(self) -> list[tuple[str, int]]:
+        return list(self.ids_to_orders.items())
 
 
 def _deadline(deadline: DeadlineArg) -> dict[str, Any]:
@@ -253,21 +260,8 @@ def item_move(tx: Tx, raw: dict[str, Any]) -> None:
     return None
 
 
-def item_reorder(tx: Tx, raw: dict[str, Any]) -> None:
-    """Each task takes the child_order given; every id is checked before anything changes."""
-    args = parse_args(ItemReorderArgs, raw)
-    changed = [(tx.resolve("item", "items", entry.id), entry.child_order) for entry in args.items]
-    for item, order in changed:
-        item["child_order"] = order
-        tx.put("item", item)
-
-
-def item_update_day_orders(tx: Tx, raw: dict[str, Any]) -> None:
-    args = parse_args(ItemDayOrdersArgs, raw)
-    changed = [(tx.resolve("item", "ids_to_orders", item_id), order) for item_id, order in args.ids_to_orders.items()]
-    for item, order in changed:
-        item["day_order"] = order
-        tx.put("item", item)
+item_reorder = reorder("item", ItemReorderArgs, argument="items", fields=("child_order",))
+item_update_day_orders = reorder("item", ItemDayOrdersArgs, argument="ids_to_orders", fields=("day_order",))
 
 
 def _complete(tx: Tx, item: Obj, completed_at: str) -> None:

@@ -13,6 +13,7 @@ from pydantic import StrictBool, StrictStr
 
 from tools_server.local.args import Args, Color, Id, Order, parse_args
 from tools_server.local.commands.lookups import delete_all, items_with_label
+from tools_server.local.commands.orders import OrderMappingArgs, reorder
 from tools_server.local.errors import already_exists, invalid_argument
 from tools_server.local.tx import Obj, Tx
 
@@ -37,10 +38,6 @@ class LabelUpdateArgs(Args):
 class LabelDeleteArgs(Args):
     id: Id
     cascade: Literal["all", "none"] = "all"
-
-
-class OrderMappingArgs(Args):
-    id_order_mapping: dict[str, Order]
 
 
 def new_label(tx: Tx, name: str, *, order: int, color: str = "charcoal", favorite: bool = False) -> Obj:
@@ -127,15 +124,5 @@ def label_delete(tx: Tx, raw: dict[str, Any]) -> None:
     delete_all(tx, "label", [label])
 
 
-def set_orders(tx: Tx, kind: str, raw: dict[str, Any], *, rest_name: bool) -> None:
-    args = parse_args(OrderMappingArgs, raw)
-    changed = [(tx.resolve(kind, "id_order_mapping", key), order) for key, order in args.id_order_mapping.items()]
-    for obj, order in changed:
-        obj["item_order"] = order
-        if rest_name:
-            obj["order"] = order
-        tx.put(kind, obj)
-
-
-def label_update_orders(tx: Tx, raw: dict[str, Any]) -> None:
-    set_orders(tx, "label", raw, rest_name=True)
+# A label's position has a Sync name (item_order) and a REST one (order); both move together.
+label_update_orders = reorder("label", OrderMappingArgs, argument="id_order_mapping", fields=("item_order", "order"))

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
-from tools_server.local.args import Args, ChildOrder, Color, Id, IdArgs, parse_args
+from tools_server.local.args import Args, Color, Id, IdArgs, parse_args
 from tools_server.local.commands.fields import nonblank
 from tools_server.local.commands.lookups import (
     delete_all,
@@ -23,6 +23,7 @@ from tools_server.local.commands.lookups import (
     sections_in_projects,
     subprojects,
 )
+from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
 
@@ -53,8 +54,11 @@ class ProjectMoveArgs(Args):
     parent_id: Id | None = None
 
 
-class ProjectReorderArgs(Args):
+class ProjectReorderArgs(PositionArgs):
     projects: Annotated[list[ChildOrder], Field(min_length=1)]
+
+    def positions(self) -> list[tuple[str, int]]:
+        return [(entry.id, entry.child_order) for entry in self.projects]
 
 
 def _project(tx: Tx, raw_id: str, *, not_inbox: str | None = None) -> Obj:
@@ -120,12 +124,7 @@ def project_move(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put("project", project)
 
 
-def project_reorder(tx: Tx, raw: dict[str, Any]) -> None:
-    args = parse_args(ProjectReorderArgs, raw)
-    changed = [(tx.resolve("project", "projects", entry.id), entry.child_order) for entry in args.projects]
-    for project, order in changed:
-        project["child_order"] = order
-        tx.put("project", project)
+project_reorder = reorder("project", ProjectReorderArgs, argument="projects", fields=("child_order",))
 
 
 def project_archive(tx: Tx, raw: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from pydantic import Field, StrictBool, StrictStr
 from tools_server.local.args import Args, Id, IdArgs, Order, parse_args
 from tools_server.local.commands.fields import nonblank, stamp_argument
 from tools_server.local.commands.lookups import delete_all, delete_items, items_in_section
+from tools_server.local.commands.orders import PositionArgs, reorder
 from tools_server.local.tx import Obj, Tx
 
 
@@ -38,8 +39,11 @@ class SectionOrder(Args):
     section_order: Order
 
 
-class SectionReorderArgs(Args):
+class SectionReorderArgs(PositionArgs):
     sections: Annotated[list[SectionOrder], Field(min_length=1)]
+
+    def positions(self) -> list[tuple[str, int]]:
+        return [(entry.id, entry.section_order) for entry in self.sections]
 
 
 class SectionArchiveArgs(Args):
@@ -96,12 +100,7 @@ def section_move(tx: Tx, raw: dict[str, Any]) -> None:
         tx.put("item", item)
 
 
-def section_reorder(tx: Tx, raw: dict[str, Any]) -> None:
-    args = parse_args(SectionReorderArgs, raw)
-    changed = [(tx.resolve("section", "sections", entry.id), entry.section_order) for entry in args.sections]
-    for section, order in changed:
-        section["section_order"] = order
-        tx.put("section", section)
+section_reorder = reorder("section", SectionReorderArgs, argument="sections", fields=("section_order",))
 
 
 def section_archive(tx: Tx, raw: dict[str, Any]) -> None:
