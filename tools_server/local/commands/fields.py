@@ -3,6 +3,8 @@ INVALID_ARGUMENT_VALUE naming the argument."""
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from tools_server.local.args import DueArg
 from tools_server.local.dates import DueError, resolve_due
 from tools_server.local.errors import invalid_argument
@@ -40,3 +42,12 @@ def stamp_argument(argument: str, value: str) -> str:
     if moment.tzinfo is None:
         raise invalid_argument(argument, "needs a timezone, e.g. a trailing Z")
     return timestamp(as_utc(moment))
+
+
+def assign_given(target: Obj, args: BaseModel, *names: str) -> None:
+    """The update rule of most ``*_update`` commands: each named argument sent with a value replaces the stored field;
+    left out or null, the field stays as it is."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None:
+            target[name] = value

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import StrictBool, StrictStr
 
 from tools_server.local.args import Args, Color, Id, IdArgs, Order, parse_args
-from tools_server.local.commands.fields import nonblank
+from tools_server.local.commands.fields import assign_given, nonblank
 from tools_server.local.commands.lookups import delete_all
 from tools_server.local.commands.orders import OrderMappingArgs, reorder
 from tools_server.local.tx import Obj, Tx
@@ -58,10 +58,7 @@ def filter_update(tx: Tx, raw: dict[str, Any]) -> None:
         saved["name"] = nonblank("name", args.name)
     if args.query is not None:
         saved["query"] = nonblank("query", args.query)
-    for name in ("color", "item_order", "is_favorite"):
-        value = getattr(args, name)
-        if value is not None:
-            saved[name] = value
+    assign_given(saved, args, "color", "item_order", "is_favorite")
     if "description" in args.model_fields_set:
         saved["description"] = args.description
     tx.put("filter", saved)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import StrictBool, StrictStr
 
 from tools_server.local.args import Args, Color, Id, Order, parse_args
+from tools_server.local.commands.fields import assign_given
 from tools_server.local.commands.lookups import delete_all, items_with_label
 from tools_server.local.commands.orders import OrderMappingArgs, reorder
 from tools_server.local.errors import already_exists, invalid_argument
@@ -53,16 +54,22 @@ def new_label(tx: Tx, name: str, *, order: int, color: str = "charcoal", favorit
     }
 
 
+def _trimmed_name(argument: str, value: str) -> str:
+    """A label name without surrounding spaces: 1 to 60 characters, whether a label or a task brings it."""
+    name = value.strip()
+    if not name or len(name) > MAX_LABEL_LENGTH:
+        raise invalid_argument(argument, f"label names must be 1 to {MAX_LABEL_LENGTH} characters")
+    return name
+
+
 def task_labels(tx: Tx, names: list[str]) -> list[str]:
     """Label names as stored: an existing label keeps its spelling; an unknown one is created (as Todoist does)."""
     if not names:
         return []
     existing = tx.labels_by_name()
     result: list[str] = []
-    for name in names:
-        name = name.strip()
-        if not name or len(name) > MAX_LABEL_LENGTH:
-            raise invalid_argument("labels", f"label names must be 1 to {MAX_LABEL_LENGTH} characters")
+    for given in names:
+        name = _trimmed_name("labels", given)
         if any(n.casefold() == name.casefold() for n in result):
             continue
         label = existing.get(name.casefold())
@@ -75,9 +82,7 @@ def task_labels(tx: Tx, names: list[str]) -> list[str]:
 
 
 def _label_name(tx: Tx, value: str, *, keep: Obj | None = None) -> str:
-    name = value.strip()
-    if not name or len(name) > MAX_LABEL_LENGTH:
-        raise invalid_argument("name", f"label names must be 1 to {MAX_LABEL_LENGTH} characters")
+    name = _trimmed_name("name", value)
     other = tx.labels_by_name().get(name.casefold())
     if other is not None and (keep is None or other["id"] != keep["id"]):
         raise already_exists("label", "name")
@@ -104,12 +109,9 @@ def label_update(tx: Tx, raw: dict[str, Any]) -> None:
                 item["labels"] = [new if str(n).casefold() == old.casefold() else n for n in item["labels"]]
                 tx.put("item", item)
             label["name"] = new
-    if args.color is not None:
-        label["color"] = args.color
     if args.item_order is not None:
         label.update(item_order=args.item_order, order=args.item_order)
-    if args.is_favorite is not None:
-        label["is_favorite"] = args.is_favorite
+    assign_given(label, args, "color", "is_favorite")
     tx.put("label", label)
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import StrictStr
 
 from tools_server.local.args import Args, Id, IdArgs, parse_args
-from tools_server.local.commands.fields import nonblank
+from tools_server.local.commands.fields import assign_given, nonblank
 from tools_server.local.commands.lookups import delete_all, resolve_any
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
@@ -87,8 +87,7 @@ def note_update(tx: Tx, raw: dict[str, Any]) -> None:
         note["file_attachment"] = _attachment(args.file_attachment) if args.file_attachment is not None else None
     if args.content is not None:
         note["content"] = _content(args.content, note.get("file_attachment"))
-    if args.uids_to_notify is not None:
-        note["uids_to_notify"] = args.uids_to_notify
+    assign_given(note, args, "uids_to_notify")
     tx.put(kind, note)
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StrictStr
 
 from tools_server.local.args import Args, Color, Id, IdArgs, parse_args
-from tools_server.local.commands.fields import nonblank
+from tools_server.local.commands.fields import assign_given, nonblank
 from tools_server.local.commands.lookups import (
     delete_all,
     delete_items,
@@ -98,10 +98,7 @@ def project_update(tx: Tx, raw: dict[str, Any]) -> None:
         if project.get("inbox_project") and args.name != project["name"]:
             raise invalid_argument("name", "the Inbox cannot be renamed")
         project["name"] = nonblank("name", args.name)
-    for name in ("color", "is_collapsed", "is_favorite", "view_style", "description"):
-        value = getattr(args, name)
-        if value is not None:
-            project[name] = value
+    assign_given(project, args, "color", "is_collapsed", "is_favorite", "view_style", "description")
     tx.put("project", project)
 
 

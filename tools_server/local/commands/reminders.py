@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StrictInt
 
 from tools_server.local.args import Args, DueArg, Id, IdArgs, parse_args
-from tools_server.local.commands.fields import due_from_arg
+from tools_server.local.commands.fields import assign_given, due_from_arg
 from tools_server.local.commands.lookups import delete_all
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
@@ -93,16 +93,9 @@ def reminder_update(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(ReminderUpdateArgs, raw)
     reminder = tx.resolve("reminder", "id", args.id)
     item = tx.resolve("item", "item_id", reminder["item_id"])
-    if args.type is not None:
-        reminder["type"] = args.type
-    if args.notify_uid is not None:
-        reminder["notify_uid"] = args.notify_uid
+    assign_given(reminder, args, "type", "notify_uid", "minute_offset", "is_urgent")
     if args.due is not None:
         reminder["due"] = due_from_arg(tx, args.due)
-    if args.minute_offset is not None:
-        reminder["minute_offset"] = args.minute_offset
-    if args.is_urgent is not None:
-        reminder["is_urgent"] = args.is_urgent
     _check_reminder(item, reminder)
     tx.put("reminder", _shape(reminder))
 

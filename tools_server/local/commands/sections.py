@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictBool, StrictStr
 
 from tools_server.local.args import Args, Id, IdArgs, Order, parse_args
-from tools_server.local.commands.fields import nonblank, stamp_argument
+from tools_server.local.commands.fields import assign_given, nonblank, stamp_argument
 from tools_server.local.commands.lookups import delete_all, delete_items, items_in_section
 from tools_server.local.commands.orders import PositionArgs, reorder
 from tools_server.local.tx import Obj, Tx
@@ -78,8 +78,7 @@ def section_update(tx: Tx, raw: dict[str, Any]) -> None:
     section = tx.resolve("section", "id", args.id)
     if args.name is not None:
         section["name"] = nonblank("name", args.name)
-    if args.is_collapsed is not None:
-        section["is_collapsed"] = args.is_collapsed
+    assign_given(section, args, "is_collapsed")
     tx.put("section", section)
 
 
