@@ -1,8 +1,9 @@
-"""Object access inside one request's transaction: read, write (stamping the request's change sequence), and find
-children and positions.
+"""The store's tables, and object access inside one request's transaction: read, write (stamping the request's
+change sequence), and find children and positions.
 
 Every object is one JSON document in ``objects``; the columns beside it (kind, active, project/section/parent, ord)
-exist only so the queries the commands need (children, last position, changes since a sequence) use an index.
+and the indexes exist only so the queries of the commands (children, last position), of syncs (changes since a
+sequence) and of the REST reads (completed tasks) use an index.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ CREATE TABLE IF NOT EXISTS commands (
     at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS commands_at ON commands (at);
+-- Completed tasks by completion time and by due date, for the REST completed reads (rest.py names them in INDEXED
+-- BY); partial, so they stay small.
+CREATE INDEX IF NOT EXISTS objects_completed_at ON objects (json_extract(data, '$.completed_at'), id)
+    WHERE kind = 'item' AND active = 0;
+CREATE INDEX IF NOT EXISTS objects_completed_due ON objects (json_extract(data, '$.due.date'))
+    WHERE kind = 'item' AND active = 0;
 """
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
