@@ -21,14 +21,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from tools_server.local.args import DueArg
 from tools_server.local.foreign_dates import When as _When
 from tools_server.local.foreign_dates import parse_with_dateparser as _parse_with_dateparser
-from tools_server.local.moments import as_utc, parse_moment
+from tools_server.local.moments import as_utc, known_zone, parse_moment
 from tools_server.local.recurrence import Rule, Unit, add_months, advance, first_on_or_after, next_after, shift
 
 __all__ = ["Due", "DueError", "next_occurrence", "resolve_due"]
@@ -143,10 +143,10 @@ def next_occurrence(due: Due, *, now: datetime, timezone: str = "UTC") -> Due | 
 
 
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise DueError("due", f"unknown timezone '{name}'") from error
+    zone = known_zone(name)
+    if zone is None:
+        raise DueError("due", f"unknown timezone '{name}'")
+    return zone
 
 
 def _parse_explicit(text: str, timezone: str | None) -> tuple[_When, str | None]:

@@ -1,8 +1,10 @@
-"""Moments in the local backend: the one reader of ISO 8601 / RFC 3339 date-times, and Todoist's UTC stamp."""
+"""Moments in the local backend: the one reader of ISO 8601 / RFC 3339 date-times, the one lookup of a zone by
+name, and Todoist's UTC stamp."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def parse_moment(text: str) -> datetime:
@@ -21,3 +23,11 @@ def as_utc(moment: datetime) -> datetime:
 def timestamp(moment: datetime) -> str:
     """Todoist's microsecond UTC form, e.g. 2026-11-20T10:00:00.000000Z."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def known_zone(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name, or None when there is none; each caller decides what an unknown zone means."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

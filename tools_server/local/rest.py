@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from tools_server.local.errors import RequestError, request_invalid
-from tools_server.local.moments import as_utc, parse_moment, timestamp
+from tools_server.local.moments import as_utc, known_zone, parse_moment, timestamp
 from tools_server.local.recurrence import add_months
 from tools_server.local.tx import Obj
 
@@ -217,10 +217,7 @@ def _matches(task: Obj, query: CompletedQuery) -> bool:
 
 def _user_zone(db: sqlite3.Connection) -> ZoneInfo:
     row = db.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()
-    try:
-        return ZoneInfo(row[0] if row else "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return known_zone(row[0] if row else "UTC") or ZoneInfo("UTC")
 
 
 def _due_key(task: Obj, query: CompletedQuery, zone: ZoneInfo) -> str | None:
