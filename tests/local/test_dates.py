@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools_server.local.args import Due
 from tools_server.local.args import DueArg as DueInput
-from tools_server.local.dates import DueError, next_occurrence, resolve_due
+from tools_server.local.dates import Due, DueError, next_occurrence, resolve_due
 from tools_server.local.recurrence import Rule, add_months, advance, next_after
 
 # Monday 23 November 2026, 10:00 UTC.

@@ -9,19 +9,16 @@ import os
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tools_server.local.moments import known_zone
 from tools_server.local.resources import SHAPE_VERSION, Obj, complete
 from tools_server.local.tx import Tx
 
 
 def check_settings(timezone: str | None, start_day: int | None) -> None:
     """Refuse a configuration Todoist could not hold: an unknown IANA zone, a start day outside 1 (Mon) to 7."""
-    if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {timezone!r}; expected an IANA name such as Europe/Madrid") from None
+    if timezone is not None and known_zone(timezone) is None:
+        raise ValueError(f"unknown timezone {timezone!r}; expected an IANA name such as Europe/Madrid")
     if start_day is not None and not 1 <= start_day <= 7:
         raise ValueError(f"start_day must be 1 (Monday) to 7 (Sunday), not {start_day}")
 

@@ -21,14 +21,27 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from tools_server.local.args import Due, DueArg
+from pydantic import BaseModel
+
+from tools_server.local.args import DueArg
 from tools_server.local.foreign_dates import When as _When
 from tools_server.local.foreign_dates import parse_with_dateparser as _parse_with_dateparser
+from tools_server.local.moments import as_utc, known_zone, parse_moment
 from tools_server.local.recurrence import Rule, Unit, add_months, advance, first_on_or_after, next_after, shift
 
-__all__ = ["DueError", "next_occurrence", "resolve_due"]
+__all__ = ["Due", "DueError", "next_occurrence", "resolve_due"]
+
+
+class Due(BaseModel):
+    """A due as this backend returns it (reference §2.2): ``timezone`` only on fixed dues, ``lang`` never null."""
+
+    date: str
+    timezone: str | None = None
+    string: str = ""
+    lang: str = "en"
+    is_recurring: bool = False
 
 
 class DueError(ValueError):
@@ -100,7 +113,7 @@ def resolve_due(due: DueArg, *, now: datetime, timezone: str = "UTC") -> Due:
         return _make_due(when, zone, _readable(when), lang, False)
     if due.string is None or not due.string.strip():
         raise DueError("due", "a due date needs a string, date or datetime")
-    local_now = _as_utc(now).astimezone(_zone(due.timezone or timezone))
+    local_now = as_utc(now).astimezone(_zone(due.timezone or timezone))
     when, recurring = _parse_string(due.string, lang, local_now)
     return _make_due(when, due.timezone, due.string, lang, recurring)
 
@@ -117,7 +130,7 @@ def next_occurrence(due: Due, *, now: datetime, timezone: str = "UTC") -> Due | 
     try:
         rule, _ = _parse_rule(_normalize(due.string))
         when, zone = _parse_explicit(due.date, due.timezone)
-        today = _as_utc(now).astimezone(_zone(due.timezone or timezone)).date()
+        today = as_utc(now).astimezone(_zone(due.timezone or timezone)).date()
         following = _When(advance(rule, when.day, today), when.at or rule.at)
         made = _make_due(following, zone, due.string, due.lang or "en", True)
     except (DueError, OverflowError):
@@ -129,16 +142,11 @@ def next_occurrence(due: Due, *, now: datetime, timezone: str = "UTC") -> Due | 
 # Explicit dates and output
 
 
-def _as_utc(now: datetime) -> datetime:
-    # A naive clock is taken as UTC rather than as the host's local time, which would make results machine-dependent.
-    return now.replace(tzinfo=UTC) if now.tzinfo is None else now
-
-
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise DueError("due", f"unknown timezone '{name}'") from error
+    zone = known_zone(name)
+    if zone is None:
+        raise DueError("due", f"unknown timezone '{name}'")
+    return zone
 
 
 def _parse_explicit(text: str, timezone: str | None) -> tuple[_When, str | None]:
@@ -146,7 +154,7 @@ def _parse_explicit(text: str, timezone: str | None) -> tuple[_When, str | None]
     if not (_DATE_ONLY.fullmatch(text) or _DATE_TIME.fullmatch(text)):
         raise DueError("due", f"invalid date '{text}': expected YYYY-MM-DD or an ISO 8601 datetime")
     try:
-        moment = datetime.fromisoformat(text.upper())
+        moment = parse_moment(text)
         if _DATE_ONLY.fullmatch(text):
             return _When(moment.date()), None
         zone = timezone or ("UTC" if moment.tzinfo is not None else None)

@@ -12,9 +12,11 @@ empty value of the right type (``EMPTY_RESOURCES``), because the SDK rejects ``{
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from tools_server.local.moments import as_utc, known_zone
 
 Obj = dict[str, Any]
 
@@ -236,11 +238,10 @@ def _complete_item(item: Obj) -> None:
 
 def tz_info(zone_name: str, now: datetime) -> Obj:
     """``{timezone, gmt_string "+14:00", hours, minutes, is_dst 0|1}`` for the zone at ``now``."""
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    zone = known_zone(zone_name)
+    if zone is None:
         zone, zone_name = ZoneInfo("UTC"), "UTC"
-    local = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(zone)
+    local = as_utc(now).astimezone(zone)
     offset = local.utcoffset() or timedelta(0)
     total = int(offset.total_seconds()) // 60
     sign = "-" if total < 0 else "+"

@@ -20,11 +20,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from tools_server.local.errors import RequestError, request_invalid
+from tools_server.local.moments import as_utc, known_zone, parse_moment, timestamp
 from tools_server.local.recurrence import add_months
-from tools_server.local.tx import Obj, timestamp
+from tools_server.local.tx import Obj
 
 By = Literal["completion", "due"]
 COMPLETED_PATHS: dict[str, By] = {
@@ -91,19 +92,18 @@ def _moment(params: Mapping[str, str], name: str) -> datetime:
     value = params.get(name)
     if not value:
         raise request_invalid(name, "Field required")
-    text = value.replace("Z", "+00:00")
     # An unencoded "+02:00" arrives as " 02:00" (a form-encoded space).
-    candidates = (text, text[:-6] + "+" + text[-5:]) if text[-6:-5] == " " else (text,)
+    candidates = (value, value[:-6] + "+" + value[-5:]) if value[-6:-5] == " " else (value,)
     for candidate in candidates:
         try:
-            moment = datetime.fromisoformat(candidate)
+            moment = parse_moment(candidate)
             break
         except ValueError:
             continue
     else:
         raise request_invalid(name, f"{value!r} is not a datetime such as 2026-11-01T00:00:00Z")
     # A naive datetime is UTC, as the Python SDK sends it.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)
 
 
 def _id(params: Mapping[str, str], name: str) -> str | None:
@@ -217,10 +217,7 @@ def _matches(task: Obj, query: CompletedQuery) -> bool:
 
 def _user_zone(db: sqlite3.Connection) -> ZoneInfo:
     row = db.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()
-    try:
-        return ZoneInfo(row[0] if row else "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return known_zone(row[0] if row else "UTC") or ZoneInfo("UTC")
 
 
 def _due_key(task: Obj, query: CompletedQuery, zone: ZoneInfo) -> str | None:
@@ -235,7 +232,7 @@ def _due_key(task: Obj, query: CompletedQuery, zone: ZoneInfo) -> str | None:
             end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
             inside = start <= query.until and end > query.since
         else:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = parse_moment(text)
             start = moment.replace(tzinfo=zone).astimezone(UTC) if moment.tzinfo is None else moment.astimezone(UTC)
             inside = query.since <= start <= query.until
     except ValueError:

@@ -28,33 +28,12 @@ from typing import Any, Literal, TypeVar
 from tools_server.clock import utc_now
 from tools_server.local.account import check_settings, create_account, update_account
 from tools_server.local.args import ACCEPT_CLIENT_DUE_SHAPES, MAX_COMMANDS_PER_REQUEST
+from tools_server.local.commands import HANDLERS
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
-from tools_server.local.handlers import HANDLERS as CORE_HANDLERS
-from tools_server.local.more_commands import all_handlers
-from tools_server.local.resources import EMPTY_RESOURCES, INCREMENTAL_ONLY, empty, user_for_read
-from tools_server.local.sync_reads import EXTRA_SCHEMA, HIDDEN_IN_FULL_SYNC, day_orders
-from tools_server.local.tx import SCHEMA, Obj, Tx, random_id
+from tools_server.local.reads import RESOURCE_TYPES, read_resources
+from tools_server.local.tx import SCHEMA, Tx, random_id
 
-HANDLERS = all_handlers(CORE_HANDLERS)
 UUID_RETENTION_DAYS = 30
-# Resource types this backend keeps, by the name a request uses -> the kind stored.
-LIST_RESOURCES = {
-    "items": "item",
-    "projects": "project",
-    "sections": "section",
-    "labels": "label",
-    "notes": "note",
-    "project_notes": "project_note",
-    "reminders": "reminder",
-    "filters": "filter",
-}
-# Every type Doist's SDK knows (SYNC_RESOURCE_TYPES): the kept ones, the user, and the rest answered empty.
-RESOURCE_TYPES = (
-    *LIST_RESOURCES,
-    "day_orders",
-    "user",
-    *(name for name in EMPTY_RESOURCES if name not in LIST_RESOURCES and name != "day_orders"),
-)
 T = TypeVar("T")
 
 
@@ -114,7 +93,7 @@ class SyncStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         # 64 MiB of page cache: indexes of a 100k-task account stay in memory, so writes do not slow as it grows.
         self._db.execute("PRAGMA cache_size=-65536")
-        self._db.executescript(SCHEMA + EXTRA_SCHEMA)
+        self._db.executescript(SCHEMA)
         self._initialise(user_timezone, start_day)
 
     def close(self) -> None:
@@ -294,26 +273,8 @@ class SyncStore:
         body: dict[str, Any] = {"sync_token": _encode_token(meta["db_id"], seq), "full_sync": since is None}
         if since is None:
             body["full_sync_date_utc"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        for name in request.resource_types:
-            if name == "user":
-                user = self._objects("user", since)
-                if user:
-                    body["user"] = user_for_read(user[0], meta, now)
-            elif name == "day_orders":
-                body[name] = day_orders(self._db, since)
-            elif name in LIST_RESOURCES:
-                body[name] = self._objects(LIST_RESOURCES[name], since)
-            elif since is not None or name not in INCREMENTAL_ONLY:
-                body[name] = empty(name)
+        body.update(read_resources(self._db, request.resource_types, since, meta, now))
         return body
-
-    def _objects(self, kind: str, since: int | None) -> list[Obj]:
-        if since is None:
-            hidden = HIDDEN_IN_FULL_SYNC if kind in ("item", "section") else ""
-            sql, params = f"SELECT data FROM objects WHERE kind = ? AND active = 1{hidden} ORDER BY ord, rowid", (kind,)
-        else:
-            sql, params = "SELECT data FROM objects WHERE seq > ? AND kind = ? ORDER BY seq, rowid", (since, kind)
-        return [json.loads(row[0]) for row in self._db.execute(sql, params)]
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Object access inside one request's transaction: read, write (stamping the request's change sequence), and find
-children and positions.
+"""The store's tables, and object access inside one request's transaction: read, write (stamping the request's
+change sequence), and find children and positions.
 
 Every object is one JSON document in ``objects``; the columns beside it (kind, active, project/section/parent, ord)
-exist only so the queries the commands need (children, last position, changes since a sequence) use an index.
+and the indexes exist only so the queries of the commands (children, last position), of syncs (changes since a
+sequence) and of the REST reads (completed tasks) use an index.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from tools_server.clock import epoch_ms
 from tools_server.local.errors import invalid_temp_id, not_found
+from tools_server.local.moments import timestamp
 from tools_server.local.resources import Obj, complete
 
 SCHEMA = """
@@ -44,6 +46,12 @@ CREATE TABLE IF NOT EXISTS commands (
     at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS commands_at ON commands (at);
+-- Completed tasks by completion time and by due date, for the REST completed reads (rest.py names them in INDEXED
+-- BY); partial, so they stay small.
+CREATE INDEX IF NOT EXISTS objects_completed_at ON objects (json_extract(data, '$.completed_at'), id)
+    WHERE kind = 'item' AND active = 0;
+CREATE INDEX IF NOT EXISTS objects_completed_due ON objects (json_extract(data, '$.due.date'))
+    WHERE kind = 'item' AND active = 0;
 """
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -80,11 +88,6 @@ def is_active(kind: str, obj: Obj) -> bool:
     if kind == "item":
         return not obj.get("checked")
     return not obj.get("is_archived", False)
-
-
-def timestamp(moment: datetime) -> str:
-    """Todoist's microsecond UTC form, e.g. 2026-11-20T10:00:00.000000Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Tx:
@@ -193,3 +196,8 @@ class Tx:
             candidate = self.new_id()
             if self.db.execute("SELECT 1 FROM objects WHERE id = ?", (candidate,)).fetchone() is None:
                 return candidate
+
+
+# A Sync command type's implementation: it runs inside one request's transaction and returns the id of the object it
+# created (the store maps the command's temp_id to it), or None.
+Handler = Callable[[Tx, dict[str, Any]], str | None]

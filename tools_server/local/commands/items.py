@@ -1,75 +1,107 @@
-"""The Sync commands the local backend executes, one function each (reference §3 and §9).
+"""Task commands (reference §3): add, update, move, order, complete (plain and recurring), reopen and delete.
 
-A handler validates everything before it writes, so a failing command leaves no trace; the store also wraps each
-command in a savepoint in case a handler fails halfway. Creating handlers return the new object's id (the store maps
-the command's temp_id to it); the others return None. Arguments are read with this package's own models (args.py),
-never the client's.
+Completing a task completes its subtasks; reopening one reopens its completed ancestors; deleting one deletes its
+subtasks and, with them, their comments and reminders. Placement and completion are not item_update's job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BeforeValidator, Field, StrictBool
 
-from tools_server.local.args import (
-    DeadlineArg,
-    Due,
-    DueArg,
-    DurationArg,
-    ItemAddArgs,
-    ItemCompleteArgs,
-    ItemIdArgs,
-    ItemUpdateArgs,
-    ProjectAddArgs,
-    SectionAddArgs,
-)
-from tools_server.local.dates import DueError, next_occurrence, resolve_due
+from tools_server.local.args import Args, DeadlineArg, DueArg, DurationArg, Id, Order, parse_args
+from tools_server.local.commands.fields import due_from_arg, nonblank, stamp_argument
+from tools_server.local.commands.labels import task_labels
+from tools_server.local.commands.lookups import delete_items
+from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
+from tools_server.local.dates import Due, next_occurrence
 from tools_server.local.errors import invalid_argument
-from tools_server.local.tx import Obj, Tx, timestamp
+from tools_server.local.tx import Obj, Tx
 
-Handler = Callable[[Tx, dict[str, Any]], str | None]
-
-MAX_LABEL_LENGTH = 60
+Priority = Annotated[int, Field(ge=1, le=4)]
 
 
-M = TypeVar("M", bound=BaseModel)
+def _zero_one(value: Any) -> Any:
+    return bool(value) if type(value) is int and value in (0, 1) else value
 
 
-def parse_args(model: type[M], raw: dict[str, Any]) -> M:
-    """``raw`` read with ``model``, or INVALID_ARGUMENT_VALUE naming the first bad argument (e.g. ``due.lang``)."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        argument = ".".join(str(part) for part in first["loc"]) or "args"
-        raise invalid_argument(argument, first["msg"]) from None
+# Booleans Todoist documents as 0/1 (``is_forward``, ``reset_subtasks``) accept both forms.
+Flag = Annotated[StrictBool, BeforeValidator(_zero_one)]
 
 
-def _text(argument: str, value: str) -> str:
-    if not value.strip():
-        raise invalid_argument(argument, "must not be empty")
-    return value
+class ItemAddArgs(Args):
+    content: Annotated[str, Field(min_length=1)]
+    description: str | None = None
+    project_id: str | None = None
+    section_id: str | None = None
+    parent_id: str | None = None
+    child_order: int | None = None
+    day_order: int | None = None
+    is_collapsed: bool | None = None
+    labels: list[str] | None = None
+    priority: Priority | None = None
+    due: DueArg | None = None
+    deadline: DeadlineArg | None = None
+    duration: DurationArg | None = None
+    assigned_by_uid: str | None = None
+    responsible_uid: str | None = None
+    auto_reminder: bool | None = None
+    auto_parse_labels: bool | None = None
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Field conversions shared by item_add and item_update
+class ItemUpdateArgs(Args):
+    """Fields left out are untouched; fields sent as null are cleared (``model_fields_set`` tells them apart)."""
+
+    id: str
+    content: Annotated[str, Field(min_length=1)] | None = None
+    description: str | None = None
+    due: DueArg | None = None
+    deadline: DeadlineArg | None = None
+    priority: Priority | None = None
+    is_collapsed: bool | None = None
+    labels: list[str] | None = None
+    assigned_by_uid: str | None = None
+    responsible_uid: str | None = None
+    day_order: int | None = None
+    duration: DurationArg | None = None
 
 
-def _due(tx: Tx, due: DueArg) -> dict[str, Any]:
-    if not tx.accept_client_due_shapes:
-        # Not documented inputs (reference §3): a datetime goes in due.date, and lang is a string or left out.
-        if "datetime" in due.model_fields_set:
-            raise invalid_argument("due.datetime", "not a due input key; send the datetime as due.date")
-        if "lang" in due.model_fields_set and due.lang is None:
-            raise invalid_argument("due.lang", "must be a language code such as 'en', or left out")
-    try:
-        resolved = resolve_due(due, now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
-    except DueError as exc:
-        raise invalid_argument(exc.argument, exc.explanation) from None
-    return resolved.model_dump()
+class ItemIdArgs(Args):
+    """item_close (not in the SDK's typed map, sent untyped), item_uncomplete, item_delete."""
+
+    id: str
+
+
+class ItemCompleteArgs(Args):
+    id: str
+    # The docs say date_completed, the SDK says completed_at (reference §3); both are accepted.
+    date_completed: str | None = None
+    completed_at: str | None = None
+    force_history: bool | None = None
+    from_undo: bool | None = None
+
+
+class ItemDateCompleteArgs(Args):
+    id: Id
+    due: DueArg | None = None
+    is_forward: Flag = True
+    reset_subtasks: Flag = False
+
+
+class ItemReorderArgs(PositionArgs):
+    items: Annotated[list[ChildOrder], Field(min_length=1)]
+
+    def positions(self) -> list[tuple[str, int]]:
+        return [(entry.id, entry.child_order) for entry in self.items]
+
+
+class ItemDayOrdersArgs(PositionArgs):
+    ids_to_orders: dict[str, Order]
+
+    def positions(self) -> list[tuple[str, int]]:
+        return list(self.ids_to_orders.items())
 
 
 def _deadline(deadline: DeadlineArg) -> dict[str, Any]:
@@ -84,47 +116,17 @@ def _duration(duration: DurationArg) -> dict[str, Any]:
     return {"amount": duration.amount, "unit": duration.unit}
 
 
-def new_label(tx: Tx, name: str, *, order: int, color: str = "charcoal", favorite: bool = False) -> Obj:
-    """A personal label as stored: ``item_order`` is the docs' Sync name, ``order`` the REST one (reference §2.5)."""
-    return {
-        "id": tx.fresh_id(),
-        "name": name,
-        "color": color,
-        "item_order": order,
-        "order": order,
-        "is_favorite": favorite,
-        "is_deleted": False,
-    }
-
-
-def _labels(tx: Tx, names: list[str]) -> list[str]:
-    """Label names as stored: an existing label keeps its spelling; an unknown one is created (as Todoist does)."""
-    if not names:
-        return []
-    existing = tx.labels_by_name()
-    result: list[str] = []
-    for name in names:
-        name = name.strip()
-        if not name or len(name) > MAX_LABEL_LENGTH:
-            raise invalid_argument("labels", f"label names must be 1 to {MAX_LABEL_LENGTH} characters")
-        if any(n.casefold() == name.casefold() for n in result):
-            continue
-        label = existing.get(name.casefold())
-        if label is None:
-            label = new_label(tx, name, order=len(existing) + 1)
-            tx.put("label", label, touch=False)
-            existing[name.casefold()] = label
-        result.append(str(label["name"]))
-    return result
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Items
+def _following_due(tx: Tx, stored: Obj) -> Obj | None:
+    """A recurring due's next occurrence, or None when it is not recurring (or not understood)."""
+    if not stored.get("is_recurring"):
+        return None
+    following = next_occurrence(Due.model_validate(stored), now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
+    return following.model_dump() if following is not None else None
 
 
 def item_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(ItemAddArgs, raw)
-    content = _text("content", args.content)
+    content = nonblank("content", args.content)
     project_id = tx.resolve("project", "project_id", args.project_id)["id"] if args.project_id else None
     section_id: str | None = None
     parent_id: str | None = None
@@ -138,9 +140,9 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         project_id, section_id = section["project_id"], section["id"]
     if project_id is None:
         project_id = tx.meta["inbox_project_id"]
-    due = _due(tx, args.due) if args.due is not None else None
+    due = due_from_arg(tx, args.due) if args.due is not None else None
     deadline = _deadline(args.deadline) if args.deadline is not None else None
-    labels = _labels(tx, args.labels or [])  # last: it may create labels, so everything that can fail comes first
+    labels = task_labels(tx, args.labels or [])  # last: it may create labels, so everything that can fail comes first
     order = (
         args.child_order if args.child_order is not None else tx.next_order("item", project_id, section_id, parent_id)
     )
@@ -184,7 +186,7 @@ def item_update(tx: Tx, raw: dict[str, Any]) -> None:
         if name == "content":
             if value is None:
                 raise invalid_argument("content", "must not be empty")
-            changes[name] = _text("content", value)
+            changes[name] = nonblank("content", value)
         elif name == "priority":
             if value is None:
                 raise invalid_argument("priority", "must be 1 to 4")
@@ -192,9 +194,9 @@ def item_update(tx: Tx, raw: dict[str, Any]) -> None:
         elif name == "description":
             changes[name] = value or ""
         elif name == "labels":
-            changes[name] = _labels(tx, value or [])
+            changes[name] = task_labels(tx, value or [])
         elif name == "due":
-            changes[name] = _due(tx, value) if value is not None else None
+            changes[name] = due_from_arg(tx, value) if value is not None else None
         elif name == "deadline":
             changes[name] = _deadline(value) if value is not None else None
         elif name == "duration":
@@ -214,7 +216,10 @@ _MOVE_DESTINATIONS = ("project_id", "section_id", "parent_id")
 
 
 def item_move(tx: Tx, raw: dict[str, Any]) -> None:
-    """Exactly one destination; the task becomes the last there, and its subtasks follow it."""
+    """Exactly one destination; the task becomes the last there, and its subtasks follow it.
+
+    Read from the raw arguments, not a model: ``null`` is a destination too (the SDK's union), so the keys sent count.
+    """
     given = [name for name in _MOVE_DESTINATIONS if name in raw]
     if len(given) != 1:
         raise invalid_argument(
@@ -255,6 +260,10 @@ def item_move(tx: Tx, raw: dict[str, Any]) -> None:
     return None
 
 
+item_reorder = reorder("item", ItemReorderArgs, argument="items", fields=("child_order",))
+item_update_day_orders = reorder("item", ItemDayOrdersArgs, argument="ids_to_orders", fields=("day_order",))
+
+
 def _complete(tx: Tx, item: Obj, completed_at: str) -> None:
     for one in [item, *tx.descendants(item["id"])]:
         if not one["checked"]:
@@ -268,12 +277,11 @@ def item_close(tx: Tx, raw: dict[str, Any]) -> None:
     if item["checked"]:
         return None
     due = item.get("due")
-    if due is not None and due.get("is_recurring"):
-        following = next_occurrence(Due.model_validate(due), now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
-        if following is not None:
-            item["due"] = following.model_dump()
-            tx.put("item", item)
-            return None
+    following = _following_due(tx, due) if due is not None else None
+    if following is not None:
+        item["due"] = following
+        tx.put("item", item)
+        return None
     _complete(tx, item, tx.stamp)
     return None
 
@@ -284,16 +292,36 @@ def item_complete(tx: Tx, raw: dict[str, Any]) -> None:
     when = tx.stamp
     given = args.completed_at or args.date_completed
     if given is not None:
-        argument = "completed_at" if args.completed_at else "date_completed"
-        try:
-            moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
-        except ValueError:
-            raise invalid_argument(argument, f"{given!r} is not an RFC 3339 date-time") from None
-        if moment.tzinfo is None:
-            raise invalid_argument(argument, "needs a timezone, e.g. a trailing Z")
-        when = timestamp(moment.astimezone(tx.now.tzinfo))
+        when = stamp_argument("completed_at" if args.completed_at else "date_completed", given)
     _complete(tx, item, when)
     return None
+
+
+def item_update_date_complete(tx: Tx, raw: dict[str, Any]) -> None:
+    """Complete (is_forward 1) or undo (0) one occurrence of a recurring task: it takes the given due and stays open.
+
+    Without ``due``, completing moves a recurring task to its next occurrence (as item_close does); reset_subtasks
+    reopens its completed subtasks, which is what Todoist does when a recurring task comes round again.
+    """
+    args = parse_args(ItemDateCompleteArgs, raw)
+    item = tx.resolve("item", "id", args.id)
+    forward = bool(args.is_forward)
+    due: Obj | None
+    if args.due is not None:
+        due = due_from_arg(tx, args.due)
+    elif forward and item.get("due") is not None:
+        due = _following_due(tx, item["due"])
+        if due is None:
+            raise invalid_argument("due", "required: the task's due date is not recurring")
+    else:
+        raise invalid_argument("due", "required to undo a completion or for a task without a due date")
+    item["due"] = due
+    tx.put("item", item)
+    if forward and args.reset_subtasks:
+        for child in tx.descendants(item["id"]):
+            if child["checked"]:
+                child.update(checked=False, completed_at=None)
+                tx.put("item", child)
 
 
 def item_uncomplete(tx: Tx, raw: dict[str, Any]) -> None:
@@ -317,69 +345,7 @@ def item_uncomplete(tx: Tx, raw: dict[str, Any]) -> None:
 
 
 def item_delete(tx: Tx, raw: dict[str, Any]) -> None:
+    """The task and its subtasks, with the comments and reminders of each."""
     item = tx.resolve("item", "id", parse_args(ItemIdArgs, raw).id)
-    for one in [item, *tx.descendants(item["id"])]:
-        one["is_deleted"] = True
-        tx.put("item", one)
+    delete_items(tx, [item, *tx.descendants(item["id"])])
     return None
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Projects and sections
-
-
-def project_add(tx: Tx, raw: dict[str, Any]) -> str:
-    args = parse_args(ProjectAddArgs, raw)
-    name = _text("name", args.name)
-    parent_id = tx.resolve("project", "parent_id", args.parent_id)["id"] if args.parent_id else None
-    order = args.child_order if args.child_order is not None else tx.next_order("project", None, None, parent_id)
-    project: Obj = {
-        "id": tx.fresh_id(),
-        "name": name,
-        "color": args.color or "charcoal",
-        "parent_id": parent_id,
-        "child_order": order,
-        "default_order": args.default_order or 0,
-        "is_favorite": bool(args.is_favorite),
-        "view_style": args.view_style or "list",
-        "description": args.description or "",
-        "created_at": tx.stamp,
-        "updated_at": tx.stamp,
-    }
-    tx.put("project", project)
-    return project["id"]
-
-
-def section_add(tx: Tx, raw: dict[str, Any]) -> str:
-    args = parse_args(SectionAddArgs, raw)
-    name = _text("name", args.name)
-    project_id = tx.resolve("project", "project_id", args.project_id)["id"]
-    order = args.section_order if args.section_order is not None else tx.next_order("section", project_id, None, None)
-    section: Obj = {
-        "id": tx.fresh_id(),
-        "name": name,
-        "project_id": project_id,
-        "section_order": order,
-        "is_collapsed": False,
-        "user_id": tx.meta["user_id"],
-        "is_deleted": False,
-        "is_archived": False,
-        "archived_at": None,
-        "added_at": tx.stamp,
-        "updated_at": tx.stamp,
-    }
-    tx.put("section", section)
-    return section["id"]
-
-
-HANDLERS: dict[str, Handler] = {
-    "item_add": item_add,
-    "item_update": item_update,
-    "item_move": item_move,
-    "item_close": item_close,
-    "item_complete": item_complete,
-    "item_uncomplete": item_uncomplete,
-    "item_delete": item_delete,
-    "project_add": project_add,
-    "section_add": section_add,
-}

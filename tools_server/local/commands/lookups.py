@@ -1,4 +1,4 @@
-"""Queries and cascades the project/section/label/note commands share, inside one request's transaction.
+"""Queries and cascades several command families share, inside one request's transaction.
 
 The indexed columns of ``objects`` cover items and sections by place and anything by ``parent_id``; notes and
 reminders name their task in the JSON document, so they are found with ``json_extract`` over their kind.
@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from tools_server.local.args_more import DueArg, StoredDue
-from tools_server.local.dates import DueError, next_occurrence, resolve_due
-from tools_server.local.errors import CommandError, invalid_argument, not_found
+from tools_server.local.errors import CommandError, not_found
 from tools_server.local.tx import Obj, Tx
 
 
@@ -22,12 +20,6 @@ def rows(tx: Tx, sql: str, params: Sequence[Any]) -> list[Obj]:
 
 def _ids_param(ids: Iterable[str]) -> str:
     return json.dumps(list(ids))
-
-
-def nonblank(argument: str, value: str) -> str:
-    if not value.strip():
-        raise invalid_argument(argument, "must not be empty")
-    return value
 
 
 def resolve_any(tx: Tx, kinds: Sequence[str], argument: str, value: str) -> tuple[str, Obj]:
@@ -91,17 +83,13 @@ def delete_all(tx: Tx, kind: str, objects: Iterable[Obj]) -> None:
         tx.put(kind, obj)
 
 
-def delete_item_dependents(tx: Tx, item_ids: Sequence[str]) -> None:
-    """A deleted task takes its comments and reminders with it."""
-    if not item_ids:
-        return
-    delete_all(tx, "note", _live_by_field(tx, "note", "item_id", item_ids))
-    delete_all(tx, "reminder", _live_by_field(tx, "reminder", "item_id", item_ids))
-
-
 def delete_items(tx: Tx, items: Sequence[Obj]) -> None:
+    """Tasks are deleted with their comments and reminders."""
     delete_all(tx, "item", items)
-    delete_item_dependents(tx, [item["id"] for item in items])
+    if items:
+        ids = [item["id"] for item in items]
+        delete_all(tx, "note", _live_by_field(tx, "note", "item_id", ids))
+        delete_all(tx, "reminder", _live_by_field(tx, "reminder", "item_id", ids))
 
 
 def delete_project_notes(tx: Tx, project_ids: Sequence[str]) -> None:
@@ -112,28 +100,3 @@ def restamp(tx: Tx, kind: str, objects: Iterable[Obj]) -> None:
     """Put objects back unchanged so incremental syncs return them again (e.g. a project's tasks on unarchive)."""
     for obj in objects:
         tx.put(kind, obj, touch=False)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Due dates (``dates`` reads its input by attribute, so our own DueArg stands in for the client's model)
-
-
-def due_from_arg(tx: Tx, due: DueArg, argument: str = "due") -> Obj:
-    try:
-        resolved = resolve_due(cast(Any, due), now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
-    except DueError as exc:
-        raise invalid_argument(argument if exc.argument == "due" else exc.argument, exc.explanation) from None
-    return resolved.model_dump()
-
-
-def following_due(tx: Tx, stored: Obj) -> Obj | None:
-    """A recurring due's next occurrence, or None when it is not recurring (or not understood)."""
-    if not stored.get("is_recurring"):
-        return None
-    due = StoredDue.model_validate(stored)
-    following = next_occurrence(cast(Any, due), now=tx.now, timezone=tx.meta.get("timezone", "UTC"))
-    return following.model_dump() if following is not None else None
-
-
-def has_time(due: Obj | None) -> bool:
-    return due is not None and "T" in str(due.get("date", ""))

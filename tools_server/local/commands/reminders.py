@@ -1,0 +1,104 @@
+"""Reminder commands (reference §3, §2.7).
+
+A relative reminder fires ``minute_offset`` minutes before its task's due time, so the task needs a timed due; an
+absolute one has its own due, with a time. Its ``due`` is stored for absolute reminders only: a relative one's moment
+follows the task's due, which other commands change. Location reminders are not kept by this backend.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StrictBool, StrictInt
+
+from tools_server.local.args import Args, DueArg, Id, IdArgs, parse_args
+from tools_server.local.commands.fields import assign_given, due_from_arg
+from tools_server.local.commands.lookups import delete_all
+from tools_server.local.errors import invalid_argument
+from tools_server.local.tx import Obj, Tx
+
+ReminderType = Literal["relative", "absolute", "location"]
+
+
+class ReminderAddArgs(Args):
+    item_id: Id
+    type: ReminderType
+    notify_uid: Id | None = None
+    due: DueArg | None = None
+    minute_offset: Annotated[StrictInt, Field(ge=0)] | None = None
+    is_urgent: StrictBool | None = None
+
+
+class ReminderUpdateArgs(Args):
+    id: Id
+    type: ReminderType | None = None
+    notify_uid: Id | None = None
+    due: DueArg | None = None
+    minute_offset: Annotated[StrictInt, Field(ge=0)] | None = None
+    is_urgent: StrictBool | None = None
+
+
+def _has_time(due: Obj | None) -> bool:
+    return due is not None and "T" in str(due.get("date", ""))
+
+
+def _check_reminder(item: Obj, reminder: Obj) -> None:
+    if reminder["type"] == "location":
+        raise invalid_argument("type", "location reminders are not supported by the local backend")
+    if reminder["type"] == "relative":
+        if reminder.get("minute_offset") is None:
+            raise invalid_argument("minute_offset", "required for a relative reminder")
+        if not _has_time(item.get("due")):
+            raise invalid_argument("item_id", "a relative reminder needs a task whose due date has a time")
+        return
+    due = reminder.get("due")
+    if due is None:
+        raise invalid_argument("due", "required for an absolute reminder")
+    if not _has_time(due):
+        raise invalid_argument("due", "a reminder's due date needs a time")
+    if due.get("is_recurring"):
+        raise invalid_argument("due", "a reminder's due date cannot recur")
+
+
+def _shape(reminder: Obj) -> Obj:
+    """Relative reminders carry minute_offset and no due; absolute ones a due and no minute_offset."""
+    if reminder["type"] == "relative":
+        reminder["due"] = None
+    else:
+        reminder.pop("minute_offset", None)
+    return reminder
+
+
+def reminder_add(tx: Tx, raw: dict[str, Any]) -> str:
+    args = parse_args(ReminderAddArgs, raw)
+    item = tx.resolve("item", "item_id", args.item_id)
+    reminder: Obj = {
+        "id": "",
+        "notify_uid": args.notify_uid or tx.meta["user_id"],
+        "item_id": item["id"],
+        "type": args.type,
+        "due": due_from_arg(tx, args.due) if args.due is not None else None,
+        "minute_offset": args.minute_offset,
+        "is_urgent": bool(args.is_urgent),
+        "is_deleted": False,
+    }
+    _check_reminder(item, reminder)
+    reminder["id"] = tx.fresh_id()
+    tx.put("reminder", _shape(reminder))
+    return reminder["id"]
+
+
+def reminder_update(tx: Tx, raw: dict[str, Any]) -> None:
+    """Given fields replace the stored ones; a change of type must bring what the new type needs."""
+    args = parse_args(ReminderUpdateArgs, raw)
+    reminder = tx.resolve("reminder", "id", args.id)
+    item = tx.resolve("item", "item_id", reminder["item_id"])
+    assign_given(reminder, args, "type", "notify_uid", "minute_offset", "is_urgent")
+    if args.due is not None:
+        reminder["due"] = due_from_arg(tx, args.due)
+    _check_reminder(item, reminder)
+    tx.put("reminder", _shape(reminder))
+
+
+def reminder_delete(tx: Tx, raw: dict[str, Any]) -> None:
+    delete_all(tx, "reminder", [tx.resolve("reminder", "id", parse_args(IdArgs, raw).id)])
