@@ -1,5 +1,5 @@
 """Phrases the local backend's fast English parser does not know, through ``dateparser`` (imported only when needed:
-loading it takes about half a second). Split from dates.py, which keeps the fast path."""
+loading it takes about half a second). A module of its own so that dates.py, the fast path, never loads it."""
 
 from __future__ import annotations
 
