@@ -12,23 +12,24 @@ from typing import Any, Literal
 
 from tools_server.sync.commands import Label, Project, Section
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resource_types import RESOURCE_TYPES
+from tools_server.sync.resource_types import ObjectType as ObjectType
 from tools_server.sync.responses import Note
 from tools_server.text import clip
 
-ObjectType = Literal["project", "section", "label", "comment"]
 ObjectChangeKind = Literal["added", "updated", "archived", "deleted"]
 ObjectChange = tuple[ObjectChangeKind, ObjectType, str, str, str | None]  # (kind, of, id, text, detail)
-_FIELDS: dict[ObjectType, tuple[str, ...]] = {
-    "project": ("name", "color", "parent_id", "is_favorite", "view_style", "description", "child_order"),
-    "section": ("name", "project_id", "section_order"),
-    "label": ("name", "color", "is_favorite", "item_order"),
-    "comment": ("content",),
+# The declared types a cursor reports, by what it calls them: their mirror tables and the fields it compares (task
+# and project comments share one table, so they are one entry).
+_TRACKED: dict[ObjectType, tuple[str, tuple[str, ...]]] = {
+    kind.cursor: (kind.table, kind.compared) for kind in RESOURCE_TYPES.values() if kind.cursor is not None
 }
+_FIELDS = {of: compared for of, (_, compared) in _TRACKED.items()}
 _TEXT_CHARS = 80
 
 
 def _tables(mirror: Mirror) -> dict[ObjectType, dict[str, Any]]:
-    return {"project": mirror.projects, "section": mirror.sections, "label": mirror.labels, "comment": mirror.notes}
+    return {of: getattr(mirror, table) for of, (table, _) in _TRACKED.items()}
 
 
 @dataclass

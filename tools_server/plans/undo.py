@@ -43,13 +43,15 @@ from tools_server.sync.commands import (
     arg_value,
 )
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resource_types import ITEMS
 from tools_server.sync.send import Outcome
 
 WriteKind = Literal["add", "complete", "move", "update", "delete", "reopen", "comments", "projects"]
 # Kinds whose undo works from object images (undo_objects) rather than task images.
 OBJECT_KINDS: frozenset[WriteKind] = frozenset({"comments", "projects"})
-# What an add may have set, and where a task lives: an add is undone only while none of these changed elsewhere.
-_CONTENT_FIELDS = ("content", "description", "priority", "labels", "due", "deadline", "duration")
+# What an add may have set (what a cursor compares), and where a task lives: an add is undone only while none of these
+# changed elsewhere.
+_CONTENT_FIELDS = ITEMS.compared
 _PLACE_FIELDS = ("project_id", "section_id", "parent_id")
 
 
