@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools_server.cursors.seen_objects import ObjectType, SeenObjects
+from tools_server.cursors.seen_resources import ObjectType, SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.dues import show_due
 from tools_server.sync.commands import Item, Reminder
