@@ -72,28 +72,18 @@ def cascaded_tasks(
     objects nested below a target (``nested_by``, as the cursor saw them) go with it."""
     targets: dict[ResourceType[Any], set[str]] = {}
     for on, target in cascades:
-        targets.setdefault(RESOURCE_TYPES[on], set()).add(target)
-    wanted: list[tuple[str, bool, set[str]]] = []  # (task field, holds names, the ids or folded names it holds)
+        kind = RESOURCE_TYPES[on]
+        if kind.tasks_by is not None:
+            targets.setdefault(kind, set()).add(target)
+    wanted: list[tuple[ResourceType[Any], set[str]]] = []  # each type with the ids or folded names tasks hold
     for kind, ids in targets.items():
-        if kind.tasks_by is None:
-            continue
         seen_table: dict[str, Any] = seen.seen.get(kind.cursor, {}) if kind.cursor is not None else {}
         if kind.by_name:
             table: dict[str, Any] = getattr(mirror, kind.table)
-            names = {o.name.casefold() for i in ids for o in (seen_table.get(i), table.get(i)) if o is not None}
-            wanted.append((kind.tasks_by, True, names))
-            continue
-        if kind.nested_by is not None:
-            parent = kind.nested_by
-            while more := {o.id for o in seen_table.values() if getattr(o, parent) in ids} - ids:
-                ids |= more  # sub-projects go with their parent
-        wanted.append((kind.tasks_by, False, ids))
+            wanted.append((kind, {o.name.casefold() for i in ids for o in (seen_table.get(i), table.get(i)) if o}))
+        else:
+            wanted.append((kind, kind.with_nested(ids, seen_table.values())))
     found: set[str] = set()
     for items in (seen_items, mirror.items):
-        for item in items.values():
-            for field, by_name, values in wanted:
-                value = getattr(item, field)
-                if any(n.casefold() in values for n in value) if by_name else value in values:
-                    found.add(item.id)
-                    break
+        found.update(item.id for item in items.values() if any(kind.holds(item, keys) for kind, keys in wanted))
     return found

@@ -22,8 +22,9 @@ from tools_server.plans.undo import OBJECT_KINDS, UndoRecord, WriteKind, images,
 from tools_server.plans.undo_projects import Image, object_snapshot
 from tools_server.state.sessions import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
 from tools_server.sync.client import SyncClient
-from tools_server.sync.commands import Command, Item, SectionAdd
+from tools_server.sync.commands import Command, Item, facts_of
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resource_types import RESOURCE_TYPES
 from tools_server.sync.send import Outcome
 
 A = TypeVar("A")
@@ -237,11 +238,12 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
 def projects_note(result: WriteResult, write: PendingWrite) -> str:
     extra = ""
     if result.projects and write.projects is not None:
-        # result.projects follows the project plan's steps: each is a project or one of its sections.
+        # result.projects follows the project plan's steps: each is a project or one of its sections, which are
+        # planned only with their project (a step with no command is a project that could not be planned).
         counts: dict[str, list[int]] = {"project": [0, 0], "section": [0, 0]}
         for step, created in zip(write.projects.steps, result.projects, strict=True):
-            is_section = isinstance(step.command, SectionAdd)
-            tally = counts["section" if is_section else "project"]
+            of = RESOURCE_TYPES[facts_of(step.command).on].word if step.command is not None else "project"
+            tally = counts[of]
             tally[0] += created.error_tag is None
             tally[1] += 1
         parts = [

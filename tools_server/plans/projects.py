@@ -48,8 +48,11 @@ from tools_server.sync.commands import (
     SectionUnarchive,
     SectionUpdate,
     SectionUpdateArgs,
+    facts_of,
+    target_of,
 )
 from tools_server.sync.mirror import Mirror, project_rank
+from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
 
 Resolved = tuple[str | None, LocalError | None]
 _SIMPLE = {
@@ -290,18 +293,13 @@ def plan_projects(ops: list[ProjectOp], mirror: Mirror, *, new_uuid: NewUuid = n
 
 
 def tasks_removed(plan: Plan, mirror: Mirror) -> int:
-    """Open tasks (subtasks included) that the plan's project and section deletions take with them."""
-    doomed_projects: set[str] = set()
-    doomed_sections: set[str] = set()
+    """Open tasks (subtasks included) that the plan's commands remove along with their targets (their declared
+    cascades): those in a deleted project, one of its sub-projects, or a deleted section."""
+    doomed: dict[ResourceType[Any], set[str]] = {}
     for command in plan.commands:
-        target = str(getattr(command.args, "id", ""))
-        if isinstance(command, ProjectDelete):
-            doomed_projects.add(target)
-        elif isinstance(command, SectionDelete):
-            doomed_sections.add(target)
-    grown = True
-    while grown:  # sub-projects go with their parent
-        more = {p.id for p in mirror.projects.values() if p.parent_id in doomed_projects} - doomed_projects
-        grown = bool(more)
-        doomed_projects |= more
-    return sum(1 for i in mirror.items.values() if i.project_id in doomed_projects or i.section_id in doomed_sections)
+        cascade, target = facts_of(command).cascades_to, target_of(command)
+        kind = RESOURCE_TYPES[facts_of(command).on]
+        if cascade is not None and cascade.effect == "removes" and target is not None and kind.tasks_by is not None:
+            doomed.setdefault(kind, set()).add(target)
+    within = [(kind, kind.with_nested(ids, getattr(mirror, kind.table).values())) for kind, ids in doomed.items()]
+    return sum(1 for item in mirror.items.values() if any(kind.holds(item, ids) for kind, ids in within))

@@ -9,7 +9,7 @@ storage, its list in ``SyncResponse`` and its table in ``Mirror``, both checked 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeVar
@@ -43,6 +43,22 @@ class ResourceType(Generic[R]):
     def singular(self) -> str:
         """The type's name for one object, as logs spell it ("project note")."""
         return self.name.removesuffix("s").replace("_", " ")
+
+    def with_nested(self, ids: set[str], objects: Iterable[Any]) -> set[str]:
+        """``ids`` and, among ``objects``, the ids of those nested below them at any depth."""
+        found = set(ids)
+        parent = self.nested_by
+        if parent is not None:
+            pool = list(objects)
+            while more := {o.id for o in pool if getattr(o, parent) in found} - found:
+                found |= more
+        return found
+
+    def holds(self, task: Item, keys: set[str]) -> bool:
+        """Whether ``task`` is in one of the objects ``keys`` names: their ids, or their folded names (``by_name``).
+        Only for a type with ``tasks_by``."""
+        value = getattr(task, str(self.tasks_by))
+        return any(name.casefold() in keys for name in value) if self.by_name else value in keys
 
 
 def _declare(*kinds: ResourceType[Any]) -> Mapping[str, ResourceType[Any]]:
