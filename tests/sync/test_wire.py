@@ -78,7 +78,7 @@ def test_every_declared_command_kind_states_each_of_its_facts() -> None:
         assert facts.cascades_to is None or isinstance(facts.cascades_to, Cascade), kind
         assert facts.own_write in get_args(OwnWrite), kind
         assert isinstance(facts.undo, recipes), kind
-        named = [getattr(facts.undo, name, None) for name in ("by", "order_by", "nested_by")]
+        named = [getattr(facts.undo, name, None) for name in ("by", "order_by", "nested_by", "recurring_by")]
         assert {n for n in named if n is not None} <= set(COMMAND_KINDS), kind
 
 

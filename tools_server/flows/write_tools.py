@@ -16,6 +16,7 @@ from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, Pr
 from tools_server.plans.comments import CommentsInput, plan_comments
 from tools_server.plans.positions import place, plan_reorder
 from tools_server.plans.projects import plan_projects, tasks_removed
+from tools_server.plans.reversal import plan_undo
 from tools_server.plans.tasks import (
     Plan,
     PlanError,
@@ -29,7 +30,7 @@ from tools_server.plans.tasks import (
     plan_update,
     resolve_destination,
 )
-from tools_server.plans.undo import UndoRecord, plan_undo, state_of
+from tools_server.plans.undo import UndoRecord, state_of
 from tools_server.state.sessions import Session
 from tools_server.sync.mirror import Mirror
 

@@ -178,7 +178,7 @@ class ItemClose(SyncCommand[ItemIdArgs]):
         ID,
         cascades_to=Cascade("completes"),
         own_write="tasks",
-        undo=Inverse("item_uncomplete", recurring=True),
+        undo=Inverse("item_uncomplete", recurring_by="item_update_date_complete"),
     )
 
 
@@ -200,7 +200,7 @@ class ItemDelete(SyncCommand[ItemIdArgs]):
 
 class ItemUpdateDateComplete(SyncCommand[ItemDateCompleteArgs]):
     type: Literal["item_update_date_complete"] = "item_update_date_complete"
-    # No write tool sends it: undo does, to put a recurring task's due back (is_forward 0).
+    # No write tool sends it: undo does, to put back the due of a recurring task that item_close moved on.
     facts = Facts(
         "items",
         ID,
@@ -414,7 +414,9 @@ def _check_recipes() -> None:
     """Every command a recipe names is declared, and is of the kind the recipe relies on."""
     for kind, cls in COMMAND_KINDS.items():
         undo = cls.facts.undo
-        named = {getattr(undo, name) for name in ("by", "order_by", "nested_by") if getattr(undo, name, None)}
+        named = {
+            getattr(undo, name) for name in ("by", "order_by", "nested_by", "recurring_by") if getattr(undo, name, None)
+        }
         if not named <= set(COMMAND_KINDS):
             raise TypeError(f"{kind}: its undo names an undeclared command ({sorted(named - set(COMMAND_KINDS))})")
         if isinstance(undo, MoveBack) and not isinstance(COMMAND_KINDS[undo.order_by].facts.undo, ReorderBack):
@@ -446,16 +448,25 @@ def target_of(command: Command) -> str | None:
 
 def touched_ids(command: Command) -> list[str]:
     """The ids of the existing objects a command acts on, read from the arguments its ``touches`` names."""
-    ids: list[str] = []
-    for name in type(command).facts.touches:
-        value = arg_value(command.args, name)
-        if isinstance(value, str):
-            ids.append(value)
-        elif isinstance(value, dict):
-            ids += [str(key) for key in cast(dict[Any, Any], value)]
-        elif isinstance(value, list):
-            ids += [str(entry.id) for entry in cast(list[Any], value)]
-    return ids
+    return [object_id for name in type(command).facts.touches for object_id in ids_in(command, name)]
+
+
+def ids_in(command: Command, name: str) -> list[str]:
+    """The ids an argument names: an id, a list of ``{id, ...}`` entries, or a mapping keyed by ids."""
+    value = arg_value(command.args, name)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [str(key) for key in cast(dict[Any, Any], value)]
+    if isinstance(value, list):
+        return [str(entry.id) for entry in cast(list[Any], value)]
+    return []
+
+
+def kind_of(cls: type[SyncCommand[Any]]) -> str:
+    """A declared command class's ``type``."""
+    kind: str = cls.model_fields["type"].default
+    return kind
 
 
 def commands_json(commands: Sequence[Command]) -> bytes:

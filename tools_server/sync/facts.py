@@ -72,11 +72,12 @@ class ReorderBack:
 class Inverse:
     """Undone by the ``by`` command on the same target. What it cascaded to comes back with it: nested objects put
     back under their parents by ``nested_by`` (whose own recipe is a ``MoveBack``), tasks it completed reopened.
-    ``recurring``: on a recurring task it moved the due to the next occurrence instead, so the due is put back."""
+    ``recurring_by``: on a recurring task it moved the due to the next occurrence instead, and this command puts the
+    due back."""
 
     by: str
     nested_by: str | None = None
-    recurring: bool = False
+    recurring_by: str | None = None
 
 
 @dataclass(frozen=True)
