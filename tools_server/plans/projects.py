@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools_server.inputs import ProjectOp
-from tools_server.plans.tasks import LocalError, Plan, Step
+from tools_server.plans.tasks import LocalError, Plan, Step, not_found
 from tools_server.sync.args import ChildOrder, SectionOrder
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
@@ -63,12 +63,6 @@ _SIMPLE = {
     ("unarchive", "section"): SectionUnarchive,
     ("delete", "section"): SectionDelete,
 }
-
-
-def not_found(kind: str, ref: str, suggestions: list[str]) -> str:
-    if suggestions:
-        return f"no {kind} '{ref}'; closest: {', '.join(suggestions)}"
-    return f"no {kind} '{ref}'"
 
 
 def resolve_project(mirror: Mirror, ref: str, *, archived: bool = False) -> Resolved:
