@@ -291,8 +291,8 @@ def tasks_removed(plan: Plan, mirror: Mirror) -> int:
     cascades): those in a deleted project, one of its sub-projects, or a deleted section."""
     doomed: dict[ResourceType[Any], set[str]] = {}
     for command in plan.commands:
-        cascade, target = facts_of(command).cascades_to, target_of(command)
-        kind = RESOURCE_TYPES[facts_of(command).on]
+        facts, target = facts_of(command), target_of(command)
+        kind, cascade = RESOURCE_TYPES[facts.on], facts.cascades_to
         if cascade is not None and cascade.effect == "removes" and target is not None and kind.tasks_by is not None:
             doomed.setdefault(kind, set()).add(target)
     within = [(kind, kind.with_nested(ids, getattr(mirror, kind.table).values())) for kind, ids in doomed.items()]

@@ -1,9 +1,10 @@
-"""A Sync response read so that one bad object costs only itself, into the types of ``sync/records.py``.
+"""A Sync response read so that one bad object costs only itself, into the types of ``sync/resources.py``.
 
 Todoist's own SDK fails a whole response on one unexpected value (reference §1). This client must not: the records
-accept what the docs or the SDK allow, and ``read_response`` reads the envelope first and each resource object on its
-own: an object that still cannot be read is skipped with one warning naming its type and id, and everything else in
-the response is applied. A conventional response is decoded in one pass straight from its bytes into the records.
+accept what the docs or the SDK allow, and ``read_response`` reads the envelope first and each object of the declared
+resource lists (sync/resource_types.py) on its own: an object that still cannot be read is skipped with one warning
+naming its type and id, and everything else in the response is applied. A conventional response is decoded in one
+pass straight from its bytes into the records.
 """
 
 from __future__ import annotations
