@@ -1,14 +1,18 @@
-"""Pure planning: chunk limits, temp ids across chunks, name resolution."""
+"""Pure planning: chunk limits, temp ids across chunks, name resolution and its one wording of a name not found."""
 
 from __future__ import annotations
 
 import uuid
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools_server.inputs import NewItem, NewProject
-from tools_server.plans.tasks import plan_add, plan_complete
+from tools_server.inputs import MoveTarget, NewComment, NewItem, NewProject, ProjectOp
+from tools_server.plans.comments import plan_comments
+from tools_server.plans.plan import PlanError
+from tools_server.plans.projects import plan_projects
+from tools_server.plans.tasks import plan_add, plan_complete, resolve_destination
 from tools_server.sync.batch import chunk_commands, command_size, new_uuid4, rewrite_temp_ids
 from tools_server.sync.commands import MAX_BODY_BYTES, ItemAdd, ItemAddArgs, Project, SyncResponse
 from tools_server.sync.mirror import Mirror
@@ -95,3 +99,17 @@ def test_new_uuid4_is_a_random_rfc_uuid() -> None:
 def test_every_command_gets_a_distinct_uuid() -> None:
     plan = plan_complete([f"id{i}" for i in range(300)], Mirror())
     assert len({c.uuid for c in plan.commands}) == 300
+
+
+def test_every_planner_words_an_unknown_name_alike_with_the_closest_names() -> None:
+    mirror = Mirror()
+    mirror.apply(SyncResponse(sync_token="s", full_sync=True, projects=[Project(id="P1", name="Work")]))
+    _, added = plan_add([NewItem(content="a", project="Wrok")], mirror)
+    managed = plan_projects([ProjectOp(op="archive", kind="project", id="Wrok")], mirror)
+    comment = plan_comments(([NewComment(project="Wrok", content="c")], [], []), mirror)
+    with pytest.raises(PlanError) as moving:
+        resolve_destination(MoveTarget(to_project="Wrok"), mirror)
+    said = {str(moving.value)} | {s.error.message for p in (added, managed, comment) for s in p.steps if s.error}
+    assert said == {"no project named 'Wrok'; closest: Work"}
+    [nothing] = plan_projects([ProjectOp(op="delete", kind="label", id="zz")], mirror).steps
+    assert nothing.error is not None and nothing.error.message == "no label named 'zz'"

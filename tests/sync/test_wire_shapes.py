@@ -218,7 +218,8 @@ async def test_every_command_the_tools_send_is_in_a_documented_shape() -> None:
 
 
 def test_the_documented_undo_of_a_recurring_completion_is_in_its_documented_shape() -> None:
-    from tools_server.plans.undo import UndoRecord, plan_undo
+    from tools_server.plans.reversal import plan_undo
+    from tools_server.plans.undo import UndoRecord
     from tools_server.sync.mirror import Mirror
     from tools_server.sync.responses import read_response
 

@@ -1,15 +1,20 @@
 """Pure: a session's own writes count as seen in the cursors it opened, so query_changes lists only changes made
-elsewhere."""
+elsewhere.
+
+What a command changed is read from its declaration: the ids it touches, whether those are tasks (with their
+subtasks) or other objects, and the tasks it cascades to, found through its resource type's declaration.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from tools_server.cursors.seen_objects import cascaded_tasks
+from tools_server.cursors.seen_resources import SeenObjects
 from tools_server.cursors.view import View
-from tools_server.plans.undo_projects import touched_ids
-from tools_server.sync.commands import Command, arg_value
+from tools_server.sync.commands import Command, Item, facts_of, target_of, touched_ids
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
 from tools_server.sync.send import Outcome
 
 
@@ -18,7 +23,7 @@ def mark_own_writes(view: View, mirror: Mirror, commands: Sequence[Command], out
     touched: set[str] = set()
     gone: list[str] = []
     children: dict[str, list[str]] | None = None
-    cascades: list[tuple[str, str]] = []
+    cascades: list[tuple[str, str]] = []  # (resource type, target) of the commands that cascade to tasks
     for command in commands:
         if command.temp_id is not None:
             # A new object: its subtasks, if any, are new commands of this same call.
@@ -26,23 +31,22 @@ def mark_own_writes(view: View, mirror: Mirror, commands: Sequence[Command], out
             if created is not None:
                 touched.add(created)
             continue
-        kind = str(vars(command)["type"])
-        target = arg_value(command.args, "id")
-        if not kind.startswith("item_"):
-            # Comments, projects, sections, labels: the object itself, the ids of an order list, and the tasks a
-            # project, section or label command changes along the way.
+        facts = facts_of(command)
+        if facts.own_write == "objects":
             touched.update(touched_ids(command))
-            if target is not None:
-                cascades.append((kind, target))
+            target = target_of(command)
+            if target is not None and facts.cascades_to is not None:
+                cascades.append((facts.on, target))
             continue
-        if target is None:
+        if facts.own_write == "none":
             continue
-        touched.add(target)
-        if children is None:
-            children = mirror.children_index()  # once per call, and only for edits of existing tasks
-        touched.update(mirror.descendants(target, children))
-        if target not in mirror.items:
-            gone.append(target)
+        for target in touched_ids(command):
+            touched.add(target)
+            if children is None:
+                children = mirror.children_index()  # once per call, and only for edits of existing tasks
+            touched.update(mirror.descendants(target, children))
+            if target not in mirror.items:
+                gone.append(target)
     if cascades:
         touched |= cascaded_tasks(cascades, view.seen, view.objects, mirror)
     if gone:
@@ -57,3 +61,29 @@ def mark_own_writes(view: View, mirror: Mirror, commands: Sequence[Command], out
                 touched.add(child)
                 stack.append(child)
     view.refresh(mirror, touched)
+
+
+def cascaded_tasks(
+    cascades: list[tuple[str, str]], seen_items: Mapping[str, Item], seen: SeenObjects, mirror: Mirror
+) -> set[str]:
+    """Tasks a session's own command changed along the way (deleted, completed or moved with a project or section,
+    relabelled with a label), so query_changes does not report them as changes from elsewhere. A task is in a
+    target when its field the target's type names (``tasks_by``) holds the target's id, or its name (``by_name``);
+    objects nested below a target (``nested_by``, as the cursor saw them) go with it."""
+    targets: dict[ResourceType[Any], set[str]] = {}
+    for on, target in cascades:
+        kind = RESOURCE_TYPES[on]
+        if kind.tasks_by is not None:
+            targets.setdefault(kind, set()).add(target)
+    wanted: list[tuple[ResourceType[Any], set[str]]] = []  # each type with the ids or folded names tasks hold
+    for kind, ids in targets.items():
+        seen_table: dict[str, Any] = seen.seen.get(kind.cursor, {}) if kind.cursor is not None else {}
+        if kind.by_name:
+            table: dict[str, Any] = getattr(mirror, kind.table)
+            wanted.append((kind, {o.name.casefold() for i in ids for o in (seen_table.get(i), table.get(i)) if o}))
+        else:
+            wanted.append((kind, kind.with_nested(ids, seen_table.values())))
+    found: set[str] = set()
+    for items in (seen_items, mirror.items):
+        found.update(item.id for item in items.values() if any(kind.holds(item, keys) for kind, keys in wanted))
+    return found

@@ -8,11 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools_server.cursors.seen_objects import ObjectType, SeenObjects
+from tools_server.cursors.seen_resources import ObjectType, SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.dues import show_due
 from tools_server.sync.commands import Item, Reminder
 from tools_server.sync.mirror import Mirror, project_rank
+from tools_server.sync.resource_types import ITEMS
 from tools_server.text import clip
 
 ChangeKind = Literal["added", "updated", "moved", "completed", "archived", "deleted"]
@@ -114,8 +115,7 @@ def _moved(before: Item, after: Item) -> bool:
 
 
 def _edited(before: Item, after: Item) -> bool:
-    fields = ("content", "description", "priority", "labels", "due", "deadline", "duration")
-    return any(getattr(before, f) != getattr(after, f) for f in fields)
+    return any(getattr(before, f) != getattr(after, f) for f in ITEMS.compared)
 
 
 def diff(view: View, mirror: Mirror) -> list[Change]:

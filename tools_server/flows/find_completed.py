@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from tools_server.plans.plan import PlanError
+from tools_server.plans.plan import PlanError, not_found
 from tools_server.state.sessions import Session
 from tools_server.sync.client import SyncClient
 from tools_server.sync.commands import CompletedTask
@@ -193,8 +193,7 @@ async def find(
     if project is not None:
         found = mirror.find_project(project)
         if found is None:
-            closest = ", ".join(mirror.project_suggestions(project)) or "none"
-            raise PlanError(f"project: no project named '{project}'; closest: {closest}")
+            raise PlanError("project: " + not_found("project", project, mirror.project_suggestions(project)))
         project_id = found.id
     tasks = await fetch(client, windows(first, last, by, zone), by, project_id, search, limit)
     return result(tasks, mirror, first, last, by, limit)

@@ -15,18 +15,16 @@ import anyio
 from tools_server.plans.pending import PendingFull, PendingWrite
 from tools_server.plans.plan import Plan, PlanError
 from tools_server.plans.results import WriteResult, build_result, combine, dry_run_result, summary_text
-from tools_server.plans.undo import OBJECT_KINDS, UndoRecord, WriteKind, images, undo_record
-from tools_server.plans.undo_projects import Image, object_snapshot
+from tools_server.plans.undo import UndoRecord, WriteKind, images, reversible, undo_record
 from tools_server.state.sessions import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
 from tools_server.sync.client import SyncClient
-from tools_server.sync.commands import Command, Item, SectionAdd
+from tools_server.sync.commands import Command, facts_of
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resource_types import RESOURCE_TYPES
 from tools_server.sync.send import Outcome
 
 A = TypeVar("A")
 NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
-# Kinds whose undo needs the tasks as they were before the write.
-_SNAPSHOT_KINDS: frozenset[WriteKind] = frozenset({"complete", "move", "update", "reopen"})
 
 
 @dataclass(frozen=True)
@@ -107,11 +105,7 @@ async def run_write(
     if unasked:
         await _check_removal(spec, session, planned.removes)
     commands = [*(projects.commands if projects is not None else ()), *plan.commands]
-    seen = images(session.mirror, commands, with_items=spec.undo in _SNAPSHOT_KINDS)
-    objects: dict[str, Image | None] = {}
-    if spec.undo in OBJECT_KINDS:
-        objects, tasks = object_snapshot(session.mirror, commands)
-        seen.items = dict[str, Item | None](tasks)
+    seen = images(spec.undo, session.mirror, commands) if spec.undo is not None else None
     write = PendingWrite(spec.verb, plan, projects, commands, Outcome(), recurrence=spec.recurrence)
     try:
         await session.hold(write)
@@ -125,12 +119,12 @@ async def run_write(
         await session.state.forget_write(planned.undoing.handle)  # undone: its handle must not revert it twice
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
     record = (
-        undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome, objects=objects)
-        if spec.undo is not None
+        undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome)
+        if spec.undo is not None and seen is not None
         else None
     )
     session.last_write = record
-    if record is not None and record.kind != "delete" and (record.done or record.created or record.sent):
+    if record is not None and reversible(record):
         result.write = record.handle = await session.state.mint_write(record)
     return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result, write) + planned.note), result
 
@@ -234,11 +228,12 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
 def projects_note(result: WriteResult, write: PendingWrite) -> str:
     extra = ""
     if result.projects and write.projects is not None:
-        # result.projects follows the project plan's steps: each is a project or one of its sections.
+        # result.projects follows the project plan's steps: each is a project or one of its sections, which are
+        # planned only with their project (a step with no command is a project that could not be planned).
         counts: dict[str, list[int]] = {"project": [0, 0], "section": [0, 0]}
         for step, created in zip(write.projects.steps, result.projects, strict=True):
-            is_section = isinstance(step.command, SectionAdd)
-            tally = counts["section" if is_section else "project"]
+            of = RESOURCE_TYPES[facts_of(step.command).on].word if step.command is not None else "project"
+            tally = counts[of]
             tally[0] += created.error_tag is None
             tally[1] += 1
         parts = [

@@ -17,6 +17,7 @@ from tools_server.plans.comments import CommentsInput, plan_comments
 from tools_server.plans.plan import Plan, PlanError, Step
 from tools_server.plans.positions import place, plan_reorder
 from tools_server.plans.projects import plan_projects, tasks_removed
+from tools_server.plans.reversal import plan_undo
 from tools_server.plans.tasks import (
     label_of,
     plan_add,
@@ -27,7 +28,7 @@ from tools_server.plans.tasks import (
     plan_update,
     resolve_destination,
 )
-from tools_server.plans.undo import UndoRecord, plan_undo, state_of
+from tools_server.plans.undo import UndoRecord, state_of
 from tools_server.state.sessions import Session
 from tools_server.sync.mirror import Mirror
 

@@ -6,6 +6,7 @@ no command, so the summary can report it beside the backend's answers in input o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tools_server.sync.commands import Command
@@ -55,3 +56,9 @@ class Plan:
 
 class PlanError(ValueError):
     """The whole request is unusable (e.g. an unknown destination): nothing is planned."""
+
+
+def not_found(kind: str, ref: str, suggestions: Sequence[str]) -> str:
+    """The one wording of a reference (a name, or an id) that matched nothing, with the closest names if any."""
+    found = f"no {kind} named '{ref}'"
+    return f"{found}; closest: {', '.join(suggestions)}" if suggestions else found

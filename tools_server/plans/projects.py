@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools_server.inputs import ProjectOp
-from tools_server.plans.plan import LocalError, Plan, Step
+from tools_server.plans.plan import LocalError, Plan, Step, not_found
 from tools_server.sync.args import ChildOrder, SectionOrder
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
@@ -48,8 +48,11 @@ from tools_server.sync.commands import (
     SectionUnarchive,
     SectionUpdate,
     SectionUpdateArgs,
+    facts_of,
+    target_of,
 )
 from tools_server.sync.mirror import Mirror, project_rank
+from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
 
 Resolved = tuple[str | None, LocalError | None]
 _SIMPLE = {
@@ -60,12 +63,6 @@ _SIMPLE = {
     ("unarchive", "section"): SectionUnarchive,
     ("delete", "section"): SectionDelete,
 }
-
-
-def not_found(kind: str, ref: str, suggestions: list[str]) -> str:
-    if suggestions:
-        return f"no {kind} '{ref}'; closest: {', '.join(suggestions)}"
-    return f"no {kind} '{ref}'"
 
 
 def resolve_project(mirror: Mirror, ref: str, *, archived: bool = False) -> Resolved:
@@ -290,18 +287,13 @@ def plan_projects(ops: list[ProjectOp], mirror: Mirror, *, new_uuid: NewUuid = n
 
 
 def tasks_removed(plan: Plan, mirror: Mirror) -> int:
-    """Open tasks (subtasks included) that the plan's project and section deletions take with them."""
-    doomed_projects: set[str] = set()
-    doomed_sections: set[str] = set()
+    """Open tasks (subtasks included) that the plan's commands remove along with their targets (their declared
+    cascades): those in a deleted project, one of its sub-projects, or a deleted section."""
+    doomed: dict[ResourceType[Any], set[str]] = {}
     for command in plan.commands:
-        target = str(getattr(command.args, "id", ""))
-        if isinstance(command, ProjectDelete):
-            doomed_projects.add(target)
-        elif isinstance(command, SectionDelete):
-            doomed_sections.add(target)
-    grown = True
-    while grown:  # sub-projects go with their parent
-        more = {p.id for p in mirror.projects.values() if p.parent_id in doomed_projects} - doomed_projects
-        grown = bool(more)
-        doomed_projects |= more
-    return sum(1 for i in mirror.items.values() if i.project_id in doomed_projects or i.section_id in doomed_sections)
+        facts, target = facts_of(command), target_of(command)
+        kind, cascade = RESOURCE_TYPES[facts.on], facts.cascades_to
+        if cascade is not None and cascade.effect == "removes" and target is not None and kind.tasks_by is not None:
+            doomed.setdefault(kind, set()).add(target)
+    within = [(kind, kind.with_nested(ids, getattr(mirror, kind.table).values())) for kind, ids in doomed.items()]
+    return sum(1 for item in mirror.items.values() if any(kind.holds(item, ids) for kind, ids in within))

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
 from tools_server.dues import show_due
 from tools_server.plans.plan import Plan, Step
-from tools_server.sync.commands import ItemAdd, LabelAdd, NoteAdd, ProjectAdd, SectionAdd, SyncError, arg_value
+from tools_server.sync.commands import SyncError, arg_value
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import NotConfirmed, Outcome, Status
 from tools_server.text import clip
@@ -199,17 +199,15 @@ def _error_message(error: SyncError) -> str:
     return message
 
 
-_CREATING_STEPS = (ItemAdd, NoteAdd, ProjectAdd, SectionAdd, LabelAdd)
-
-
 def build_result(
     plan: Plan, outcome: Outcome, mirror: Mirror, *, recurrence: bool = False, projects: Plan | None = None
 ) -> WriteResult:
     steps = [step_result(s, outcome, mirror, recurrence=recurrence) for s in plan.steps]
     project_steps = [(s.label, step_result(s, outcome, mirror)) for s in projects.steps] if projects else None
-    # New ids are listed for steps that create what they name (tasks, comments, projects, sections, labels); a
-    # reminder added by update_items creates a reminder, not the step's task.
-    created = any(isinstance(s.command, _CREATING_STEPS) for s in plan.steps) or projects is not None
+    # New ids are listed for steps that create what they name: a step whose command creates and that names no other
+    # target (a reminder added by update_items creates a reminder, not the step's task).
+    created = any(s.command is not None and s.command.creates_temp_id and s.target is None for s in plan.steps)
+    created = created or projects is not None
     return compact(
         steps, created=created, project_steps=project_steps, notes=list(plan.notes) or None, requests=outcome.requests
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from tools_server.dues import moved_recurring_due, new_due
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ReminderIn
-from tools_server.plans.plan import LocalError, Plan, PlanError, Step
+from tools_server.plans.plan import LocalError, Plan, PlanError, Step, not_found
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
     Command,
@@ -126,7 +126,7 @@ class _AddPlanner:
         project = self.mirror.find_project(ref)
         if project is not None:
             return project.id, None
-        return None, LocalError("PROJECT_NOT_FOUND", _not_found("project", ref, self.mirror.project_suggestions(ref)))
+        return None, LocalError("PROJECT_NOT_FOUND", not_found("project", ref, self.mirror.project_suggestions(ref)))
 
     def _section_id(self, ref: str, project_id: str | None) -> tuple[str | None, LocalError | None]:
         if project_id is not None and (project_id, ref.casefold()) in self.new_sections:
@@ -140,7 +140,7 @@ class _AddPlanner:
                 "AMBIGUOUS_SECTION", f"section '{ref}' exists in several projects ({where}); set project"
             )
         suggestions = self.mirror.section_suggestions(ref, project_id)
-        return None, LocalError("SECTION_NOT_FOUND", _not_found("section", ref, suggestions))
+        return None, LocalError("SECTION_NOT_FOUND", not_found("section", ref, suggestions))
 
 
 def plan_add(
@@ -185,7 +185,7 @@ def resolve_destination(target: MoveTarget, mirror: Mirror) -> tuple[str, str]:
     if target.to_project is not None:
         project = mirror.find_project(target.to_project)
         if project is None:
-            raise PlanError(_not_found("project", target.to_project, mirror.project_suggestions(target.to_project)))
+            raise PlanError(not_found("project", target.to_project, mirror.project_suggestions(target.to_project)))
         return "project_id", project.id
     if target.to_section is not None:
         matches = mirror.find_sections(target.to_section, None)
@@ -194,7 +194,7 @@ def resolve_destination(target: MoveTarget, mirror: Mirror) -> tuple[str, str]:
         if matches:
             where = ", ".join(sorted(f"{s.id} in {mirror.project_name(s.project_id)}" for s in matches))
             raise PlanError(f"section '{target.to_section}' is ambiguous; use its id: {where}")
-        raise PlanError(_not_found("section", target.to_section, mirror.section_suggestions(target.to_section, None)))
+        raise PlanError(not_found("section", target.to_section, mirror.section_suggestions(target.to_section, None)))
     assert target.to_parent is not None  # MoveTarget guarantees exactly one destination
     return "parent_id", target.to_parent
 
@@ -314,9 +314,3 @@ def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4
 def label_of(mirror: Mirror, item_id: str) -> str:
     item = mirror.items.get(item_id)
     return item.content if item is not None else item_id
-
-
-def _not_found(kind: str, ref: str, suggestions: list[str]) -> str:
-    if suggestions:
-        return f"no {kind} named '{ref}'; closest: {', '.join(suggestions)}"
-    return f"no {kind} named '{ref}'"

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from tools_server.cursors.seen_objects import ObjectType, SeenObjects
+from tools_server.cursors.seen_resources import ObjectType, SeenObjects
 from tools_server.cursors.view import View
 from tools_server.plans.undo import UndoRecord
 from tools_server.state.sessions import Session

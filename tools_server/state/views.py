@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tools_server.cursors.seen_objects import SeenObjects
+from tools_server.cursors.seen_resources import SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.cursors.view import View
 from tools_server.sync.commands import Item

@@ -1,6 +1,9 @@
-"""Command arguments for comments and for project, section and label commands beyond add (reference §3).
+"""The arguments of the Sync commands, in their documented v1 shapes (reference §3).
 
-Arguments are dumped with ``exclude_unset``, so only the documented keys a planner sets are ever sent.
+Arguments are dumped with ``exclude_unset``, so only the documented keys a planner sets are ever sent; fields left
+unset are untouched, fields set to null are cleared. Unknown keys are ignored, as Todoist does (e.g. REST-only
+``assignee_id`` in a Sync command). A due goes out as ``string`` or ``date`` (a datetime goes in ``date``), with
+``timezone``/``lang`` only when given.
 """
 
 from __future__ import annotations
@@ -15,6 +18,130 @@ class _Lenient(BaseModel):
 
 
 ViewStyle = Literal["list", "board", "calendar"]
+
+Priority = Annotated[int, Field(ge=1, le=4)]
+DueLang = Literal["en", "da", "pl", "zh", "ko", "de", "pt", "ja", "it", "fr", "sv", "ru", "es", "nl", "fi", "nb", "tw"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Value objects in command arguments
+
+
+class Duration(_Lenient):
+    amount: Annotated[int, Field(gt=0)]
+    unit: Literal["minute", "day"]
+
+
+class DueInput(_Lenient):
+    """A due date as a client sends it: natural language ``string`` or an explicit ``date`` (YYYY-MM-DD, a floating
+    ``YYYY-MM-DDTHH:MM:SS`` or a UTC ``...Z``), with ``timezone``/``lang`` set only when given (reference §3).
+
+    ``datetime`` is no documented input key: the local backend still reads it from older clients, this client never
+    sets it (``plans.due_input`` builds every due it sends)."""
+
+    string: str | None = None
+    date: str | None = None
+    datetime: str | None = None
+    timezone: str | None = None
+    lang: DueLang | None = None
+    is_recurring: bool | None = None
+
+
+class DeadlineInput(_Lenient):
+    date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Command arguments. Unknown keys are ignored, as Todoist does (e.g. REST-only ``assignee_id`` in a Sync command).
+
+
+class ItemAddArgs(_Lenient):
+    content: Annotated[str, Field(min_length=1)]
+    description: str | None = None
+    project_id: str | None = None
+    section_id: str | None = None
+    parent_id: str | None = None
+    child_order: int | None = None
+    day_order: int | None = None
+    is_collapsed: bool | None = None
+    labels: list[str] | None = None
+    priority: Priority | None = None
+    due: DueInput | None = None
+    deadline: DeadlineInput | None = None
+    duration: Duration | None = None
+    assigned_by_uid: str | None = None
+    responsible_uid: str | None = None
+    auto_reminder: bool | None = None
+    auto_parse_labels: bool | None = None
+
+
+class ItemUpdateArgs(_Lenient):
+    """Fields left unset are untouched; fields set to null are cleared (``model_fields_set`` tells them apart)."""
+
+    id: str
+    content: Annotated[str, Field(min_length=1)] | None = None
+    description: str | None = None
+    due: DueInput | None = None
+    deadline: DeadlineInput | None = None
+    priority: Priority | None = None
+    is_collapsed: bool | None = None
+    labels: list[str] | None = None
+    assigned_by_uid: str | None = None
+    responsible_uid: str | None = None
+    day_order: int | None = None
+    duration: Duration | None = None
+
+
+class ItemMoveArgs(_Lenient):
+    """Exactly one destination must be set; the backend checks that so the error names the argument."""
+
+    id: str
+    project_id: str | None = None
+    section_id: str | None = None
+    parent_id: str | None = None
+
+
+class ItemIdArgs(_Lenient):
+    id: str
+
+
+class ItemCompleteArgs(_Lenient):
+    id: str
+    # The docs say date_completed, the SDK says completed_at (reference §3); both are accepted.
+    date_completed: str | None = None
+    completed_at: str | None = None
+
+
+class ItemDateCompleteArgs(_Lenient):
+    """Complete (``is_forward`` 1) or undo (0) one occurrence of a recurring task; the SDK sends 1/0 (reference §3)."""
+
+    id: str
+    due: DueInput | None = None
+    is_forward: Literal[0, 1] | None = None
+    reset_subtasks: Literal[0, 1] | None = None
+
+
+class ProjectAddArgs(_Lenient):
+    name: Annotated[str, Field(min_length=1)]
+    color: str | None = None
+    parent_id: str | None = None
+    child_order: int | None = None
+    is_favorite: bool | None = None
+    view_style: ViewStyle | None = None
+    description: str | None = None
+
+
+class ReminderAddArgs(_Lenient):
+    item_id: str
+    type: Literal["relative", "absolute"]
+    due: DueInput | None = None
+    minute_offset: Annotated[int, Field(ge=0)] | None = None
+
+
+class SectionAddArgs(_Lenient):
+    name: Annotated[str, Field(min_length=1)]
+    project_id: str
+    section_order: int | None = None
 
 
 class ProjectUpdateArgs(_Lenient):

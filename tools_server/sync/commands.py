@@ -1,9 +1,10 @@
-"""Todoist Sync API (v1 dialect) wire types: commands, resources, responses.
+"""The command registry: one declaration per Sync command type, and everything derived from the declarations.
 
-Commands are one discriminated union on ``type``, derived from one declaration per kind (``SyncCommand``
-subclasses) and validated by the module-level ``COMMAND_ADAPTER``. Commands go out only in the documented v1 shapes
-(reference §3): a due is ``string`` or ``date`` (a datetime goes in ``date``), with ``timezone``/``lang`` only when
-given. Resources and responses are read leniently, in ``sync/objects.py``.
+A declaration is a ``SyncCommand`` subclass: its ``type`` literal, its args model (the type parameter) and its
+``facts`` (sync/facts.py): the resource it acts on, the ids it touches, what it cascades to, whether its tasks count as
+the session's own writes, and its undo recipe. The ``Command`` union (validated by ``COMMAND_ADAPTER``),
+``COMMAND_KINDS``, ``ARGS_MODELS`` and ``CREATING_COMMANDS`` are derived from them; cursors/ and plans/ read the facts
+and never switch on a command's type. Commands go out only in the documented v1 shapes (reference §3, sync/args.py).
 """
 
 from __future__ import annotations
@@ -14,30 +15,53 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, Ty
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+# Argument value types, resources and responses, re-exported for the modules that import them from here.
+from tools_server.sync.args import ChildOrder as ChildOrder
+from tools_server.sync.args import DeadlineInput as DeadlineInput
+from tools_server.sync.args import DueInput as DueInput
+from tools_server.sync.args import DueLang as DueLang
+from tools_server.sync.args import Duration as Duration
 from tools_server.sync.args import (
-    ChildOrder as ChildOrder,
-)
-from tools_server.sync.args import (
+    ItemAddArgs,
+    ItemCompleteArgs,
+    ItemDateCompleteArgs,
+    ItemIdArgs,
+    ItemMoveArgs,
     ItemReorderArgs,
+    ItemUpdateArgs,
     LabelAddArgs,
     LabelDeleteArgs,
     LabelOrdersArgs,
     LabelUpdateArgs,
     NoteAddArgs,
     NoteUpdateArgs,
+    ProjectAddArgs,
     ProjectMoveArgs,
     ProjectReorderArgs,
     ProjectUpdateArgs,
+    ReminderAddArgs,
+    SectionAddArgs,
     SectionMoveArgs,
     SectionReorderArgs,
     SectionUpdateArgs,
-    ViewStyle,
 )
-
-# Resources and responses live in sync/objects.py; re-exported for modules that import them from here.
-from tools_server.sync.responses import (
-    MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES,
+from tools_server.sync.args import Priority as Priority
+from tools_server.sync.facts import (
+    ID,
+    NO_UNDELETE,
+    NOTHING,
+    Cascade,
+    DeleteAdded,
+    Facts,
+    Inverse,
+    MoveBack,
+    NoUndo,
+    ReAdd,
+    ReorderBack,
+    RestoreFields,
 )
+from tools_server.sync.resource_types import RESOURCE_TYPES
+from tools_server.sync.responses import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
 from tools_server.sync.responses import CommandStatus as CommandStatus
 from tools_server.sync.responses import CompletedPage as CompletedPage
 from tools_server.sync.responses import CompletedTask as CompletedTask
@@ -59,135 +83,6 @@ from tools_server.sync.responses import User as User
 MAX_COMMANDS_PER_REQUEST = 100
 MAX_BODY_BYTES = 1024 * 1024
 
-Priority = Annotated[int, Field(ge=1, le=4)]
-DueLang = Literal["en", "da", "pl", "zh", "ko", "de", "pt", "ja", "it", "fr", "sv", "ru", "es", "nl", "fi", "nb", "tw"]
-
-
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Value objects in command arguments
-
-
-class Duration(_Lenient):
-    amount: Annotated[int, Field(gt=0)]
-    unit: Literal["minute", "day"]
-
-
-class DueInput(_Lenient):
-    """A due date as a client sends it: natural language ``string`` or an explicit ``date`` (YYYY-MM-DD, a floating
-    ``YYYY-MM-DDTHH:MM:SS`` or a UTC ``...Z``), with ``timezone``/``lang`` set only when given (reference §3).
-
-    ``datetime`` is no documented input key: the local backend still reads it from older clients, this client never
-    sets it (``plans.due_input`` builds every due it sends)."""
-
-    string: str | None = None
-    date: str | None = None
-    datetime: str | None = None
-    timezone: str | None = None
-    lang: DueLang | None = None
-    is_recurring: bool | None = None
-
-
-class DeadlineInput(_Lenient):
-    date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Command arguments. Unknown keys are ignored, as Todoist does (e.g. REST-only ``assignee_id`` in a Sync command).
-
-
-class ItemAddArgs(_Lenient):
-    content: Annotated[str, Field(min_length=1)]
-    description: str | None = None
-    project_id: str | None = None
-    section_id: str | None = None
-    parent_id: str | None = None
-    child_order: int | None = None
-    day_order: int | None = None
-    is_collapsed: bool | None = None
-    labels: list[str] | None = None
-    priority: Priority | None = None
-    due: DueInput | None = None
-    deadline: DeadlineInput | None = None
-    duration: Duration | None = None
-    assigned_by_uid: str | None = None
-    responsible_uid: str | None = None
-    auto_reminder: bool | None = None
-    auto_parse_labels: bool | None = None
-
-
-class ItemUpdateArgs(_Lenient):
-    """Fields left unset are untouched; fields set to null are cleared (``model_fields_set`` tells them apart)."""
-
-    id: str
-    content: Annotated[str, Field(min_length=1)] | None = None
-    description: str | None = None
-    due: DueInput | None = None
-    deadline: DeadlineInput | None = None
-    priority: Priority | None = None
-    is_collapsed: bool | None = None
-    labels: list[str] | None = None
-    assigned_by_uid: str | None = None
-    responsible_uid: str | None = None
-    day_order: int | None = None
-    duration: Duration | None = None
-
-
-class ItemMoveArgs(_Lenient):
-    """Exactly one destination must be set; the backend checks that so the error names the argument."""
-
-    id: str
-    project_id: str | None = None
-    section_id: str | None = None
-    parent_id: str | None = None
-
-
-class ItemIdArgs(_Lenient):
-    id: str
-
-
-class ItemCompleteArgs(_Lenient):
-    id: str
-    # The docs say date_completed, the SDK says completed_at (reference §3); both are accepted.
-    date_completed: str | None = None
-    completed_at: str | None = None
-
-
-class ItemDateCompleteArgs(_Lenient):
-    """Complete (``is_forward`` 1) or undo (0) one occurrence of a recurring task; the SDK sends 1/0 (reference §3)."""
-
-    id: str
-    due: DueInput | None = None
-    is_forward: Literal[0, 1] | None = None
-    reset_subtasks: Literal[0, 1] | None = None
-
-
-class ProjectAddArgs(_Lenient):
-    name: Annotated[str, Field(min_length=1)]
-    color: str | None = None
-    parent_id: str | None = None
-    child_order: int | None = None
-    is_favorite: bool | None = None
-    view_style: ViewStyle | None = None
-    description: str | None = None
-
-
-class ReminderAddArgs(_Lenient):
-    item_id: str
-    type: Literal["relative", "absolute"]
-    due: DueInput | None = None
-    minute_offset: Annotated[int, Field(ge=0)] | None = None
-
-
-class SectionAddArgs(_Lenient):
-    name: Annotated[str, Field(min_length=1)]
-    project_id: str
-    section_order: int | None = None
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 # Commands
 
@@ -207,12 +102,13 @@ ArgsT = TypeVar("ArgsT", bound=BaseModel, covariant=True)
 
 class SyncCommand(BaseModel, Generic[ArgsT]):
     """One Sync command. Each kind is one subclass below, and that declaration is its whole registry entry: the
-    ``type`` literal, the args model (the type parameter) and ``creates_temp_id``. The ``Command`` union,
-    ``COMMAND_KINDS``, ``ARGS_MODELS`` and ``CREATING_COMMANDS`` are derived from the subclasses declared here."""
+    ``type`` literal, the args model (the type parameter), ``facts`` and ``creates_temp_id``."""
 
     model_config = ConfigDict(extra="forbid")
     # True when the command's temp_id names the object it creates (its real id comes back in temp_id_mapping).
     creates_temp_id: ClassVar[bool] = False
+    # Declared by every kind, never inherited: a kind without its own facts does not build.
+    facts: ClassVar[Facts]
     uuid: Annotated[str, Field(min_length=1)]
     temp_id: str | None = None
     args: ArgsT
@@ -225,6 +121,12 @@ class SyncCommand(BaseModel, Generic[ArgsT]):
         kind = cls.model_fields["type"].default
         if not isinstance(kind, str) or kind in _KINDS:
             raise TypeError(f"{cls.__name__}: a command kind needs a unique 'type' default (got {kind!r})")
+        facts = cls.__dict__.get("facts")
+        if not isinstance(facts, Facts):
+            raise TypeError(f"{cls.__name__}: a command kind declares its facts")
+        args = cast(type[BaseModel], cls.model_fields["args"].annotation).model_fields
+        if facts.on not in RESOURCE_TYPES or not set(facts.touches) <= set(args):
+            raise TypeError(f"{cls.__name__}: facts name an unknown resource type or argument")
         _KINDS[kind] = cls
 
     def model_post_init(self, context: Any, /) -> None:
@@ -243,138 +145,253 @@ class SyncCommand(BaseModel, Generic[ArgsT]):
 _KINDS: dict[str, type[SyncCommand[Any]]] = {}
 
 
+# -- tasks ------------------------------------------------------------------------------------------------------------
+
+
 class ItemAdd(SyncCommand[ItemAddArgs]):
-    creates_temp_id = True
     type: Literal["item_add"] = "item_add"
+    creates_temp_id = True
+    facts = Facts("items", NOTHING, cascades_to=None, own_write="tasks", undo=DeleteAdded("item_delete"))
 
 
 class ItemUpdate(SyncCommand[ItemUpdateArgs]):
     type: Literal["item_update"] = "item_update"
+    facts = Facts("items", ID, cascades_to=None, own_write="tasks", undo=RestoreFields())
 
 
 class ItemMove(SyncCommand[ItemMoveArgs]):
     type: Literal["item_move"] = "item_move"
+    # A task goes back under its parent, else into its section, else to its project.
+    facts = Facts(
+        "items",
+        ID,
+        cascades_to=Cascade("moves"),
+        own_write="tasks",
+        undo=MoveBack(("parent_id", "section_id", "project_id"), order_by="item_reorder"),
+    )
 
 
 class ItemClose(SyncCommand[ItemIdArgs]):
     type: Literal["item_close"] = "item_close"
+    facts = Facts(
+        "items",
+        ID,
+        cascades_to=Cascade("completes"),
+        own_write="tasks",
+        undo=Inverse("item_uncomplete", recurring_by="item_update_date_complete"),
+    )
 
 
 class ItemComplete(SyncCommand[ItemCompleteArgs]):
     type: Literal["item_complete"] = "item_complete"
+    facts = Facts("items", ID, cascades_to=Cascade("completes"), own_write="tasks", undo=Inverse("item_uncomplete"))
 
 
 class ItemUncomplete(SyncCommand[ItemIdArgs]):
     type: Literal["item_uncomplete"] = "item_uncomplete"
+    # Reopening restores a task's ancestors, not its subtasks: nothing else changes.
+    facts = Facts("items", ID, cascades_to=None, own_write="tasks", undo=Inverse("item_complete"))
 
 
 class ItemDelete(SyncCommand[ItemIdArgs]):
     type: Literal["item_delete"] = "item_delete"
+    facts = Facts("items", ID, cascades_to=Cascade("removes"), own_write="tasks", undo=NO_UNDELETE)
 
 
 class ItemUpdateDateComplete(SyncCommand[ItemDateCompleteArgs]):
     type: Literal["item_update_date_complete"] = "item_update_date_complete"
-
-
-class ProjectAdd(SyncCommand[ProjectAddArgs]):
-    creates_temp_id = True
-    type: Literal["project_add"] = "project_add"
-
-
-class SectionAdd(SyncCommand[SectionAddArgs]):
-    creates_temp_id = True
-    type: Literal["section_add"] = "section_add"
-
-
-class ProjectUpdate(SyncCommand[ProjectUpdateArgs]):
-    type: Literal["project_update"] = "project_update"
-
-
-class ProjectMove(SyncCommand[ProjectMoveArgs]):
-    type: Literal["project_move"] = "project_move"
-
-
-class ProjectReorder(SyncCommand[ProjectReorderArgs]):
-    type: Literal["project_reorder"] = "project_reorder"
-
-
-class ProjectArchive(SyncCommand[ItemIdArgs]):
-    type: Literal["project_archive"] = "project_archive"
-
-
-class ProjectUnarchive(SyncCommand[ItemIdArgs]):
-    type: Literal["project_unarchive"] = "project_unarchive"
-
-
-class ProjectDelete(SyncCommand[ItemIdArgs]):
-    type: Literal["project_delete"] = "project_delete"
-
-
-class SectionUpdate(SyncCommand[SectionUpdateArgs]):
-    type: Literal["section_update"] = "section_update"
-
-
-class SectionMove(SyncCommand[SectionMoveArgs]):
-    type: Literal["section_move"] = "section_move"
-
-
-class SectionReorder(SyncCommand[SectionReorderArgs]):
-    type: Literal["section_reorder"] = "section_reorder"
-
-
-class SectionArchive(SyncCommand[ItemIdArgs]):
-    type: Literal["section_archive"] = "section_archive"
-
-
-class SectionUnarchive(SyncCommand[ItemIdArgs]):
-    type: Literal["section_unarchive"] = "section_unarchive"
-
-
-class SectionDelete(SyncCommand[ItemIdArgs]):
-    type: Literal["section_delete"] = "section_delete"
-
-
-class LabelAdd(SyncCommand[LabelAddArgs]):
-    creates_temp_id = True
-    type: Literal["label_add"] = "label_add"
-
-
-class LabelUpdate(SyncCommand[LabelUpdateArgs]):
-    type: Literal["label_update"] = "label_update"
-
-
-class LabelDelete(SyncCommand[LabelDeleteArgs]):
-    type: Literal["label_delete"] = "label_delete"
-
-
-class LabelUpdateOrders(SyncCommand[LabelOrdersArgs]):
-    type: Literal["label_update_orders"] = "label_update_orders"
-
-
-class NoteAdd(SyncCommand[NoteAddArgs]):
-    creates_temp_id = True
-    type: Literal["note_add"] = "note_add"
-
-
-class NoteUpdate(SyncCommand[NoteUpdateArgs]):
-    type: Literal["note_update"] = "note_update"
-
-
-class NoteDelete(SyncCommand[ItemIdArgs]):
-    type: Literal["note_delete"] = "note_delete"
+    # No write tool sends it: undo does, to put back the due of a recurring task that item_close moved on.
+    facts = Facts(
+        "items",
+        ID,
+        cascades_to=None,
+        own_write="tasks",
+        undo=NoUndo("only undo sends it", done="reset", noun="due reset"),
+    )
 
 
 class ItemReorder(SyncCommand[ItemReorderArgs]):
     type: Literal["item_reorder"] = "item_reorder"
+    # A task's child_order is no change query_changes reports, so there is nothing to mark as the session's own.
+    facts = Facts(
+        "items", ("items",), cascades_to=None, own_write="none", undo=ReorderBack("items", order="child_order")
+    )
+
+
+# -- projects ---------------------------------------------------------------------------------------------------------
+
+
+class ProjectAdd(SyncCommand[ProjectAddArgs]):
+    type: Literal["project_add"] = "project_add"
+    creates_temp_id = True
+    facts = Facts("projects", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("project_delete"))
+
+
+class ProjectUpdate(SyncCommand[ProjectUpdateArgs]):
+    type: Literal["project_update"] = "project_update"
+    facts = Facts("projects", ID, cascades_to=None, own_write="objects", undo=RestoreFields())
+
+
+class ProjectMove(SyncCommand[ProjectMoveArgs]):
+    type: Literal["project_move"] = "project_move"
+    facts = Facts(
+        "projects",
+        ID,
+        cascades_to=None,
+        own_write="objects",
+        undo=MoveBack(("parent_id",), order_by="project_reorder"),
+    )
+
+
+class ProjectReorder(SyncCommand[ProjectReorderArgs]):
+    type: Literal["project_reorder"] = "project_reorder"
+    facts = Facts(
+        "projects",
+        ("projects",),
+        cascades_to=None,
+        own_write="objects",
+        undo=ReorderBack("projects", order="child_order"),
+    )
+
+
+class ProjectArchive(SyncCommand[ItemIdArgs]):
+    type: Literal["project_archive"] = "project_archive"
+    # Its sub-projects and their tasks are archived with it; unarchiving brings each back as a root project.
+    facts = Facts(
+        "projects",
+        ID,
+        cascades_to=Cascade("archives"),
+        own_write="objects",
+        undo=Inverse("project_unarchive", nested_by="project_move"),
+    )
+
+
+class ProjectUnarchive(SyncCommand[ItemIdArgs]):
+    type: Literal["project_unarchive"] = "project_unarchive"
+    facts = Facts("projects", ID, cascades_to=None, own_write="objects", undo=Inverse("project_archive"))
+
+
+class ProjectDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["project_delete"] = "project_delete"
+    facts = Facts("projects", ID, cascades_to=Cascade("removes"), own_write="objects", undo=NO_UNDELETE)
+
+
+# -- sections ---------------------------------------------------------------------------------------------------------
+
+
+class SectionAdd(SyncCommand[SectionAddArgs]):
+    type: Literal["section_add"] = "section_add"
+    creates_temp_id = True
+    facts = Facts("sections", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("section_delete"))
+
+
+class SectionUpdate(SyncCommand[SectionUpdateArgs]):
+    type: Literal["section_update"] = "section_update"
+    facts = Facts("sections", ID, cascades_to=None, own_write="objects", undo=RestoreFields())
+
+
+class SectionMove(SyncCommand[SectionMoveArgs]):
+    type: Literal["section_move"] = "section_move"
+    facts = Facts(
+        "sections",
+        ID,
+        cascades_to=Cascade("moves"),
+        own_write="objects",
+        undo=MoveBack(("project_id",), order_by="section_reorder"),
+    )
+
+
+class SectionReorder(SyncCommand[SectionReorderArgs]):
+    type: Literal["section_reorder"] = "section_reorder"
+    facts = Facts(
+        "sections",
+        ("sections",),
+        cascades_to=None,
+        own_write="objects",
+        undo=ReorderBack("sections", order="section_order"),
+    )
+
+
+class SectionArchive(SyncCommand[ItemIdArgs]):
+    type: Literal["section_archive"] = "section_archive"
+    # Archiving a section completes its open tasks.
+    facts = Facts(
+        "sections", ID, cascades_to=Cascade("completes"), own_write="objects", undo=Inverse("section_unarchive")
+    )
+
+
+class SectionUnarchive(SyncCommand[ItemIdArgs]):
+    type: Literal["section_unarchive"] = "section_unarchive"
+    facts = Facts("sections", ID, cascades_to=None, own_write="objects", undo=Inverse("section_archive"))
+
+
+class SectionDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["section_delete"] = "section_delete"
+    facts = Facts("sections", ID, cascades_to=Cascade("removes"), own_write="objects", undo=NO_UNDELETE)
+
+
+# -- labels -----------------------------------------------------------------------------------------------------------
+
+
+class LabelAdd(SyncCommand[LabelAddArgs]):
+    type: Literal["label_add"] = "label_add"
+    creates_temp_id = True
+    facts = Facts("labels", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("label_delete"))
+
+
+class LabelUpdate(SyncCommand[LabelUpdateArgs]):
+    type: Literal["label_update"] = "label_update"
+    # A new name is the new name on every task that has the label.
+    facts = Facts("labels", ID, cascades_to=Cascade("relabels"), own_write="objects", undo=RestoreFields())
+
+
+class LabelDelete(SyncCommand[LabelDeleteArgs]):
+    type: Literal["label_delete"] = "label_delete"
+    facts = Facts("labels", ID, cascades_to=Cascade("relabels"), own_write="objects", undo=NO_UNDELETE)
+
+
+class LabelUpdateOrders(SyncCommand[LabelOrdersArgs]):
+    type: Literal["label_update_orders"] = "label_update_orders"
+    facts = Facts(
+        "labels",
+        ("id_order_mapping",),
+        cascades_to=None,
+        own_write="objects",
+        undo=ReorderBack("id_order_mapping", order="item_order", keyed=True),
+    )
+
+
+# -- comments ---------------------------------------------------------------------------------------------------------
+
+
+class NoteAdd(SyncCommand[NoteAddArgs]):
+    type: Literal["note_add"] = "note_add"
+    creates_temp_id = True
+    facts = Facts("notes", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("note_delete"))
+
+
+class NoteUpdate(SyncCommand[NoteUpdateArgs]):
+    type: Literal["note_update"] = "note_update"
+    facts = Facts("notes", ID, cascades_to=None, own_write="objects", undo=RestoreFields())
+
+
+class NoteDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["note_delete"] = "note_delete"
+    facts = Facts("notes", ID, cascades_to=None, own_write="objects", undo=NO_UNDELETE)
+
+
+# -- reminders --------------------------------------------------------------------------------------------------------
 
 
 class ReminderAdd(SyncCommand[ReminderAddArgs]):
-    creates_temp_id = True
     type: Literal["reminder_add"] = "reminder_add"
+    creates_temp_id = True
+    facts = Facts("reminders", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("reminder_delete"))
 
 
 class ReminderDelete(SyncCommand[ItemIdArgs]):
     type: Literal["reminder_delete"] = "reminder_delete"
+    facts = Facts("reminders", ID, cascades_to=None, own_write="objects", undo=ReAdd())
 
 
 # Derived from the declarations above; declare a new kind above this line.
@@ -391,6 +408,65 @@ ARGS_MODELS: Mapping[str, type[BaseModel]] = MappingProxyType(
 )
 # Commands whose temp_id names the object they create.
 CREATING_COMMANDS = frozenset(kind for kind, cls in COMMAND_KINDS.items() if cls.creates_temp_id)
+
+
+def _check_recipes() -> None:
+    """Every command a recipe names is declared, and is of the kind the recipe relies on."""
+    for kind, cls in COMMAND_KINDS.items():
+        undo = cls.facts.undo
+        named = {
+            getattr(undo, name) for name in ("by", "order_by", "nested_by", "recurring_by") if getattr(undo, name, None)
+        }
+        if not named <= set(COMMAND_KINDS):
+            raise TypeError(f"{kind}: its undo names an undeclared command ({sorted(named - set(COMMAND_KINDS))})")
+        if isinstance(undo, MoveBack) and not isinstance(COMMAND_KINDS[undo.order_by].facts.undo, ReorderBack):
+            raise TypeError(f"{kind}: order_by {undo.order_by} does not reorder")
+        nested = undo.nested_by if isinstance(undo, Inverse) else None
+        if nested is not None and not isinstance(COMMAND_KINDS[nested].facts.undo, MoveBack):
+            raise TypeError(f"{kind}: nested_by {nested} does not move")
+        if isinstance(undo, DeleteAdded) and not cls.creates_temp_id:
+            raise TypeError(f"{kind}: only a command that creates can be undone by deleting what it added")
+
+
+_check_recipes()
+
+
+def command(kind: str, uuid: str, args: dict[str, Any], temp_id: str | None = None) -> Command:
+    """A command of a declared ``kind`` built from plain arguments (the keys given are the keys sent)."""
+    return COMMAND_KINDS[kind](uuid=uuid, temp_id=temp_id, args=ARGS_MODELS[kind].model_validate(args))
+
+
+def facts_of(command: Command) -> Facts:
+    return type(command).facts
+
+
+def target_of(command: Command) -> str | None:
+    """The one existing object a command acts on: every such command names it ``id`` (reference §3)."""
+    value = arg_value(command.args, "id")
+    return None if value is None else str(value)
+
+
+def touched_ids(command: Command) -> list[str]:
+    """The ids of the existing objects a command acts on, read from the arguments its ``touches`` names."""
+    return [object_id for name in type(command).facts.touches for object_id in ids_in(command, name)]
+
+
+def ids_in(command: Command, name: str) -> list[str]:
+    """The ids an argument names: an id, a list of ``{id, ...}`` entries, or a mapping keyed by ids."""
+    value = arg_value(command.args, name)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [str(key) for key in cast(dict[Any, Any], value)]
+    if isinstance(value, list):
+        return [str(entry.id) for entry in cast(list[Any], value)]
+    return []
+
+
+def kind_of(cls: type[SyncCommand[Any]]) -> str:
+    """A declared command class's ``type``."""
+    kind: str = cls.model_fields["type"].default
+    return kind
 
 
 def commands_json(commands: Sequence[Command]) -> bytes:

@@ -9,9 +9,10 @@ import difflib
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeVar
 
+from tools_server.sync.resource_types import ITEMS, RESOURCE_TYPES, ResourceType
 from tools_server.sync.responses import Item, Label, Note, Project, Reminder, Section, SyncResponse, User
 
 GoneReason = Literal["completed", "deleted"]
@@ -104,20 +105,9 @@ class Mirror:
             self._merge_user(response.user)
         if response.full_sync:
             # Replacing (not merging) is what drops objects deleted while we were not looking (reference §6).
-            if response.items is not None:
-                self.items = {}
-            if response.projects is not None:
-                self.projects = {}
-            if response.sections is not None:
-                self.sections = {}
-            if response.labels is not None:
-                self.labels = {}
-            if response.notes is not None:
-                self.notes = {k: n for k, n in self.notes.items() if n.item_id is None}
-            if response.project_notes is not None:
-                self.notes = {k: n for k, n in self.notes.items() if n.item_id is not None}
-            if response.reminders is not None:
-                self.reminders = {}
+            for kind in RESOURCE_TYPES.values():
+                if getattr(response, kind.name) is not None:
+                    self._replace(kind)
             self.synced = True
         for item in response.items or ():
             if item.is_deleted or item.checked:
@@ -126,20 +116,29 @@ class Mirror:
             else:
                 self.items[item.id] = item
                 self.gone.pop(item.id, None)
-        for project in response.projects or ():
-            _merge(self.projects, project.id, project, project.is_deleted or project.is_archived)
-            _merge(self.archived_projects, project.id, project, project.is_deleted or not project.is_archived)
-        for section in response.sections or ():
-            _merge(self.sections, section.id, section, section.is_deleted or section.is_archived)
-            _merge(self.archived_sections, section.id, section, section.is_deleted or not section.is_archived)
-        for label in response.labels or ():
-            _merge(self.labels, label.id, label, label.is_deleted)
-        for note in (*(response.notes or ()), *(response.project_notes or ())):
-            _merge(self.notes, note.id, note, note.is_deleted)
-        for reminder in response.reminders or ():
-            _merge(self.reminders, reminder.id, reminder, reminder.is_deleted)
+        for kind in _OBJECT_TYPES:
+            records = getattr(response, kind.name)
+            if records:
+                self._merge_objects(kind, records)
         if self.inbox_project_id is None:
             self.inbox_project_id = next((p.id for p in self.projects.values() if p.inbox_project), None)
+
+    def _replace(self, kind: ResourceType[Any]) -> None:
+        """Forget a type's objects before its full list is merged (only its own, in a table it shares)."""
+        table: dict[str, Any] = getattr(self, kind.table)
+        owns = kind.owns
+        setattr(self, kind.table, {} if owns is None else {k: o for k, o in table.items() if not owns(o)})
+
+    def _merge_objects(self, kind: ResourceType[Any], records: list[Any]) -> None:
+        """Upsert the active ones, drop the deleted ones; an archived one moves to its type's archive table."""
+        table: dict[str, Any] = getattr(self, kind.table)
+        archive: dict[str, Any] | None = getattr(self, kind.archive) if kind.archive is not None else None
+        for record in records:
+            if archive is None:
+                _merge(table, record.id, record, record.is_deleted)
+            else:
+                _merge(table, record.id, record, record.is_deleted or record.is_archived)
+                _merge(archive, record.id, record, record.is_deleted or not record.is_archived)
 
     def _merge_user(self, user: User) -> None:
         # An incremental user object may carry only some keys: what it lacks stays as it was.
@@ -241,6 +240,13 @@ class Mirror:
     def project_name(self, project_id: str) -> str:
         project = self.projects.get(project_id)
         return project.name if project is not None else project_id
+
+
+# Tasks are merged on their own (their change log and the memory of completed and deleted ones); the rest alike.
+_OBJECT_TYPES = tuple(kind for kind in RESOURCE_TYPES.values() if kind is not ITEMS)
+# The tables are typed attributes for readers of the mirror; the merges find them through the declarations.
+if {t for k in RESOURCE_TYPES.values() for t in (k.table, k.archive) if t} - {f.name for f in fields(Mirror)}:
+    raise TypeError("Mirror needs a table for each declared resource type")
 
 
 class _Snapshot(dict[str, Item]):

@@ -1,7 +1,7 @@
 """Resource objects as the Sync endpoint returns them: what the docs or the SDK allow, and nothing stricter.
 
 Todoist's own SDK fails a whole response on one unexpected value (reference §1). These types accept what a real
-account carries (``due.lang: null``, ``duration.unit: "hour"``, numeric ids, unknown keys); ``sync/objects.py`` reads
+account carries (``due.lang: null``, ``duration.unit: "hour"``, numeric ids, unknown keys); ``sync/responses.py`` reads
 a response into them so that an object that still cannot be read costs only itself.
 
 The mirrored objects (tasks and the rest) are compact ``Record`` structs (``sync/lenient.py``); the user, errors and

@@ -1,21 +1,24 @@
-"""A Sync response read so that one bad object costs only itself, into the types of ``sync/records.py``.
+"""A Sync response read so that one bad object costs only itself, into the types of ``sync/resources.py``.
 
 Todoist's own SDK fails a whole response on one unexpected value (reference §1). This client must not: the records
-accept what the docs or the SDK allow, and ``read_response`` reads the envelope first and each resource object on its
-own: an object that still cannot be read is skipped with one warning naming its type and id, and everything else in
-the response is applied. A conventional response is decoded in one pass straight from its bytes into the records.
+accept what the docs or the SDK allow, and ``read_response`` reads the envelope first and each object of the declared
+resource lists (sync/resource_types.py) on its own: an object that still cannot be read is skipped with one warning
+naming its type and id, and everything else in the response is applied. A conventional response is decoded in one
+pass straight from its bytes into the records.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar, cast
 
 import msgspec
 from pydantic import BaseModel, ValidationError
 
 from tools_server.sync.lenient import Record, decoder, describe, read
+from tools_server.sync.resource_types import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
+from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
 from tools_server.sync.resources import CommandStatus as CommandStatus
 from tools_server.sync.resources import CompletedPage as CompletedPage
 from tools_server.sync.resources import CompletedTask as CompletedTask
@@ -55,8 +58,9 @@ class SyncResponse:
     user: User | None = None
 
 
-# The resource types this server reads and mirrors.
-MIRRORED_RESOURCE_TYPES = ("items", "projects", "sections", "labels", "notes", "project_notes", "reminders", "user")
+# The lists are typed storage for readers of a response; the reader fills them from the declarations.
+if set(RESOURCE_TYPES) - {f.name for f in fields(SyncResponse)}:
+    raise TypeError(f"SyncResponse needs a list for each of {sorted(RESOURCE_TYPES)}")
 
 
 class UnreadableResponse(ValueError):
@@ -77,41 +81,22 @@ class _Envelope(msgspec.Struct, gc=False):
     user: msgspec.Raw = _NULL  # a pydantic model, read setting by setting when one is odd
 
 
-class _Whole(_Envelope, gc=False):
-    """The response with every object read in the one pass: what a conventional response costs."""
-
-    items: list[Item] | None = None
-    projects: list[Project] | None = None
-    sections: list[Section] | None = None
-    labels: list[Label] | None = None
-    notes: list[Note] | None = None
-    project_notes: list[Note] | None = None
-    reminders: list[Reminder] | None = None
-
-
-class _Sliced(_Envelope, gc=False):
-    """The response with each resource list kept as raw JSON text, read object by object."""
-
-    items: msgspec.Raw = _NULL
-    projects: msgspec.Raw = _NULL
-    sections: msgspec.Raw = _NULL
-    labels: msgspec.Raw = _NULL
-    notes: msgspec.Raw = _NULL
-    project_notes: msgspec.Raw = _NULL
-    reminders: msgspec.Raw = _NULL
-
-
+# The envelope and the declared lists: each read in the one pass (what a conventional response costs), or each kept
+# as raw JSON text to be read object by object.
+_Whole = cast(
+    type[_Envelope],
+    msgspec.defstruct(
+        "_Whole", [(k.name, list[k.record] | None, None) for k in RESOURCE_TYPES.values()], bases=(_Envelope,), gc=False
+    ),
+)
+_Sliced = cast(
+    type[_Envelope],
+    msgspec.defstruct("_Sliced", [(name, msgspec.Raw, _NULL) for name in RESOURCE_TYPES], bases=(_Envelope,), gc=False),
+)
 # Lax (``1`` for ``full_sync: true``, ``"4"`` for a priority), but a number is still no sync token.
 _WHOLE = msgspec.json.Decoder(_Whole, strict=False)
 _SLICED = msgspec.json.Decoder(_Sliced, strict=False)
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
-
-
-class _Kind(Generic[_R]):
-    """One resource list's record type, its name in warnings, and its strict decoder (built once)."""
-
-    def __init__(self, cls: type[_R], singular: str) -> None:
-        self.cls, self.singular, self.strict = cls, singular, decoder(cls)
 
 
 def read_response(content: bytes | str) -> SyncResponse:
@@ -128,9 +113,8 @@ def read_response(content: bytes | str) -> SyncResponse:
     except msgspec.DecodeError:
         raise UnreadableResponse("body: not JSON") from None
     response = _response(whole)
-    response.items, response.projects, response.sections = whole.items, whole.projects, whole.sections
-    response.labels, response.notes, response.project_notes = whole.labels, whole.notes, whole.project_notes
-    response.reminders = whole.reminders
+    for name in RESOURCE_TYPES:
+        setattr(response, name, getattr(whole, name))
     return response
 
 
@@ -141,13 +125,8 @@ def _read_sliced(content: bytes | str) -> SyncResponse:
         where, why = describe(exc)
         raise UnreadableResponse(f"{where or 'body'}: {why}") from None
     response = _response(body)
-    response.items = _read_list("items", body.items, _ITEMS)
-    response.projects = _read_list("projects", body.projects, _PROJECTS)
-    response.sections = _read_list("sections", body.sections, _SECTIONS)
-    response.labels = _read_list("labels", body.labels, _LABELS)
-    response.notes = _read_list("notes", body.notes, _NOTES)
-    response.project_notes = _read_list("project_notes", body.project_notes, _PROJECT_NOTES)
-    response.reminders = _read_list("reminders", body.reminders, _REMINDERS)
+    for kind in RESOURCE_TYPES.values():
+        setattr(response, kind.name, _read_list(kind, getattr(body, kind.name)))
     return response
 
 
@@ -167,24 +146,19 @@ def _response(body: _Envelope) -> SyncResponse:
     )
 
 
-_ITEMS = _Kind(Item, "item")
-_PROJECTS = _Kind(Project, "project")
-_SECTIONS = _Kind(Section, "section")
-_LABELS = _Kind(Label, "label")
-_NOTES = _Kind(Note, "note")
-_PROJECT_NOTES = _Kind(Note, "project note")
-_REMINDERS = _Kind(Reminder, "reminder")
+# Each type's strict decoder, built once.
+_STRICT: dict[str, msgspec.json.Decoder[Any]] = {kind.name: decoder(kind.record) for kind in RESOURCE_TYPES.values()}
 
 
-def _read_list(key: str, raw: msgspec.Raw, kind: _Kind[_R]) -> list[_R] | None:
+def _read_list(kind: ResourceType[_R], raw: msgspec.Raw) -> list[_R] | None:
     if raw == _NULL:
         return None
     try:
         entries = _RAW_LIST.decode(raw)
     except msgspec.ValidationError:
-        logger.warning("Sync response: %s is not a list; ignored", key)
+        logger.warning("Sync response: %s is not a list; ignored", kind.name)
         return None
-    read_one, cls, strict = read, kind.cls, kind.strict
+    read_one, cls, strict = read, kind.record, _STRICT[kind.name]
     found: list[_R] = []
     for entry in entries:
         try:

@@ -1,34 +1,36 @@
-"""Pure: what the model has seen of comments, projects, sections and labels, and what changed since, in one line each.
+"""Pure: what the model has seen of the resource types a cursor reports beside tasks (comments, projects, sections,
+labels: those declared with a ``cursor`` name), and what changed since, in one line each.
 
 Mirrored objects are replaced, never mutated, so a view keeps references; an object counts as changed only when a
-field the model reads differs (a new ``updated_at`` alone is not news).
+field its type declares ``compared`` differs (a new ``updated_at`` alone is not news).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tools_server.sync.commands import Label, Project, Section
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resource_types import RESOURCE_TYPES
+from tools_server.sync.resource_types import ObjectType as ObjectType
 from tools_server.sync.responses import Note
 from tools_server.text import clip
 
-ObjectType = Literal["project", "section", "label", "comment"]
 ObjectChangeKind = Literal["added", "updated", "archived", "deleted"]
 ObjectChange = tuple[ObjectChangeKind, ObjectType, str, str, str | None]  # (kind, of, id, text, detail)
-_FIELDS: dict[ObjectType, tuple[str, ...]] = {
-    "project": ("name", "color", "parent_id", "is_favorite", "view_style", "description", "child_order"),
-    "section": ("name", "project_id", "section_order"),
-    "label": ("name", "color", "is_favorite", "item_order"),
-    "comment": ("content",),
+# The declared types a cursor reports, by what it calls them: their mirror tables and the fields it compares (task
+# and project comments share one table, so they are one entry).
+_TRACKED: dict[ObjectType, tuple[str, tuple[str, ...]]] = {
+    kind.cursor: (kind.table, kind.compared) for kind in RESOURCE_TYPES.values() if kind.cursor is not None
 }
+_FIELDS = {of: compared for of, (_, compared) in _TRACKED.items()}
 _TEXT_CHARS = 80
 
 
 def _tables(mirror: Mirror) -> dict[ObjectType, dict[str, Any]]:
-    return {"project": mirror.projects, "section": mirror.sections, "label": mirror.labels, "comment": mirror.notes}
+    return {of: getattr(mirror, table) for of, (table, _) in _TRACKED.items()}
 
 
 @dataclass
@@ -91,47 +93,3 @@ def _what(before: Any, now: Any, kind: ObjectType) -> str:
     if "name" in changed:
         return f"was '{clip(before.name, 40)}'"
     return "changed " + ", ".join(changed)
-
-
-_CASCADES = frozenset(
-    {"project_delete", "project_archive", "section_delete", "section_archive", "section_move", "label_update",
-     "label_delete"}
-)  # fmt: skip
-
-
-def cascaded_tasks(kinds_and_targets: list[tuple[str, str]], seen_items: Mapping[str, Any], seen: SeenObjects,
-                   mirror: Mirror) -> set[str]:  # fmt: skip
-    """Tasks a session's own project/section/label command changed along the way (deleted, completed or moved with
-    a project or section, relabelled with a label), so query_changes does not report them as changes from elsewhere."""
-    projects: set[str] = set()
-    sections: set[str] = set()
-    labels: set[str] = set()
-    seen_labels = seen.seen.get("label", {})
-    for kind, target in kinds_and_targets:
-        if kind not in _CASCADES:
-            continue
-        if kind.startswith("project_"):
-            projects.add(target)
-        elif kind.startswith("section_"):
-            sections.add(target)
-        else:
-            for label in (seen_labels.get(target), mirror.labels.get(target)):
-                if label is not None:
-                    labels.add(label.name.casefold())
-    if not (projects or sections or labels):
-        return set()
-    grown = True
-    while grown:  # sub-projects go with their parent
-        more = {p.id for p in seen.seen.get("project", {}).values() if p.parent_id in projects} - projects
-        grown = bool(more)
-        projects |= more
-    found: set[str] = set()
-    for table in (seen_items, mirror.items):
-        for item in table.values():
-            if (
-                item.project_id in projects
-                or item.section_id in sections
-                or any(n.casefold() in labels for n in item.labels)
-            ):
-                found.add(item.id)
-    return found
