@@ -103,4 +103,5 @@ def test_shared_state_is_refused_for_the_embedded_backend_whose_account_lives_in
     with pytest.raises(StartupError) as refused:
         state_settings({}, "redis://127.0.0.1:6379/0", multi_user=False, local_backend=True)
     assert refused.value.code == EXIT_CONFIG and "tools-server local-api" in str(refused.value)
-    assert state_settings({}, "redis://127.0.0.1:6379/0", multi_user=False).url == "redis://127.0.0.1:6379/0"
+    secret = {"TOOLS_SERVER_STATE_SECRET": "s" * 32}
+    assert state_settings(secret, "redis://127.0.0.1:6379/0", multi_user=False).url == "redis://127.0.0.1:6379/0"

@@ -15,20 +15,23 @@ from tests.support import command, connected, harness, structured, text_of
 from tools_server.plans.undo import UndoRecord
 from tools_server.state.redis import RedisState, connect, redis_state
 from tools_server.state.sessions import token_fingerprint, token_secret
-from tools_server.state.store import WriteLockBusy
+from tools_server.state.store import RecordRefused, WriteLockBusy
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]  # a real redis-server
 
 TOKEN = "local"  # the harness's backend token
 
 
+SECRET = b"the replicas' shared state secret"
+
+
 @asynccontextmanager
 async def _stores(server: RedisServer, count: int = 2, **options: float) -> AsyncGenerator[list[RedisState]]:
-    async with redis_state(await connect(server.url), **options) as one:  # pyright: ignore[reportArgumentType]
+    async with redis_state(await connect(server.url), secret=SECRET, **options) as one:  # pyright: ignore[reportArgumentType]
         if count == 1:
             yield [one]
             return
-        async with redis_state(await connect(server.url), **options) as two:  # pyright: ignore[reportArgumentType]
+        async with redis_state(await connect(server.url), secret=SECRET, **options) as two:  # pyright: ignore[reportArgumentType]
             yield [one, two]
 
 
@@ -61,14 +64,17 @@ async def test_a_record_is_read_only_with_its_accounts_secret_and_a_tampered_one
             handle = await alice.mint_write(UndoRecord("add", created=["t1"]))
             found = await alice.find_write(handle)
             assert found is not None and found.created == ["t1"] and found.handle == handle
-            # Someone who can write the key names (they are fingerprints) but lacks the token gets nothing.
-            forger = RedisState(store.redis, store.renewals).account(fingerprint, token_secret("not alice"))
-            assert await forger.find_write(handle) is None
+            # Someone who can write the key names (they are fingerprints) but lacks the token reads nothing: the
+            # record is refused, saying why, rather than taken for a missing one.
+            forger = RedisState(store.redis, store.renewals, secret=SECRET).account(fingerprint, token_secret("bob"))
+            with pytest.raises(RecordRefused, match="seal does not check"):
+                await forger.find_write(handle)
             key = f"ts:{fingerprint}:write:{handle}"
             raw = server.client()
             blob: bytes = raw.get(key)  # pyright: ignore[reportAssignmentType]
             raw.set(key, blob[:-1] + bytes([blob[-1] ^ 1]))
-            assert await alice.find_write(handle) is None
+            with pytest.raises(RecordRefused):
+                await alice.find_write(handle)
 
 
 async def test_the_write_lock_is_exclusive_across_replicas_and_frees_itself_when_its_holder_is_gone(
