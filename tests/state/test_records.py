@@ -147,7 +147,11 @@ _KINDS: list[tuple[str, st.SearchStrategy[dict[str, Any]], bool]] = [
     ("section_add", st.fixed_dictionaries({"name": texts.filter(bool), "project_id": ids}), True),
     ("label_update", st.fixed_dictionaries({"id": ids, "name": texts.filter(bool)}), False),
     ("note_add", st.fixed_dictionaries({"content": texts.filter(bool), "item_id": ids}), True),
-    ("reminder_add", st.fixed_dictionaries({"item_id": ids, "type": st.just("relative"), "minute_offset": ints}), True),
+    (
+        "reminder_add",
+        st.fixed_dictionaries({"item_id": ids, "type": st.just("relative"), "minute_offset": st.integers(0, 43200)}),
+        True,
+    ),
     *[(kind, st.fixed_dictionaries({"id": ids}), False) for kind in _ONE_ID],
 ]
 
