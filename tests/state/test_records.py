@@ -516,3 +516,15 @@ def test_the_call_state_key_file_is_random_owner_only_and_kept(tmp_path: Path) -
     assert len(key) == 32 and server_key(state) == key
     assert os.stat(key_path(state)).st_mode & 0o777 == 0o600
     assert server_key(tmp_path / "other.call-state.json") != key
+
+
+def test_a_batch_sealed_again_after_its_commands_changed_keeps_the_new_ones() -> None:
+    first = COMMAND_ADAPTER.validate_python({"type": "item_close", "uuid": "a", "args": {"id": "t1"}})
+    write = PendingWrite("Completed", Plan((Step(0, "t1", command=first),)), None, [first], Outcome())
+    assert [c.uuid for c in SEALER.open("p", PENDING, SEALER.seal("p", PENDING, write)).commands] == ["a"]
+    # Encoded parts are reused while a write is sent; a write whose parts changed is encoded anew.
+    second = COMMAND_ADAPTER.validate_python({"type": "item_close", "uuid": "b", "args": {"id": "t2"}})
+    write.commands.append(second)
+    write.plan = Plan((*write.plan.steps, Step(1, "t2", command=second)))
+    back = SEALER.open("p", PENDING, SEALER.seal("p", PENDING, write))
+    assert [c.uuid for c in back.commands] == ["a", "b"] and [s.label for s in back.plan.steps] == ["t1", "t2"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import weakref
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -34,7 +35,17 @@ from tools_server.plans.pending import PendingWrite
 from tools_server.plans.tasks import LocalError, Plan, Step
 from tools_server.plans.undo import UndoRecord, WriteKind
 from tools_server.plans.undo_projects import Image
-from tools_server.sync.commands import Command, Item, Label, Note, Project, Reminder, Section, commands_json
+from tools_server.sync.commands import (
+    Command,
+    Item,
+    Label,
+    Note,
+    Project,
+    Reminder,
+    Section,
+    SyncCommand,
+    commands_json,
+)
 from tools_server.sync.mirror import GoneReason, Mirror
 from tools_server.sync.responses import SyncError, User
 from tools_server.sync.send import NotConfirmed, Outcome, Status
@@ -235,8 +246,10 @@ class OutcomeRecord(msgspec.Struct, forbid_unknown_fields=True):
 
 class PendingStored(StoredRecord, tag="pending"):
     verb: str
-    plan: PlanRecord
-    projects: PlanRecord | None
+    # PlanRecords (``projects`` may be null), encoded straight from the plans and read back by PLAN_DECODER: a batch
+    # is sealed again between every request of its send, and converting its steps in Python cost more than sending.
+    plan: msgspec.Raw
+    projects: msgspec.Raw
     commands: msgspec.Raw  # the write's commands in order, wire forms
     others: msgspec.Raw  # commands its plans name that are not among them (none, as the pipeline builds writes)
     outcome: OutcomeRecord
@@ -360,26 +373,28 @@ def _plan_commands(plan: Plan) -> list[Command]:
     return found
 
 
-def _uuid(command: Command | None) -> str | None:
-    return None if command is None else command.uuid
+def _by_uuid(value: object) -> str:
+    # A command in a plan is stored as its uuid: the batch stores each command once, in full.
+    if isinstance(value, SyncCommand):
+        return value.uuid
+    raise NotImplementedError(f"a plan holds a {type(value).__name__}, which the records codec does not store")
 
 
-def _uuids(commands: tuple[Command, ...]) -> list[str]:
-    return [c.uuid for c in commands]
+# Plans are dataclasses msgspec encodes itself (their field names are StepRecord's and PlanRecord's, as check_twins
+# makes sure): about five times faster than building the records in Python.
+_PLAN_ENCODER = msgspec.json.Encoder(enc_hook=_by_uuid)
+_PLAN_DECODER = msgspec.json.Decoder(PlanRecord | None)
 
 
-def _step_record(step: Step) -> StepRecord:
-    return _to_stored(StepRecord, _STEP_FIELDS, step, {"command": _uuid, "extras": _uuids})
+def _plan_raw(plan: Plan | None) -> msgspec.Raw:
+    return msgspec.Raw(_PLAN_ENCODER.encode(plan))
 
 
-def _plan_record(plan: Plan) -> PlanRecord:
-    def steps(steps: tuple[Step, ...]) -> list[StepRecord]:
-        return [_step_record(s) for s in steps]
+def _plan(raw: msgspec.Raw, by_uuid: Mapping[str, Command]) -> Plan | None:
+    record = _PLAN_DECODER.decode(raw)
+    if record is None:
+        return None
 
-    return _to_stored(PlanRecord, _PLAN_FIELDS, plan, {"steps": steps, "notes": list[str], "after": _uuids})
-
-
-def _plan(record: PlanRecord, by_uuid: Mapping[str, Command]) -> Plan:
     def command(uuid: str | None) -> Command | None:
         return None if uuid is None else by_uuid[uuid]
 
@@ -408,8 +423,31 @@ def _outcome(record: OutcomeRecord) -> Outcome:
     return _from_stored(Outcome, _OUTCOME_FIELDS, record, {"statuses": _statuses})
 
 
-def _pending_stored(write: PendingWrite) -> PendingStored:
-    # Each command once, as pickling kept them: a step and the write's list share it, and so do they once read back.
+@dataclass(frozen=True)
+class _Static:
+    """What a held write never changes (its commands and plans), encoded once: a write is sealed again between
+    every request of its send, and encoding 1000 commands and their plan each time cost about 3 ms a request. Kept
+    while the write lives (by a weak reference that drops the entry with it), and only while its parts are the ones
+    encoded: the pipeline replaces none of them, and a store must not depend on that."""
+
+    write: weakref.ref[PendingWrite]
+    shape: tuple[int, int, int, int]  # ids of its commands, plan and projects, and how many commands
+    parts: dict[str, msgspec.Raw]
+
+
+_STATIC: dict[int, _Static] = {}
+
+
+def _shape(write: PendingWrite) -> tuple[int, int, int, int]:
+    return id(write.commands), id(write.plan), id(write.projects), len(write.commands)
+
+
+def _static_parts(write: PendingWrite) -> dict[str, msgspec.Raw]:
+    key = id(write)
+    kept = _STATIC.get(key)
+    if kept is not None and kept.write() is write and kept.shape == _shape(write):
+        return kept.parts
+    # Each command once: a step and the write's list share it, and so do they once read back.
     known = {c.uuid for c in write.commands}
     others: list[Command] = []
     for plan in (write.plan, write.projects):
@@ -417,28 +455,43 @@ def _pending_stored(write: PendingWrite) -> PendingStored:
             if command.uuid not in known:
                 known.add(command.uuid)
                 others.append(command)
+    parts = {
+        "plan": _plan_raw(write.plan),
+        "projects": _plan_raw(write.projects),
+        "commands": _commands_raw(write.commands),
+        "others": _commands_raw(others),
+    }
 
-    def projects(plan: Plan | None) -> PlanRecord | None:
-        return None if plan is None else _plan_record(plan)
+    def forget(_gone: weakref.ref[PendingWrite]) -> None:
+        _STATIC.pop(key, None)
 
+    _STATIC[key] = _Static(weakref.ref(write, forget), _shape(write), parts)
+    return parts
+
+
+def _pending_stored(write: PendingWrite) -> PendingStored:
+    parts = _static_parts(write)
     convert: Convert = {
-        "plan": _plan_record,
-        "projects": projects,
-        "commands": _commands_raw,
+        "plan": lambda _plan: parts["plan"],
+        "projects": lambda _plan: parts["projects"],
+        "commands": lambda _commands: parts["commands"],
         "outcome": _outcome_record,
     }
-    return _to_stored(PendingStored, _PENDING_FIELDS, write, convert, others=_commands_raw(others))
+    return _to_stored(PendingStored, _PENDING_FIELDS, write, convert, others=parts["others"])
 
 
 def _pending(stored: PendingStored) -> PendingWrite:
     commands = _commands_of(stored.commands)
     by_uuid = {c.uuid: c for c in (*commands, *_commands_of(stored.others))}
 
-    def plan(record: PlanRecord) -> Plan:
-        return _plan(record, by_uuid)
+    def plan(raw: msgspec.Raw) -> Plan:
+        found = _plan(raw, by_uuid)
+        if found is None:
+            raise KeyError("plan")  # every batch has a plan
+        return found
 
-    def projects(record: PlanRecord | None) -> Plan | None:
-        return None if record is None else _plan(record, by_uuid)
+    def projects(raw: msgspec.Raw) -> Plan | None:
+        return _plan(raw, by_uuid)
 
     def decoded(_raw: msgspec.Raw) -> list[Command]:
         return commands
@@ -502,7 +555,8 @@ class Codec(Generic[_T, _R]):
             raise Refused("format")
         try:
             return self.from_stored(record)
-        except (ValidationError, KeyError):  # a command the registry refuses, a step naming no stored command
+        # A command the registry refuses, a plan that is no PlanRecord, a step naming no stored command.
+        except (ValidationError, msgspec.ValidationError, msgspec.DecodeError, KeyError):
             raise Refused("unreadable") from None
 
 
