@@ -262,3 +262,17 @@ async def test_a_pending_batch_of_the_earlier_format_is_named_by_resend_writes_a
         assert raw.hexists(prefix + "pending", old)  # kept (until its TTL) for the version that can finish it
     assert not marker.exists()
     assert any(old in r.getMessage() and "cannot be resumed" in r.getMessage() for r in caplog.records)
+
+
+async def test_removals_counted_by_the_earlier_version_still_count_and_planted_records_do_not(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        async with _stores(server, 1) as (store,):
+            account = store.account(token_fingerprint(TOKEN), token_secret(TOKEN))
+            await account.add_removal(100.0, 2)
+            raw = server.client()
+            key = f"ts:{token_fingerprint(TOKEN)}:removals"
+            raw.zadd(key, {b"3:0a1b2c3d": 100.0})  # the earlier version's member: "<count>:<random>"
+            forged = b"0a1b2c3d:" + _forged_blob("removal:0a1b2c3d", b'{"record":"removal","at":100.0,"count":50}')
+            raw.zadd(key, {forged: 100.0})
+            assert await account.removed_since(50.0) == 5
+            assert await account.removed_since(100.0) == 0  # past the window, they go

@@ -33,6 +33,7 @@ from tools_server.cursors.view import View
 from tools_server.plans.pending import PendingWrite, check_room
 from tools_server.plans.undo import UndoRecord
 from tools_server.state.records import (
+    BLOB_HEADER,
     EARLIER_HEADER,
     MAC_SIZE,
     PENDING,
@@ -327,6 +328,11 @@ class RedisAccount:
         for member in members:
             # "<id>:<record>": the id names the record's slot, so a record counts only under its own id.
             name, _, blob = member.partition(b":")
+            if name.isdigit() and not blob.startswith(BLOB_HEADER):
+                # The earlier version's "<count>:<random>", a plain number: counted, so an upgrade does not reopen
+                # the confirmation window (a forged one could only ask for more confirmation, never less).
+                total += int(name)
+                continue
             removal = self._read("removal:" + name.decode(errors="replace"), REMOVAL, blob)
             if removal is not None and removal[0] > since:  # the record's own time, not the score anyone may set
                 total += removal[1]
