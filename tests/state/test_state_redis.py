@@ -218,11 +218,15 @@ async def test_records_planted_under_an_accounts_keys_without_the_server_secret_
         raw = server.client()
         raw.set(prefix + "write:u_earlierearl", _earlier_blob(marker))
         raw.set(prefix + "write:u_forgedforged", _forged_blob("write:u_forgedforged", undo_body))
+        raw.set(prefix + "write:u_otheraccoun", _earlier_blob(marker, token="someone else's token"))
         raw.set(prefix + "view:c_planted", _earlier_blob(marker))
         async with harness() as h, _stores(server, 1) as (store,), connected(h, h.server(state=store)) as client:
             await h.raw_sync({"commands": [command("item_add", {"content": "t1"}, temp_id="t1")]})
             earlier = await client.call_tool("undo", {"write": "u_earlierearl"})
             assert earlier.is_error and "kept by an earlier version of tools-server" in text_of(earlier)
+            # The earlier format's seal of another token: not even the earlier version wrote it for this account.
+            other = await client.call_tool("undo", {"write": "u_otheraccoun"})
+            assert other.is_error and "its seal does not check" in text_of(other), text_of(other)
             forged = await client.call_tool("undo", {"write": "u_forgedforged"})
             assert forged.is_error and "its seal does not check" in text_of(forged), text_of(forged)
             assert "Nothing was sent" in text_of(forged)

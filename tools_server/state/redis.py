@@ -34,7 +34,6 @@ from tools_server.plans.pending import PendingWrite, check_room
 from tools_server.plans.undo import UndoRecord
 from tools_server.state.records import (
     BLOB_HEADER,
-    EARLIER_HEADER,
     MAC_SIZE,
     PENDING,
     REMOVAL,
@@ -139,10 +138,19 @@ class RedisAccount:
         """``value`` as stored under the key named ``slot``."""
         return to_blob(self._sealer.seal(slot, codec, value))
 
-    def _open(self, slot: str, codec: Codec[_T, Any], blob: bytes) -> _T:
-        """The value stored under ``slot``; Refused when it is not one this replica may read."""
+    def _opened(self, slot: str, codec: Codec[_T, Any], blob: bytes) -> _T:
+        """The value stored under ``slot``; Refused, saying why, when it is not one this replica may read."""
         try:
             return self._sealer.open(slot, codec, from_blob(blob))
+        except Refused as exc:
+            if exc.why == "earlier" and not _earlier_seal_checks(self._token_secret, blob):
+                raise Refused("seal") from None  # not even the earlier version wrote it for this account
+            raise
+
+    def _open(self, slot: str, codec: Codec[_T, Any], blob: bytes) -> _T:
+        """As ``_opened``, a refusal logged."""
+        try:
+            return self._opened(slot, codec, blob)
         except Refused as exc:
             logger.warning("state store: a record (%s) was not read: %s", slot.partition(":")[0], exc)
             raise
@@ -258,15 +266,11 @@ class RedisAccount:
     async def unresumable(self) -> Unresumable:
         refused: Unresumable = {}
         for batch, blob in await self._pending_blobs():
-            if blob[:1] == EARLIER_HEADER:
-                # An earlier version's batch of this very account (its seal says so; the body stays unread).
-                why = Refused("earlier" if _earlier_seal_checks(self._token_secret, blob) else "seal")
-            else:
-                try:
-                    self._sealer.open("pending:" + batch, PENDING, from_blob(blob))
-                    continue
-                except Refused as exc:
-                    why = exc
+            try:
+                self._opened("pending:" + batch, PENDING, blob)
+                continue
+            except Refused as exc:
+                why = exc
             logger.warning("state store: pending batch %r cannot be resumed: %s", batch[:40], why)
             if BATCH_ID.fullmatch(batch):
                 refused[batch] = str(why)
