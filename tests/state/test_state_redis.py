@@ -229,7 +229,7 @@ async def test_records_planted_under_an_accounts_keys_without_the_server_secret_
             assert other.is_error and "its seal does not check" in text_of(other), text_of(other)
             forged = await client.call_tool("undo", {"write": "u_forgedforged"})
             assert forged.is_error and "its seal does not check" in text_of(forged), text_of(forged)
-            assert "Nothing was sent" in text_of(forged)
+            assert "Nothing was sent: undo cannot reverse that write here" in text_of(forged)
             # A planted cursor reads as an expired one: a fresh overview.
             listed = await client.call_tool("query_changes", {"cursor": "c_planted"})
             assert not listed.is_error and "Unknown or expired cursor" in text_of(listed)

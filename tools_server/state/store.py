@@ -113,8 +113,8 @@ BATCH_ID = re.compile(r"w_[A-Za-z0-9_-]{12}")
 
 def write_refused(handle: str, refused: Refused) -> RecordRefused:
     return RecordRefused(
-        f"write: the undo record of {handle!r} was not read: {refused}. Nothing was sent; reverse that write by hand "
-        "(query_changes shows what it changed)"
+        f"write: the undo record of {handle!r} was not read: {refused}. Nothing was sent: undo cannot reverse that "
+        "write here, so change its tasks back by hand if needed"
     )
 
 
