@@ -135,9 +135,14 @@ class Replica:
         return "".join(self.stderr)
 
 
+# What every replica of a test deployment shares to seal its records in Redis (--state needs one).
+STATE_SECRET = "replicas-of-one-deployment-share-this-secret"
+
+
 def replica_env(home: Path, sync_url: str, **extra: str) -> dict[str, str]:
-    """Nothing from the developer's shell: no Todoist token, no state URL unless given."""
-    return {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TODOIST_SYNC_URL": sync_url, **extra}
+    """Nothing from the developer's shell: no Todoist token, no state URL unless given; the deployment's secret."""
+    base = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TODOIST_SYNC_URL": sync_url}
+    return {**base, "TOOLS_SERVER_STATE_SECRET": STATE_SECRET, **extra}
 
 
 def launch_replica(

@@ -103,4 +103,19 @@ def test_shared_state_is_refused_for_the_embedded_backend_whose_account_lives_in
     with pytest.raises(StartupError) as refused:
         state_settings({}, "redis://127.0.0.1:6379/0", multi_user=False, local_backend=True)
     assert refused.value.code == EXIT_CONFIG and "tools-server local-api" in str(refused.value)
-    assert state_settings({}, "redis://127.0.0.1:6379/0", multi_user=False).url == "redis://127.0.0.1:6379/0"
+    secret = {"TOOLS_SERVER_STATE_SECRET": "s" * 32}
+    assert state_settings(secret, "redis://127.0.0.1:6379/0", multi_user=False).url == "redis://127.0.0.1:6379/0"
+
+
+def test_http_with_shared_state_and_no_secret_stops_with_exit_2_naming_the_variable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tools_server.cli.checks import EXIT_CONFIG
+    from tools_server.cli.main import main
+
+    # Refused before anything is bound or connected (nothing listens on this Redis URL either).
+    argv = ["http", "--multi-user", "--state", "redis://127.0.0.1:1/0"]
+    for env in ({}, {"TOOLS_SERVER_STATE_SECRET": "too short"}):
+        assert main(argv, env) == EXIT_CONFIG
+        told = capsys.readouterr().err
+        assert told.count("\n") == 1 and "TOOLS_SERVER_STATE_SECRET" in told and "same on every replica" in told

@@ -3,32 +3,45 @@ every record, TTLs on every key, the write lock, and what a call says when Redis
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import hashlib
+import hmac
+import pickle
+import zlib
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
+import msgspec
 import pytest
 
 from tests.redis_support import RedisServer, redis_server
 from tests.support import command, connected, harness, structured, text_of
+from tools_server.plans.pending import PendingWrite
+from tools_server.plans.tasks import Plan
 from tools_server.plans.undo import UndoRecord
+from tools_server.state.records import account_key
 from tools_server.state.redis import RedisState, connect, redis_state
 from tools_server.state.sessions import token_fingerprint, token_secret
-from tools_server.state.store import WriteLockBusy
+from tools_server.state.store import RecordRefused, WriteLockBusy
+from tools_server.sync.send import Outcome
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]  # a real redis-server
 
 TOKEN = "local"  # the harness's backend token
 
 
+SECRET = b"the replicas' shared state secret"
+
+
 @asynccontextmanager
 async def _stores(server: RedisServer, count: int = 2, **options: float) -> AsyncGenerator[list[RedisState]]:
-    async with redis_state(await connect(server.url), **options) as one:  # pyright: ignore[reportArgumentType]
+    async with redis_state(await connect(server.url), secret=SECRET, **options) as one:  # pyright: ignore[reportArgumentType]
         if count == 1:
             yield [one]
             return
-        async with redis_state(await connect(server.url), **options) as two:  # pyright: ignore[reportArgumentType]
+        async with redis_state(await connect(server.url), secret=SECRET, **options) as two:  # pyright: ignore[reportArgumentType]
             yield [one, two]
 
 
@@ -61,14 +74,17 @@ async def test_a_record_is_read_only_with_its_accounts_secret_and_a_tampered_one
             handle = await alice.mint_write(UndoRecord("add", created=["t1"]))
             found = await alice.find_write(handle)
             assert found is not None and found.created == ["t1"] and found.handle == handle
-            # Someone who can write the key names (they are fingerprints) but lacks the token gets nothing.
-            forger = RedisState(store.redis, store.renewals).account(fingerprint, token_secret("not alice"))
-            assert await forger.find_write(handle) is None
+            # Someone who can write the key names (they are fingerprints) but lacks the token reads nothing: the
+            # record is refused, saying why, rather than taken for a missing one.
+            forger = RedisState(store.redis, store.renewals, secret=SECRET).account(fingerprint, token_secret("bob"))
+            with pytest.raises(RecordRefused, match="seal does not check"):
+                await forger.find_write(handle)
             key = f"ts:{fingerprint}:write:{handle}"
             raw = server.client()
             blob: bytes = raw.get(key)  # pyright: ignore[reportAssignmentType]
             raw.set(key, blob[:-1] + bytes([blob[-1] ^ 1]))
-            assert await alice.find_write(handle) is None
+            with pytest.raises(RecordRefused):
+                await alice.find_write(handle)
 
 
 async def test_the_write_lock_is_exclusive_across_replicas_and_frees_itself_when_its_holder_is_gone(
@@ -144,3 +160,123 @@ async def test_views_on_both_replicas_store_the_tasks_snapshot_once_and_then_onl
             # view itself holds what it saw since: three tasks.
             assert len(snapshots) == 1, snapshots
             assert len(last) < len(raw.get(snapshots[0])) / 10 and len(first) < 1000, (len(first), len(last))  # pyright: ignore[reportArgumentType]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Records planted by someone with write access to Redis and a Todoist token: never read, never run
+
+
+class _Payload:
+    """A record that runs code when the earlier format's reader loads it: here, it writes a marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        return (Path.write_text, (self.marker, "ran"))
+
+
+def _earlier_blob(marker: Path, token: str = TOKEN) -> bytes:
+    """A record as the earlier version stored it, sealed with all a token holder can compute: its token's secret."""
+    body = zlib.compress(pickle.dumps(_Payload(marker)), 1)
+    return b"\x01" + hmac.new(token_secret(token), body, hashlib.sha256).digest() + body
+
+
+def _forged_blob(slot: str, body: bytes, token: str = TOKEN) -> bytes:
+    """A record in this version's format sealed without the replicas' secret (an empty one: all a caller has)."""
+    mac = hmac.new(account_key(b"", token_secret(token)), slot.encode() + b"\x00" + body, hashlib.sha256).digest()
+    return b"\x02" + mac + zlib.compress(body, 1)
+
+
+async def test_records_planted_under_an_accounts_keys_without_the_server_secret_are_refused_and_run_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    marker = tmp_path / "marker"
+    prefix = f"ts:{token_fingerprint(TOKEN)}:"
+    undo_body = msgspec.json.encode(
+        {
+            "record": "undo",
+            "format": 2,
+            "kind": "add",
+            "before": {},
+            "after": {},
+            "done": [],
+            "created": ["t1"],
+            "created_all": ["t1"],
+            "fields": {},
+            "projects_created": 0,
+            "sent": [],
+            "mapping": {},
+            "objects": {},
+            "reminders_added": [],
+            "reminders_removed": [],
+            "orders": {},
+            "handle": "u_forgedforged",
+        }
+    )
+    with redis_server(tmp_path) as server:
+        raw = server.client()
+        raw.set(prefix + "write:u_earlierearl", _earlier_blob(marker))
+        raw.set(prefix + "write:u_forgedforged", _forged_blob("write:u_forgedforged", undo_body))
+        raw.set(prefix + "write:u_otheraccoun", _earlier_blob(marker, token="someone else's token"))
+        raw.set(prefix + "view:c_planted", _earlier_blob(marker))
+        async with harness() as h, _stores(server, 1) as (store,), connected(h, h.server(state=store)) as client:
+            await h.raw_sync({"commands": [command("item_add", {"content": "t1"}, temp_id="t1")]})
+            earlier = await client.call_tool("undo", {"write": "u_earlierearl"})
+            assert earlier.is_error and "kept by an earlier version of tools-server" in text_of(earlier)
+            # The earlier format's seal of another token: not even the earlier version wrote it for this account.
+            other = await client.call_tool("undo", {"write": "u_otheraccoun"})
+            assert other.is_error and "its seal does not check" in text_of(other), text_of(other)
+            forged = await client.call_tool("undo", {"write": "u_forgedforged"})
+            assert forged.is_error and "its seal does not check" in text_of(forged), text_of(forged)
+            assert "Nothing was sent: undo cannot reverse that write here" in text_of(forged)
+            # A planted cursor reads as an expired one: a fresh overview.
+            listed = await client.call_tool("query_changes", {"cursor": "c_planted"})
+            assert not listed.is_error and "Unknown or expired cursor" in text_of(listed)
+            assert [i["content"] for i in await h.active_items()] == ["t1"]  # nothing was undone
+    assert not marker.exists()
+    assert any("was not read" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_pending_batch_of_the_earlier_format_is_named_by_resend_writes_as_not_resumable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    marker = tmp_path / "marker"
+    prefix = f"ts:{token_fingerprint(TOKEN)}:"
+    old = "w_0ldBatch0ld_"
+    with redis_server(tmp_path) as server:
+        raw = server.client()
+        raw.hset(prefix + "pending", old, _earlier_blob(marker))
+        raw.zadd(prefix + "pending_order", {old: 1})
+        async with harness() as h, _stores(server, 1) as (store,), connected(h, h.server(state=store)) as client:
+            alone = await client.call_tool("resend_writes", {})
+            assert alone.is_error, text_of(alone)
+            for text in (text_of(alone), text_of(await client.call_tool("resend_writes", {"batch": old}))):
+                assert old in text and "kept by an earlier version of tools-server" in text, text
+                assert "may or may not have run" in text and "query_changes" in text
+            # Beside a batch of this version, which is finished, the old one is named again in the result.
+            await client.call_tool("query_changes", {})
+            account = store.account(token_fingerprint(TOKEN), token_secret(TOKEN))
+            write = PendingWrite("Added", Plan(()), None, [], Outcome())
+            await account.keep_pending(write)
+            both = await client.call_tool("resend_writes", {})
+            assert not both.is_error, text_of(both)
+            assert old in text_of(both) and old in " ".join(structured(both)["notes"])
+            assert await account.pending() == {}
+        assert raw.hexists(prefix + "pending", old)  # kept (until its TTL) for the version that can finish it
+    assert not marker.exists()
+    assert any(old in r.getMessage() and "cannot be resumed" in r.getMessage() for r in caplog.records)
+
+
+async def test_removals_counted_by_the_earlier_version_still_count_and_planted_records_do_not(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        async with _stores(server, 1) as (store,):
+            account = store.account(token_fingerprint(TOKEN), token_secret(TOKEN))
+            await account.add_removal(100.0, 2)
+            raw = server.client()
+            key = f"ts:{token_fingerprint(TOKEN)}:removals"
+            raw.zadd(key, {b"3:0a1b2c3d": 100.0})  # the earlier version's member: "<count>:<random>"
+            forged = b"0a1b2c3d:" + _forged_blob("removal:0a1b2c3d", b'{"record":"removal","at":100.0,"count":50}')
+            raw.zadd(key, {forged: 100.0})
+            assert await account.removed_since(50.0) == 5
+            assert await account.removed_since(100.0) == 0  # past the window, they go

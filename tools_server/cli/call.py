@@ -12,15 +12,11 @@ from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
 from tools_server.clock import SYSTEM_CLOCK
 from tools_server.server import Backend, build_server
 from tools_server.state import file as call_state
-from tools_server.state.sessions import SessionRegistry, token_fingerprint
+from tools_server.state.sessions import SessionRegistry, token_fingerprint, token_secret
+from tools_server.state.store import MemoryState
 
 # The in-process MCP client has no HTTP headers, so the server keys its session as a stdio one.
 _CONNECTION = "stdio"
-
-RESEND_NOTE = (
-    "Note: resend batch ids are not kept between `tools-server call` runs, so resend_writes cannot take this one; "
-    "check with query_changes which tasks arrived before repeating anything."
-)
 
 
 async def run_call(
@@ -35,23 +31,28 @@ async def run_call(
     from mcp import Client  # the client side is only needed here
 
     async with opened as backend:
-        fingerprint = token_fingerprint(backend.default_token)
-        registry = SessionRegistry(clock=SYSTEM_CLOCK)
-        session = registry.get(f"{fingerprint}:{_CONNECTION}")
+        token = backend.default_token
+        fingerprint = token_fingerprint(token)
         state_file = call_state.state_path(db)
-        call_state.restore(state_file, fingerprint, session)
+        # The in-process store seals its records with the file's key, so they are saved as they are.
+        store = MemoryState(server_secret=call_state.server_key(state_file))
+        registry = SessionRegistry(clock=SYSTEM_CLOCK, state=store)
+        # The session the server will look up for this token (the same key, account and secret).
+        session = registry.get(f"{fingerprint}:{_CONNECTION}", account=fingerprint, secret=token_secret(token))
+        account = store.account(fingerprint, token_secret(token))
+        restored = call_state.restore(state_file, fingerprint, session, account)
+        for note in restored.notes:
+            print(f"tools-server: {note}", file=sys.stderr)
         server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget)
         async with Client(server) as client:
             result = await client.call_tool(tool, arguments)
-        call_state.save(state_file, fingerprint, session)
+        call_state.save(state_file, fingerprint, session, account, restored)
     text = "\n".join(block.text for block in result.content if block.type == "text")
     if result.is_error:
         print(text, file=sys.stderr)
         return EXIT_TOOL_REFUSED
     content: Any = result.structured_content
     print(json.dumps(content, indent=2, ensure_ascii=False) if as_json else text)
-    if isinstance(content, dict) and content.get("resend"):  # pyright: ignore[reportUnknownMemberType]
-        print(RESEND_NOTE, file=sys.stderr)
     # Scripts can tell a partial write from a clean one: 3 when any task failed or was not confirmed.
     failed: Any = content.get("failed") if isinstance(content, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
     return EXIT_PARTIAL if failed else EXIT_OK

@@ -198,8 +198,8 @@ def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
         description="Run one tool through the same server code as MCP, e.g. tools-server call query_changes",
         epilog=(
             f"tools:\n{listed}\n\n"
-            "A cursor, and the last write for undo, carry over to the next call on the same store and token (kept in "
-            "<TOOLS_SERVER_DB>.call-state.json); resend batch ids do not.\n"
+            "Cursors, undo handles (and the last write) and resend batches carry over to the next call on the same "
+            "store and token (kept in <TOOLS_SERVER_DB>.call-state.json, sealed with the key file beside it).\n"
             "exit status: 0 all done, 1 the call was refused (bad arguments), 2 bad settings, 3 some tasks failed or "
             "are unconfirmed, 4 Sync endpoint unreachable, 5 local store cannot be opened."
         ),

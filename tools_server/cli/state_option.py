@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from tools_server.cli.checks import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
 from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, MemoryState, StateBackend
+
+# The replicas' shared half of every record's seal in Redis (the other half comes from each account's token): Redis
+# write access plus a Todoist account of one's own then cannot make a record that a replica reads. An environment
+# variable only, never an option: a command line is visible to every user of the machine.
+SECRET_VARIABLE = "TOOLS_SERVER_STATE_SECRET"
+MIN_SECRET_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -16,12 +22,14 @@ class StateSettings:
     url: str | None  # None: in process
     lock_seconds: float
     account_requests: int | None  # None: no budget (personal mode in process)
+    secret: bytes | None = field(default=None, repr=False)  # with url: TOOLS_SERVER_STATE_SECRET
 
 
 def state_settings(
     env: Mapping[str, str], given: str | None, *, multi_user: bool, local_backend: bool = False
 ) -> StateSettings:
-    """--state (else TOOLS_SERVER_STATE_URL), TOOLS_SERVER_LOCK_SECONDS, TOOLS_SERVER_ACCOUNT_REQUESTS.
+    """--state (else TOOLS_SERVER_STATE_URL) with TOOLS_SERVER_STATE_SECRET, TOOLS_SERVER_LOCK_SECONDS,
+    TOOLS_SERVER_ACCOUNT_REQUESTS.
 
     ``local_backend``: the account is the embedded store of this process, which other replicas cannot reach, so
     their shared handles would name objects of different stores: refused."""
@@ -43,10 +51,26 @@ def state_settings(
             "TODOIST_SYNC_URL at it, or drop --state",
             EXIT_CONFIG,
         )
+    secret = _secret(env) if url is not None else None
     lock = _number(env, "TOOLS_SERVER_LOCK_SECONDS", None, 1, 600) or DEFAULT_LOCK_SECONDS
     default_requests = DEFAULT_ACCOUNT_REQUESTS if (multi_user or url is not None) else None
     requests = _number(env, "TOOLS_SERVER_ACCOUNT_REQUESTS", default_requests, 1, 100_000)
-    return StateSettings(url, lock, None if requests is None else int(requests))
+    return StateSettings(url, lock, None if requests is None else int(requests), secret)
+
+
+def _secret(env: Mapping[str, str]) -> bytes:
+    # No default: a secret known to the code (or one made up per replica) would let replicas read records that no
+    # replica wrote, or none that another one did.
+    raw = env.get(SECRET_VARIABLE, "").strip()
+    if len(raw) < MIN_SECRET_CHARS:
+        given = "is not set" if not raw else f"has {len(raw)} characters"
+        raise StartupError(
+            f"--state needs {SECRET_VARIABLE}, the same on every replica, of at least {MIN_SECRET_CHARS} characters "
+            f"(it {given}); it seals the records in Redis. Make one with: python3 -c 'import secrets; "
+            "print(secrets.token_hex(32))'",
+            EXIT_CONFIG,
+        )
+    return raw.encode()
 
 
 def _number(env: Mapping[str, str], name: str, default: float | None, low: float, high: float) -> float | None:
@@ -75,5 +99,10 @@ async def open_state(settings: StateSettings) -> AsyncGenerator[StateBackend]:
         client = await connect(settings.url)
     except StateUnreachable as exc:
         raise StartupError(f"http: {exc}; start Redis or fix --state", EXIT_UNREACHABLE) from None
-    async with redis_state(client, lock_seconds=settings.lock_seconds, account_requests=requests) as state:
+    secret = settings.secret
+    if secret is None:  # state_settings never makes such settings: a programming error, not a user's
+        raise ValueError("StateSettings with a url need its secret")
+    async with redis_state(
+        client, secret=secret, lock_seconds=settings.lock_seconds, account_requests=requests
+    ) as state:
         yield state

@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from tools_server.plans.pending import PendingFull, PendingWrite
+from tools_server.plans.pending import PendingFull, PendingWrite, unresumable_text
 from tools_server.plans.plan import Plan, PlanError
 from tools_server.plans.results import WriteResult, build_result, combine, dry_run_result, summary_text
 from tools_server.plans.undo import UndoRecord, WriteKind, images, reversible, undo_record
@@ -198,11 +198,17 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
     """
     await session.lock_writes()  # a batch another replica is still sending waits for it to finish or die
     pending = await session.pending()
+    # Kept but unreadable (an earlier version's, or sealed with another secret): named, never dropped in silence.
+    stale = await session.state.unresumable()
     if batch is not None and batch not in pending:
+        if batch in stale:
+            raise PlanError("batch: " + unresumable_text({batch: stale[batch]}))
         known = ", ".join(pending) or "none"
         raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending for this account: {known})")
     batches = [batch] if batch is not None else list(pending)
     if not batches:
+        if stale:
+            raise PlanError("resend_writes: " + unresumable_text(stale))
         raise PlanError("resend_writes: nothing is pending for this account; every write was confirmed or failed")
     texts: list[str] = []
     results: list[WriteResult] = []
@@ -216,9 +222,16 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
             f"Resent {len(commands)} unconfirmed commands. " + summary_text(write.verb, write.plan, result, extra=extra)
         )
         results.append(result)
+    stale_note = unresumable_text(stale) if stale and batch is None else None
     if len(results) == 1:
-        return texts[0], results[0]
-    return "\n".join(f"[{name}] {text}" for name, text in zip(batches, texts, strict=True)), combine(results)
+        text, result = texts[0], results[0]
+    else:
+        text = "\n".join(f"[{name}] {text}" for name, text in zip(batches, texts, strict=True))
+        result = combine(results)
+    if stale_note is not None:
+        result.notes = [*(result.notes or ()), stale_note]
+        text += "\n" + stale_note
+    return text, result
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tools_server.plans.plan import Plan
@@ -47,3 +48,14 @@ def check_room(pending: dict[str, PendingWrite], write: PendingWrite) -> None:
             f"{', '.join(pending)}); at most {MAX_PENDING_COMMANDS} may wait. Call resend_writes (no batch needed) "
             "to finish them first; nothing was sent"
         )
+
+
+def unresumable_text(batches: Mapping[str, str]) -> str:
+    """What resend_writes says of kept batches it cannot read back (``batches``: id -> why): never silence, since
+    their commands may or may not have run."""
+    named = "; ".join(f"{batch}: {why}" for batch, why in batches.items())
+    return (
+        f"Cannot resume {len(batches)} pending batch(es) ({named}). Their commands may or may not have run: check "
+        "with query_changes or find_items what arrived and repeat only what is missing, or finish them with "
+        "resend_writes on the version that kept them before upgrading."
+    )

@@ -4,11 +4,13 @@
 Each replica keeps its own mirror and catches up incrementally; a sync token stays with the replica whose mirror it
 describes (it means nothing without that mirror), so what crosses replicas is what a client holds: handles.
 
-Records are pickled, because they are our own dataclasses and pydantic models (plans, commands, before-images of
-tasks) and must come back exactly; each is sealed with an HMAC keyed by a secret derived from the account's token
-(``session.token_secret``), which is never stored. A record is unpickled only when its seal checks, so whoever can
-write to Redis without the token cannot make a replica load anything, and one account's records cannot pass for
-another's. Uses the ``redis`` client's asyncio API and its Lock (Lua-scripted acquire, extend, release).
+Records go through the one codec (``state/records.py``): typed JSON, compressed, sealed with a key that needs both
+the replicas' shared secret (``TOOLS_SERVER_STATE_SECRET``, never in Redis) and the account's token-derived secret
+(never stored), and decoded only into declared types once the seal checks. So write access to Redis, even with a
+Todoist account of one's own, cannot make a replica read a record it did not write. Records the earlier version left
+(first byte ``b"\x01"``) are never decoded: a write handle says so when used, a pending batch is named by
+``resend_writes`` as not resumable. Uses the ``redis`` client's asyncio API and its Lock (Lua-scripted acquire,
+extend, release).
 """
 
 from __future__ import annotations
@@ -16,13 +18,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import pickle
-import secrets
-import zlib
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Generator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -33,7 +32,23 @@ from redis.exceptions import LockError, RedisError
 from tools_server.cursors.view import View
 from tools_server.plans.pending import PendingWrite, check_room
 from tools_server.plans.undo import UndoRecord
+from tools_server.state.records import (
+    BLOB_HEADER,
+    MAC_SIZE,
+    PENDING,
+    REMOVAL,
+    SNAPSHOT,
+    UNDO,
+    VIEW,
+    Codec,
+    Refused,
+    Sealer,
+    blob_mac,
+    from_blob,
+    to_blob,
+)
 from tools_server.state.store import (
+    BATCH_ID,
     DEFAULT_ACCOUNT_REQUESTS,
     MAX_VIEWS_PER_ACCOUNT,
     MAX_WRITE_HANDLES,
@@ -41,12 +56,15 @@ from tools_server.state.store import (
     BudgetSpent,
     Releaser,
     StateRefusal,
+    Unresumable,
     WriteLockBusy,
     new_batch_id,
+    new_removal_id,
     new_write_handle,
     window_of,
+    write_refused,
 )
-from tools_server.state.views import Snapshots, ViewRecord, joined, split
+from tools_server.state.views import Snapshots, joined, split
 from tools_server.sync.commands import Item
 
 logger = logging.getLogger(__name__)
@@ -57,9 +75,7 @@ VIEW_SECONDS = 6 * 3600  # a cursor unused this long expires (a clear "unknown o
 WRITE_SECONDS = 24 * 3600
 PENDING_SECONDS = 7 * 24 * 3600  # well inside the span backends remember command uuids for
 REMOVAL_SECONDS = 3600
-_SEAL = b"\x01"
-_MAC = 32
-_CACHED_VIEWS = 8  # per account on this replica: a client that stays on one replica skips the unpickling
+_CACHED_VIEWS = 8  # per account on this replica: a client that stays on one replica skips decoding its view
 # Task snapshots per account that views sit on (about 18 bytes a task compressed); past it the least recently used
 # goes, and a cursor on it reads as expired.
 MAX_SNAPSHOTS = 64
@@ -91,23 +107,14 @@ def _answered() -> Generator[None]:
         raise StateUnavailable() from exc
 
 
-def _seal(secret: bytes, record: object) -> bytes:
-    body = zlib.compress(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL), 1)
-    return _SEAL + hmac.new(secret, body, hashlib.sha256).digest() + body
+_T = TypeVar("_T")
 
 
-def _unseal(secret: bytes, blob: bytes | None) -> Any:
-    if blob is None:
-        return None
-    mac, body = blob[1 : 1 + _MAC], blob[1 + _MAC :]
-    if blob[:1] != _SEAL or not hmac.compare_digest(mac, hmac.new(secret, body, hashlib.sha256).digest()):
-        logger.warning("state store: a record failed its seal check and was ignored")
-        return None
-    try:
-        return pickle.loads(zlib.decompress(body))
-    except Exception:  # a record written by another version of the code: treated as expired
-        logger.warning("state store: a record could not be read and was ignored")
-        return None
+def _earlier_seal_checks(token_secret: bytes, blob: bytes) -> bool:
+    """Whether a record of the earlier format was sealed for this account (that format's key was the token-derived
+    secret alone). Only its seal is checked: its body is never decoded."""
+    mac, body = blob[1 : 1 + MAC_SIZE], blob[1 + MAC_SIZE :]
+    return hmac.compare_digest(mac, hmac.new(token_secret, body, hashlib.sha256).digest())
 
 
 class RedisAccount:
@@ -119,12 +126,43 @@ class RedisAccount:
         # replies are read into declared types below.
         self._r: Any = state.redis
         self._prefix = f"ts:{fingerprint}:"
-        self._secret = secret
+        self._token_secret = secret  # only to recognise this account's records of the earlier format
+        self._sealer = Sealer(state.secret, secret)
         self._views: OrderedDict[str, tuple[bytes, View]] = OrderedDict()  # cursor -> (seal mac, view)
         self._snapshots = Snapshots()
 
     def _key(self, name: str) -> str:
         return self._prefix + name
+
+    def _seal(self, slot: str, codec: Codec[_T, Any], value: _T) -> bytes:
+        """``value`` as stored under the key named ``slot``."""
+        return to_blob(self._sealer.seal(slot, codec, value))
+
+    def _opened(self, slot: str, codec: Codec[_T, Any], blob: bytes) -> _T:
+        """The value stored under ``slot``; Refused, saying why, when it is not one this replica may read."""
+        try:
+            return self._sealer.open(slot, codec, from_blob(blob))
+        except Refused as exc:
+            if exc.why == "earlier" and not _earlier_seal_checks(self._token_secret, blob):
+                raise Refused("seal") from None  # not even the earlier version wrote it for this account
+            raise
+
+    def _open(self, slot: str, codec: Codec[_T, Any], blob: bytes) -> _T:
+        """As ``_opened``, a refusal logged."""
+        try:
+            return self._opened(slot, codec, blob)
+        except Refused as exc:
+            logger.warning("state store: a record (%s) was not read: %s", slot.partition(":")[0], exc)
+            raise
+
+    def _read(self, slot: str, codec: Codec[_T, Any], blob: bytes | None) -> _T | None:
+        """As ``_open``, a missing or refused record as None (an expired cursor, say)."""
+        if blob is None:
+            return None
+        try:
+            return self._open(slot, codec, blob)
+        except Refused:
+            return None
 
     async def _next(self) -> int:
         """A number larger than any this account's records got before, on any replica: their order (clocks of two
@@ -168,24 +206,25 @@ class RedisAccount:
         with _answered():
             cached = self._views.get(cursor)
             if cached is not None:
-                head: bytes = await self._r.getrange(key, 1, _MAC)
+                head: bytes = await self._r.getrange(key, 1, MAC_SIZE)
                 if head == cached[0]:
                     self._views.move_to_end(cursor)
                     return cached[1]
             blob: bytes | None = await self._r.get(key)
-        record = _unseal(self._secret, blob)
-        if not isinstance(record, ViewRecord):
+        # An earlier version's view, or one that does not open, reads as expired: query_changes starts afresh.
+        record = self._read("view:" + cursor, VIEW, blob)
+        if record is None:
             return None
         snapshot: Mapping[str, Item] | None = None
         if record.snapshot is not None:
             snapshot = self._snapshots.get(record.snapshot)
             if snapshot is None:
+                slot = "snap:" + record.snapshot
                 with _answered():
-                    stored: bytes | None = await self._r.get(self._key("snap:" + record.snapshot))
-                unsealed = _unseal(self._secret, stored)
-                if not isinstance(unsealed, dict):
+                    stored: bytes | None = await self._r.get(self._key(slot))
+                snapshot = self._read(slot, SNAPSHOT, stored)
+                if snapshot is None:
                     return None  # its snapshot expired or was evicted: so has the cursor
-                snapshot = cast(dict[str, Item], unsealed)
                 self._snapshots.add(record.snapshot, snapshot)
         return joined(record, snapshot)
 
@@ -193,12 +232,13 @@ class RedisAccount:
         record, new = split(view, self._snapshots)
         if new is not None:
             name, snapshot = new
-            await self._put_capped("snap", name, _seal(self._secret, dict(snapshot)), VIEW_SECONDS, MAX_SNAPSHOTS)
+            blob = self._seal("snap:" + name, SNAPSHOT, snapshot)
+            await self._put_capped("snap", name, blob, VIEW_SECONDS, MAX_SNAPSHOTS)
         elif record.snapshot is not None:
             await self._touch_capped("snap", record.snapshot, VIEW_SECONDS)
-        blob = _seal(self._secret, record)
+        blob = self._seal("view:" + cursor, VIEW, record)
         await self._put_capped("view", cursor, blob, VIEW_SECONDS, MAX_VIEWS_PER_ACCOUNT)
-        self._views[cursor] = (blob[1 : 1 + _MAC], view)
+        self._views[cursor] = (blob_mac(blob), view)
         self._views.move_to_end(cursor)
         while len(self._views) > _CACHED_VIEWS:
             self._views.popitem(last=False)
@@ -206,18 +246,35 @@ class RedisAccount:
     def mirror_replaced(self) -> None:
         self._views.clear()  # cached views count versions of the mirror that went
 
-    async def pending(self) -> dict[str, PendingWrite]:
+    async def _pending_blobs(self) -> list[tuple[str, bytes]]:
         with _answered():
             order: list[bytes] = await self._r.zrange(self._key("pending_order"), 0, -1)
             if not order:
-                return {}
+                return []
             blobs: list[bytes | None] = await self._r.hmget(self._key("pending"), order)
+        return [(name.decode(errors="replace"), blob) for name, blob in zip(order, blobs, strict=True) if blob]
+
+    async def pending(self) -> dict[str, PendingWrite]:
         found: dict[str, PendingWrite] = {}
-        for name, blob in zip(order, blobs, strict=True):
-            write = _unseal(self._secret, blob)
-            if isinstance(write, PendingWrite):
-                found[name.decode()] = write
+        for batch, blob in await self._pending_blobs():
+            try:
+                found[batch] = self._open("pending:" + batch, PENDING, blob)
+            except Refused:
+                continue  # named by unresumable(), for resend_writes to report
         return found
+
+    async def unresumable(self) -> Unresumable:
+        refused: Unresumable = {}
+        for batch, blob in await self._pending_blobs():
+            try:
+                self._opened("pending:" + batch, PENDING, blob)
+                continue
+            except Refused as exc:
+                why = exc
+            logger.warning("state store: pending batch %r cannot be resumed: %s", batch[:40], why)
+            if BATCH_ID.fullmatch(batch):
+                refused[batch] = str(why)
+        return refused
 
     async def keep_pending(self, write: PendingWrite) -> None:
         first = not write.batch
@@ -227,7 +284,7 @@ class RedisAccount:
             if held:
                 check_room(await self.pending(), write)
             write.batch = new_batch_id()
-        blob = _seal(self._secret, write)
+        blob = self._seal("pending:" + write.batch, PENDING, write)
         with _answered():
             order = await self._next() if first else 0
             async with self._r.pipeline(transaction=True) as pipe:
@@ -248,14 +305,19 @@ class RedisAccount:
     async def mint_write(self, record: UndoRecord) -> str:
         handle = new_write_handle()
         record.handle = handle
-        await self._put_capped("write", handle, _seal(self._secret, record), WRITE_SECONDS, MAX_WRITE_HANDLES)
+        blob = self._seal("write:" + handle, UNDO, record)
+        await self._put_capped("write", handle, blob, WRITE_SECONDS, MAX_WRITE_HANDLES)
         return handle
 
     async def find_write(self, handle: str) -> UndoRecord | None:
         with _answered():
             blob: bytes | None = await self._r.get(self._key("write:" + handle))
-        record = _unseal(self._secret, blob)
-        return record if isinstance(record, UndoRecord) else None
+        if blob is None:
+            return None
+        try:
+            return self._open("write:" + handle, UNDO, blob)
+        except Refused as exc:
+            raise write_refused(handle, exc) from None
 
     async def forget_write(self, handle: str) -> None:
         with _answered():
@@ -266,11 +328,25 @@ class RedisAccount:
         with _answered():
             await self._r.zremrangebyscore(self._key("removals"), "-inf", since)
             members: list[bytes] = await self._r.zrange(self._key("removals"), 0, -1)
-        return sum(int(m.split(b":")[0]) for m in members)
+        total = 0
+        for member in members:
+            # "<id>:<record>": the id names the record's slot, so a record counts only under its own id.
+            name, _, blob = member.partition(b":")
+            if name.isdigit() and not blob.startswith(BLOB_HEADER):
+                # The earlier version's "<count>:<random>", a plain number: counted, so an upgrade does not reopen
+                # the confirmation window (a forged one could only ask for more confirmation, never less).
+                total += int(name)
+                continue
+            removal = self._read("removal:" + name.decode(errors="replace"), REMOVAL, blob)
+            if removal is not None and removal[0] > since:  # the record's own time, not the score anyone may set
+                total += removal[1]
+        return total
 
     async def add_removal(self, at: float, count: int) -> None:
+        name = new_removal_id()
+        member = name.encode() + b":" + self._seal("removal:" + name, REMOVAL, (at, count))
         with _answered():
-            await self._r.zadd(self._key("removals"), {f"{count}:{secrets.token_hex(4)}": at})
+            await self._r.zadd(self._key("removals"), {member: at})
             await self._r.expire(self._key("removals"), REMOVAL_SECONDS)
 
     async def spend_request(self, now: float) -> None:
@@ -335,11 +411,13 @@ class RedisState:
         redis: aioredis.Redis,
         renewals: TaskGroup,
         *,
+        secret: bytes,
         lock_seconds: float = DEFAULT_LOCK_SECONDS,
         account_requests: int = DEFAULT_ACCOUNT_REQUESTS,
     ) -> None:
         self.redis = redis
         self.renewals = renewals
+        self.secret = secret  # the replicas' shared half of every seal (TOOLS_SERVER_STATE_SECRET); never stored
         self.lock_seconds = lock_seconds
         self.account_requests = account_requests
         self._accounts: OrderedDict[str, RedisAccount] = OrderedDict()
@@ -373,12 +451,16 @@ async def connect(url: str) -> aioredis.Redis:
 async def redis_state(
     client: aioredis.Redis,
     *,
+    secret: bytes,
     lock_seconds: float = DEFAULT_LOCK_SECONDS,
     account_requests: int = DEFAULT_ACCOUNT_REQUESTS,
 ) -> AsyncGenerator[RedisState]:
-    """The shared store over a connected client (closed after); lock renewals run in its own task group."""
+    """The shared store over a connected client (closed after); lock renewals run in its own task group. ``secret``:
+    the server half of the records' seals, the same on every replica."""
     async with anyio.create_task_group() as renewals:
-        state = RedisState(client, renewals, lock_seconds=lock_seconds, account_requests=account_requests)
+        state = RedisState(
+            client, renewals, secret=secret, lock_seconds=lock_seconds, account_requests=account_requests
+        )
         try:
             yield state
         finally:

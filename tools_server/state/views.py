@@ -10,20 +10,11 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-from tools_server.cursors.seen_resources import SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.cursors.view import View
+from tools_server.state.records import ViewRecord, seen_objects, seen_record
 from tools_server.sync.commands import Item
-
-
-@dataclass(frozen=True)
-class ViewRecord:
-    snapshot: str | None  # key of the snapshot it sits on; None: ``own`` is all it saw
-    own: dict[str, Item | None]  # None: seen gone since the snapshot
-    size: int
-    objects: SeenObjects
 
 
 class Snapshots:
@@ -64,7 +55,7 @@ def split(view: View, snapshots: Snapshots) -> tuple[ViewRecord, tuple[str, Mapp
     seen = view.seen
     if not isinstance(seen, SeenItems):
         own: dict[str, Item | None] = dict(seen)
-        return ViewRecord(None, own, len(own), view.objects), None
+        return ViewRecord(snapshot=None, own=own, size=len(own), objects=seen_record(view.objects)), None
     snapshot, own, size = seen.parts()
     key = snapshots.key_of(snapshot)
     new: tuple[str, Mapping[str, Item]] | None = None
@@ -72,11 +63,12 @@ def split(view: View, snapshots: Snapshots) -> tuple[ViewRecord, tuple[str, Mapp
         key = "s_" + secrets.token_urlsafe(9)
         new = (key, snapshot)
         snapshots.add(key, snapshot)
-    return ViewRecord(key, own, size, view.objects), new
+    return ViewRecord(snapshot=key, own=own, size=size, objects=seen_record(view.objects)), new
 
 
 def joined(record: ViewRecord, snapshot: Mapping[str, Item] | None) -> View:
     """The view a record stored (``snapshot``: the one it names); its version is unknown here (-1), so its first
     refresh compares by value (``View.refresh``)."""
     base: Mapping[str, Item] = snapshot if snapshot is not None else {}
-    return View(seen=SeenItems.of(base, dict(record.own), record.size), version=-1, objects=record.objects)
+    seen = SeenItems.of(base, dict(record.own), record.size)
+    return View(seen=seen, version=-1, objects=seen_objects(record.objects))
