@@ -366,7 +366,7 @@ def round_trip(codec: Codec[Any, Any]) -> Callable[[Callable[..., None]], Callab
 
 
 @round_trip(UNDO)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(undo_records)
 def test_an_undo_record_comes_back_with_every_field(record: UndoRecord) -> None:
     back = through_the_stores("write:u_1", UNDO, record)
@@ -375,7 +375,7 @@ def test_an_undo_record_comes_back_with_every_field(record: UndoRecord) -> None:
 
 
 @round_trip(PENDING)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(pending_writes())
 def test_a_pending_batch_comes_back_with_its_plans_commands_and_outcome(write: PendingWrite) -> None:
     back = through_the_stores("pending:w_1", PENDING, write)
@@ -389,7 +389,7 @@ def test_a_pending_batch_comes_back_with_its_plans_commands_and_outcome(write: P
 
 
 @round_trip(MIRROR)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(mirrors, texts)
 def test_a_mirror_comes_back_with_its_sync_token_user_and_gone_tasks(mirror: Mirror, token: str) -> None:
     back: Mirror
@@ -399,7 +399,7 @@ def test_a_mirror_comes_back_with_its_sync_token_user_and_gone_tasks(mirror: Mir
 
 
 @round_trip(VIEW)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(views())
 def test_a_view_comes_back_through_its_record_and_shared_snapshot(view: View) -> None:
     record, new = split(view, Snapshots())
