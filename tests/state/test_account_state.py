@@ -9,8 +9,9 @@ import pytest
 
 from tests.support import FixedClock, command, connected, harness, structured, text_of
 from tools_server.plans.undo import UndoRecord
+from tools_server.state.memory import MemoryState
 from tools_server.state.sessions import SessionRegistry
-from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, REQUEST_WINDOW_SECONDS, MemoryState
+from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, REQUEST_WINDOW_SECONDS
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from tools_server.cli.checks import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
-from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, MemoryState, StateBackend
+from tools_server.state.memory import MemoryState
+from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, StateBackend
 
 # The replicas' shared half of every record's seal in Redis (the other half comes from each account's token): Redis
 # write access plus a Todoist account of one's own then cannot make a record that a replica reads. An environment

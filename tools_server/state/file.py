@@ -26,9 +26,9 @@ from pathlib import Path
 
 import msgspec
 
+from tools_server.state.memory import MemoryAccount
 from tools_server.state.records import FORMAT, MIRROR, SNAPSHOT, UNDO, VIEW, Refused, Sealed
 from tools_server.state.sessions import Session
-from tools_server.state.store import MemoryAccount
 from tools_server.state.views import Snapshots, joined, split
 from tools_server.sync.commands import Item
 

@@ -29,7 +29,8 @@ from tools_server.plans.pending import MAX_PENDING_COMMANDS as MAX_PENDING_COMMA
 from tools_server.plans.pending import PendingFull as PendingFull
 from tools_server.plans.pending import PendingWrite as PendingWrite
 from tools_server.plans.undo import UndoRecord
-from tools_server.state.store import AccountState, MemoryState, Releaser, StateBackend
+from tools_server.state.memory import MemoryState
+from tools_server.state.store import AccountState, Releaser, StateBackend
 from tools_server.sync.client import Deadline, RequestRejected, SyncClient, TokenRejected
 from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES, Command, SyncResponse
 from tools_server.sync.mirror import Mirror

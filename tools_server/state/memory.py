@@ -1,0 +1,176 @@
+"""The in-process store: each account's handles in this process, bounded (see ``state/store.py`` for the contract)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from tools_server.cursors.view import View
+from tools_server.plans.pending import PendingWrite, check_room
+from tools_server.plans.undo import UndoRecord
+from tools_server.state.records import PENDING, REMOVAL, UNDO, Refused, Sealed, Sealer
+from tools_server.state.store import (
+    BATCH_ID,
+    MAX_VIEWS_PER_ACCOUNT,
+    MAX_WRITE_HANDLES,
+    BudgetSpent,
+    Releaser,
+    Unresumable,
+    new_batch_id,
+    new_removal_id,
+    new_write_handle,
+    window_of,
+    write_refused,
+)
+
+logger = logging.getLogger(__name__)
+
+
+async def _released() -> None:
+    return None
+
+
+@dataclass
+class MemoryAccount:
+    """One account's handles in this process. The write lock is the account's own mirror lock (one process).
+
+    Undo records, pending batches and removals are kept sealed by the records codec, exactly as Redis and the `call`
+    file keep them, so every path through this store (most tests, stdio) exercises what a shared store reads back;
+    the `call` file copies them as they are. Views stay live objects: they share the mirror's task snapshot, and
+    encoding one would copy every task per cursor per call (the file and Redis stores split them into records)."""
+
+    sealer: Sealer
+    account_requests: int | None = None
+    views: OrderedDict[str, View] = field(default_factory=OrderedDict[str, View])
+    batches: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
+    records: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
+    removals: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
+    _window: tuple[int, int] = (-1, 0)  # (window index, requests in it)
+
+    async def load_view(self, cursor: str) -> View | None:
+        view = self.views.get(cursor)
+        if view is not None:
+            self.views.move_to_end(cursor)
+        return view
+
+    async def save_view(self, cursor: str, view: View) -> None:
+        self.views[cursor] = view
+        self.views.move_to_end(cursor)
+        while len(self.views) > MAX_VIEWS_PER_ACCOUNT:
+            self.views.popitem(last=False)
+
+    def _opened_batches(self) -> tuple[dict[str, PendingWrite], Unresumable]:
+        found: dict[str, PendingWrite] = {}
+        refused: Unresumable = {}
+        for batch, sealed in self.batches.items():
+            try:
+                found[batch] = self.sealer.open("pending:" + batch, PENDING, sealed)
+            except Refused as exc:
+                refused[batch] = str(exc)
+        return found, refused
+
+    async def pending(self) -> dict[str, PendingWrite]:
+        return self._opened_batches()[0]
+
+    async def unresumable(self) -> Unresumable:
+        refused = self._opened_batches()[1]
+        if refused:
+            logger.warning("state: pending batches that cannot be read back: %s", ", ".join(refused))
+        return {batch: why for batch, why in refused.items() if BATCH_ID.fullmatch(batch)}
+
+    async def keep_pending(self, write: PendingWrite) -> None:
+        if not write.batch:
+            if self.batches:
+                check_room(await self.pending(), write)
+            write.batch = new_batch_id()
+        self.batches[write.batch] = self.sealer.seal("pending:" + write.batch, PENDING, write)
+
+    async def drop_pending(self, batch: str) -> None:
+        self.batches.pop(batch, None)
+
+    async def mint_write(self, record: UndoRecord) -> str:
+        handle = new_write_handle()
+        record.handle = handle
+        self.records[handle] = self.sealer.seal("write:" + handle, UNDO, record)
+        while len(self.records) > MAX_WRITE_HANDLES:
+            self.records.popitem(last=False)
+        return handle
+
+    async def find_write(self, handle: str) -> UndoRecord | None:
+        sealed = self.records.get(handle)
+        if sealed is None:
+            return None
+        try:
+            return self.sealer.open("write:" + handle, UNDO, sealed)
+        except Refused as exc:
+            raise write_refused(handle, exc) from None
+
+    async def forget_write(self, handle: str) -> None:
+        self.records.pop(handle, None)
+
+    async def removed_since(self, since: float) -> int:
+        total = 0
+        for name, sealed in list(self.removals.items()):
+            try:
+                at, count = self.sealer.open("removal:" + name, REMOVAL, sealed)
+            except Refused:
+                at, count = since, 0  # unreadable: it counts for nothing and goes
+            if at > since:
+                total += count
+            else:
+                del self.removals[name]
+        return total
+
+    async def add_removal(self, at: float, count: int) -> None:
+        name = new_removal_id()
+        self.removals[name] = self.sealer.seal("removal:" + name, REMOVAL, (at, count))
+
+    async def spend_request(self, now: float) -> None:
+        if self.account_requests is None:
+            return
+        index, left = window_of(now)
+        used = self._window[1] if self._window[0] == index else 0
+        if used >= self.account_requests:
+            raise BudgetSpent(self.account_requests, left)
+        self._window = (index, used + 1)
+
+    async def lock_writes(self, wait: float) -> Releaser:
+        return _released
+
+    def oldest_view_version(self) -> int | None:
+        return min((v.version for v in self.views.values()), default=None)
+
+    def mirror_replaced(self) -> None:
+        for view in self.views.values():
+            view.version = -1
+
+    def local_views(self) -> OrderedDict[str, View] | None:
+        return self.views
+
+
+class MemoryState:
+    """Handles in this process, per account, bounded: accounts with pending writes are never dropped for others.
+
+    ``server_secret``: the seals' server half; random per process by default (nothing leaves it), the `call` file's
+    key when its records are saved to that file."""
+
+    def __init__(
+        self, *, max_accounts: int = 4096, account_requests: int | None = None, server_secret: bytes | None = None
+    ) -> None:
+        self._accounts: OrderedDict[str, MemoryAccount] = OrderedDict()
+        self._max = max_accounts
+        self._requests = account_requests
+        self._server_secret = server_secret if server_secret is not None else secrets.token_bytes(32)
+
+    def account(self, fingerprint: str, secret: bytes) -> MemoryAccount:
+        account = self._accounts.get(fingerprint)
+        if account is None:
+            sealer = Sealer(self._server_secret, secret)
+            account = self._accounts[fingerprint] = MemoryAccount(sealer, self._requests)
+            idle = [k for k, a in self._accounts.items() if not a.batches and k != fingerprint]
+            for key in idle[: max(0, len(self._accounts) - self._max)]:
+                del self._accounts[key]
+        self._accounts.move_to_end(fingerprint)
+        return account
