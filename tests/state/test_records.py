@@ -26,7 +26,7 @@ from tools_server.cursors.seen_resources import SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.cursors.view import View
 from tools_server.plans.pending import PendingWrite
-from tools_server.plans.tasks import LocalError, Plan, Step
+from tools_server.plans.plan import LocalError, Plan, Step
 from tools_server.plans.undo import UndoRecord
 from tools_server.state import records
 from tools_server.state.records import (

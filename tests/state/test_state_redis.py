@@ -19,7 +19,7 @@ import pytest
 from tests.redis_support import RedisServer, redis_server
 from tests.support import command, connected, harness, structured, text_of
 from tools_server.plans.pending import PendingWrite
-from tools_server.plans.tasks import Plan
+from tools_server.plans.plan import Plan
 from tools_server.plans.undo import UndoRecord
 from tools_server.state.records import account_key
 from tools_server.state.redis import RedisState, connect, redis_state

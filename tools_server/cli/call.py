@@ -11,9 +11,8 @@ from typing import Any
 from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
 from tools_server.clock import SYSTEM_CLOCK
 from tools_server.server import Backend, build_server
+from tools_server.state import MemoryState, SessionRegistry, token_fingerprint, token_secret
 from tools_server.state import file as call_state
-from tools_server.state.memory import MemoryState
-from tools_server.state.sessions import SessionRegistry, token_fingerprint, token_secret
 
 # The in-process MCP client has no HTTP headers, so the server keys its session as a stdio one.
 _CONNECTION = "stdio"

@@ -28,7 +28,7 @@ from tools_server.clock import SYSTEM_CLOCK
 if TYPE_CHECKING:
     from tools_server.hosting.app import HttpOptions
     from tools_server.server import Backend
-    from tools_server.state.store import StateBackend
+    from tools_server.state import StateBackend
     from tools_server.sync.client import RetryPolicy
 
 
@@ -105,7 +105,7 @@ async def _run_http(env: Mapping[str, str], options: HttpOptions, settings: Stat
 
 def _spender(state: StateBackend) -> Callable[[str], Awaitable[None]]:
     """Token checks spend from the caller's account budget, like the account's own requests."""
-    from tools_server.state.sessions import token_fingerprint, token_secret
+    from tools_server.state import token_fingerprint, token_secret
 
     async def spend(token: str) -> None:
         account = state.account(token_fingerprint(token), token_secret(token))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tools_server.cli.checks import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
-from tools_server.state.memory import MemoryState
-from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, StateBackend
+
+if TYPE_CHECKING:
+    from tools_server.state import StateBackend
 
 # The replicas' shared half of every record's seal in Redis (the other half comes from each account's token): Redis
 # write access plus a Todoist account of one's own then cannot make a record that a replica reads. An environment
@@ -34,7 +36,8 @@ def state_settings(
 
     ``local_backend``: the account is the embedded store of this process, which other replicas cannot reach, so
     their shared handles would name objects of different stores: refused."""
-    from tools_server.state.redis import DEFAULT_LOCK_SECONDS, SCHEMES, masked
+    # Imported here, as the server is (cli/main.py): `--help` and a bad setting answer before the state wing loads.
+    from tools_server.state import DEFAULT_ACCOUNT_REQUESTS, DEFAULT_LOCK_SECONDS, SCHEMES, masked
 
     url = (given if given is not None else env.get("TOOLS_SERVER_STATE_URL", "")).strip() or None
     if url is not None:
@@ -90,10 +93,11 @@ def _number(env: Mapping[str, str], name: str, default: float | None, low: float
 @asynccontextmanager
 async def open_state(settings: StateSettings) -> AsyncGenerator[StateBackend]:
     """The store the settings name; Redis is checked with one PING (exit 4 when it does not answer)."""
+    from tools_server.state import DEFAULT_ACCOUNT_REQUESTS, MemoryState, StateUnreachable, connect, redis_state
+
     if settings.url is None:
         yield MemoryState(account_requests=settings.account_requests)
         return
-    from tools_server.state.redis import StateUnreachable, connect, redis_state
 
     requests = settings.account_requests if settings.account_requests is not None else DEFAULT_ACCOUNT_REQUESTS
     try:

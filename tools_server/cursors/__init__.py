@@ -1,1 +1,34 @@
-"""Pure: what a query_changes cursor has seen, what changed since, and the session's own writes."""
+"""Pure: what a query_changes cursor has seen, what changed since, and the session's own writes.
+
+The face other wings import from; the modules below it are this wing's own."""
+
+from tools_server.cursors.own_writes import mark_own_writes
+from tools_server.cursors.seen_resources import ObjectType, SeenObjects
+from tools_server.cursors.seen_tasks import SeenItems
+from tools_server.cursors.view import (
+    ChangesResult,
+    TaskBrief,
+    View,
+    brief,
+    change_line,
+    diff,
+    ordered_tasks,
+    project_briefs,
+    task_line,
+)
+
+__all__ = [
+    "ChangesResult",
+    "ObjectType",
+    "SeenItems",
+    "SeenObjects",
+    "TaskBrief",
+    "View",
+    "brief",
+    "change_line",
+    "diff",
+    "mark_own_writes",
+    "ordered_tasks",
+    "project_briefs",
+    "task_line",
+]

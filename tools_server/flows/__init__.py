@@ -1,1 +1,24 @@
-"""Each tool's behaviour without MCP: the write pipeline and one spec per write tool, and the read flows."""
+"""Each tool's behaviour without MCP: the write pipeline and one spec per write tool, and the read flows.
+
+The face other wings import from; the modules below it are this wing's own."""
+
+from tools_server.flows.find_completed import search_completed_tasks
+from tools_server.flows.find_items import FindResult, search_open_tasks
+from tools_server.flows.pipeline import NeedsConfirmation, WriteSpec, run_resend, run_write
+from tools_server.flows.query_changes import query_changes_result
+from tools_server.flows.resources import PROJECTS_URI, TASK_URI_TEMPLATE, projects_json, task_json
+
+__all__ = [
+    "PROJECTS_URI",
+    "TASK_URI_TEMPLATE",
+    "FindResult",
+    "NeedsConfirmation",
+    "WriteSpec",
+    "projects_json",
+    "query_changes_result",
+    "run_resend",
+    "run_write",
+    "search_completed_tasks",
+    "search_open_tasks",
+    "task_json",
+]

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from tools_server.plans.plan import PlanError, not_found
-from tools_server.state.sessions import Session
+from tools_server.plans import PlanError, not_found
+from tools_server.state import Session
 from tools_server.sync.client import SyncClient
 from tools_server.sync.commands import CompletedTask
 from tools_server.sync.mirror import Mirror
@@ -172,7 +172,7 @@ async def fetch(
     return Found(tasks, exhausted=len(tasks) <= limit, requests=requests)
 
 
-async def find(
+async def search_completed_tasks(
     session: Session,
     client: SyncClient,
     now: datetime,

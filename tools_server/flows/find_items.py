@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from tools_server.cursors.view import TaskBrief, brief, task_line
+from tools_server.cursors import TaskBrief, brief, task_line
 from tools_server.dues import zone
 from tools_server.filters import evaluate, parse_filter, unknown_names
 from tools_server.sync.mirror import Mirror
@@ -24,7 +24,7 @@ class FindResult(BaseModel):
     unknown: list[str] | None = None
 
 
-def find(mirror: Mirror, text: str, limit: int, now: datetime) -> tuple[str, FindResult]:
+def search_open_tasks(mirror: Mirror, text: str, limit: int, now: datetime) -> tuple[str, FindResult]:
     """Raises FilterError (a ValueError naming the position) for a malformed filter."""
     nodes = parse_filter(text)
     zone_name = timezone_of(mirror)

@@ -12,11 +12,24 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from tools_server.plans.pending import PendingFull, PendingWrite, unresumable_text
-from tools_server.plans.plan import Plan, PlanError
-from tools_server.plans.results import WriteResult, build_result, combine, dry_run_result, summary_text
-from tools_server.plans.undo import UndoRecord, WriteKind, images, reversible, undo_record
-from tools_server.state.sessions import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
+from tools_server.plans import (
+    PendingFull,
+    PendingWrite,
+    Plan,
+    PlanError,
+    UndoRecord,
+    WriteKind,
+    WriteResult,
+    build_result,
+    combine,
+    dry_run_result,
+    images,
+    reversible,
+    summary_text,
+    undo_record,
+    unresumable_text,
+)
+from tools_server.state import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
 from tools_server.sync.client import SyncClient
 from tools_server.sync.commands import Command, facts_of
 from tools_server.sync.mirror import Mirror

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools_server.cursors.view import (
+from tools_server.cursors import (
     ChangesResult,
     View,
     brief,
@@ -12,7 +12,7 @@ from tools_server.cursors.view import (
     project_briefs,
     task_line,
 )
-from tools_server.state.sessions import Session
+from tools_server.state import Session
 from tools_server.sync.client import SyncClient
 from tools_server.user import account_line
 

@@ -13,23 +13,29 @@ from tools_server.flows.pipeline import (
     recurring_note,
 )
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ProjectOp
-from tools_server.plans.comments import CommentsInput, plan_comments
-from tools_server.plans.plan import Plan, PlanError, Step
-from tools_server.plans.positions import place, plan_reorder
-from tools_server.plans.projects import plan_projects, tasks_removed
-from tools_server.plans.reversal import plan_undo
-from tools_server.plans.tasks import (
+from tools_server.plans import (
+    CommentsInput,
+    Plan,
+    PlanError,
+    Step,
+    UndoRecord,
     label_of,
+    place,
     plan_add,
+    plan_comments,
     plan_complete,
     plan_delete,
     plan_move,
+    plan_projects,
     plan_reopen,
+    plan_reorder,
+    plan_undo,
     plan_update,
     resolve_destination,
+    state_of,
+    tasks_removed,
 )
-from tools_server.plans.undo import UndoRecord, state_of
-from tools_server.state.sessions import Session
+from tools_server.state import Session
 from tools_server.sync.mirror import Mirror
 
 AddInput = tuple[list[NewItem], list[NewProject]]

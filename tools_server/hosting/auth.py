@@ -25,8 +25,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.state.sessions import token_fingerprint
-from tools_server.state.store import BudgetSpent, StateRefusal
+from tools_server.state import BudgetSpent, StateRefusal, token_fingerprint
 from tools_server.sync.client import SyncClient, SyncFailure, TokenRejected
 
 logger = logging.getLogger(__name__)

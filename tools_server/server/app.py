@@ -16,14 +16,13 @@ from pydantic import AnyUrl, ValidationError
 
 from tools_server import __version__
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.flows.resources import PROJECTS_URI, projects_json
+from tools_server.flows import PROJECTS_URI, projects_json
 from tools_server.server import comments, projects, reads, recovery, tasks
 from tools_server.server.arguments import closest_argument, compact_errors, strict_arguments
 from tools_server.server.calls import DEFAULT_CALL_BUDGET, AppState, Backend, read_guarded, session_and_client
 from tools_server.server.prompts import check_prompt_call, register_prompts
 from tools_server.server.schemas import LIMIT_KEYWORDS, compact_schema
-from tools_server.state.sessions import SessionRegistry
-from tools_server.state.store import StateBackend
+from tools_server.state import SessionRegistry, StateBackend
 
 INSTRUCTIONS = (
     "Todoist tasks over the Sync API. Call query_changes first: it lists projects and tasks with ids; later calls "

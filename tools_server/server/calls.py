@@ -13,19 +13,20 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.flows.pipeline import WriteSpec, run_write
+from tools_server.flows import WriteSpec, run_write
 from tools_server.hosting.auth import verified_token
-from tools_server.plans.plan import PlanError
-from tools_server.state.sessions import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
-from tools_server.state.sessions import (
+from tools_server.plans import PlanError
+from tools_server.state import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
+from tools_server.state import (
     CallScope,
     Session,
     SessionRegistry,
     SessionTokenRejected,
+    StateBackend,
+    StateRefusal,
     token_fingerprint,
     token_secret,
 )
-from tools_server.state.store import StateBackend, StateRefusal
 from tools_server.sync.client import SyncClient, SyncFailure
 
 _T = TypeVar("_T")

@@ -9,13 +9,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from tools_server.flows import write_tools
-from tools_server.flows.pipeline import run_write
+from tools_server.flows import run_write, write_tools
 from tools_server.inputs import MAX_ITEMS_PER_CALL, CommentEdit, NewComment, Ref, TaskId
-from tools_server.plans.comments import CommentBrief, list_comments
-from tools_server.plans.results import WriteResult
+from tools_server.plans import CommentBrief, WriteResult, list_comments
 from tools_server.server.calls import WRITE, ToolContext, run
-from tools_server.state.sessions import Session
+from tools_server.state import Session
 from tools_server.sync.client import SyncClient
 
 MAX_LISTED_TARGETS = 50

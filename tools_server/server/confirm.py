@@ -22,7 +22,7 @@ from mcp.types import CallToolResult, ElicitRequest, ElicitRequestFormParams, El
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-from tools_server.flows.pipeline import NeedsConfirmation
+from tools_server.flows import NeedsConfirmation
 
 logger = logging.getLogger(__name__)
 

@@ -9,12 +9,11 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
-from tools_server.flows import write_tools
-from tools_server.flows.pipeline import run_write
+from tools_server.flows import run_write, write_tools
 from tools_server.inputs import MAX_OPS_PER_CALL, ProjectOp
 from tools_server.server.calls import MANAGE, ToolContext, run
 from tools_server.server.confirm import confirmed_write
-from tools_server.state.sessions import Session
+from tools_server.state import Session
 from tools_server.sync.client import SyncClient
 
 

@@ -11,16 +11,21 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from tools_server.cursors.view import ChangesResult
+from tools_server.cursors import ChangesResult
 from tools_server.filters import FilterError
-from tools_server.flows.find_completed import find as completed_tasks
-from tools_server.flows.find_items import FindResult, find
-from tools_server.flows.query_changes import query_changes_result
-from tools_server.flows.resources import PROJECTS_URI, TASK_URI_TEMPLATE, task_json
+from tools_server.flows import (
+    PROJECTS_URI,
+    TASK_URI_TEMPLATE,
+    FindResult,
+    query_changes_result,
+    search_completed_tasks,
+    search_open_tasks,
+    task_json,
+)
 from tools_server.inputs import DateStr, Ref
-from tools_server.plans.plan import PlanError
+from tools_server.plans import PlanError
 from tools_server.server.calls import READ, ToolContext, clock_of, read_guarded, run, session_and_client
-from tools_server.state.sessions import Session
+from tools_server.state import Session
 from tools_server.sync.client import SyncClient
 
 # find_items reads the mirror without a request when it was synced this recently (e.g. by the write just before).
@@ -46,7 +51,7 @@ def register(server: MCPServer) -> None:
         clock = clock_of(ctx)
         return await run(
             ctx,
-            lambda session, client: completed_tasks(
+            lambda session, client: search_completed_tasks(
                 session, client, clock.now(), since, until, by, project, search, limit
             ),
         )
@@ -66,7 +71,7 @@ def register(server: MCPServer) -> None:
             if clock.monotonic() - session.synced_at > FIND_FRESH_SECONDS:
                 await session.request(client)  # one incremental sync; a mirror synced moments ago is used as it is
             try:
-                return find(session.mirror, filter, limit, clock.now())
+                return search_open_tasks(session.mirror, filter, limit, clock.now())
             except FilterError as exc:
                 raise PlanError(f"filter: {exc}") from exc
 

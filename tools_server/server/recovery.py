@@ -9,11 +9,10 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
-from tools_server.flows import write_tools
-from tools_server.flows.pipeline import run_resend, run_write
+from tools_server.flows import run_resend, run_write, write_tools
 from tools_server.server.calls import RESEND, WRITE, ToolContext, run
 from tools_server.server.confirm import confirmed_write
-from tools_server.state.sessions import Session
+from tools_server.state import Session
 from tools_server.sync.client import SyncClient
 
 

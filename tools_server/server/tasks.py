@@ -24,11 +24,11 @@ from tools_server.inputs import (
     count_items,
     tree_depth,
 )
-from tools_server.plans.results import AddResult
+from tools_server.plans import AddResult
 from tools_server.server.arguments import compact_errors
 from tools_server.server.calls import DELETE, WRITE, ToolContext, write
 from tools_server.server.confirm import confirmed_write
-from tools_server.state.sessions import DELETE_UNCONFIRMED_MAX
+from tools_server.state import DELETE_UNCONFIRMED_MAX
 
 
 def register(server: MCPServer) -> None:

@@ -1,1 +1,41 @@
-"""What outlives one call: per-account mirrors and sessions, and the handles kept in memory, a file or Redis."""
+"""What outlives one call: per-account mirrors and sessions, and the handles kept in memory, a file or Redis.
+
+The face other wings import from; the modules below it are this wing's own."""
+
+from tools_server.state.memory import MemoryState
+from tools_server.state.redis import DEFAULT_LOCK_SECONDS, SCHEMES, StateUnreachable, connect, masked, redis_state
+from tools_server.state.sessions import (
+    DEFAULT_CALL_BUDGET,
+    DELETE_UNCONFIRMED_MAX,
+    DELETE_WINDOW_SECONDS,
+    CallScope,
+    Session,
+    SessionRegistry,
+    SessionTokenRejected,
+    token_fingerprint,
+    token_secret,
+)
+from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, BudgetSpent, StateBackend, StateRefusal
+
+__all__ = [
+    "DEFAULT_ACCOUNT_REQUESTS",
+    "DEFAULT_CALL_BUDGET",
+    "DEFAULT_LOCK_SECONDS",
+    "DELETE_UNCONFIRMED_MAX",
+    "DELETE_WINDOW_SECONDS",
+    "SCHEMES",
+    "BudgetSpent",
+    "CallScope",
+    "MemoryState",
+    "Session",
+    "SessionRegistry",
+    "SessionTokenRejected",
+    "StateBackend",
+    "StateRefusal",
+    "StateUnreachable",
+    "connect",
+    "masked",
+    "redis_state",
+    "token_fingerprint",
+    "token_secret",
+]

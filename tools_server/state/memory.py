@@ -7,9 +7,8 @@ import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from tools_server.cursors.view import View
-from tools_server.plans.pending import PendingWrite, check_room
-from tools_server.plans.undo import UndoRecord
+from tools_server.cursors import View
+from tools_server.plans import PendingWrite, UndoRecord, check_room
 from tools_server.state.records import PENDING, REMOVAL, UNDO, Refused, Sealed, Sealer
 from tools_server.state.store import (
     BATCH_ID,

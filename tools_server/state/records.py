@@ -30,11 +30,8 @@ from typing import Any, Generic, Literal, TypeVar, get_args
 import msgspec
 from pydantic import TypeAdapter, ValidationError
 
-from tools_server.cursors.seen_resources import ObjectType, SeenObjects
-from tools_server.plans.pending import PendingWrite
-from tools_server.plans.tasks import LocalError, Plan, Step
-from tools_server.plans.undo import UndoRecord, WriteKind
-from tools_server.plans.undo_commands import Image
+from tools_server.cursors import ObjectType, SeenObjects
+from tools_server.plans import Image, LocalError, PendingWrite, Plan, Step, UndoRecord, WriteKind
 from tools_server.sync.commands import (
     Command,
     Item,

@@ -29,9 +29,8 @@ import redis.asyncio as aioredis
 from anyio.abc import TaskGroup
 from redis.exceptions import LockError, RedisError
 
-from tools_server.cursors.view import View
-from tools_server.plans.pending import PendingWrite, check_room
-from tools_server.plans.undo import UndoRecord
+from tools_server.cursors import View
+from tools_server.plans import PendingWrite, UndoRecord, check_room
 from tools_server.state.records import (
     BLOB_HEADER,
     MAC_SIZE,

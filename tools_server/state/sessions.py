@@ -23,12 +23,11 @@ from typing import TypeVar
 import anyio
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.cursors.own_writes import mark_own_writes
-from tools_server.cursors.view import View
-from tools_server.plans.pending import MAX_PENDING_COMMANDS as MAX_PENDING_COMMANDS
-from tools_server.plans.pending import PendingFull as PendingFull
-from tools_server.plans.pending import PendingWrite as PendingWrite
-from tools_server.plans.undo import UndoRecord
+from tools_server.cursors import View, mark_own_writes
+from tools_server.plans import MAX_PENDING_COMMANDS as MAX_PENDING_COMMANDS
+from tools_server.plans import PendingFull as PendingFull
+from tools_server.plans import PendingWrite as PendingWrite
+from tools_server.plans import UndoRecord
 from tools_server.state.memory import MemoryState
 from tools_server.state.store import AccountState, Releaser, StateBackend
 from tools_server.sync.client import Deadline, RequestRejected, SyncClient, TokenRejected

@@ -17,9 +17,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from tools_server.cursors.view import View
-from tools_server.plans.pending import PendingWrite
-from tools_server.plans.undo import UndoRecord
+from tools_server.cursors import View
+from tools_server.plans import PendingWrite, UndoRecord
 from tools_server.state.records import Refused
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from tools_server.cursors.seen_tasks import SeenItems
-from tools_server.cursors.view import View
+from tools_server.cursors import SeenItems, View
 from tools_server.state.records import ViewRecord, seen_objects, seen_record
 from tools_server.sync.commands import Item
 
