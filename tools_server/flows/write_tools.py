@@ -19,22 +19,13 @@ from tools_server.plans import (
     PlanError,
     Step,
     UndoRecord,
-    label_of,
-    place,
-    plan_add,
-    plan_comments,
-    plan_complete,
-    plan_delete,
-    plan_move,
-    plan_projects,
-    plan_reopen,
-    plan_reorder,
     plan_undo,
-    plan_update,
-    resolve_destination,
+    positions,
     state_of,
-    tasks_removed,
 )
+from tools_server.plans import comments as comment_plans
+from tools_server.plans import projects as project_plans
+from tools_server.plans import tasks as task_plans
 from tools_server.state import Session
 from tools_server.sync.mirror import Mirror
 
@@ -46,7 +37,7 @@ def _uses_names(items: list[NewItem]) -> bool:
 
 
 def _plan_add(args: AddInput, mirror: Mirror) -> Planned:
-    projects, plan = plan_add(args[0], mirror, new_projects=args[1])
+    projects, plan = task_plans.plan_add(args[0], mirror, new_projects=args[1])
     return Planned(plan, projects)
 
 
@@ -101,24 +92,32 @@ ADD = WriteSpec[AddInput](
     extra=projects_note,
 )
 COMPLETE = WriteSpec[list[str]](
-    "Completed", lambda ids, m: Planned(plan_complete(ids, m)), undo="complete", extra=recurring_note, recurrence=True
+    "Completed",
+    lambda ids, m: Planned(task_plans.plan_complete(ids, m)),
+    undo="complete",
+    extra=recurring_note,
+    recurrence=True,
 )
 
 
 def _plan_move(args: tuple[list[str], MoveTarget], mirror: Mirror) -> Planned:
     ids, target = args
     moving = target.to_project is not None or target.to_section is not None or target.to_parent is not None
-    destination = resolve_destination(target, mirror) if moving else None
-    plan = plan_move(ids, destination, mirror) if destination is not None else None
+    destination = task_plans.resolve_destination(target, mirror) if moving else None
+    plan = task_plans.plan_move(ids, destination, mirror) if destination is not None else None
     if target.position is None:
         assert plan is not None
         return Planned(plan)
     unique = list(dict.fromkeys(ids))
     if plan is not None:  # tasks refused locally (a cycle) stay where they are and out of the order
         unique = [i for s, i in zip(plan.steps, unique, strict=True) if s.error is None]
-    reorder = plan_reorder(unique, place(unique or ids, destination, target.position, mirror), target.position, mirror)
+    reorder = positions.plan_reorder(
+        unique, positions.place(unique or ids, destination, target.position, mirror), target.position, mirror
+    )
     if plan is None:
-        steps = tuple(Step(n, label_of(mirror, i), target=i, shared=reorder.uuid) for n, i in enumerate(unique))
+        steps = tuple(
+            Step(n, task_plans.label_of(mirror, i), target=i, shared=reorder.uuid) for n, i in enumerate(unique)
+        )
         return Planned(Plan(steps, (), after=(reorder,)), verb="Reordered")
     steps = tuple(replace(s, shared=reorder.uuid) if s.error is None else s for s in plan.steps)
     return Planned(Plan(steps, plan.notes, after=(reorder,)))
@@ -132,12 +131,12 @@ MOVE = WriteSpec[tuple[list[str], MoveTarget]](
     undo="move",
     needs_mirror=lambda a: a[1].to_parent is None or a[1].position is not None,
 )
-REOPEN = WriteSpec[list[str]]("Reopened", lambda ids, m: Planned(plan_reopen(ids, m)), undo="reopen")
+REOPEN = WriteSpec[list[str]]("Reopened", lambda ids, m: Planned(task_plans.plan_reopen(ids, m)), undo="reopen")
 # An explicit due date on a recurring task keeps its recurrence, read from the task's current due (freshly read: a
 # recurrence changed elsewhere since our last request must not be put back).
 UPDATE = WriteSpec[list[ItemChanges]](
     "Updated",
-    lambda changes, m: Planned(plan_update(changes, m)),
+    lambda changes, m: Planned(task_plans.plan_update(changes, m)),
     undo="update",
     refresh=lambda changes: any(c.due_date or c.due_datetime for c in changes),
     needs_mirror=lambda changes: any("reminders" in (c.clear or ()) for c in changes),  # the task's reminders
@@ -151,7 +150,7 @@ def _plan_delete(ids: list[str], mirror: Mirror) -> Planned:
     for item_id in ids:
         if state_of(mirror, item_id) is not None:
             gone.update(mirror.descendants(item_id, children))
-    return Planned(plan_delete(ids, mirror), removes=len(gone))
+    return Planned(task_plans.plan_delete(ids, mirror), removes=len(gone))
 
 
 DELETE = WriteSpec[list[str]](
@@ -173,7 +172,7 @@ def _missed_objects(planned: Planned) -> bool:
 
 COMMENTS = WriteSpec[CommentsInput](
     "Applied",
-    lambda a, m: Planned(plan_comments(a, m)),
+    lambda a, m: Planned(comment_plans.plan_comments(a, m)),
     undo="comments",
     needs_mirror=lambda _: True,
     missed_names=_missed_objects,
@@ -182,8 +181,8 @@ COMMENTS = WriteSpec[CommentsInput](
 
 def _plan_projects(ops: list[ProjectOp], mirror: Mirror) -> Planned:
     # Deleting a project or section deletes its tasks: counted like delete_items, for the same confirmation.
-    plan = plan_projects(ops, mirror)
-    return Planned(plan, removes=tasks_removed(plan, mirror))
+    plan = project_plans.plan_projects(ops, mirror)
+    return Planned(plan, removes=project_plans.tasks_removed(plan, mirror))
 
 
 # Only adds that name nothing (a label, a root project) can be planned without the account's objects.
