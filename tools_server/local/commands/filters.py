@@ -11,6 +11,7 @@ from tools_server.local.args import Args, Color, Id, IdArgs, Order, parse_args
 from tools_server.local.commands.fields import assign_given, nonblank
 from tools_server.local.commands.lookups import delete_all
 from tools_server.local.commands.orders import OrderMappingArgs, reorder
+from tools_server.local.commands.table import command
 from tools_server.local.tx import Obj, Tx
 
 
@@ -33,6 +34,7 @@ class FilterUpdateArgs(Args):
     description: StrictStr | None = None
 
 
+@command
 def filter_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(FilterAddArgs, raw)
     order = args.item_order if args.item_order is not None else tx.next_order("filter", None, None, None)
@@ -51,6 +53,7 @@ def filter_add(tx: Tx, raw: dict[str, Any]) -> str:
     return saved["id"]
 
 
+@command
 def filter_update(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(FilterUpdateArgs, raw)
     saved = tx.resolve("filter", "id", args.id)
@@ -64,8 +67,11 @@ def filter_update(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put("filter", saved)
 
 
+@command
 def filter_delete(tx: Tx, raw: dict[str, Any]) -> None:
     delete_all(tx, "filter", [tx.resolve("filter", "id", parse_args(IdArgs, raw).id)])
 
 
-filter_update_orders = reorder("filter", OrderMappingArgs, argument="id_order_mapping", fields=("item_order",))
+filter_update_orders = command(
+    reorder("filter", OrderMappingArgs, argument="id_order_mapping", fields=("item_order",)), "filter_update_orders"
+)

@@ -16,6 +16,7 @@ from tools_server.local.commands.fields import due_from_arg, nonblank, stamp_arg
 from tools_server.local.commands.labels import task_labels
 from tools_server.local.commands.lookups import delete_items
 from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
+from tools_server.local.commands.table import command
 from tools_server.local.dates import Due, next_occurrence
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
@@ -124,6 +125,7 @@ def _following_due(tx: Tx, stored: Obj) -> Obj | None:
     return following.model_dump() if following is not None else None
 
 
+@command
 def item_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(ItemAddArgs, raw)
     content = nonblank("content", args.content)
@@ -176,6 +178,7 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
     return item["id"]
 
 
+@command
 def item_update(tx: Tx, raw: dict[str, Any]) -> None:
     """Set fields take the new value, null clears; placement and completion are not this command's job (ignored)."""
     args = parse_args(ItemUpdateArgs, raw)
@@ -215,6 +218,7 @@ def item_update(tx: Tx, raw: dict[str, Any]) -> None:
 _MOVE_DESTINATIONS = ("project_id", "section_id", "parent_id")
 
 
+@command
 def item_move(tx: Tx, raw: dict[str, Any]) -> None:
     """Exactly one destination; the task becomes the last there, and its subtasks follow it.
 
@@ -260,8 +264,10 @@ def item_move(tx: Tx, raw: dict[str, Any]) -> None:
     return None
 
 
-item_reorder = reorder("item", ItemReorderArgs, argument="items", fields=("child_order",))
-item_update_day_orders = reorder("item", ItemDayOrdersArgs, argument="ids_to_orders", fields=("day_order",))
+item_reorder = command(reorder("item", ItemReorderArgs, argument="items", fields=("child_order",)), "item_reorder")
+item_update_day_orders = command(
+    reorder("item", ItemDayOrdersArgs, argument="ids_to_orders", fields=("day_order",)), "item_update_day_orders"
+)
 
 
 def _complete(tx: Tx, item: Obj, completed_at: str) -> None:
@@ -271,6 +277,7 @@ def _complete(tx: Tx, item: Obj, completed_at: str) -> None:
             tx.put("item", one)
 
 
+@command
 def item_close(tx: Tx, raw: dict[str, Any]) -> None:
     """What Todoist's own clients do: complete a normal task (with its subtasks), advance a recurring one."""
     item = tx.resolve("item", "id", parse_args(ItemIdArgs, raw).id)
@@ -286,6 +293,7 @@ def item_close(tx: Tx, raw: dict[str, Any]) -> None:
     return None
 
 
+@command
 def item_complete(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(ItemCompleteArgs, raw)
     item = tx.resolve("item", "id", args.id)
@@ -297,6 +305,7 @@ def item_complete(tx: Tx, raw: dict[str, Any]) -> None:
     return None
 
 
+@command
 def item_update_date_complete(tx: Tx, raw: dict[str, Any]) -> None:
     """Complete (is_forward 1) or undo (0) one occurrence of a recurring task: it takes the given due and stays open.
 
@@ -324,6 +333,7 @@ def item_update_date_complete(tx: Tx, raw: dict[str, Any]) -> None:
                 tx.put("item", child)
 
 
+@command
 def item_uncomplete(tx: Tx, raw: dict[str, Any]) -> None:
     """Reopen a task and any completed ancestors; the task goes to the end of its parent."""
     item = tx.resolve("item", "id", parse_args(ItemIdArgs, raw).id)
@@ -344,6 +354,7 @@ def item_uncomplete(tx: Tx, raw: dict[str, Any]) -> None:
     return None
 
 
+@command
 def item_delete(tx: Tx, raw: dict[str, Any]) -> None:
     """The task and its subtasks, with the comments and reminders of each."""
     item = tx.resolve("item", "id", parse_args(ItemIdArgs, raw).id)

@@ -15,6 +15,7 @@ from tools_server.local.args import Args, Color, Id, Order, parse_args
 from tools_server.local.commands.fields import assign_given
 from tools_server.local.commands.lookups import delete_all, items_with_label
 from tools_server.local.commands.orders import OrderMappingArgs, reorder
+from tools_server.local.commands.table import command
 from tools_server.local.errors import already_exists, invalid_argument
 from tools_server.local.tx import Obj, Tx
 
@@ -89,6 +90,7 @@ def _label_name(tx: Tx, value: str, *, keep: Obj | None = None) -> str:
     return name
 
 
+@command
 def label_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(LabelAddArgs, raw)
     name = _label_name(tx, args.name)
@@ -98,6 +100,7 @@ def label_add(tx: Tx, raw: dict[str, Any]) -> str:
     return label["id"]
 
 
+@command
 def label_update(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(LabelUpdateArgs, raw)
     label = tx.resolve("label", "id", args.id)
@@ -115,6 +118,7 @@ def label_update(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put("label", label)
 
 
+@command
 def label_delete(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(LabelDeleteArgs, raw)
     label = tx.resolve("label", "id", args.id)
@@ -127,4 +131,7 @@ def label_delete(tx: Tx, raw: dict[str, Any]) -> None:
 
 
 # A label's position has a Sync name (item_order) and a REST one (order); both move together.
-label_update_orders = reorder("label", OrderMappingArgs, argument="id_order_mapping", fields=("item_order", "order"))
+label_update_orders = command(
+    reorder("label", OrderMappingArgs, argument="id_order_mapping", fields=("item_order", "order")),
+    "label_update_orders",
+)

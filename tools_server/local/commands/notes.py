@@ -11,6 +11,7 @@ from pydantic import StrictStr
 from tools_server.local.args import Args, Id, IdArgs, parse_args
 from tools_server.local.commands.fields import assign_given, nonblank
 from tools_server.local.commands.lookups import delete_all, resolve_any
+from tools_server.local.commands.table import command
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
 
@@ -53,6 +54,7 @@ def _content(value: str | None, attachment: Obj | None) -> str:
     return value if attachment is not None else nonblank("content", value)
 
 
+@command
 def note_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(NoteAddArgs, raw)
     if (args.item_id is None) == (args.project_id is None):
@@ -80,6 +82,7 @@ def note_add(tx: Tx, raw: dict[str, Any]) -> str:
     return note["id"]
 
 
+@command
 def note_update(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(NoteUpdateArgs, raw)
     kind, note = resolve_any(tx, NOTE_KINDS, "id", args.id)
@@ -91,6 +94,7 @@ def note_update(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put(kind, note)
 
 
+@command
 def note_delete(tx: Tx, raw: dict[str, Any]) -> None:
     kind, note = resolve_any(tx, NOTE_KINDS, "id", parse_args(IdArgs, raw).id)
     delete_all(tx, kind, [note])

@@ -24,6 +24,7 @@ from tools_server.local.commands.lookups import (
     subprojects,
 )
 from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
+from tools_server.local.commands.table import command
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
 
@@ -68,6 +69,7 @@ def _project(tx: Tx, raw_id: str, *, not_inbox: str | None = None) -> Obj:
     return project
 
 
+@command
 def project_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(ProjectAddArgs, raw)
     name = nonblank("name", args.name)
@@ -90,6 +92,7 @@ def project_add(tx: Tx, raw: dict[str, Any]) -> str:
     return project["id"]
 
 
+@command
 def project_update(tx: Tx, raw: dict[str, Any]) -> None:
     """Given fields take the new value; null leaves a field as it is."""
     args = parse_args(ProjectUpdateArgs, raw)
@@ -102,6 +105,7 @@ def project_update(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put("project", project)
 
 
+@command
 def project_move(tx: Tx, raw: dict[str, Any]) -> None:
     """Under another project (last among its children) or, with parent_id null, to the root (last there)."""
     args = parse_args(ProjectMoveArgs, raw)
@@ -121,9 +125,12 @@ def project_move(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put("project", project)
 
 
-project_reorder = reorder("project", ProjectReorderArgs, argument="projects", fields=("child_order",))
+project_reorder = command(
+    reorder("project", ProjectReorderArgs, argument="projects", fields=("child_order",)), "project_reorder"
+)
 
 
+@command
 def project_archive(tx: Tx, raw: dict[str, Any]) -> None:
     project = _project(tx, parse_args(IdArgs, raw).id, not_inbox="archived")
     for one in [project, *subprojects(tx, project["id"])]:
@@ -132,6 +139,7 @@ def project_archive(tx: Tx, raw: dict[str, Any]) -> None:
             tx.put("project", one)
 
 
+@command
 def project_unarchive(tx: Tx, raw: dict[str, Any]) -> None:
     """Only this project comes back, as the last root project, with its tasks and sections (its sub-projects stay
     archived); those are stamped again so a client that dropped them on archive gets them back incrementally."""
@@ -144,6 +152,7 @@ def project_unarchive(tx: Tx, raw: dict[str, Any]) -> None:
     restamp(tx, "item", items_in_projects(tx, [project["id"]]))
 
 
+@command
 def project_delete(tx: Tx, raw: dict[str, Any]) -> None:
     project = _project(tx, parse_args(IdArgs, raw).id, not_inbox="deleted")
     projects = [project, *subprojects(tx, project["id"])]

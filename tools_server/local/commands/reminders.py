@@ -14,6 +14,7 @@ from pydantic import Field, StrictBool, StrictInt
 from tools_server.local.args import Args, DueArg, Id, IdArgs, parse_args
 from tools_server.local.commands.fields import assign_given, due_from_arg
 from tools_server.local.commands.lookups import delete_all
+from tools_server.local.commands.table import command
 from tools_server.local.errors import invalid_argument
 from tools_server.local.tx import Obj, Tx
 
@@ -69,6 +70,7 @@ def _shape(reminder: Obj) -> Obj:
     return reminder
 
 
+@command
 def reminder_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(ReminderAddArgs, raw)
     item = tx.resolve("item", "item_id", args.item_id)
@@ -88,6 +90,7 @@ def reminder_add(tx: Tx, raw: dict[str, Any]) -> str:
     return reminder["id"]
 
 
+@command
 def reminder_update(tx: Tx, raw: dict[str, Any]) -> None:
     """Given fields replace the stored ones; a change of type must bring what the new type needs."""
     args = parse_args(ReminderUpdateArgs, raw)
@@ -100,5 +103,6 @@ def reminder_update(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put("reminder", _shape(reminder))
 
 
+@command
 def reminder_delete(tx: Tx, raw: dict[str, Any]) -> None:
     delete_all(tx, "reminder", [tx.resolve("reminder", "id", parse_args(IdArgs, raw).id)])

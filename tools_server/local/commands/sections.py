@@ -14,6 +14,7 @@ from tools_server.local.args import Args, Id, IdArgs, Order, parse_args
 from tools_server.local.commands.fields import assign_given, nonblank, stamp_argument
 from tools_server.local.commands.lookups import delete_all, delete_items, items_in_section
 from tools_server.local.commands.orders import PositionArgs, reorder
+from tools_server.local.commands.table import command
 from tools_server.local.tx import Obj, Tx
 
 
@@ -51,6 +52,7 @@ class SectionArchiveArgs(Args):
     archived_at: StrictStr | None = None
 
 
+@command
 def section_add(tx: Tx, raw: dict[str, Any]) -> str:
     args = parse_args(SectionAddArgs, raw)
     name = nonblank("name", args.name)
@@ -73,6 +75,7 @@ def section_add(tx: Tx, raw: dict[str, Any]) -> str:
     return section["id"]
 
 
+@command
 def section_update(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(SectionUpdateArgs, raw)
     section = tx.resolve("section", "id", args.id)
@@ -82,6 +85,7 @@ def section_update(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put("section", section)
 
 
+@command
 def section_move(tx: Tx, raw: dict[str, Any]) -> None:
     """To another project, last among its sections; the section's tasks (and their subtasks) go with it."""
     args = parse_args(SectionMoveArgs, raw)
@@ -99,9 +103,12 @@ def section_move(tx: Tx, raw: dict[str, Any]) -> None:
         tx.put("item", item)
 
 
-section_reorder = reorder("section", SectionReorderArgs, argument="sections", fields=("section_order",))
+section_reorder = command(
+    reorder("section", SectionReorderArgs, argument="sections", fields=("section_order",)), "section_reorder"
+)
 
 
+@command
 def section_archive(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(SectionArchiveArgs, raw)
     section = tx.resolve("section", "id", args.id)
@@ -116,6 +123,7 @@ def section_archive(tx: Tx, raw: dict[str, Any]) -> None:
             tx.put("item", item)
 
 
+@command
 def section_unarchive(tx: Tx, raw: dict[str, Any]) -> None:
     """The section comes back; its tasks stay completed (reopen them one by one)."""
     section = tx.resolve("section", "id", parse_args(IdArgs, raw).id)
@@ -125,6 +133,7 @@ def section_unarchive(tx: Tx, raw: dict[str, Any]) -> None:
     tx.put("section", section)
 
 
+@command
 def section_delete(tx: Tx, raw: dict[str, Any]) -> None:
     section = tx.resolve("section", "id", parse_args(IdArgs, raw).id)
     delete_items(tx, items_in_section(tx, section["id"]))
