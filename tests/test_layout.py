@@ -109,3 +109,17 @@ def test_no_module_is_named_as_another_ones_overflow() -> None:
     names = [p.stem for p in PACKAGE.rglob("*.py")]
     overflow = [n for n in names if n.endswith(("_more", "_objects", "_extra")) or n.startswith(("more_", "extra_"))]
     assert overflow == []
+
+
+def test_only_the_mcp_surface_hosting_and_the_console_script_import_mcp() -> None:
+    # cli/ drives the server through the SDK's own client (`call`, `tools`); every other wing stays MCP-free, so the
+    # behaviour below server/ can be run and tested without it.
+    importers: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            named = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                named = [node.module or ""]
+            if any(n == "mcp" or n.startswith("mcp.") for n in named):
+                importers.add(path.relative_to(PACKAGE).parts[0])
+    assert importers == {"server", "hosting", "cli"}
