@@ -33,8 +33,14 @@ async def run_call(
         token = backend.default_token
         fingerprint = token_fingerprint(token)
         state_file = call_state.state_path(db)
+        warnings: list[str] = []
+        try:
+            key: bytes | None = call_state.server_key(state_file)
+        except OSError as exc:  # e.g. a read-only or full disk: the call still runs, its handles are not kept
+            key = None
+            warnings.append(f"the `call` state cannot be kept ({call_state.key_path(state_file)}: {exc.strerror})")
         # The in-process store seals its records with the file's key, so they are saved as they are.
-        store = MemoryState(server_secret=call_state.server_key(state_file))
+        store = MemoryState(server_secret=key)
         registry = SessionRegistry(clock=SYSTEM_CLOCK, state=store)
         # The session the server will look up for this token (the same key, account and secret).
         session = registry.get(f"{fingerprint}:{_CONNECTION}", account=fingerprint, secret=token_secret(token))
@@ -45,7 +51,15 @@ async def run_call(
         server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget)
         async with Client(server) as client:
             result = await client.call_tool(tool, arguments)
-        call_state.save(state_file, fingerprint, session, account, restored)
+        if key is not None:
+            try:
+                call_state.save(state_file, fingerprint, session, account, restored)
+            except OSError as exc:
+                # What the backend did stands: a write that landed is reported as it is, never as a crash.
+                warnings.append(f"the `call` state was not saved ({state_file}: {exc.strerror})")
+    for warning in warnings:
+        print(f"tools-server: warning: {warning}; the next call starts without this call's cursor, undo or resend "
+              "handles", file=sys.stderr)  # fmt: skip
     text = "\n".join(block.text for block in result.content if block.type == "text")
     if result.is_error:
         print(text, file=sys.stderr)

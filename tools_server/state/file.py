@@ -60,6 +60,8 @@ def server_key(state: Path) -> bytes:
         path.unlink()
     except FileNotFoundError:
         pass
+    # With a Todoist token nothing else makes the data directory (no local store is opened): a fresh machine has none.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
