@@ -51,6 +51,28 @@ def db_sync_mode(env: Mapping[str, str]) -> Literal["NORMAL", "FULL"]:
     return "FULL" if value == "full" else "NORMAL"
 
 
+def local_account_settings(
+    env: Mapping[str, str], timezone: str | None = None, start_day: str | None = None
+) -> tuple[str | None, int | None]:
+    """The local account's timezone and week start: the given values (local-api's options), else
+    TOOLS_SERVER_LOCAL_TIMEZONE / TOOLS_SERVER_LOCAL_START_DAY; None keeps what the store has (a new one: the
+    machine's zone, Monday). The same for every command, so stdio, `call`, `http` and local-api agree on "today"."""
+    from tools_server.local.account import check_settings
+
+    zone = timezone or env.get("TOOLS_SERVER_LOCAL_TIMEZONE", "").strip() or None
+    day_text = start_day or env.get("TOOLS_SERVER_LOCAL_START_DAY", "").strip() or None
+    try:
+        day = int(day_text) if day_text else None
+    except ValueError:
+        raise ConfigError(f"TOOLS_SERVER_LOCAL_START_DAY must be 1 (Monday) to 7 (Sunday), not {day_text!r}") from None
+    try:
+        check_settings(zone, day)
+    except ValueError as exc:
+        name = "TOOLS_SERVER_LOCAL_TIMEZONE" if "timezone" in str(exc) else "TOOLS_SERVER_LOCAL_START_DAY"
+        raise ConfigError(f"{name}: {exc}") from None
+    return zone, day
+
+
 def call_budget(env: Mapping[str, str]) -> float:
     """TOOLS_SERVER_CALL_BUDGET: seconds one tool call may spend on the backend, retries and waits included."""
     from tools_server.server import DEFAULT_CALL_BUDGET
@@ -130,13 +152,21 @@ async def open_backend(
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
             yield backend_over(http, kind=kind, url=url, token=token, client_tokens=http_mode)
         return
+    from tools_server.local.account import machine_timezone
     from tools_server.local.store import SyncStore
     from tools_server.local.transport import LocalTransport
 
     path = default_db_path(env)
     check_store_path(path)
     try:
-        store = SyncStore(str(path), synchronous=db_sync_mode(env))
+        timezone, start_day = local_account_settings(env)
+        store = SyncStore(
+            str(path),
+            synchronous=db_sync_mode(env),
+            user_timezone=timezone,
+            start_day=start_day,
+            new_account_timezone=machine_timezone(),
+        )
     except (OSError, sqlite3.Error) as exc:  # e.g. not a database, or a read-only directory for the WAL
         raise store_error(path, exc) from exc
     try:

@@ -28,6 +28,7 @@ from tools_server.cli.backends import (
     db_sync_mode,
     default_db_path,
     freeze_startup_heap,
+    local_account_settings,
     open_backend,
     sync_url,
 )
@@ -109,15 +110,8 @@ def _main_local_api(env: Mapping[str, str], args: argparse.Namespace) -> None:
 
         token = secrets.token_urlsafe(16)
         print(f"local-api token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
-    from tools_server.local.account import check_settings
-
-    start_day = args.start_day or env.get("TOOLS_SERVER_LOCAL_START_DAY")
-    timezone = args.timezone or env.get("TOOLS_SERVER_LOCAL_TIMEZONE") or None
-    try:
-        start_day = int(start_day) if start_day else None
-        check_settings(timezone, start_day)
-    except ValueError as exc:
-        raise ConfigError(f"local-api: {exc}") from None
+    given_day = str(args.start_day) if args.start_day is not None else None
+    timezone, start_day = local_account_settings(env, args.timezone, given_day)
     try:
         serve(
             host=args.host,

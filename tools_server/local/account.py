@@ -14,6 +14,23 @@ from tools_server.local.moments import known_zone
 from tools_server.local.resources import SHAPE_VERSION, Obj, complete
 from tools_server.local.tx import Tx
 
+# Names tzlocal may give for a machine on UTC: shown as Todoist shows it.
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
+
+
+def machine_timezone() -> str:
+    """The IANA name of this machine's zone (TZ first, then the system's setting), for a new local account: "today"
+    is then the user's day without any configuration. UTC when the machine names no zone this Python knows."""
+    import tzlocal  # a dependency of dateparser already; imported here since only a new account needs it
+
+    try:
+        name = tzlocal.get_localzone_name()
+    except (LookupError, ValueError, OSError):  # tzlocal raises ZoneInfoNotFoundError (a KeyError) and ValueError
+        return "UTC"
+    if not name or name in _UTC_NAMES or known_zone(name) is None:
+        return "UTC"
+    return name
+
 
 def check_settings(timezone: str | None, start_day: int | None) -> None:
     """Refuse a configuration Todoist could not hold: an unknown IANA zone, a start day outside 1 (Mon) to 7."""

@@ -19,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 from uvicorn import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from tools_server.local.account import machine_timezone
 from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.protocol import COMPLETED_PATHS, HttpReply, check_head, handle_body, rest_read, too_slow
 from tools_server.local.store import SyncStore
@@ -160,10 +161,16 @@ def serve(
     timezone: str | None = None,
     start_day: int | None = None,
 ) -> None:
-    """``timezone``/``start_day`` None keep the database's settings (a new one: UTC, Monday)."""
+    """``timezone``/``start_day`` None keep the database's settings (a new one: the machine's zone, Monday)."""
     import uvicorn
 
-    store = SyncStore(db_path, synchronous=synchronous, user_timezone=timezone, start_day=start_day)
+    store = SyncStore(
+        db_path,
+        synchronous=synchronous,
+        user_timezone=timezone,
+        start_day=start_day,
+        new_account_timezone=machine_timezone(),
+    )
     try:
         print(  # noqa: T201 - the one line a user starting the server needs
             f"local Sync API on http://{host}:{port}/api/v1/sync (database {db_path})", file=sys.stderr

@@ -74,10 +74,14 @@ class SyncStore:
         user_timezone: str | None = None,
         start_day: int | None = None,
         accept_client_due_shapes: bool = ACCEPT_CLIENT_DUE_SHAPES,
+        new_account_timezone: str = "UTC",
     ) -> None:
         """``user_timezone`` (IANA) and ``start_day`` (1 = Monday) configure the account: on a new database they are
-        its settings (default UTC, Monday), on an existing one they replace the stored ones; None keeps them."""
+        its settings (default ``new_account_timezone``, Monday), on an existing one they replace the stored ones;
+        None keeps them. The console script passes the machine's zone as ``new_account_timezone``."""
         check_settings(user_timezone, start_day)
+        check_settings(new_account_timezone, None)
+        self._new_account_timezone = new_account_timezone
         self._now = now
         self._accept_client_due_shapes = accept_client_due_shapes
         self._new_id = new_id
@@ -144,7 +148,9 @@ class SyncStore:
             try:
                 meta = self._meta()
                 if "db_id" not in meta:
-                    create_account(self._db, self._now(), self._new_id, timezone or "UTC", start_day or 1)
+                    create_account(
+                        self._db, self._now(), self._new_id, timezone or self._new_account_timezone, start_day or 1
+                    )
                 else:
                     update_account(self._db, meta, timezone, start_day)
                 cutoff = self._now().timestamp() - UUID_RETENTION_DAYS * 86400
