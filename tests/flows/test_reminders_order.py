@@ -47,8 +47,8 @@ async def test_add_item_sets_absolute_and_relative_reminders_in_the_same_request
         assert len(found) == 3
         assert by_item[(dentist, "relative")]["minute_offset"] == 30
         assert {r["due"]["date"] for r in found if r["item_id"] == mum} == {
-            "2026-11-24T09:00:00",
-            "2026-11-26T18:00:00",
+            "2026-11-24T09:00:00.000000Z",
+            "2026-11-26T18:00:00.000000Z",
         }
 
 
@@ -87,7 +87,9 @@ async def test_update_items_adds_replaces_and_clears_reminders_and_undo_restores
             {"items": [{"id": task, "clear": ["reminders"], "reminders": [{"due": "2026-11-25 14:00"}]}]},
         )
         assert structured(replaced)["ok"] == 1, text_of(replaced)
-        assert [(r["type"], r["due"]["date"]) for r in await reminders(h)] == [("absolute", "2026-11-25T14:00:00")]
+        assert [(r["type"], r["due"]["date"]) for r in await reminders(h)] == [
+            ("absolute", "2026-11-25T14:00:00.000000Z")
+        ]
         assert h.transport.count == 2  # one request per call
         undone = await client.call_tool("undo", {})
         assert not undone.is_error, text_of(undone)
@@ -163,3 +165,23 @@ async def test_find_items_lines_show_each_tasks_reminders() -> None:
         h.clock.advance(60)  # the mirror stays fresh: find_items reads it as the write left it
         found = await client.call_tool("find_items", {"filter": "today"})
         assert "Standup" in text_of(found) and "reminders 15m before" in text_of(found), text_of(found)
+
+
+async def test_a_reminder_todoist_sends_in_utc_is_shown_on_a_madrid_users_clock() -> None:
+    async with harness(timezone="Europe/Madrid") as h, connected(h) as client:
+        [task] = (await add(client, [{"content": "Pay rent", "due_date": "2026-11-24"}]))["ids"]
+        # The v1 docs' shape: the moment in UTC with no timezone; 07:00Z is 08:00 in Madrid in November.
+        reminder = {"item_id": task, "type": "absolute", "due": {"date": "2026-11-24T07:00:00.000000Z"}}
+        await h.raw_sync({"commands": [{"type": "reminder_add", "uuid": "r1", "temp_id": "r1", "args": reminder}]})
+        h.clock.advance(60)  # past find_items' freshness window: it syncs and sees the reminder
+        found = text_of(await client.call_tool("find_items", {"filter": "search: rent"}))
+        assert "reminders 2026-11-24 08:00" in found, found
+
+
+async def test_a_reminder_at_9am_for_a_madrid_user_is_stored_as_todoist_does_and_read_back_at_9am() -> None:
+    async with harness(timezone="Europe/Madrid") as h, connected(h) as client:
+        await add(client, [{"content": "Call mum", "reminders": [{"due": "tomorrow 9am"}]}])
+        assert [r["due"]["date"] for r in await reminders(h)] == ["2026-11-24T08:00:00.000000Z"]
+        h.clock.advance(60)
+        found = text_of(await client.call_tool("find_items", {"filter": "search: mum"}))
+        assert "reminders 2026-11-24 09:00" in found, found

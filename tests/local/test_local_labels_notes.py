@@ -217,7 +217,8 @@ def test_relative_and_absolute_reminders_are_stored_in_their_own_shapes(store: S
         assert one["notify_uid"] == full(store)["user"]["id"]
     assert (relative["type"], relative["minute_offset"], relative["due"]) == ("relative", 30, None)
     assert absolute["type"] == "absolute" and "minute_offset" not in absolute and absolute["is_urgent"] is True
-    assert absolute["due"]["date"] == "2026-11-24T08:00:00Z" and absolute["due"]["timezone"] == "UTC"
+    # As Todoist answers (the v1 docs' example): the moment in UTC, no timezone unless the command named one.
+    assert absolute["due"]["date"] == "2026-11-24T08:00:00.000000Z" and absolute["due"]["timezone"] is None
 
 
 def test_reminders_need_a_time_and_the_arguments_of_their_type(store: SyncStore) -> None:
@@ -253,7 +254,7 @@ def test_reminder_update_can_change_the_type_and_reminder_delete_leaves_a_tombst
     )
     run(store, cmd("reminder_update", {"id": rid, "type": "absolute", "due": {"string": "tomorrow at 7am"}}))
     [reminder] = full(store)["reminders"]
-    assert reminder["type"] == "absolute" and reminder["due"]["date"] == "2026-11-24T07:00:00"
+    assert reminder["type"] == "absolute" and reminder["due"]["date"] == "2026-11-24T07:00:00.000000Z"
     assert "minute_offset" not in reminder
     run(store, cmd("reminder_delete", {"id": rid}))
     assert full(store)["reminders"] == []

@@ -15,6 +15,7 @@ from tools_server.sync.commands import Item, Reminder
 from tools_server.sync.mirror import Mirror, project_rank
 from tools_server.sync.resource_types import ITEMS
 from tools_server.text import clip
+from tools_server.user import timezone_of
 
 ChangeKind = Literal["added", "updated", "moved", "completed", "archived", "deleted"]
 _ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "completed": 3, "archived": 4, "deleted": 5}
@@ -212,16 +213,21 @@ def task_line(item: Item, mirror: Mirror) -> str:
     if item.labels:
         parts.append(" ".join(f"@{label}" for label in item.labels))
     if mirror.reminders:
-        alarms = [_reminder(r) for r in mirror.reminders_of(item.id)]
+        alarms = [_reminder(r, timezone_of(mirror)) for r in mirror.reminders_of(item.id)]
         if alarms:
             parts.append("reminders " + ", ".join(alarms))
     return " · ".join(parts)
 
 
-def _reminder(reminder: Reminder) -> str:
+def _reminder(reminder: Reminder, zone_name: str) -> str:
     if reminder.type == "relative":
         return f"{reminder.minute_offset or 0}m before"
-    return reminder.due.date.replace("T", " ").removesuffix("Z")[:16] if reminder.due is not None else reminder.type
+    if reminder.due is None:
+        return reminder.type
+    # Todoist sends a reminder's moment in UTC (``...T07:00:00.000000Z``): shown on the user's clock, and with its
+    # zone named only when the reminder is fixed to another one.
+    shown = show_due(reminder.due, zone_name, rule=False)
+    return shown.removesuffix(f" {zone_name}")
 
 
 def change_line(change: Change) -> str:

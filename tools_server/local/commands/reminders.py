@@ -1,8 +1,10 @@
 """Reminder commands (reference §3, §2.7).
 
 A relative reminder fires ``minute_offset`` minutes before its task's due time, so the task needs a timed due; an
-absolute one has its own due, with a time. Its ``due`` is stored for absolute reminders only: a relative one's moment
-follows the task's due, which other commands change. Location reminders are not kept by this backend.
+absolute one has its own due, with a time, kept as Todoist answers it: a UTC moment (``...T07:00:00.000000Z``, the v1
+docs' own example), the user's wall clock converted with their zone. Its ``due`` is stored for absolute reminders
+only: a relative one's moment follows the task's due, which other commands change. Location reminders are not kept
+by this backend.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from tools_server.local.commands.fields import assign_given, due_from_arg
 from tools_server.local.commands.lookups import delete_all
 from tools_server.local.commands.table import command
 from tools_server.local.errors import invalid_argument
+from tools_server.local.moments import as_utc, known_zone, parse_moment, timestamp
 from tools_server.local.tx import Obj, Tx
 
 ReminderType = Literal["relative", "absolute", "location"]
@@ -61,6 +64,20 @@ def _check_reminder(item: Obj, reminder: Obj) -> None:
         raise invalid_argument("due", "a reminder's due date cannot recur")
 
 
+def _moment_due(tx: Tx, due: DueArg) -> Obj:
+    """A reminder's due as Todoist returns it: the moment in UTC, ``timezone`` only when the argument named one."""
+    stored = due_from_arg(tx, due)
+    date = str(stored["date"])
+    if "T" in date:
+        moment = parse_moment(date)
+        if moment.tzinfo is None:  # the user's wall clock (a due string, or a date without offset)
+            zone = known_zone(tx.meta.get("timezone", "UTC")) or known_zone("UTC")
+            moment = moment.replace(tzinfo=zone)
+        stored["date"] = timestamp(as_utc(moment))
+    stored["timezone"] = due.timezone
+    return stored
+
+
 def _shape(reminder: Obj) -> Obj:
     """Relative reminders carry minute_offset and no due; absolute ones a due and no minute_offset."""
     if reminder["type"] == "relative":
@@ -79,7 +96,7 @@ def reminder_add(tx: Tx, raw: dict[str, Any]) -> str:
         "notify_uid": args.notify_uid or tx.meta["user_id"],
         "item_id": item["id"],
         "type": args.type,
-        "due": due_from_arg(tx, args.due) if args.due is not None else None,
+        "due": _moment_due(tx, args.due) if args.due is not None else None,
         "minute_offset": args.minute_offset,
         "is_urgent": bool(args.is_urgent),
         "is_deleted": False,
@@ -98,7 +115,7 @@ def reminder_update(tx: Tx, raw: dict[str, Any]) -> None:
     item = tx.resolve("item", "item_id", reminder["item_id"])
     assign_given(reminder, args, "type", "notify_uid", "minute_offset", "is_urgent")
     if args.due is not None:
-        reminder["due"] = due_from_arg(tx, args.due)
+        reminder["due"] = _moment_due(tx, args.due)
     _check_reminder(item, reminder)
     tx.put("reminder", _shape(reminder))
 
