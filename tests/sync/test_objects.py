@@ -1,4 +1,4 @@
-"""sync/objects.py: a real-shaped response (tests/data/sync_v1) is read whole, and one unreadable object is skipped
+"""sync/responses.py: a real-shaped response (tests/data/sync_v1) is read whole, and one unreadable object is skipped
 with one warning while everything else in the response is applied."""
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class SeenItems(Mapping[str, Item]):
 
     def parts(self) -> tuple[Mapping[str, Item], dict[str, Item | None], int]:
         """The snapshot, this view's own sightings on top (None: gone) and the size: what a store keeps apart, so
-        views sharing a snapshot store it once (``state_redis``)."""
+        views sharing a snapshot store it once (``state/redis.py``)."""
         return self.snapshot, self._own, self._size
 
     @classmethod

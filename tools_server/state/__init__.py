@@ -1,7 +1,9 @@
 """What outlives one call: per-account mirrors and sessions, and the handles kept in memory, a file or Redis.
 
-The face other wings import from; the modules below it are this wing's own."""
+The face other wings import from (``file``: what `tools-server call` keeps between runs, as a module); the modules
+below it are this wing's own."""
 
+from tools_server.state import file
 from tools_server.state.memory import MemoryState
 from tools_server.state.redis import DEFAULT_LOCK_SECONDS, SCHEMES, StateUnreachable, connect, masked, redis_state
 from tools_server.state.sessions import (
@@ -34,6 +36,7 @@ __all__ = [
     "StateRefusal",
     "StateUnreachable",
     "connect",
+    "file",
     "masked",
     "redis_state",
     "token_fingerprint",

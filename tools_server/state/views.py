@@ -1,6 +1,6 @@
 """Pure: a query_changes view as a shared store keeps it. Views that saw the same mirror version share one snapshot
-of the tasks (``changes_seen``); the store keeps that snapshot once, under its own key, and each view as only what it
-saw on top of it, so saving a cursor after a call writes its few changes, not the account's every task.
+of the tasks (``cursors/seen_tasks``); the store keeps that snapshot once, under its own key, and each view as only
+what it saw on top of it, so saving a cursor after a call writes its few changes, not the account's every task.
 
 Snapshots never change, so a replica may keep the ones it wrote or read and trust them without asking the store.
 """
