@@ -274,6 +274,9 @@ async function main() {
             command('reminder_delete', { id: more.r_rel }),
             command('reminder_update', { id: more.r_abs, type: 'absolute', due: { date: '2027-01-02T10:00:00' } }),
             command('label_delete', { id: more.l_errands }),
+            // Shared labels (names on tasks): renamed, then taken off every task, by name (reference §3).
+            command('label_rename', { nameOld: 'chores', nameNew: 'housework' }),
+            command('label_delete_occurrences', { name: 'housework' }),
             command('filter_delete', { id: more.f_urgent }),
             command('section_unarchive', { id: more.s_old }),
             command('section_delete', { id: more.s_old }),

@@ -91,6 +91,30 @@ def test_label_delete_strips_the_label_from_tasks_unless_cascade_is_none(store: 
     assert_error(status(store, bad), "INVALID_ARGUMENT_VALUE", "cascade")
 
 
+def test_a_shared_label_is_renamed_and_taken_off_tasks_by_name(store: SyncStore) -> None:
+    ids = run(
+        store,
+        cmd("label_add", {"name": "tmp"}, temp_id="l"),
+        cmd("item_add", {"content": "t", "labels": ["shared", "keep"]}, temp_id="t"),
+        cmd("item_add", {"content": "u", "labels": ["Shared"]}, temp_id="u"),
+    )
+    # "shared" and "keep" became personal labels on first use; a shared label is a name with none: cascade "none".
+    for label in full(store)["labels"]:
+        if label["name"] in ("shared", "keep"):
+            run(store, cmd("label_delete", {"id": label["id"], "cascade": "none"}))
+    before = token(store)
+    run(store, cmd("label_rename", {"name_old": "shared", "name_new": "team"}))
+    assert labels_of(store) == {"t": ["team", "keep"], "u": ["team"]}
+    assert set(by_id(since(store, before)["items"])) == {ids["t"], ids["u"]}
+    run(store, cmd("label_delete_occurrences", {"name": "TEAM"}))
+    assert labels_of(store) == {"t": ["keep"], "u": []}
+    assert [lb["name"] for lb in full(store)["labels"]] == ["tmp"]
+    assert_error(
+        status(store, cmd("label_rename", {"name_old": "keep", "name_new": " "})), "INVALID_ARGUMENT_VALUE", "name_new"
+    )
+    assert_error(status(store, cmd("label_delete_occurrences", {})), "INVALID_ARGUMENT_VALUE", "name")
+
+
 def test_label_and_filter_orders_follow_the_id_order_mapping(store: SyncStore) -> None:
     ids = run(
         store,

@@ -42,6 +42,15 @@ class LabelDeleteArgs(Args):
     cascade: Literal["all", "none"] = "all"
 
 
+class LabelRenameArgs(Args):
+    name_old: StrictStr
+    name_new: StrictStr
+
+
+class LabelOccurrencesArgs(Args):
+    name: StrictStr
+
+
 def new_label(tx: Tx, name: str, *, order: int, color: str = "charcoal", favorite: bool = False) -> Obj:
     """A personal label as stored: ``item_order`` is the docs' Sync name, ``order`` the REST one (reference §2.5)."""
     return {
@@ -108,9 +117,7 @@ def label_update(tx: Tx, raw: dict[str, Any]) -> None:
         new = _label_name(tx, args.name, keep=label)
         old = str(label["name"])
         if new != old:
-            for item in items_with_label(tx, old):
-                item["labels"] = [new if str(n).casefold() == old.casefold() else n for n in item["labels"]]
-                tx.put("item", item)
+            _rename_on_tasks(tx, old, new)
             label["name"] = new
     if args.item_order is not None:
         label.update(item_order=args.item_order, order=args.item_order)
@@ -123,11 +130,37 @@ def label_delete(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(LabelDeleteArgs, raw)
     label = tx.resolve("label", "id", args.id)
     if args.cascade == "all":
-        name = str(label["name"]).casefold()
-        for item in items_with_label(tx, name):
-            item["labels"] = [n for n in item["labels"] if str(n).casefold() != name]
-            tx.put("item", item)
+        _take_off_tasks(tx, str(label["name"]))
     delete_all(tx, "label", [label])
+
+
+def _rename_on_tasks(tx: Tx, old: str, new: str) -> None:
+    for item in items_with_label(tx, old):
+        item["labels"] = [new if str(n).casefold() == old.casefold() else n for n in item["labels"]]
+        tx.put("item", item)
+
+
+def _take_off_tasks(tx: Tx, name: str) -> None:
+    for item in items_with_label(tx, name):
+        item["labels"] = [n for n in item["labels"] if str(n).casefold() != name.casefold()]
+        tx.put("item", item)
+
+
+@command
+def label_rename(tx: Tx, raw: dict[str, Any]) -> None:
+    """A shared label (a name tasks carry with no personal label of that name) renamed on every task carrying it
+    (reference §3: name_old, name_new). A personal label is renamed with label_update, which also renames it here."""
+    args = parse_args(LabelRenameArgs, raw)
+    old = _trimmed_name("name_old", args.name_old)
+    new = _trimmed_name("name_new", args.name_new)
+    _rename_on_tasks(tx, old, new)
+
+
+@command
+def label_delete_occurrences(tx: Tx, raw: dict[str, Any]) -> None:
+    """A shared label taken off every task that carries it (reference §3: name)."""
+    args = parse_args(LabelOccurrencesArgs, raw)
+    _take_off_tasks(tx, _trimmed_name("name", args.name))
 
 
 # A label's position has a Sync name (item_order) and a REST one (order); both move together.
