@@ -241,6 +241,11 @@ async function main() {
             command('note_update', { id: 'n_task', content: 'bring the slides and the numbers' }),
             command('reminder_add', { itemId: ids.t_review, type: 'relative', minuteOffset: 30 }, 'r_rel'),
             command('reminder_add', { itemId: ids.t_madrid, type: 'absolute', due: { date: '2027-01-02T09:00:00' } }, 'r_abs'),
+            command(
+                'reminder_add',
+                { itemId: ids.t_madrid, type: 'location', name: 'Office', locLat: '40.4168', locLong: '-3.7038', locTrigger: 'on_enter' },
+                'r_loc',
+            ),
             command('label_add', { name: 'errands', color: 'lime_green', isFavorite: true }, 'l_errands'),
             command('label_update', { id: 'l_errands', name: 'chores' }),
             command('filter_add', { name: 'Urgent', query: 'p1 & today', color: 'red' }, 'f_urgent'),
@@ -268,6 +273,7 @@ async function main() {
         const more = extended.tempIdMapping ?? {}
         expect(step, (extended.notes ?? []).length === 1 && (extended.projectNotes ?? []).length === 1, 'notes missing')
         expect(step, (extended.reminders ?? []).length === 2, 'reminders missing')
+        expect(step, (extended.remindersLocation ?? []).length === 1, 'location reminder missing')
         expect(step, (extended.filters ?? []).length === 1, 'filter missing')
         const removal = [
             command('note_delete', { id: more.n_task }),

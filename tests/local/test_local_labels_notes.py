@@ -251,6 +251,8 @@ def test_reminders_need_a_time_and_the_arguments_of_their_type(store: SyncStore)
         cmd("item_add", {"content": "all day", "due": {"date": "2026-11-24"}}, temp_id="day"),
         cmd("item_add", {"content": "timed", "due": {"date": "2026-11-24T09:00:00"}}, temp_id="timed"),
     )
+    where = {"item_id": ids["timed"], "type": "location", "name": "Home", "loc_lat": "1", "loc_long": "2",
+             "loc_trigger": "on_enter"}  # fmt: skip
     for args, argument in [
         ({"item_id": ids["day"], "type": "relative", "minute_offset": 10}, "item_id"),
         ({"item_id": ids["timed"], "type": "relative"}, "minute_offset"),
@@ -258,11 +260,36 @@ def test_reminders_need_a_time_and_the_arguments_of_their_type(store: SyncStore)
         ({"item_id": ids["timed"], "type": "absolute"}, "due"),
         ({"item_id": ids["timed"], "type": "absolute", "due": {"date": "2026-11-24"}}, "due"),
         ({"item_id": ids["timed"], "type": "absolute", "due": {"string": "every day at 9am"}}, "due"),
-        ({"item_id": ids["timed"], "type": "location", "name": "Home"}, "type"),
+        ({"item_id": ids["timed"], "type": "location", "name": "Home"}, "loc_lat"),
+        ({**where, "name": " "}, "name"),
+        ({**where, "loc_lat": "95"}, "loc_lat"),
+        ({**where, "loc_long": "east"}, "loc_long"),
+        ({**where, "loc_trigger": None}, "loc_trigger"),
         ({"item_id": ids["timed"], "type": "sometimes"}, "type"),
     ]:
         assert_error(status(store, cmd("reminder_add", args)), "INVALID_ARGUMENT_VALUE", argument)
-    assert full(store)["reminders"] == []
+    assert full(store)["reminders"] == [] and full(store)["reminders_location"] == []
+
+
+def test_a_location_reminder_is_kept_read_under_its_own_type_updated_and_deleted_with_its_task(
+    store: SyncStore,
+) -> None:
+    ids = run(store, cmd("item_add", {"content": "Buy bread"}, temp_id="t"))
+    place = {"name": "Bakery", "loc_lat": "40.4168", "loc_long": "-3.7038", "loc_trigger": "on_enter"}
+    rid = run(store, cmd("reminder_add", {"item_id": ids["t"], "type": "location", **place}, temp_id="r"))["r"]
+    state = full(store)
+    assert state["reminders"] == []
+    [kept] = state["reminders_location"]
+    assert set(kept) >= REMINDER_KEYS - {"due"} and "due" not in kept and "minute_offset" not in kept
+    assert {k: kept[k] for k in place} == place and (kept["id"], kept["type"], kept["radius"]) == (rid, "location", 100)
+    before = token(store)
+    run(store, cmd("reminder_update", {"id": rid, "radius": 250, "loc_trigger": "on_leave"}))
+    [changed] = since(store, before)["reminders_location"]
+    assert (changed["radius"], changed["loc_trigger"]) == (250, "on_leave")
+    before = token(store)
+    run(store, cmd("item_delete", {"id": ids["t"]}))
+    assert full(store)["reminders_location"] == []
+    assert [(r["id"], r["is_deleted"]) for r in since(store, before)["reminders_location"]] == [(rid, True)]
 
 
 def test_reminder_update_can_change_the_type_and_reminder_delete_leaves_a_tombstone(store: SyncStore) -> None:

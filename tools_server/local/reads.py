@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,13 @@ LIST_RESOURCES = {
     "notes": "note",
     "project_notes": "project_note",
     "reminders": "reminder",
+    "reminders_location": "reminder",
     "filters": "filter",
+}
+# Location reminders share the reminders' kind (one id space, one cascade) and are answered under their own type.
+_OF_TYPE: dict[str, Callable[[Obj], bool]] = {
+    "reminders": lambda reminder: reminder.get("type") != "location",
+    "reminders_location": lambda reminder: reminder.get("type") == "location",
 }
 # Every type Doist's SDK knows (SYNC_RESOURCE_TYPES): the kept ones, the user, and the rest answered empty.
 RESOURCE_TYPES = (
@@ -54,7 +60,9 @@ def read_resources(
         elif name == "day_orders":
             body[name] = day_orders(db, since)
         elif name in LIST_RESOURCES:
-            body[name] = _objects(db, LIST_RESOURCES[name], since)
+            found = _objects(db, LIST_RESOURCES[name], since)
+            keep = _OF_TYPE.get(name)
+            body[name] = [o for o in found if keep(o)] if keep is not None else found
         elif since is not None or name not in INCREMENTAL_ONLY:
             body[name] = empty(name)
     return body

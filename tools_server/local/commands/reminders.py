@@ -3,15 +3,16 @@
 A relative reminder fires ``minute_offset`` minutes before its task's due time, so the task needs a timed due; an
 absolute one has its own due, with a time, kept as Todoist answers it: a UTC moment (``...T07:00:00.000000Z``, the v1
 docs' own example), the user's wall clock converted with their zone. Its ``due`` is stored for absolute reminders
-only: a relative one's moment follows the task's due, which other commands change. Location reminders are not kept
-by this backend.
+only: a relative one's moment follows the task's due, which other commands change. A location reminder fires on
+entering or leaving a place (name, loc_lat and loc_long as strings, loc_trigger, radius in metres); it is kept with
+the others (one id space, deleted with its task) and read under its own resource type, ``reminders_location``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from tools_server.local.args import Args, DueArg, Id, IdArgs, parse_args
 from tools_server.local.commands.fields import assign_given, due_from_arg
@@ -22,6 +23,11 @@ from tools_server.local.moments import as_utc, known_zone, parse_moment, timesta
 from tools_server.local.tx import Obj, Tx
 
 ReminderType = Literal["relative", "absolute", "location"]
+LocationTrigger = Literal["on_enter", "on_leave"]
+# The documented shape has a radius on every location reminder and the add command may leave it out; an assumption
+# of this backend, not a documented default.
+DEFAULT_RADIUS_METRES = 100
+_LOCATION_FIELDS = ("name", "loc_lat", "loc_long", "loc_trigger", "radius")
 
 
 class ReminderAddArgs(Args):
@@ -31,6 +37,11 @@ class ReminderAddArgs(Args):
     due: DueArg | None = None
     minute_offset: Annotated[StrictInt, Field(ge=0)] | None = None
     is_urgent: StrictBool | None = None
+    name: StrictStr | None = None
+    loc_lat: StrictStr | None = None
+    loc_long: StrictStr | None = None
+    loc_trigger: LocationTrigger | None = None
+    radius: Annotated[StrictInt, Field(ge=0)] | None = None
 
 
 class ReminderUpdateArgs(Args):
@@ -40,15 +51,40 @@ class ReminderUpdateArgs(Args):
     due: DueArg | None = None
     minute_offset: Annotated[StrictInt, Field(ge=0)] | None = None
     is_urgent: StrictBool | None = None
+    name: StrictStr | None = None
+    loc_lat: StrictStr | None = None
+    loc_long: StrictStr | None = None
+    loc_trigger: LocationTrigger | None = None
+    radius: Annotated[StrictInt, Field(ge=0)] | None = None
 
 
 def _has_time(due: Obj | None) -> bool:
     return due is not None and "T" in str(due.get("date", ""))
 
 
+def _coordinate(reminder: Obj, argument: str, bound: float) -> None:
+    value = reminder.get(argument)
+    try:
+        number = float(value) if isinstance(value, str) else None
+    except ValueError:
+        number = None
+    if number is None or not -bound <= number <= bound:
+        raise invalid_argument(argument, f"a decimal number between -{bound:g} and {bound:g}, as a string")
+
+
+def _check_location(reminder: Obj) -> None:
+    if not str(reminder.get("name") or "").strip():
+        raise invalid_argument("name", "required for a location reminder")
+    _coordinate(reminder, "loc_lat", 90)
+    _coordinate(reminder, "loc_long", 180)
+    if reminder.get("loc_trigger") is None:
+        raise invalid_argument("loc_trigger", "required for a location reminder: on_enter or on_leave")
+
+
 def _check_reminder(item: Obj, reminder: Obj) -> None:
     if reminder["type"] == "location":
-        raise invalid_argument("type", "location reminders are not supported by the local backend")
+        _check_location(reminder)
+        return
     if reminder["type"] == "relative":
         if reminder.get("minute_offset") is None:
             raise invalid_argument("minute_offset", "required for a relative reminder")
@@ -79,7 +115,16 @@ def _moment_due(tx: Tx, due: DueArg) -> Obj:
 
 
 def _shape(reminder: Obj) -> Obj:
-    """Relative reminders carry minute_offset and no due; absolute ones a due and no minute_offset."""
+    """Relative reminders carry minute_offset and no due; absolute ones a due and no minute_offset; location ones
+    their place and neither (the time fields of a type it changed from go)."""
+    if reminder["type"] == "location":
+        reminder.pop("due", None)
+        reminder.pop("minute_offset", None)
+        if reminder.get("radius") is None:
+            reminder["radius"] = DEFAULT_RADIUS_METRES
+        return reminder
+    for name in _LOCATION_FIELDS:
+        reminder.pop(name, None)
     if reminder["type"] == "relative":
         reminder["due"] = None
     else:
@@ -100,6 +145,7 @@ def reminder_add(tx: Tx, raw: dict[str, Any]) -> str:
         "minute_offset": args.minute_offset,
         "is_urgent": bool(args.is_urgent),
         "is_deleted": False,
+        **{name: getattr(args, name) for name in _LOCATION_FIELDS if getattr(args, name) is not None},
     }
     _check_reminder(item, reminder)
     reminder["id"] = tx.fresh_id()
@@ -113,7 +159,7 @@ def reminder_update(tx: Tx, raw: dict[str, Any]) -> None:
     args = parse_args(ReminderUpdateArgs, raw)
     reminder = tx.resolve("reminder", "id", args.id)
     item = tx.resolve("item", "item_id", reminder["item_id"])
-    assign_given(reminder, args, "type", "notify_uid", "minute_offset", "is_urgent")
+    assign_given(reminder, args, "type", "notify_uid", "minute_offset", "is_urgent", *_LOCATION_FIELDS)
     if args.due is not None:
         reminder["due"] = _moment_due(tx, args.due)
     _check_reminder(item, reminder)
