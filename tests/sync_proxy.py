@@ -151,7 +151,10 @@ def _json_object(body: bytes) -> dict[str, Any]:
 @asynccontextmanager
 async def sync_proxy(upstreams: Mapping[str, str]) -> AsyncGenerator[SyncProxy]:
     """The proxy on a loopback port of its own; every hold is dropped and the server stopped on exit."""
-    with socket.socket() as sock:
+    # IPPROTO_TCP spelled out: asyncio turns on TCP_NODELAY only for sockets whose proto says TCP, and accepted
+    # connections inherit this socket's proto. With socket()'s default 0, Nagle held each answer's body behind its
+    # headers until the client's delayed ACK: 40+ ms on every proxied request (issue 27).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)  # connections queue from here on, before uvicorn accepts them: usable at once
         port: int = sock.getsockname()[1]

@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from tools_server.filters import evaluate, format_filter, format_node, parse_filter, unknown_names
+from tools_server.filters import evaluate, evaluate_first, format_filter, format_node, parse_filter, unknown_names
 from tools_server.filters.nodes import (
     MAX_DEPTH,
     And,
@@ -540,6 +540,43 @@ def test_printed_form_parses_back_to_the_same_tree(nodes: list[Node]) -> None:
     assert [format_node(n) for n in nodes] == text.split(", ")
     found = evaluate(parse_filter(text), account(), today=TODAY, now=NOW)
     assert [frozenset(i.id for i in f) for f in found] == [select(n) for n in nodes]
+
+
+# Random accounts for the bounded selection: few distinct dues and priorities so ties on day, time and priority are
+# common (only the id breaks them), with floating, UTC and unreadable times beside all-day and undated tasks.
+DUES = [None, "2026-11-22", "2026-11-23", "2026-11-23T08:00:00", "2026-11-23T09:00:00Z", "2026-11-24", "junk"]
+
+
+@st.composite
+def random_mirrors(draw: st.DrawFn) -> Mirror:
+    ids = draw(st.lists(st.integers(0, 10_000), max_size=40, unique=True))
+    items = [
+        task(
+            f"r{n}",
+            draw(st.sampled_from(["Buy milk", "Fix sink", "Call mom"])),
+            draw(st.sampled_from(["inbox", "work", "client", "home"])),
+            draw(st.integers(1, 4)),
+            tuple(draw(st.lists(st.sampled_from(["home", "office"]), max_size=2, unique=True))),
+            draw(st.sampled_from(DUES)),
+            parent=draw(st.sampled_from([None, "r0"])),
+        )
+        for n in ids
+    ]
+    mirror = Mirror()
+    mirror.apply(account_response())
+    mirror.apply(read_response(json.dumps({"sync_token": "t", "full_sync": True, "items": items})))
+    return mirror
+
+
+# 50 accounts: each is up to 40 tasks with heavy ties, and the fast lane has a time budget.
+@settings(max_examples=50)
+@given(random_mirrors(), st.lists(trees, min_size=1, max_size=3), st.integers(1, 12))
+def test_the_first_matches_are_the_head_of_the_full_order_and_the_counts_are_all_matches(
+    mirror: Mirror, nodes: list[Node], limit: int
+) -> None:
+    full = evaluate(nodes, mirror, today=TODAY, now=NOW)
+    first = evaluate_first(nodes, mirror, limit=limit, today=TODAY, now=NOW)
+    assert [([i.id for i in m.first], m.total) for m in first] == [([i.id for i in f[:limit]], len(f)) for f in full]
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -27,9 +27,19 @@ A term is the text between two operators, so names may contain spaces (``#Work S
 the current year. Anything else is a ``FilterError`` pointing at the offending character.
 """
 
-from tools_server.filters.evaluate import evaluate, unknown_names
+from tools_server.filters.evaluate import Matches, evaluate, evaluate_first, unknown_names
 from tools_server.filters.nodes import FilterError, Node
 from tools_server.filters.parse import parse_filter
 from tools_server.filters.print import format_filter, format_node
 
-__all__ = ["FilterError", "Node", "evaluate", "format_filter", "format_node", "parse_filter", "unknown_names"]
+__all__ = [
+    "FilterError",
+    "Matches",
+    "Node",
+    "evaluate",
+    "evaluate_first",
+    "format_filter",
+    "format_node",
+    "parse_filter",
+    "unknown_names",
+]

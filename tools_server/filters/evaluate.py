@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
-from typing import assert_never
+from typing import NamedTuple, assert_never
 
 from tools_server.filters.nodes import (
     All,
@@ -55,14 +56,43 @@ def evaluate(nodes: list[Node], mirror: Mirror, *, today: date, now: datetime | 
     A due date that does not parse matches no date term (but is not ``no date``: the task has a due).
     """
     context = _Context(mirror, today, now)
-    items = list(mirror.items.values())
     results: list[list[Item]] = []
-    for node in nodes:
-        predicate = _compile(node, context)
-        matched = [item for item in items if predicate(item)]
+    for matched in _matching(nodes, context):
         matched.sort(key=context.order_key)
         results.append(matched)
     return results
+
+
+class Matches(NamedTuple):
+    """The first matches of one comma-separated list, in ``evaluate``'s order, and how many matched in all."""
+
+    first: list[Item]
+    total: int
+
+
+def evaluate_first(
+    nodes: list[Node], mirror: Mirror, *, limit: int, today: date, now: datetime | None = None
+) -> list[Matches]:
+    """``evaluate`` cut to the first ``limit`` of each list, with each list's full count.
+
+    A tool shows at most ``limit`` tasks, so ordering every match (tens of thousands for ``all`` or ``no date`` in a
+    big account) is wasted: a bounded heap keeps the first ``limit`` in O(matches * log limit). heapq.nsmallest is
+    specified as ``sorted(...)[:limit]`` (ties keep scan order), and the key ends with the unique id anyway, so the
+    result is exactly ``evaluate``'s head.
+    """
+    context = _Context(mirror, today, now)
+    return [
+        Matches(heapq.nsmallest(limit, matched, key=context.order_key), len(matched))
+        for matched in _matching(nodes, context)
+    ]
+
+
+def _matching(nodes: list[Node], context: _Context) -> Iterator[list[Item]]:
+    """Each list's matches in mirror order."""
+    items = list(context.mirror.items.values())
+    for node in nodes:
+        predicate = _compile(node, context)
+        yield [item for item in items if predicate(item)]
 
 
 def unknown_names(nodes: list[Node], mirror: Mirror) -> list[str]:

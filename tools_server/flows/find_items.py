@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from tools_server.cursors import TaskBrief, brief, task_line
 from tools_server.dues import zone
-from tools_server.filters import evaluate, parse_filter, unknown_names
+from tools_server.filters import evaluate_first, parse_filter, unknown_names
 from tools_server.sync.mirror import Mirror
 from tools_server.user import timezone_of
 
@@ -29,20 +29,19 @@ def search_open_tasks(mirror: Mirror, text: str, limit: int, now: datetime) -> t
     nodes = parse_filter(text)
     zone_name = timezone_of(mirror)
     local_now = now.astimezone(zone(zone_name))
-    found = evaluate(nodes, mirror, today=local_now.date(), now=local_now)
+    found = evaluate_first(nodes, mirror, limit=limit, today=local_now.date(), now=local_now)
     parts = [p.strip() for p in text.split(",")] if len(nodes) > 1 else [text.strip()]
     if len(parts) != len(nodes):  # a comma inside a search term: label lists by position instead
         parts = [f"list {i + 1}" for i in range(len(nodes))]
     lists: list[FoundList] = []
     lines: list[str] = []
-    for name, items in zip(parts, found, strict=True):
-        shown = items[:limit]
-        lists.append(FoundList(filter=name, tasks=[brief(i, zone_name) for i in shown], more=len(items) - len(shown)))
-        header = f"{name}: {len(items)} task(s)" if len(nodes) > 1 else f"{len(items)} task(s) match '{name}'"
+    for name, (shown, count) in zip(parts, found, strict=True):
+        lists.append(FoundList(filter=name, tasks=[brief(i, zone_name) for i in shown], more=count - len(shown)))
+        header = f"{name}: {count} task(s)" if len(nodes) > 1 else f"{count} task(s) match '{name}'"
         lines.append(header)
         lines += [task_line(i, mirror) for i in shown]
-        if len(items) > len(shown):
-            lines.append(f"+{len(items) - len(shown)} more (raise limit)")
+        if count > len(shown):
+            lines.append(f"+{count - len(shown)} more (raise limit)")
     unknown = unknown_names(nodes, mirror)
     if unknown:
         lines.append("Note: no such " + ", ".join(unknown) + " in this account (matched nothing).")
