@@ -61,6 +61,19 @@ def _exit_at_once(_signum: int, _frame: object) -> None:
     os._exit(0)
 
 
+def _stop_with_exit_0(_signum: int, _frame: object) -> None:
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the handler it found: Python's
+    # default one would end the process by the signal (-15) or as KeyboardInterrupt (130). A stop asked for is a
+    # normal end (README: exit 0), and SystemExit still unwinds the stores and clients; before or after uvicorn
+    # listens, the same handler stops start-up or clean-up the same way.
+    sys.exit(EXIT_OK)
+
+
+def _exit_0_when_stopped() -> None:
+    signal.signal(signal.SIGINT, _stop_with_exit_0)
+    signal.signal(signal.SIGTERM, _stop_with_exit_0)
+
+
 async def _run_stdio(env: Mapping[str, str]) -> None:
     from tools_server.server import build_server
 
@@ -243,8 +256,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "http":
             from tools_server.cli.http import main_http
 
+            _exit_0_when_stopped()
             main_http(env, args)
         elif args.command == "local-api":
+            _exit_0_when_stopped()
             _main_local_api(env, args)
         elif args.command == "tools":
             return _tools(args.name)
