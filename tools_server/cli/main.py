@@ -38,6 +38,7 @@ from tools_server.cli.checks import (
     check_port,
     check_store_path,
     command_path,
+    print_output,
     probe_endpoint,
     store_error,
 )
@@ -160,13 +161,12 @@ def _tools(name: str | None) -> int:
 
     tools = anyio.run(server_tools)
     if name is None:
-        print(f"{len(tools)} tools (arguments: {command_path()} tools NAME):")
-        print("\n".join(tool_lines(tools)))
+        print_output("\n".join([f"{len(tools)} tools (arguments: {command_path()} tools NAME):", *tool_lines(tools)]))
         return EXIT_OK
     match = next((t for t in tools if t.name == name), None)
     if match is None:
         raise ConfigError(unknown_tool(name, tools))
-    print(tool_help(match))
+    print_output(tool_help(match))
     return EXIT_OK
 
 
