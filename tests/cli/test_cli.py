@@ -59,6 +59,36 @@ def test_call_with_bad_json_or_a_tool_error_exits_nonzero_with_a_message(tmp_pat
     assert invalid.returncode == 1 and "items.0.priority" in invalid.stderr
 
 
+def _into_a_closed_pipe(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command with its stdout a pipe nobody reads any more, as after `| head -1` has its line."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [str(SCRIPT), *args],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            env=local_env(tmp_path),
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.parametrize(
+    "args", [("call", "add_item", '{"items":[{"content":"Buy milk"}]}'), ("tools",)], ids=["call", "tools"]
+)
+def test_output_into_a_closed_pipe_ends_quietly_with_exit_0_and_a_write_still_lands(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    done = _into_a_closed_pipe(tmp_path, *args)
+    assert (done.returncode, done.stderr) == (0, "")
+    if args[0] == "call":
+        assert "Buy milk" in _run(tmp_path, "call", "query_changes").stdout
+
+
 def test_help_lists_the_subcommands_and_environment(tmp_path: Path) -> None:
     done = _run(tmp_path, "--help")
     assert done.returncode == 0

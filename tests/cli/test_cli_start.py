@@ -1,5 +1,5 @@
 """The console script's first impressions: tools/help from the server, handles kept between `call`s, start-up errors
-with their exit codes, and Ctrl-C / SIGTERM on a terminal."""
+with their exit codes, and Ctrl-C / SIGTERM stopping every server with exit 0."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import httpx
@@ -249,3 +250,44 @@ def test_sigterm_stops_the_stdio_server_at_once_with_exit_0(tmp_path: Path) -> N
     finally:
         os.close(controller)
     assert process.returncode == 0 and stdout == b""
+
+
+def _serving(tmp_path: Path, command: str) -> tuple[subprocess.Popen[str], int]:
+    """`tools-server http` or `local-api` as a user starts it, once its port accepts connections."""
+    port = free_port()
+    token = ["--token", "secret"] if command == "local-api" else []
+    process = subprocess.Popen(
+        [str(SCRIPT), command, "--port", str(port), *token],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=local_env(tmp_path),
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, f"{command} exited with {process.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port
+        except OSError:
+            assert time.monotonic() < deadline, f"{command} never accepted a connection"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize("command", ["http", "local-api"])
+def test_the_http_servers_stop_on_sigterm_and_ctrl_c_with_exit_0_as_the_readme_promises(
+    tmp_path: Path, command: str, stop: signal.Signals
+) -> None:
+    process, port = _serving(tmp_path, command)
+    try:
+        process.send_signal(stop)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert (process.returncode, stdout) == (0, ""), stderr
+    assert "Traceback" not in stderr, stderr
+    with pytest.raises(OSError):  # it has really stopped, not left its port bound
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()

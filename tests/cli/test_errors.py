@@ -1,5 +1,6 @@
 """Errors the model reads: a 403 for a plan limit or permission is not a token problem, per-command limits are normal
-failures, prompt mistakes are invalid params, and no backend text carries a token (issue 14, item 7)."""
+failures, prompt mistakes are invalid params, and no backend text carries a token (issue 14, item 7); a page that is
+not Todoist's JSON error is named by its status, never quoted (issue 21, item 9)."""
 
 from __future__ import annotations
 
@@ -142,3 +143,39 @@ async def test_backend_text_that_echoes_a_token_is_redacted_everywhere_the_model
     everything = text_of(reply) + json.dumps(reply.structured_content)
     assert structured(reply)["failed"] == 1 and "[redacted]" in everything
     assert TOKEN not in everything and other not in everything
+
+
+PROXY_PAGE = (
+    "<!DOCTYPE html><html><head><title>502 Bad Gateway</title><style>body { font-family: sans-serif }</style></head>"
+    "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx/1.25.3</center></body></html>"
+)
+
+
+def answer_every_request(status: int, body: str, content_type: str) -> Callable[[httpx.AsyncBaseTransport], Any]:
+    """A proxy in front of the backend that answers every request itself (what the local backend never does)."""
+
+    def wrap(_inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return httpx.MockTransport(lambda _: httpx.Response(status, text=body, headers={"content-type": content_type}))
+
+    return wrap
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "named"),
+    [
+        (502, PROXY_PAGE, "text/html", "HTTP 502: Bad Gateway"),
+        (404, "<html><body><h1>Not Found</h1><p>Nothing here.</p></body></html>", "text/html", "HTTP 404: Not Found"),
+        (400, "upstream said no; see https://status.example for details", "text/plain", "HTTP 400: Bad Request"),
+    ],
+    ids=["502-html", "404-html", "400-text"],
+)
+async def test_a_page_that_is_not_todoists_json_is_never_quoted_to_the_model_only_its_status_is_named(
+    status: int, body: str, content_type: str, named: str
+) -> None:
+    async with harness(wrap=answer_every_request(status, body, content_type)) as h, connected(h) as client:
+        for tool, arguments in (("add_item", {"items": [{"content": "x"}]}), ("query_changes", {})):
+            reply = await client.call_tool(tool, arguments)
+            everything = text_of(reply) + json.dumps(reply.structured_content)
+            assert named in everything, everything
+            for quoted in ("<", "nginx", "Not Found</", "upstream", "status.example"):
+                assert quoted not in everything, everything

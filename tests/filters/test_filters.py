@@ -15,6 +15,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
+from tests.support import connected, harness, structured, text_of
 from tools_server.filters import evaluate, evaluate_first, format_filter, format_node, parse_filter, unknown_names
 from tools_server.filters.nodes import (
     MAX_DEPTH,
@@ -371,6 +372,39 @@ def test_feb_29_outside_a_leap_year_is_the_last_day_of_february() -> None:
     assert contents("date: feb 29", mirror, today=date(2026, 6, 1)) == [{"Feb"}]
 
 
+def test_weekday_names_and_next_weekday_are_the_next_such_day_after_today_as_in_due_strings(mirror: Mirror) -> None:
+    # On Monday 23 November both mean Monday 30 (a weekday is never today: "monday" on a Monday is a week away),
+    # the day the backend gives a task added with the due string "next monday".
+    for day in ("next monday", "Next  Mon", "monday", "mon"):
+        for direction in ("before", "after"):
+            assert contents(f"due {direction}: {day}", mirror) == contents(f"due {direction}: 2026-11-30", mirror)
+        assert contents(f"date: {day}", mirror) == contents("date: 2026-11-30", mirror)
+    assert contents("due before: next friday, due after: sun", mirror) == contents(
+        "due before: 2026-11-27, due after: 2026-11-29", mirror
+    )
+    # Resolved when evaluated: on Saturday 28th, "next monday" is still the 30th; on the 30th it is 7 December.
+    nodes = parse_filter("due before: next monday")
+    saturday = evaluate(nodes, mirror, today=date(2026, 11, 28), now=None)
+    assert saturday == evaluate(parse_filter("due before: 2026-11-30"), mirror, today=date(2026, 11, 28), now=None)
+    monday = evaluate(nodes, mirror, today=date(2026, 11, 30), now=None)
+    assert monday == evaluate(parse_filter("due before: 2026-12-07"), mirror, today=date(2026, 11, 30), now=None)
+
+
+@pytest.mark.anyio
+async def test_find_items_takes_due_before_and_after_next_monday_as_todoist_does() -> None:
+    async with harness() as h, connected(h) as client:  # Monday 23 November 2026
+        days = {"Water plants": "2026-11-29", "Renew passport": "next monday", "Return books": "2026-12-01"}
+        added = await client.call_tool("add_item", {"items": [{"content": c, "due": d} for c, d in days.items()]})
+        assert structured(added)["ok"] == 3, text_of(added)
+        for text, expected in (
+            ("due before: next monday", "Water plants"),
+            ("due after: next monday", "Return books"),
+            ("date: next monday", "Renew passport"),
+        ):
+            found = text_of(await client.call_tool("find_items", {"filter": text}))
+            assert [content for content in days if content in found] == [expected], found
+
+
 def test_unknown_names_are_reported_in_order(mirror: Mirror) -> None:
     nodes = parse_filter("#Nowhere | @shared-x | /Nope & @ghost, ##nowhere | #work & /next & @HOME | #NOWHERE")
     assert unknown_names(nodes, mirror) == ["#Nowhere", "/Nope", "@ghost", "##nowhere"]
@@ -474,6 +508,8 @@ ATOM_TEXTS = [
     "due before: 2026-11-28",
     "due after: tomorrow",
     "date: nov 30",
+    "due before: next monday",
+    "due after: fri",
     "no labels",
     "#Nowhere",
     "all",

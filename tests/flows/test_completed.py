@@ -134,6 +134,24 @@ async def test_reopen_in_one_request_then_undo_completes_again() -> None:
                                                             until="2026-11-30T00:00:00Z")) == sorted(ids)  # fmt: skip
 
 
+async def test_reopen_names_the_tasks_by_title_from_the_backends_answer_in_one_request() -> None:
+    async with harness() as h:
+        server = h.server()
+        async with connected(h, server) as client:
+            ids = await add(client, "Buy milk", "Call mum")
+            assert structured(await client.call_tool("complete_items", {"ids": ids}))["ok"] == 2
+        # The server whose mirror let them go when they were completed, then a new process that never saw them.
+        for reopening in (server, h.server()):
+            async with connected(h, reopening) as client:
+                h.transport.reset()
+                result = await client.call_tool("reopen_items", {"ids": [*ids, "nope"]})
+                assert h.transport.count == 1
+                said = text_of(result)
+                assert said.startswith(f"Reopened 2 of 3 tasks: 'Buy milk' ({ids[0]}), 'Call mum' ({ids[1]}).")
+                assert "#2 'nope'" in said, said
+                assert structured(await client.call_tool("complete_items", {"ids": ids}))["ok"] == 2
+
+
 async def test_reopen_of_an_unknown_id_fails_per_task_and_bad_input_sends_nothing() -> None:
     async with harness() as h, connected(h) as client:
         result = await client.call_tool("reopen_items", {"ids": ["nope"]})

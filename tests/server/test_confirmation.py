@@ -4,7 +4,7 @@ or confirm=<number of tasks>. Undo by write handle."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from mcp import Client
@@ -117,3 +117,31 @@ async def test_write_handles_belong_to_one_account() -> None:
     assert await stranger.state.find_write(handle) is None
     # One mirror per account: both sessions of "a" read the same one, "b" its own.
     assert other_session.mirror is mine.mirror and stranger.mirror is not mine.mirror
+
+
+def declining(action: Literal["accept", "decline", "cancel"], asked: list[str]) -> Any:
+    """Every way a user says no: the box left unticked, the decline button, the dialog dismissed."""
+
+    async def callback(_context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action=action, content={"confirm": False} if action == "accept" else None)
+
+    return callback
+
+
+@pytest.mark.parametrize("action", ["accept", "decline", "cancel"])
+@pytest.mark.parametrize("mode", ["legacy", "2026"])
+async def test_a_user_who_says_no_is_reported_as_declining_and_never_told_how_to_bypass_it(
+    mode: str, action: Literal["accept", "decline", "cancel"]
+) -> None:
+    asked: list[str] = []
+    async with harness() as h:
+        options: dict[str, Any] = {"mode": "legacy"} if mode == "legacy" else {}
+        async with Client(h.server(), elicitation_callback=declining(action, asked), **options) as client:
+            [parent, *_] = await add(client, tree(4))
+            declined = await client.call_tool("delete_items", {"ids": [parent]})
+        assert declined.is_error and len(await h.active_items()) == 5
+    said = text_of(declined)
+    assert "the user declined deleting 5 tasks" in said and "nothing was sent" in said, said
+    assert "confirm" not in said.removeprefix("Error executing tool delete_items: "), said
+    assert len(asked) == 1

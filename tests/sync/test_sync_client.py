@@ -324,13 +324,13 @@ async def test_400_invalid_sync_token_is_request_rejected() -> None:
 
 
 @pytest.mark.anyio
-async def test_non_json_rejection_keeps_short_text_and_status() -> None:
-    h = Harness(reply(413, b"  Payload\n Too   Large "))
+async def test_a_non_json_rejection_names_its_status_and_never_quotes_its_body() -> None:
+    h = Harness(reply(413, b"<html><body><h1>nginx says the body is too big</h1></body></html>"))
     exc = await h.fail(commands())
     assert isinstance(exc, RequestRejected)
-    assert exc.error.error == "Payload Too Large"
+    assert exc.error.error == "Request Entity Too Large"
     assert exc.error.http_code == 413
-    assert str(exc) == "Sync request rejected (HTTP 413: Payload Too Large)"
+    assert str(exc) == "Sync request rejected (HTTP 413: Request Entity Too Large)"
 
 
 @pytest.mark.anyio

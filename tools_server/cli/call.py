@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
+from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED, print_output
 from tools_server.clock import SYSTEM_CLOCK
 from tools_server.server import Backend, build_server
 from tools_server.state import MemoryState, SessionRegistry, token_fingerprint, token_secret
@@ -65,7 +65,7 @@ async def run_call(
         print(text, file=sys.stderr)
         return EXIT_TOOL_REFUSED
     content: Any = result.structured_content
-    print(json.dumps(content, indent=2, ensure_ascii=False) if as_json else text)
+    print_output(json.dumps(content, indent=2, ensure_ascii=False) if as_json else text)
     # Scripts can tell a partial write from a clean one: 3 when any task failed or was not confirmed.
     failed: Any = content.get("failed") if isinstance(content, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
     return EXIT_PARTIAL if failed else EXIT_OK

@@ -39,6 +39,7 @@ from tools_server.cli.checks import (
     check_port,
     check_store_path,
     command_path,
+    print_output,
     probe_endpoint,
     store_error,
 )
@@ -60,6 +61,19 @@ def _exit_at_once(_signum: int, _frame: object) -> None:
     # flight is the same as a killed process, so leaving now loses nothing that a graceful stop would keep. No flush:
     # the signal may arrive inside a write to stderr, and stderr is line-buffered anyway.
     os._exit(0)
+
+
+def _stop_with_exit_0(_signum: int, _frame: object) -> None:
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the handler it found: Python's
+    # default one would end the process by the signal (-15) or as KeyboardInterrupt (130). A stop asked for is a
+    # normal end (README: exit 0), and SystemExit still unwinds the stores and clients; before or after uvicorn
+    # listens, the same handler stops start-up or clean-up the same way.
+    sys.exit(EXIT_OK)
+
+
+def _exit_0_when_stopped() -> None:
+    signal.signal(signal.SIGINT, _stop_with_exit_0)
+    signal.signal(signal.SIGTERM, _stop_with_exit_0)
 
 
 async def _run_stdio(env: Mapping[str, str]) -> None:
@@ -141,13 +155,12 @@ def _tools(name: str | None) -> int:
 
     tools = anyio.run(server_tools)
     if name is None:
-        print(f"{len(tools)} tools (arguments: {command_path()} tools NAME):")
-        print("\n".join(tool_lines(tools)))
+        print_output("\n".join([f"{len(tools)} tools (arguments: {command_path()} tools NAME):", *tool_lines(tools)]))
         return EXIT_OK
     match = next((t for t in tools if t.name == name), None)
     if match is None:
         raise ConfigError(unknown_tool(name, tools))
-    print(tool_help(match))
+    print_output(tool_help(match))
     return EXIT_OK
 
 
@@ -237,8 +250,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "http":
             from tools_server.cli.http import main_http
 
+            _exit_0_when_stopped()
             main_http(env, args)
         elif args.command == "local-api":
+            _exit_0_when_stopped()
             _main_local_api(env, args)
         elif args.command == "tools":
             return _tools(args.name)

@@ -23,8 +23,9 @@ A term is the text between two operators, so names may contain spaces (``#Work S
   (``unknown_names`` lists those so a tool can warn);
 * ``search: text``: case-insensitive substring of the task's content.
 
-``<day>`` is ``YYYY-MM-DD``, ``today``, ``tomorrow``, ``yesterday``, or a month and day (``jan 5``, ``5 january``) in
-the current year. Anything else is a ``FilterError`` pointing at the offending character.
+``<day>`` is ``YYYY-MM-DD``, ``today``, ``tomorrow``, ``yesterday``, a month and day (``jan 5``, ``5 january``) in
+the current year, or a weekday (``monday``, ``next monday``, ``fri``): the next such day after today, never today.
+Anything else is a ``FilterError`` pointing at the offending character.
 """
 
 from tools_server.filters.evaluate import Matches, evaluate, evaluate_first, unknown_names

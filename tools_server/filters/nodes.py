@@ -48,12 +48,22 @@ class MonthDay:
     day: int
 
 
-DayRef: TypeAlias = date | RelativeDay | MonthDay
+@dataclass(frozen=True)
+class NextWeekday:
+    """``monday`` or ``next monday``: the next such day strictly after the evaluation's today (a week away on a
+    Monday), the day the backend gives a task added with either due string. ``weekday``: 0 is Monday."""
+
+    weekday: int
+
+
+DayRef: TypeAlias = date | RelativeDay | MonthDay | NextWeekday
 
 
 def resolve_day(ref: DayRef, today: date) -> date:
     if isinstance(ref, RelativeDay):
         return today + timedelta(days=ref.offset)
+    if isinstance(ref, NextWeekday):
+        return today + timedelta(days=(ref.weekday - today.weekday() - 1) % 7 + 1)
     if isinstance(ref, MonthDay):
         return date(today.year, ref.month, min(ref.day, calendar.monthrange(today.year, ref.month)[1]))
     return ref

@@ -23,6 +23,7 @@ from tools_server.filters.nodes import (
     InSection,
     MonthDay,
     NextDays,
+    NextWeekday,
     NoDate,
     Node,
     NoLabels,
@@ -79,6 +80,23 @@ _MONTHS = {
             ("dec", "december"),
         ],
         start=1,
+    )
+    for name in names
+}
+WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+# Full names and the short forms the backend's due strings take (mon, tue, tues, ...).
+_WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("mon", "monday"),
+            ("tue", "tues", "tuesday"),
+            ("wed", "wednesday"),
+            ("thu", "thur", "thurs", "thursday"),
+            ("fri", "friday"),
+            ("sat", "saturday"),
+            ("sun", "sunday"),
+        ]
     )
     for name in names
 }
@@ -264,6 +282,10 @@ def _day_ref(raw: str, position: int, text: str) -> DayRef:
             return date.fromisoformat(raw)
         except ValueError:
             raise FilterError(f"no such date {raw!r}", position, text) from None
+    # Todoist's filters take the date phrases its due strings do; "next <weekday>" is the day "<weekday>" names.
+    weekday = _WEEKDAYS.get(folded.removeprefix("next "))
+    if weekday is not None:
+        return NextWeekday(weekday)
     if match := _DAY_MONTH.fullmatch(folded):
         day_text, month_text = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
         month = _MONTHS.get(month_text)
@@ -272,4 +294,4 @@ def _day_ref(raw: str, position: int, text: str) -> DayRef:
             if 1 <= day <= calendar.monthrange(2000, month)[1]:  # 2000 is a leap year, so "feb 29" is allowed
                 return MonthDay(month, day)
             raise FilterError(f"no such date {raw!r}", position, text)
-    raise FilterError("expected a date like 2026-11-30, today, tomorrow or jan 5", position, text)
+    raise FilterError("expected a date like 2026-11-30, today, tomorrow, next monday or jan 5", position, text)

@@ -16,6 +16,7 @@ from tools_server.filters.nodes import (
     InSection,
     MonthDay,
     NextDays,
+    NextWeekday,
     NoDate,
     Node,
     NoLabels,
@@ -29,7 +30,7 @@ from tools_server.filters.nodes import (
     Subtask,
     Term,
 )
-from tools_server.filters.parse import MONTH_ABBR
+from tools_server.filters.parse import MONTH_ABBR, WEEKDAY_NAMES
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Printing: the canonical text of a tree. Parentheses are added exactly where a child would otherwise merge into its
@@ -104,4 +105,6 @@ def _format_day(day: DayRef) -> str:
         return day.name
     if isinstance(day, MonthDay):
         return f"{MONTH_ABBR[day.month]} {day.day}"
+    if isinstance(day, NextWeekday):  # "next" says it is never today, which a bare "monday" leaves open
+        return f"next {WEEKDAY_NAMES[day.weekday]}"
     return day.isoformat()

@@ -24,6 +24,7 @@ from tools_server.plans import (
     combine,
     dry_run_result,
     images,
+    named,
     reversible,
     summary_text,
     undo_record,
@@ -139,7 +140,10 @@ async def run_write(
     session.last_write = record
     if record is not None and reversible(record):
         result.write = record.handle = await session.state.mint_write(record)
-    return summary_text(planned.verb or spec.verb, plan, result, extra=spec.extra(result, write) + planned.note), result
+    text = summary_text(
+        planned.verb or spec.verb, named(plan, session.mirror), result, extra=spec.extra(result, write) + planned.note
+    )
+    return text, result
 
 
 async def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
@@ -232,7 +236,8 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
         result = await _result(session, write)
         extra = projects_note(result, write) if write.projects else recurring_note(result, write)
         texts.append(
-            f"Resent {len(commands)} unconfirmed commands. " + summary_text(write.verb, write.plan, result, extra=extra)
+            f"Resent {len(commands)} unconfirmed commands. "
+            + summary_text(write.verb, named(write.plan, session.mirror), result, extra=extra)
         )
         results.append(result)
     stale_note = unresumable_text(stale) if stale and batch is None else None

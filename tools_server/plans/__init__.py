@@ -7,7 +7,15 @@ from tools_server.plans import comments, positions, projects, tasks
 from tools_server.plans.comments import CommentBrief, CommentsInput, list_comments
 from tools_server.plans.pending import MAX_PENDING_COMMANDS, PendingFull, PendingWrite, check_room, unresumable_text
 from tools_server.plans.plan import LocalError, Plan, PlanError, Step, not_found
-from tools_server.plans.results import AddResult, WriteResult, build_result, combine, dry_run_result, summary_text
+from tools_server.plans.results import (
+    AddResult,
+    WriteResult,
+    build_result,
+    combine,
+    dry_run_result,
+    named,
+    summary_text,
+)
 from tools_server.plans.reversal import plan_undo
 from tools_server.plans.undo import UndoRecord, WriteKind, images, reversible, state_of, undo_record
 from tools_server.plans.undo_commands import Image
@@ -34,6 +42,7 @@ __all__ = [
     "dry_run_result",
     "images",
     "list_comments",
+    "named",
     "not_found",
     "plan_undo",
     "positions",

@@ -5,7 +5,7 @@ A step is "ok" only when ``sync_status`` said "ok" for its uuid; anything not re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
@@ -262,6 +262,19 @@ def _id_list(ids: list[str], budget: int) -> str:
             return text + f" +{len(ids) - position} more"
         text += ", " + item_id
     return text
+
+
+def named(plan: Plan, mirror: Mirror) -> Plan:
+    """``plan`` with each step its planner could only label by the id of its task (a task outside the mirror, such as
+    a completed one) named by the task's title, once the backend's answer to the write has brought it into ``mirror``
+    (a reopened task is active again): the text shows titles, with no request of its own."""
+    steps = list(plan.steps)
+    for position, step in enumerate(steps):
+        task_id = arg_value(step.command.args, "id") if step.command is not None else None
+        item = mirror.items.get(step.label) if step.label == task_id else None
+        if item is not None:
+            steps[position] = replace(step, label=item.content)
+    return replace(plan, steps=tuple(steps))
 
 
 def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "") -> str:

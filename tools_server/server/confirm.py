@@ -5,6 +5,9 @@
   the SDK-sealed ``request_state``, so an answer confirms exactly the count it was asked about.
 * older clients that declared elicitation: the server-initiated ``elicitation/create`` request, mid-call.
 * any other client: the error asks the model for ``confirm=<number of tasks>``, after checking with the user.
+
+A user who says no (declines, cancels, or unticks the box) is reported as having declined, with no word of
+``confirm=``: the model must take the answer, not route around it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ def question(count: int) -> str:
     return f"Delete {count} tasks (subtasks included)? This cannot be undone."
 
 
+def declined(count: int) -> ToolError:
+    return ToolError(f"the user declined deleting {count} tasks; nothing was sent")
+
+
 async def confirmed_write(
     ctx: Context[Any, Any], attempt: Callable[[int | None], Awaitable[CallToolResult]], confirm: int | None
 ) -> CallToolResult | InputRequiredResult:
@@ -46,7 +53,7 @@ async def confirmed_write(
     if answer is not None:
         count, accepted = answer
         if not accepted:
-            raise ToolError(f"the user did not confirm deleting {count} tasks; nothing was sent")
+            raise declined(count)
         confirm = count
     try:
         return await attempt(confirm)
@@ -62,8 +69,11 @@ async def confirmed_write(
             )
             state = json.dumps({"count": need.count})
             return InputRequiredResult(input_requests={QUESTION_KEY: request}, request_state=state)
-        if not await _asked_mid_call(ctx, need.count):
+        said_yes = await _asked_mid_call(ctx, need.count)
+        if said_yes is None:  # the user was never asked: the model may still check with them and pass confirm
             raise ToolError(str(need)) from need
+        if not said_yes:
+            raise declined(need.count) from need
         asked = need.count
     try:
         return await attempt(asked)
@@ -96,11 +106,11 @@ def _answer(ctx: Context[Any, Any]) -> tuple[int, bool] | None:
     return count, response.action == "accept" and content.get("confirm") is True
 
 
-async def _asked_mid_call(ctx: Context[Any, Any], count: int) -> bool:
-    """The server-initiated request (protocol up to 2025-11-25); False when it fails or the user says no."""
+async def _asked_mid_call(ctx: Context[Any, Any], count: int) -> bool | None:
+    """The server-initiated request (protocol up to 2025-11-25): the user's yes or no, None when asking failed."""
     try:
         answer = await ctx.elicit(question(count), ConfirmRemoval)
     except (MCPError, ValueError):  # no back-channel after all, the client failed, or its answer was malformed
         logger.info("elicitation failed; asking for confirm instead", exc_info=True)
-        return False
+        return None
     return answer.action == "accept" and answer.data.confirm

@@ -37,7 +37,6 @@ from tools_server.sync.failures import (
     describe_error,
     forbidden_message,
     parse_retry_after,
-    quote,
 )
 from tools_server.sync.responses import (
     SyncError,
@@ -87,7 +86,7 @@ def parse_error(response: httpx.Response) -> SyncError:
     """The error object in a non-2xx body, parsed leniently.
 
     Todoist usually sends a JSON error object (reference §4), but a proxy or load balancer may answer with HTML or
-    plain text; then the error is that text, and ``http_code`` is always filled from the status.
+    plain text; then the error is the status's reason phrase, and ``http_code`` is always filled from the status.
     """
     status = response.status_code
     try:
@@ -96,8 +95,9 @@ def parse_error(response: httpx.Response) -> SyncError:
         error = None
     if error is not None and (error.error or error.error_tag or error.error_code is not None):
         return error if error.http_code is not None else error.model_copy(update={"http_code": status})
-    text = quote(response.text) or response.reason_phrase or "no response body"
-    return SyncError(error=text, http_code=status)
+    # Never the body itself: a gateway's error page is markup and styles the model would read as the backend's
+    # words, and a cut that keeps it short still keeps only the noise. The status says what happened.
+    return SyncError(error=response.reason_phrase or "no reason given", http_code=status)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

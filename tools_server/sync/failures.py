@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from tools_server.sync.commands import SyncError
 from tools_server.text import clip
 
-# Backend-supplied text quoted in a message is cut to this length: enough to diagnose, not a whole HTML error page.
+# A JSON error's own text quoted in a message is cut to this length: enough to diagnose (a body that is not
+# Todoist's JSON error is never quoted; its status is named instead).
 MAX_QUOTED_CHARS = 200
 _FORBIDDEN_HINTS = {
     "PROJECT_FROZEN": "the project is frozen (the account is over its plan's limits)",
