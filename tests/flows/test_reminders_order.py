@@ -52,14 +52,32 @@ async def test_add_item_sets_absolute_and_relative_reminders_in_the_same_request
         }
 
 
-async def test_a_reminder_the_backend_refuses_fails_that_task_by_index() -> None:
+async def test_a_reminder_the_backend_refuses_is_named_beside_its_task_which_counts_as_created() -> None:
     async with harness() as h, connected(h) as client:
         result = await client.call_tool(
             "add_item", {"items": [{"content": "ok"}, {"content": "no time", "reminders": [{"minutes_before": 5}]}]}
         )
         data = structured(result)
-        assert data["ok"] == 1 and data["failures"][0]["index"] == 1, text_of(result)
-        assert "minute" in text_of(result) or "item_id" in text_of(result)
+        # The task was written (retrying would duplicate it): it is created, with its id; only its reminder failed.
+        assert data["ok"] == 2 and data["failed"] == 0 and None not in data["ids"], text_of(result)
+        [failure] = data["failures"]
+        assert (failure["index"], failure["id"]) == (1, data["ids"][1])
+        assert "reminder was not" in failure["message"] and "item_id" in failure["message"]
+        assert text_of(result).startswith("Added 2 tasks"), text_of(result)
+        assert sorted(i["content"] for i in await h.active_items()) == ["no time", "ok"]
+        assert await reminders(h) == []
+
+
+async def test_new_ids_in_the_text_keep_their_input_places_when_one_task_fails() -> None:
+    async with harness() as h, connected(h) as client:
+        items = [{"content": f"t{n}"} for n in range(5)]
+        items[2] = {"content": "t2", "project": "No such project"}
+        result = await client.call_tool("add_item", {"items": items})
+        data = structured(result)
+        assert data["ids"][2] is None and data["ok"] == 4
+        expected = ", ".join(data["ids"][i] if i != 2 else "#2 failed" for i in range(5))
+        assert f"New ids in input order: {expected}" in text_of(result), text_of(result)
+        assert len(await h.active_items()) == 4
 
 
 async def test_bad_reminder_input_names_the_field_and_sends_nothing() -> None:

@@ -66,6 +66,8 @@ async def run_call(
         return EXIT_TOOL_REFUSED
     content: Any = result.structured_content
     print_output(json.dumps(content, indent=2, ensure_ascii=False) if as_json else text)
-    # Scripts can tell a partial write from a clean one: 3 when any task failed or was not confirmed.
+    # Scripts can tell a partial write from a clean one: 3 when any task failed or was not confirmed, or a part of
+    # one (a reminder) failed.
     failed: Any = content.get("failed") if isinstance(content, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-    return EXIT_PARTIAL if failed else EXIT_OK
+    failures: Any = content.get("failures") if isinstance(content, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return EXIT_PARTIAL if failed or failures else EXIT_OK

@@ -42,6 +42,7 @@ class StepResult:
     retryable: bool | None = None
     recurred: bool | None = None
     next_due: str | None = None
+    partial: Failure | None = None  # ok, but a sub-command (a reminder) failed: reported beside the failures
 
 
 class Failure(BaseModel):
@@ -110,8 +111,10 @@ def compact(
         Failure(
             index=r.index, id=r.id, error_tag=r.error_tag or "ERROR", message=r.message, retryable=bool(r.retryable)
         )
+        if r.partial is None
+        else r.partial
         for r in steps
-        if r.status == "error"
+        if r.status == "error" or r.partial is not None
     ]
     recurring = [Recurring(id=r.id, next_due=r.next_due) for r in steps if r.recurred and r.id and r.next_due]
     projects = [
@@ -136,6 +139,23 @@ def compact(
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _failed_extra(step: Step, outcome: Outcome) -> SyncError | None:
+    """The backend's error for one of the step's sub-commands when its own command went through: then the step did
+    what it is named for (its task exists) and only that sub-command failed. None when anything is unconfirmed."""
+    if step.command is None or outcome.statuses.get(step.command.uuid) != "ok":
+        return None
+    if step.shared is not None and outcome.statuses.get(step.shared) != "ok":
+        return None
+    failed: SyncError | None = None
+    for extra in step.extras:
+        status = outcome.statuses.get(extra.uuid)
+        if isinstance(status, SyncError):
+            failed = failed or status
+        elif status != "ok":
+            return None
+    return failed
+
+
 def step_result(step: Step, outcome: Outcome, mirror: Mirror, *, recurrence: bool = False) -> StepResult:
     """One step's result; for completions, whether the task recurred and its next due date."""
     if step.error is not None:
@@ -158,8 +178,20 @@ def step_result(step: Step, outcome: Outcome, mirror: Mirror, *, recurrence: boo
         status = outcome.statuses.get(uuid)
         if status != "ok":
             break
-    if status == "ok":
+    extra_failed = _failed_extra(step, outcome) if status != "ok" and command is not None else None
+    if status == "ok" or extra_failed is not None:
         result = StepResult(index=step.index, status="ok", id=target, parent_index=step.parent_index)
+        if extra_failed is not None:
+            # The task itself was written (a retry would duplicate it): it counts as done, with its id, and the
+            # sub-command that failed (a reminder) is named on its own.
+            tag = extra_failed.error_tag or "ERROR"
+            result.partial = Failure(
+                index=step.index,
+                id=target,
+                error_tag=tag,
+                message=f"the task was written; its reminder was not: {_error_message(extra_failed)}",
+                retryable=extra_failed.retryable,
+            )
         if recurrence and target is not None:
             item = mirror.items.get(target)
             if item is not None and item.due is not None and item.due.is_recurring:
@@ -241,7 +273,7 @@ def _plural(count: int, noun: str) -> str:
 
 def failure_lines(plan: Plan, result: WriteResult) -> list[str]:
     labels = {s.index: s.label for s in plan.steps}
-    failures = [r for r in result.steps if r.status == "error"]
+    failures = [r.partial or r for r in result.steps if r.status == "error" or r.partial is not None]
     lines = [
         f"- #{r.index} '{clip(labels.get(r.index, ''), _LABEL_CHARS)}': {r.error_tag} {r.message or ''}".rstrip()
         + (" (retryable)" if r.retryable else "")
@@ -289,12 +321,13 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
         labels = {s.index: s.label for s in plan.steps}
         head += ": " + ", ".join(f"'{clip(labels.get(r.index, ''), _LABEL_CHARS)}' ({r.id})" for r in ok_ids)
     elif not result.dry_run and result.ids is not None and ok_ids:
-        ids = [r.id for r in ok_ids if r.id]
+        # Every input has its place, a failed one named by its number, so no id is shifted onto another task.
+        ids = [r.id if r.status == "ok" and r.id else f"#{r.index} failed" for r in result.steps]
         head += ". " + _id_list(ids, MAX_TEXT_CHARS - len(head) - len(". .") - len(extra))
     parts = [head + "." + extra]
     if result.notes:
         parts.append("Note: " + "; ".join(result.notes) + ".")
-    if result.failed:
+    if result.failed or any(r.partial is not None for r in result.steps):
         parts.append("Failed:")
         parts.extend(failure_lines(plan, result))
     if result.resend:
