@@ -17,11 +17,12 @@ from pydantic import AnyUrl, ValidationError
 from tools_server import __version__
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.flows import PROJECTS_URI, projects_json
+from tools_server.inputs import MAX_SUBTASK_DEPTH
 from tools_server.server import comments, projects, reads, recovery, tasks
 from tools_server.server.arguments import closest_argument, compact_errors, strict_arguments
 from tools_server.server.calls import DEFAULT_CALL_BUDGET, AppState, Backend, read_guarded, session_and_client
 from tools_server.server.prompts import check_prompt_call, register_prompts
-from tools_server.server.schemas import LIMIT_KEYWORDS, compact_schema
+from tools_server.server.schemas import LIMIT_KEYWORDS, portable_schema
 from tools_server.state import SessionRegistry, StateBackend
 
 INSTRUCTIONS = (
@@ -29,6 +30,11 @@ INSTRUCTIONS = (
     "with its cursor return only what changed. Put many tasks in ONE write call (batched, up to 1000). "
     "Priority 4 is most urgent (Todoist p1). dry_run previews a write."
 )
+
+
+# Subtasks (NewSubtask, the one recursive model) unrolled MAX_SUBTASK_DEPTH levels below their task: add_item
+# refuses deeper trees, so the unrolled schema says exactly what the server accepts.
+_COPIES = MAX_SUBTASK_DEPTH
 
 
 class _Server(MCPServer):
@@ -43,15 +49,13 @@ class _Server(MCPServer):
 
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()
-        return [
-            tool.model_copy(
-                update={
-                    "input_schema": compact_schema(tool.input_schema, LIMIT_KEYWORDS),
-                    "output_schema": compact_schema(tool.output_schema, LIMIT_KEYWORDS) if tool.output_schema else None,
-                }
-            )
-            for tool in tools
-        ]
+        listed: list[MCPTool] = []
+        for tool in tools:
+            output = tool.output_schema
+            inputs = portable_schema(tool.input_schema, LIMIT_KEYWORDS, _COPIES)
+            outputs = portable_schema(output, LIMIT_KEYWORDS) if output else None
+            listed.append(tool.model_copy(update={"input_schema": inputs, "output_schema": outputs}))
+        return listed
 
     def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         super().add_tool(fn, *args, **kwargs)
