@@ -19,7 +19,7 @@ from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.flows import PROJECTS_URI, projects_json
 from tools_server.inputs import MAX_SUBTASK_DEPTH
 from tools_server.server import comments, projects, reads, recovery, tasks
-from tools_server.server.arguments import closest_argument, compact_errors, strict_arguments
+from tools_server.server.arguments import closest_argument, compact_errors, strict_arguments, without_client_keys
 from tools_server.server.calls import DEFAULT_CALL_BUDGET, AppState, Backend, read_guarded, session_and_client
 from tools_server.server.prompts import check_prompt_call, register_prompts
 from tools_server.server.schemas import LIMIT_KEYWORDS, portable_schema
@@ -74,6 +74,7 @@ class _Server(MCPServer):
         if tool is not None:
             # The SDK ignores unknown top-level arguments; a misspelt `dryRun` must not turn a preview into a write.
             known = set(tool.parameters.get("properties", {}))
+            arguments = without_client_keys(name, arguments, known)
             unknown = sorted(set(arguments) - known)
             if unknown:
                 hints = [f"{u}: unknown argument" + closest_argument(u, known) for u in unknown]
