@@ -15,8 +15,14 @@ schema (``anyOf`` with null, not a type list: Gemini's dialect has no type lists
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any, cast
+from collections.abc import Callable
+from types import UnionType
+from typing import Annotated, Any, Union, cast, get_args, get_origin, get_type_hints
+
+from mcp.types import CallToolResult
+from pydantic import BaseModel
 
 _SCHEMA_MAPS = ("properties", "patternProperties")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
@@ -136,3 +142,22 @@ def _nullable_type(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _maybe(value: Any, drop: frozenset[str]) -> Any:
     return compact_schema(value, drop) if isinstance(value, dict) else value  # pyright: ignore[reportUnknownArgumentType]
+
+
+def result_model(fn: Callable[..., Any]) -> type[BaseModel] | None:
+    """The model in a tool's ``-> Annotated[CallToolResult, Model]`` (alone or beside ``InputRequiredResult``)."""
+    hint = get_type_hints(fn, include_extras=True).get("return")
+    arms = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    for arm in arms:
+        if get_origin(arm) is Annotated:
+            base, *meta = get_args(arm)
+            model = meta[0] if meta else None
+            if base is CallToolResult and isinstance(model, type) and issubclass(model, BaseModel):
+                return model
+    return None
+
+
+@functools.cache
+def output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON Schema, derived once per process (shared: callers copy before changing it)."""
+    return model.model_json_schema()
