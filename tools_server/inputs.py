@@ -6,9 +6,10 @@ before anything reaches the backend.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from tools_server.sync.commands import DueLang
 
@@ -31,8 +32,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# Advertised as plain integers: their bounds are size caps the server enforces (README "Limits"), and the schema of
+# every task in add_item's unrolled subtask tree repeats these fields (the tools/list budget is 15,000 characters).
+_INTEGER = WithJsonSchema({"type": "integer"})
+
+
 class DurationIn(_Strict):
-    amount: Annotated[int, Field(gt=0, le=10_000)]
+    amount: Annotated[int, Field(gt=0, le=10_000), _INTEGER]
     unit: Literal["minute", "day"]
 
 
@@ -45,7 +51,7 @@ class ReminderIn(_Strict):
     due: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
         default=None, description="e.g. 'tomorrow 9am'"
     )
-    minutes_before: Annotated[int, Field(ge=0, le=43_200)] | None = None
+    minutes_before: Annotated[int, Field(ge=0, le=43_200), _INTEGER] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
@@ -57,16 +63,14 @@ class ReminderIn(_Strict):
 Reminders = Annotated[list[ReminderIn], Field(max_length=MAX_REMINDERS)]
 
 
-class NewItem(_Strict):
+# The fields of a new task wherever it sits in a tree. A comment, not a docstring: pydantic would advertise it.
+class NewTaskFields(_Strict):
     content: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT_CHARS),
         Field(description="Title"),
     ]
     description: Annotated[str | None, Field(max_length=MAX_DESCRIPTION_CHARS)] = None
-    project: Ref | None = Field(default=None, description="Project id or name; default Inbox")
-    section: Ref | None = Field(default=None, description="Section id or name")
-    parent: TaskId | None = Field(default=None, description="Parent task id")
     labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
     priority: Annotated[int, Field(ge=1, le=4, description="4 = most urgent (p1), 1 = normal")] | None = None
     due: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
@@ -80,7 +84,7 @@ class NewItem(_Strict):
     deadline: DateStr | None = None
     duration: DurationIn | None = None
     reminders: Reminders | None = None
-    subtasks: Annotated[list[NewItem], Field(max_length=MAX_ITEMS_PER_CALL)] | None = None
+    subtasks: Annotated[list[NewSubtask], Field(max_length=MAX_ITEMS_PER_CALL)] | None = None
 
     @model_validator(mode="after")
     def _one_due_form(self) -> Self:
@@ -88,6 +92,18 @@ class NewItem(_Strict):
         if len(given) > 1:
             raise ValueError(f"give only one of due, due_date, due_datetime (got {', '.join(given)})")
         return self
+
+
+# A subtask lives where its parent lives: it has no project, section or parent of its own (Todoist would reject or
+# ignore them), so its schema does not offer them. That keeps the unrolled subtask tree of add_item small (issue 22).
+class NewSubtask(NewTaskFields):
+    pass
+
+
+class NewItem(NewTaskFields):
+    project: Ref | None = Field(default=None, description="Project id or name; default Inbox")
+    section: Ref | None = Field(default=None, description="Section id or name")
+    parent: TaskId | None = Field(default=None, description="Parent task id")
 
 
 class NewProject(_Strict):
@@ -131,12 +147,12 @@ class MoveTarget(_Strict):
         return self
 
 
-def count_items(items: list[NewItem]) -> int:
+def count_items(items: Sequence[NewTaskFields]) -> int:
     """Tasks in a tree, subtasks included."""
     return sum(1 + count_items(item.subtasks or []) for item in items)
 
 
-def tree_depth(items: list[NewItem]) -> int:
+def tree_depth(items: Sequence[NewTaskFields]) -> int:
     """Levels in a tree: a flat list is depth 1."""
     return max((1 + tree_depth(item.subtasks or []) for item in items), default=0)
 
@@ -264,7 +280,9 @@ class ProjectOp(_Strict):
             raise ValueError(f"op: {self.op} does not apply to a {self.kind}")
         allowed, required = rule
         given = {name for name in self.model_fields_set if name not in ("op", "kind")}
-        given = {name for name in given if getattr(self, name) is not None or name == "parent"}
+        # A null is "not given", but for move, where parent null means the root. (Strict clients, OpenAI's, send
+        # every field, null when unused: a null parent on a project add must not count as given.)
+        given = {name for name in given if getattr(self, name) is not None or (name == "parent" and self.op == "move")}
         for name in sorted(given - allowed):
             raise ValueError(f"{name}: not used by {self.kind} {self.op}")
         for name in sorted(required - given):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools_server.inputs import MoveTarget, NewComment, NewItem, NewProject, ProjectOp
+from tools_server.inputs import MoveTarget, NewComment, NewItem, NewProject, NewSubtask, ProjectOp
 from tools_server.plans.comments import plan_comments
 from tools_server.plans.plan import PlanError
 from tools_server.plans.projects import plan_projects
@@ -50,7 +50,7 @@ def test_rewrite_temp_ids_replaces_a_parent_created_in_an_earlier_request() -> N
 
 def test_a_tree_split_across_chunks_keeps_parent_links_resolvable() -> None:
     items = [NewItem(content="solo")]
-    items += [NewItem(content=f"p{i}", subtasks=[NewItem(content=f"c{i}")]) for i in range(60)]
+    items += [NewItem(content=f"p{i}", subtasks=[NewSubtask(content=f"c{i}")]) for i in range(60)]
     _, plan = plan_add(items, Mirror())
     chunks = chunk_commands(plan.commands)
     assert len(chunks) == 2
@@ -80,7 +80,7 @@ def test_plan_add_resolves_names_case_insensitively_and_refers_to_new_projects_b
 
 
 def test_subtasks_of_an_item_that_could_not_be_planned_are_not_sent() -> None:
-    _, plan = plan_add([NewItem(content="a", project="Nowhere", subtasks=[NewItem(content="b")])], Mirror())
+    _, plan = plan_add([NewItem(content="a", project="Nowhere", subtasks=[NewSubtask(content="b")])], Mirror())
     assert plan.commands == []
     assert [s.error.tag for s in plan.steps if s.error] == ["PROJECT_NOT_FOUND", "PARENT_NOT_CREATED"]
 

@@ -124,12 +124,10 @@ def _one_due_form(item: dict[str, Any]) -> bool:
 
 REF = Text(1, 120, strip=True)
 TASK_ID = Text(1, 64, strip=True)
-NEW_ITEM_FIELDS: dict[str, Spec] = {
+# A subtask has no place of its own (it lives where its parent lives): no project, section or parent.
+SUBTASK_FIELDS: dict[str, Spec] = {
     "content": Text(1, 500, strip=True, nullable=False),
     "description": Text(0, 16_000),
-    "project": REF,
-    "section": REF,
-    "parent": TASK_ID,
     "labels": ListOf(Text(1, 60, strip=True, nullable=False), 0, 20),
     "priority": Int(1, 4),
     "due": Text(1, 200),
@@ -142,8 +140,10 @@ NEW_ITEM_FIELDS: dict[str, Spec] = {
         frozenset({"amount", "unit"}),
     ),
 }
+NEW_SUBTASK = Obj(SUBTASK_FIELDS, frozenset({"content"}), nullable=False, rule=_one_due_form)
+SUBTASK_FIELDS["subtasks"] = ListOf(NEW_SUBTASK, 0, MAX_TASKS)
+NEW_ITEM_FIELDS: dict[str, Spec] = {**SUBTASK_FIELDS, "project": REF, "section": REF, "parent": TASK_ID}
 NEW_ITEM = Obj(NEW_ITEM_FIELDS, frozenset({"content"}), nullable=False, rule=_one_due_form)
-NEW_ITEM_FIELDS["subtasks"] = ListOf(NEW_ITEM, 0, MAX_TASKS)
 NEW_PROJECT = Obj(
     {
         "name": Text(1, 120, strip=True, nullable=False),

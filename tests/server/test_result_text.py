@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,8 @@ async def test_a_hundred_task_add_names_as_many_ids_as_fit() -> None:
         result = await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(100)]})
     text = text_of(result)
     assert text.startswith("Added 100 tasks. New ids in input order: ")
-    assert len(re.findall(r"\b[0-9A-Za-z]{16}\b", text)) >= 10 and text.endswith(" more.")
+    assert len(re.findall(r"\b[0-9A-Za-z]{16}\b", text)) >= 10
+    assert re.search(r" more\. Undo: write='[^']+'\.$", text), text  # the undo handle fits the same 300 characters
 
 
 async def test_new_projects_and_sections_are_counted_by_kind() -> None:
@@ -59,3 +61,35 @@ async def test_the_overview_says_what_the_project_numbers_are() -> None:
         text = text_of(await client.call_tool("query_changes", {}))
         inbox = next(p for p in (await h.state())["projects"] if p.get("inbox_project"))
     assert f"Projects (id, open tasks): Inbox ({inbox['id']}, 2)" in text
+
+
+async def test_a_text_only_client_finds_every_handle_it_needs_in_the_text() -> None:
+    """Clients that show the model only the text block (issue 22): the write handle for undo, the cursor for the
+    next query_changes; the resend batch is in the text of an unconfirmed write (test_write_outcomes)."""
+    async with harness() as h, connected(h) as client:
+        overview = await client.call_tool("query_changes", {})
+        cursor = structured(overview)["cursor"]
+        assert f"cursor: {cursor}" in text_of(overview)
+        writes: list[tuple[str, dict[str, Any]]] = [
+            ("add_item", {"items": [{"content": "a"}, {"content": "b"}]}),
+        ]
+        added = await client.call_tool(*writes[0])
+        a, b = structured(added)["ids"]
+        writes += [
+            ("update_items", {"items": [{"id": a, "priority": 4}]}),
+            ("move_items", {"ids": [b], "to_parent": a}),
+            ("complete_items", {"ids": [b]}),
+            ("comment_items", {"add": [{"task": a, "content": "note"}]}),
+            ("manage_projects", {"ops": [{"op": "add", "kind": "label", "name": "home"}]}),
+        ]
+        results = [added] + [await client.call_tool(name, args) for name, args in writes[1:]]
+        for (name, _), result in zip(writes, results, strict=True):
+            handle = structured(result)["write"]
+            assert f"write='{handle}'" in text_of(result), name
+            assert len(text_of(result)) <= 300, name
+        # The handle read from the text alone undoes that write, from any session of the account.
+        handle = re.search(r"write='([^']+)'", text_of(results[1]))
+        assert handle is not None
+        undone = await client.call_tool("undo", {"write": handle.group(1)})
+        assert not undone.is_error, text_of(undone)
+        assert {i["id"]: i["priority"] for i in await h.active_items()}[a] == 1

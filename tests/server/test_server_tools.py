@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.support import connected, harness, structured, text_of
+from tools_server.inputs import MAX_SUBTASK_DEPTH
 
 pytestmark = pytest.mark.anyio
-
-# add_item and query_changes advertise their result schemas; the other write tools return the same compact shape as
-# add_item without repeating it (about 1,100 characters each, issue 13's 15,000 budget for all thirteen tools).
-MAIN_TOOLS = {"add_item", "query_changes"}
 
 
 async def test_add_item_creates_the_task_in_the_store_and_returns_its_id() -> None:
@@ -286,25 +284,158 @@ async def test_query_changes_bounds_the_listing_with_a_more_count() -> None:
         assert h.transport.count == 2
 
 
-# The context a client spends on this server before any call: every tool with its schemas, annotations and title.
+# What a model reads of the tool list on every turn: names, titles, descriptions and input schemas (issue 22).
+# Output schemas are read by clients, not models: outside this budget, printed beside it.
 TOOLS_LIST_BUDGET = 15_000
+
+
+def _model_facing(tool: dict[str, Any]) -> dict[str, Any]:
+    return {key: tool[key] for key in ("name", "title", "description", "inputSchema") if key in tool}
+
+
+def _optional_fields_not_nullable(schema: dict[str, Any], where: str = "") -> list[str]:
+    """Optional properties a strict client (which sends every field) could not leave unset: neither a null branch
+    nor a default. Booleans are flags: false is "not set"."""
+    found: list[str] = []
+    required = set(schema.get("required", ()))
+    for name, sub in schema.get("properties", {}).items():
+        types = sub.get("type")
+        nullable = (isinstance(types, list) and "null" in types) or {"type": "null"} in sub.get("anyOf", [])
+        if name not in required and not nullable and "default" not in sub and types != "boolean":
+            found.append(f"{where}{name}")
+        found += _optional_fields_not_nullable(sub, f"{where}{name}.")
+        if isinstance(sub.get("items"), dict):
+            found += _optional_fields_not_nullable(sub["items"], f"{where}{name}[].")
+        for branch in sub.get("anyOf", []):
+            found += _optional_fields_not_nullable(branch, f"{where}{name}|")
+    return found
 
 
 async def test_tools_list_is_small_and_every_tool_is_annotated_and_titled() -> None:
     async with harness() as h, connected(h) as client:
         tools = await client.list_tools()
-        dumped = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools.tools])
-        print(f"tools/list: {len(dumped)} characters for {len(tools.tools)} tools (budget {TOOLS_LIST_BUDGET})")
-        assert len(dumped) <= TOOLS_LIST_BUDGET
+        listed = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools.tools]
+        model_facing = len(json.dumps([_model_facing(t) for t in listed]))
+        outputs = len(json.dumps([t["outputSchema"] for t in listed if "outputSchema" in t]))
+        print(
+            f"tools/list: {model_facing} characters a model reads for {len(listed)} tools (budget "
+            f"{TOOLS_LIST_BUDGET}); output schemas {outputs}; whole list {len(json.dumps(listed))}"
+        )
+        assert model_facing <= TOOLS_LIST_BUDGET
         names = {t.name for t in tools.tools}
         assert {"add_item", "complete_items", "move_items", "query_changes"} <= names
         for tool in tools.tools:
             assert tool.annotations is not None
             assert tool.title, tool.name
-            assert (tool.output_schema is not None) == (tool.name in MAIN_TOOLS), tool.name
-        # One "type" per schema everywhere: some clients map schemas onto a dialect without type lists (Gemini's).
-        assert '"type": [' not in dumped
+            assert tool.output_schema is not None, tool.name  # clients that show only structured results need it
         read_only = {t.name for t in tools.tools if t.annotations and t.annotations.read_only_hint}
         assert read_only == {"query_changes", "find_items", "find_completed"} & names
         destructive = {t.name for t in tools.tools if t.annotations and t.annotations.destructive_hint}
         assert destructive == {"delete_items", "manage_projects"} & names
+
+
+async def test_every_schema_is_self_contained_and_every_optional_field_can_be_sent_as_null() -> None:
+    """What converters need (issue 22): OpenAI strict mode and Gemini's converters lose `$ref` schemas, and strict
+    mode makes every field required, so an optional one must accept null."""
+    async with harness() as h, connected(h) as client:
+        tools = (await client.list_tools()).tools
+    for tool in tools:
+        for schema in (tool.input_schema, tool.output_schema or {}):
+            assert "$ref" not in json.dumps(schema) and "$defs" not in schema, tool.name
+        assert _optional_fields_not_nullable(tool.input_schema) == [], tool.name
+
+
+async def test_the_subtask_tree_is_advertised_four_levels_below_a_task_as_the_server_accepts() -> None:
+    async with harness() as h, connected(h) as client:
+        add = next(t for t in (await client.list_tools()).tools if t.name == "add_item")
+        node = add.input_schema["properties"]["items"]["items"]
+        levels = 0
+        while "subtasks" in node["properties"]:
+            node = node["properties"]["subtasks"]["items"]
+            levels += 1
+        assert levels == MAX_SUBTASK_DEPTH == 4
+        assert "project" not in node["properties"]  # a subtask lives where its parent lives
+        deepest: dict[str, Any] = {"content": "level 4"}
+        tree = deepest
+        for level in range(3, -1, -1):
+            tree = {"content": f"level {level}", "subtasks": [tree]}
+        result = await client.call_tool("add_item", {"items": [tree]})
+        assert structured(result)["ok"] == 5, text_of(result)
+        deepest["subtasks"] = [{"content": "level 5"}]
+        refused = await client.call_tool("add_item", {"items": [tree]})
+        assert refused.is_error and "4 levels" in text_of(refused)
+
+
+async def test_a_strict_client_sending_every_field_as_null_is_understood() -> None:
+    """OpenAI strict mode sends every property; the unused ones as null."""
+    item_nulls = dict.fromkeys(
+        ("description", "labels", "priority", "due", "due_date", "due_datetime", "due_lang", "deadline", "duration")
+    )
+    async with harness() as h, connected(h) as client:
+        added = await client.call_tool(
+            "add_item",
+            {
+                "items": [
+                    {
+                        "content": "a",
+                        "project": None,
+                        "section": None,
+                        "parent": None,
+                        **item_nulls,
+                        "reminders": None,
+                        "subtasks": [{"content": "b", **item_nulls, "reminders": None, "subtasks": None}],
+                    }
+                ],
+                "new_projects": None,
+                "dry_run": False,
+            },
+        )
+        assert structured(added)["ok"] == 2, text_of(added)
+        op = dict.fromkeys(
+            ("id", "project", "parent", "color", "is_favorite", "view_style", "description", "order", "before", "after")
+        )
+        made = await client.call_tool(
+            "manage_projects", {"ops": [{**op, "op": "add", "kind": "project", "name": "Home"}], "confirm": None}
+        )
+        assert structured(made)["ok"] == 1, text_of(made)
+        undone = await client.call_tool("undo", {"write": None, "confirm": None, "dry_run": False})
+        assert not undone.is_error, text_of(undone)
+        done = await client.call_tool(
+            "find_completed",
+            {"since": None, "until": None, "by": "completion", "project": None, "search": None, "limit": 50},
+        )
+        assert not done.is_error, text_of(done)
+
+
+async def test_every_tools_structured_result_matches_its_declared_output_schema() -> None:
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("query_changes", {}),
+        ("add_item", {"items": [{"content": "a", "due": "every day"}, {"content": "b"}]}),
+        ("find_items", {"filter": "today"}),
+        ("update_items", {"items": [{"id": "{a}", "priority": 4}]}),
+        ("move_items", {"ids": ["{b}"], "position": "top"}),
+        ("comment_items", {"add": [{"task": "{a}", "content": "note"}], "list": ["{a}"]}),
+        ("complete_items", {"ids": ["{a}", "{b}"]}),
+        ("find_completed", {}),
+        ("reopen_items", {"ids": ["{b}"]}),
+        ("undo", {}),
+        ("resend_writes", {}),
+        ("manage_projects", {"ops": [{"op": "add", "kind": "project", "name": "P"}]}),
+        ("delete_items", {"ids": ["{b}"], "dry_run": True}),
+    ]
+    async with harness() as h, connected(h) as client:
+        schemas = {t.name: t.output_schema for t in (await client.list_tools()).tools}
+        ids: dict[str, str] = {}
+        for name, args in calls:
+            filled = json.loads(json.dumps(args).replace("{a}", ids.get("a", "")).replace("{b}", ids.get("b", "")))
+            result = await client.call_tool(name, filled)
+            if name == "resend_writes":  # nothing pending is an error here (a resend with results: test_write_outcomes)
+                assert result.is_error and "nothing is pending" in text_of(result)
+                continue
+            data = structured(result)
+            schema = schemas[name]
+            assert schema is not None
+            jsonschema.validate(data, schema)
+            if name == "add_item":
+                ids["a"], ids["b"] = data["ids"]
+        assert set(schemas) == {name for name, _ in calls}

@@ -59,8 +59,13 @@ def _inspector(tmp_path: Path, *args: str) -> dict[str, Any]:
 
 def test_mcp_inspector_cli_calls_all_four_tools(tmp_path: Path) -> None:
     listed = _inspector(tmp_path, "--method", "tools/list", "--strict")
-    # The Inspector's portability check (type lists, unsupported keywords, ...) finds nothing in any schema.
-    assert not listed.get("schemaFindings"), listed.get("schemaFindings")
+    # The Inspector's portability check (unsupported keywords, references, ...) finds nothing in any schema but
+    # one deliberate warning: nullable fields as `type: [X, "null"]`. Its own note says no spelling of null suits
+    # every dialect; anyOf would cost about 2,400 more characters of the 15,000 a model reads, and the converters
+    # checked in tests/clients/ (Gemini's included) read the type list as nullable.
+    findings = [f for tool in listed.get("schemaFindings", []) for f in tool["findings"]]
+    others = [f for f in findings if not (f["rule"] == "type-union" and f["severity"] == "warning")]
+    assert others == [], others
     assert {t["name"] for t in listed["result"]["tools"]} >= {
         "add_item",
         "complete_items",

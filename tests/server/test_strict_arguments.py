@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -62,3 +63,25 @@ async def test_real_json_types_still_work_and_a_list_sent_as_a_json_string_is_de
         assert data["ok"] == 1 and [i["priority"] for i in await h.active_items()] == [4]
         listed = structured(await client.call_tool("query_changes", {"limit": 5}))
         assert [t["content"] for t in listed["tasks"]] == ["x"]
+
+
+async def test_keys_clients_inject_are_ignored_and_logged_while_a_misspelt_argument_still_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """n8n adds `toolCallId` (and its routing key `tool`) to every call; `dryRun` is the model's typo of dry_run."""
+    caplog.set_level(logging.DEBUG, logger="tools_server.server.arguments")
+    async with harness() as h, connected(h) as client:
+        added = await client.call_tool(
+            "add_item", {"items": [{"content": "from n8n"}], "toolCallId": "call_0BCIShth4lxZuYr4", "tool": "add_item"}
+        )
+        assert structured(added)["ok"] == 1, text_of(added)
+        assert "ignored client-injected argument(s) tool, toolCallId" in caplog.text
+        listed = await client.call_tool("query_changes", {"toolCallId": "call_2"})
+        assert not listed.is_error, text_of(listed)
+        h.transport.reset()
+        typo = await client.call_tool(
+            "add_item", {"items": [{"content": "preview"}], "dryRun": True, "toolCallId": "3"}
+        )
+        assert typo.is_error and "dryRun: unknown argument (did you mean dry_run?)" in text_of(typo)
+        assert "toolCallId" not in text_of(typo)
+        assert h.transport.commands_sent() == 0

@@ -6,7 +6,7 @@ Nothing here is written by hand per tool, so a new tool or argument shows up wit
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from mcp.types import Tool
 
@@ -47,6 +47,9 @@ def _type_of(schema: dict[str, Any], defs: dict[str, Any]) -> tuple[str, dict[st
         target: dict[str, Any] = defs.get(ref.rsplit("/", 1)[-1], {})
         return "object", target
     kind = schema.get("type")
+    if isinstance(kind, list):  # a nullable field, `type: [X, "null"]`: null is "not given", not worth a label
+        kinds = [str(k) for k in cast(list[Any], kind) if k != "null"]
+        kind = kinds[0] if len(kinds) == 1 else " | ".join(kinds)
     if kind == "array":
         items: dict[str, Any] = schema.get("items") or {}
         inner, nested = _type_of(items, defs)

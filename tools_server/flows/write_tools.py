@@ -33,7 +33,8 @@ AddInput = tuple[list[NewItem], list[NewProject]]
 
 
 def _uses_names(items: list[NewItem]) -> bool:
-    return any(i.project is not None or i.section is not None or _uses_names(i.subtasks or []) for i in items)
+    # Subtasks name no project or section: they live where their parent lives.
+    return any(i.project is not None or i.section is not None for i in items)
 
 
 def _plan_add(args: AddInput, mirror: Mirror) -> Planned:

@@ -311,6 +311,10 @@ def named(plan: Plan, mirror: Mirror) -> Plan:
 
 def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "") -> str:
     """E.g. 'Completed 5 tasks.' or 'Moved 3 of 4 tasks. Failed: ...' with one short line per failure."""
+    if result.write:
+        # Many clients show the model only this text (OpenAI's Responses API, openai-agents and LangChain by
+        # default): the handle an undo needs must be here, not only in the structured result.
+        extra += f" Undo: write='{result.write}'."
     total = len(result.steps)
     noun = plan.noun
     head = f"{verb} {_plural(total, noun)}" if result.failed == 0 else f"{verb} {result.ok} of {_plural(total, noun)}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools_server.dues import moved_recurring_due, new_due
-from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ReminderIn
+from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, NewTaskFields, ReminderIn
 from tools_server.plans.plan import LocalError, Plan, PlanError, Step, not_found
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
@@ -72,7 +72,7 @@ class _AddPlanner:
             self.project_steps.append(Step(len(self.project_steps), f"{project.name}/{name}", command))
             self.new_sections[(temp_id, name.casefold())] = section_temp
 
-    def add_item(self, item: NewItem, parent: Step | None) -> None:
+    def add_item(self, item: NewTaskFields, parent: Step | None) -> None:
         index = len(self.steps)
         parent_index = parent.index if parent is not None else None
         label = item.content
@@ -94,28 +94,26 @@ class _AddPlanner:
         for child in item.subtasks or ():
             self.add_item(child, me)
 
-    def _item_args(self, item: NewItem, parent: Step | None) -> tuple[dict[str, Any] | None, LocalError | None]:
+    def _item_args(self, item: NewTaskFields, parent: Step | None) -> tuple[dict[str, Any] | None, LocalError | None]:
         """The item_add args as plain data (validated into ItemAddArgs with the command), or why there are none."""
         fields: dict[str, Any] = {"content": item.content}
-        project_id: str | None = None
-        if item.project is not None:
-            project_id, error = self._project_id(item.project)
-            if error is not None:
-                return None, error
-            fields["project_id"] = project_id
-        if item.section is not None:
-            section_id, error = self._section_id(item.section, project_id)
-            if error is not None:
-                return None, error
-            fields["section_id"] = section_id
         if parent is not None and parent.command is not None:
-            fields["parent_id"] = parent.command.temp_id
-        elif item.parent is not None:
-            fields["parent_id"] = item.parent
-        if "parent_id" in fields:
-            # A subtask lives where its parent lives; Todoist rejects or ignores a conflicting project/section.
-            fields.pop("project_id", None)
-            fields.pop("section_id", None)
+            fields["parent_id"] = parent.command.temp_id  # a subtask lives where its parent lives
+        elif isinstance(item, NewItem):
+            project_id: str | None = None
+            if item.project is not None:
+                project_id, error = self._project_id(item.project)
+                if error is not None:
+                    return None, error
+                fields["project_id"] = project_id
+            if item.section is not None:
+                section_id, error = self._section_id(item.section, project_id)
+                if error is not None:
+                    return None, error
+                fields["section_id"] = section_id
+            if item.parent is not None:
+                # Under an existing task: Todoist rejects or ignores a conflicting project/section.
+                fields = {"content": item.content, "parent_id": item.parent}
         fields.update(given_fields(item, None, ("description", "labels", "priority")))
         return fields, None
 
@@ -222,7 +220,7 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
 _CLEARED: dict[str, Any] = {"due": None, "deadline": None, "duration": None, "description": "", "labels": []}
 
 
-def given_fields(request: NewItem | ItemChanges, before: Item | None, plain: tuple[str, ...]) -> dict[str, Any]:
+def given_fields(request: NewTaskFields | ItemChanges, before: Item | None, plain: tuple[str, ...]) -> dict[str, Any]:
     """The task fields a tool input sets, in item_add/item_update argument shapes: ``plain`` ones as given, the due
     (see ``requested_due``), a deadline as ``{date}`` and a duration as ``{amount, unit}``."""
     fields: dict[str, Any] = {name: getattr(request, name) for name in plain if getattr(request, name) is not None}
@@ -236,7 +234,7 @@ def given_fields(request: NewItem | ItemChanges, before: Item | None, plain: tup
     return fields
 
 
-def requested_due(request: NewItem | ItemChanges, before: Item | None) -> dict[str, Any] | None:
+def requested_due(request: NewTaskFields | ItemChanges, before: Item | None) -> dict[str, Any] | None:
     """The due a tool input asks for, in a documented input shape (``dues``): natural language, or an explicit
     date/datetime that keeps ``before``'s recurrence (and, for a new day, its time of day)."""
     if request.due is not None:

@@ -17,11 +17,12 @@ from pydantic import AnyUrl, ValidationError
 from tools_server import __version__
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.flows import PROJECTS_URI, projects_json
+from tools_server.inputs import MAX_SUBTASK_DEPTH
 from tools_server.server import comments, projects, reads, recovery, tasks
-from tools_server.server.arguments import closest_argument, compact_errors, strict_arguments
+from tools_server.server.arguments import closest_argument, compact_errors, strict_arguments, without_client_keys
 from tools_server.server.calls import DEFAULT_CALL_BUDGET, AppState, Backend, read_guarded, session_and_client
 from tools_server.server.prompts import check_prompt_call, register_prompts
-from tools_server.server.schemas import LIMIT_KEYWORDS, compact_schema
+from tools_server.server.schemas import LIMIT_KEYWORDS, output_schema, portable_schema, result_model
 from tools_server.state import SessionRegistry, StateBackend
 
 INSTRUCTIONS = (
@@ -29,6 +30,11 @@ INSTRUCTIONS = (
     "with its cursor return only what changed. Put many tasks in ONE write call (batched, up to 1000). "
     "Priority 4 is most urgent (Todoist p1). dry_run previews a write."
 )
+
+
+# Subtasks (NewSubtask, the one recursive model) unrolled MAX_SUBTASK_DEPTH levels below their task: add_item
+# refuses deeper trees, so the unrolled schema says exactly what the server accepts.
+_COPIES = MAX_SUBTASK_DEPTH
 
 
 class _Server(MCPServer):
@@ -43,21 +49,28 @@ class _Server(MCPServer):
 
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()
-        return [
-            tool.model_copy(
-                update={
-                    "input_schema": compact_schema(tool.input_schema, LIMIT_KEYWORDS),
-                    "output_schema": compact_schema(tool.output_schema, LIMIT_KEYWORDS) if tool.output_schema else None,
-                }
-            )
-            for tool in tools
-        ]
+        listed: list[MCPTool] = []
+        for tool in tools:
+            output = tool.output_schema
+            inputs = portable_schema(tool.input_schema, LIMIT_KEYWORDS, _COPIES)
+            outputs = portable_schema(output, LIMIT_KEYWORDS) if output else None
+            listed.append(tool.model_copy(update={"input_schema": inputs, "output_schema": outputs}))
+        return listed
 
     def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        result = result_model(fn)
+        if result is not None:
+            # The SDK derives a tool's output schema anew for every server built (about 2 ms a tool, a third of a
+            # test's set-up); a result model's schema never changes, so it is derived once per process below.
+            kwargs["structured_output"] = False
         super().add_tool(fn, *args, **kwargs)
         tool = self._tool_manager.get_tool(kwargs.get("name") or fn.__name__)
         if tool is not None:
             strict_arguments(tool.fn_metadata)
+            if result is not None:
+                # Both read live by the SDK: the schema is advertised, each reply is validated against the model.
+                tool.fn_metadata.output_schema = output_schema(result)
+                tool.fn_metadata.output_model = result
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
@@ -70,6 +83,7 @@ class _Server(MCPServer):
         if tool is not None:
             # The SDK ignores unknown top-level arguments; a misspelt `dryRun` must not turn a preview into a write.
             known = set(tool.parameters.get("properties", {}))
+            arguments = without_client_keys(name, arguments, known)
             unknown = sorted(set(arguments) - known)
             if unknown:
                 hints = [f"{u}: unknown argument" + closest_argument(u, known) for u in unknown]

@@ -4,9 +4,28 @@ name the field (pydantic's own text is long and links to its docs)."""
 from __future__ import annotations
 
 import difflib
+import logging
+from typing import Any
 
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from pydantic import ConfigDict, ValidationError
+
+logger = logging.getLogger(__name__)
+
+# Keys some clients add to every call's arguments on their own, never from the model: n8n's MCP Client Tool node
+# sends `toolCallId` (n8n issues 21500, 21716, 22787) and its agent's routing key `tool` (issues 17264, 21500; PR
+# 35067). Refusing them would fail every call from those clients; they are dropped unless a tool has a parameter of
+# that name. Anything else unknown (a misspelt `dryRun`) still fails: it could turn a preview into a write.
+CLIENT_INJECTED = frozenset({"toolCallId", "tool"})
+
+
+def without_client_keys(tool: str, arguments: dict[str, Any], known: set[str]) -> dict[str, Any]:
+    """``arguments`` without the client-injected keys ``tool`` does not take (logged at debug)."""
+    injected = sorted(key for key in arguments if key in CLIENT_INJECTED and key not in known)
+    if not injected:
+        return arguments
+    logger.debug("%s: ignored client-injected argument(s) %s", tool, ", ".join(injected))
+    return {key: value for key, value in arguments.items() if key not in injected}
 
 
 def strict_arguments(metadata: FuncMetadata) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.flows import WriteSpec, run_write
 from tools_server.hosting.auth import verified_token
-from tools_server.plans import PlanError
+from tools_server.plans import PlanError, WriteResult
 from tools_server.state import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
 from tools_server.state import (
     CallScope,
@@ -33,6 +33,9 @@ _T = TypeVar("_T")
 _A = TypeVar("_A")
 
 Body = Callable[[Session, SyncClient], Awaitable[tuple[str, BaseModel]]]
+# A write tool's reply, advertised with the write result's schema: clients that validate or show structured results
+# need an output schema on every tool (issue 22), and the SDK checks each reply against it.
+Written = Annotated[CallToolResult, WriteResult]
 
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)

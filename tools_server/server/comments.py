@@ -34,7 +34,7 @@ def register(server: MCPServer) -> None:
             list[Ref] | None, Field(max_length=MAX_LISTED_TARGETS, description="Task/project ids")
         ] = None,
         dry_run: bool = False,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, CommentsResult]:
         """Add (on a task or project), edit, delete comments in one batch; list shows them."""
         targets = list
         changes = (add or [], update or [], delete or [])

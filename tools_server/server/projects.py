@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from tools_server.flows import run_write, write_tools
 from tools_server.inputs import MAX_OPS_PER_CALL, ProjectOp
-from tools_server.server.calls import MANAGE, ToolContext, run
+from tools_server.server.calls import MANAGE, ToolContext, Written, run
 from tools_server.server.confirm import confirmed_write
 from tools_server.state import Session
 from tools_server.sync.client import SyncClient
@@ -24,7 +24,7 @@ def register(server: MCPServer) -> None:
         ctx: ToolContext,
         confirm: Annotated[int | None, Field(description="Deleting >3 tasks: their count")] = None,
         dry_run: bool = False,
-    ) -> CallToolResult | InputRequiredResult:
+    ) -> Written | InputRequiredResult:
         """Change projects, sections, labels by id or name in one batch; ops may name projects added before them."""
 
         def attempt(count: int | None) -> Awaitable[CallToolResult]:

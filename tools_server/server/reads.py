@@ -16,6 +16,7 @@ from tools_server.filters import FilterError
 from tools_server.flows import (
     PROJECTS_URI,
     TASK_URI_TEMPLATE,
+    CompletedResult,
     FindResult,
     query_changes_result,
     search_completed_tasks,
@@ -46,7 +47,7 @@ def register(server: MCPServer) -> None:
         project: Annotated[Ref | None, Field(description="Project id or name")] = None,
         search: Annotated[str | None, Field(min_length=1, max_length=200, description="Text in the title")] = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, CompletedResult]:
         """Completed tasks with ids and local completion times, and a count per day."""
         clock = clock_of(ctx)
         return await run(
@@ -63,7 +64,7 @@ def register(server: MCPServer) -> None:
         ],
         ctx: ToolContext,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, FindResult]:
         """Search open tasks with Todoist filter syntax (p1, #Project, @label, /Section, today, overdue, &, |, !)."""
         clock = clock_of(ctx)
 

@@ -10,7 +10,7 @@ from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
 from tools_server.flows import run_resend, run_write, write_tools
-from tools_server.server.calls import RESEND, WRITE, ToolContext, run
+from tools_server.server.calls import RESEND, WRITE, ToolContext, Written, run
 from tools_server.server.confirm import confirmed_write
 from tools_server.state import Session
 from tools_server.sync.client import SyncClient
@@ -23,7 +23,7 @@ def register(server: MCPServer) -> None:
         write: Annotated[str | None, Field(max_length=64, description="A write result's 'write' id")] = None,
         confirm: Annotated[int | None, Field(description="Undoing a big add: tasks deleted")] = None,
         dry_run: bool = False,
-    ) -> CallToolResult | InputRequiredResult:
+    ) -> Written | InputRequiredResult:
         """Reverse a write (`write`, else this session's last); skips and names tasks changed elsewhere since."""
 
         def attempt(n: int | None) -> Awaitable[CallToolResult]:
@@ -44,6 +44,6 @@ def register(server: MCPServer) -> None:
             str | None,
             Field(min_length=1, max_length=64, description="The 'resend' id of a write result; omit for all pending"),
         ] = None,
-    ) -> CallToolResult:
+    ) -> Written:
         """Finish writes whose results listed unconfirmed tasks: resends only those, each applied at most once."""
         return await run(ctx, lambda session, client: run_resend(session, client, batch))

@@ -26,7 +26,7 @@ from tools_server.inputs import (
 )
 from tools_server.plans import AddResult
 from tools_server.server.arguments import compact_errors
-from tools_server.server.calls import DELETE, WRITE, ToolContext, write
+from tools_server.server.calls import DELETE, WRITE, ToolContext, Written, write
 from tools_server.server.confirm import confirmed_write
 from tools_server.state import DELETE_UNCONFIRMED_MAX
 
@@ -50,7 +50,7 @@ def register(server: MCPServer) -> None:
         return await write(ctx, write_tools.ADD, (items, new_projects or []), dry_run)
 
     @server.tool(title="Complete tasks", annotations=WRITE)
-    async def complete_items(ids: Ids, ctx: ToolContext, dry_run: bool = False) -> CallToolResult:
+    async def complete_items(ids: Ids, ctx: ToolContext, dry_run: bool = False) -> Written:
         """Complete tasks by id (subtasks too). Recurring tasks advance to their next date instead."""
         return await write(ctx, write_tools.COMPLETE, ids, dry_run)
 
@@ -65,7 +65,7 @@ def register(server: MCPServer) -> None:
             Position | None, Field(description="Order among the siblings there (alone: reorder in place)")
         ] = None,
         dry_run: bool = False,
-    ) -> CallToolResult:
+    ) -> Written:
         """Move tasks (with subtasks) to one of: a project, a section, under a parent task; position orders them."""
         try:
             target = MoveTarget(to_project=to_project, to_section=to_section, to_parent=to_parent, position=position)
@@ -78,7 +78,7 @@ def register(server: MCPServer) -> None:
         items: Annotated[list[ItemChanges], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)],
         ctx: ToolContext,
         dry_run: bool = False,
-    ) -> CallToolResult:
+    ) -> Written:
         """Change fields of many tasks in one batch. due_date on a recurring task keeps its recurrence."""
         return await write(ctx, write_tools.UPDATE, items, dry_run)
 
@@ -91,11 +91,11 @@ def register(server: MCPServer) -> None:
             Field(description=f"Over {DELETE_UNCONFIRMED_MAX} tasks (subtasks count): the number deleted"),
         ] = None,
         dry_run: bool = False,
-    ) -> CallToolResult | InputRequiredResult:
+    ) -> Written | InputRequiredResult:
         """Delete tasks with their subtasks. Cannot be undone."""
         return await confirmed_write(ctx, lambda n: write(ctx, write_tools.DELETE, ids, dry_run, n), confirm)
 
     @server.tool(title="Reopen completed tasks", annotations=WRITE)
-    async def reopen_items(ids: Ids, ctx: ToolContext, dry_run: bool = False) -> CallToolResult:
+    async def reopen_items(ids: Ids, ctx: ToolContext, dry_run: bool = False) -> Written:
         """Reopen completed tasks by id (e.g. from find_completed)."""
         return await write(ctx, write_tools.REOPEN, ids, dry_run)
