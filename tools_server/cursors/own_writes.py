@@ -22,7 +22,6 @@ def mark_own_writes(view: View, mirror: Mirror, commands: Sequence[Command], out
     """Mark what ``commands`` touched (with subtasks and cascades) as seen in ``view``."""
     touched: set[str] = set()
     gone: list[str] = []
-    children: dict[str, list[str]] | None = None
     cascades: list[tuple[str, str]] = []  # (resource type, target) of the commands that cascade to tasks
     for command in commands:
         if command.temp_id is not None:
@@ -42,9 +41,7 @@ def mark_own_writes(view: View, mirror: Mirror, commands: Sequence[Command], out
             continue
         for target in touched_ids(command):
             touched.add(target)
-            if children is None:
-                children = mirror.children_index()  # once per call, and only for edits of existing tasks
-            touched.update(mirror.descendants(target, children))
+            touched.update(mirror.descendants(target))
             if target not in mirror.items:
                 gone.append(target)
     if cascades:
