@@ -120,3 +120,22 @@ def test_http_with_shared_state_and_no_secret_stops_with_exit_2_naming_the_varia
         assert main(argv, env) == EXIT_CONFIG
         told = capsys.readouterr().err
         assert told.count("\n") == 1 and "TOOLS_SERVER_STATE_SECRET" in told and "same on every replica" in told
+
+
+async def test_a_sessions_own_writes_to_task_trees_are_not_listed_in_any_of_its_cursors_and_anothers_are() -> None:
+    async with harness() as h, connected(h) as alice, connected(h) as bob:
+        tree = {"content": "trip", "subtasks": [{"content": "flight", "subtasks": [{"content": "prices"}]}]}
+        added = structured(
+            await alice.call_tool("add_item", {"new_projects": [{"name": "Later"}], "items": [tree, {"content": "a"}]})
+        )
+        trip, other = added["ids"][0], added["ids"][-1]
+        cursors = [structured(await alice.call_tool("query_changes", {}))["cursor"] for _ in range(2)]
+        moved = structured(await alice.call_tool("add_item", {"items": [{"content": "box", "subtasks": [tree]}]}))
+        for cursor in cursors:
+            await alice.call_tool("query_changes", {"cursor": cursor})
+        await bob.call_tool("update_items", {"items": [{"id": other, "content": "edited by bob"}]})
+        await alice.call_tool("complete_items", {"ids": [trip]})
+        await alice.call_tool("move_items", {"ids": [moved["ids"][0]], "to_project": "Later"})
+        for cursor in cursors:
+            changes = structured(await alice.call_tool("query_changes", {"cursor": cursor}))["changes"]
+            assert [(c["kind"], c["content"]) for c in changes] == [("updated", "edited by bob")]

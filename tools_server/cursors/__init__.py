@@ -2,7 +2,7 @@
 
 The face other wings import from; the modules below it are this wing's own."""
 
-from tools_server.cursors.own_writes import mark_own_writes
+from tools_server.cursors.own_writes import Ahead, OwnWrites, mark_own_writes, own_writes, own_writes_ahead
 from tools_server.cursors.seen_resources import ObjectType, SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.cursors.view import (
@@ -18,8 +18,10 @@ from tools_server.cursors.view import (
 )
 
 __all__ = [
+    "Ahead",
     "ChangesResult",
     "ObjectType",
+    "OwnWrites",
     "SeenItems",
     "SeenObjects",
     "TaskBrief",
@@ -29,6 +31,8 @@ __all__ = [
     "diff",
     "mark_own_writes",
     "ordered_tasks",
+    "own_writes",
+    "own_writes_ahead",
     "project_briefs",
     "task_line",
 ]

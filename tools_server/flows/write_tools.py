@@ -146,11 +146,10 @@ UPDATE = WriteSpec[list[ItemChanges]](
 
 def _plan_delete(ids: list[str], mirror: Mirror) -> Planned:
     """Deleting a task deletes its subtasks: the count that needs confirmation is every task that goes."""
-    children = mirror.children_index()
     gone = set(ids)
     for item_id in ids:
         if state_of(mirror, item_id) is not None:
-            gone.update(mirror.descendants(item_id, children))
+            gone.update(mirror.descendants(item_id))
     return Planned(task_plans.plan_delete(ids, mirror), removes=len(gone))
 
 

@@ -131,12 +131,11 @@ class _TaskReversal:
     def _delete_added_tasks(self, by: str) -> None:
         """Delete each tree of tasks the write added, while nothing of anyone else's is in it or changed on it."""
         record, mirror = self.record, self.mirror
-        children = mirror.children_index()
         trees: dict[str, list[str]] = {}  # root -> the tasks of ours under it (as our write left them)
         for made in record.created_all:
             trees.setdefault(_root_of(made, record.after), []).append(made)
         for item_id in record.created:
-            tree = [item_id, *mirror.descendants(item_id, children)]
+            tree = [item_id, *mirror.descendants(item_id)]
             strangers = [t for t in tree if t not in record.created_all]
             if strangers:
                 self.changed.append(f"{item_id} (has subtasks we did not create: {', '.join(strangers[:3])})")

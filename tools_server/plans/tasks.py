@@ -201,11 +201,9 @@ def plan_move(ids: list[str], destination: tuple[str, str], mirror: Mirror, *, n
     unique, notes = _dedupe(ids)
     argument, target_id = destination
     steps: list[Step] = []
-    # One subtask index for the whole call: a per-id rebuild made moving N tasks cost N passes over the account.
-    children = mirror.children_index() if argument == "parent_id" else {}
     for i, item_id in enumerate(unique):
         label = label_of(mirror, item_id)
-        if argument == "parent_id" and (item_id == target_id or target_id in mirror.descendants(item_id, children)):
+        if argument == "parent_id" and (item_id == target_id or target_id in mirror.descendants(item_id)):
             error = LocalError("INVALID_DESTINATION", "a task cannot move under itself or its own subtask")
             steps.append(Step(i, label, error=error))
             continue

@@ -143,11 +143,10 @@ def state_of(mirror: Mirror, item_id: str) -> Item | None:
 
 def snapshot(mirror: Mirror, ids: list[str]) -> dict[str, Item | None]:
     """Before-images of ``ids`` and of their active subtasks (completing a parent completes them too)."""
-    children = mirror.children_index()
     images: dict[str, Item | None] = {}
     for item_id in ids:
         images[item_id] = mirror.items.get(item_id)
-        for child in mirror.descendants(item_id, children):
+        for child in mirror.descendants(item_id):
             images[child] = mirror.items.get(child)
     return images
 

@@ -23,7 +23,7 @@ from typing import TypeVar
 import anyio
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.cursors import View, mark_own_writes
+from tools_server.cursors import View, mark_own_writes, own_writes, own_writes_ahead
 from tools_server.plans import MAX_PENDING_COMMANDS as MAX_PENDING_COMMANDS
 from tools_server.plans import PendingFull as PendingFull
 from tools_server.plans import PendingWrite as PendingWrite
@@ -257,6 +257,8 @@ class Session:
         """Send commands (see ``sync.send``) and record them as this session's own writes. ``checkpoint`` runs
         before every request but the first, when the statuses of the requests before it are in ``outcome``."""
         report = self.account.scope.report
+        # What the commands are about to take out of the mirror, read while it still holds it (see cursors/own_writes).
+        before = own_writes_ahead(self.mirror, commands) if self.attributed and self.own_cursors else None
         self.account.progress = Progress(report, len(commands)) if report is not None and commands else None
         sent = 0
 
@@ -273,13 +275,14 @@ class Session:
             raise SessionTokenRejected(str(exc)) from exc
         finally:
             self.account.progress = None
-        if self.attributed:
+        if before is not None:
+            writes = own_writes(self.mirror, commands, outcome, before)  # once per call, not per cursor
             for cursor in list(self.own_cursors):
                 view = await self.state.load_view(cursor)
                 if view is None:
                     del self.own_cursors[cursor]
                     continue
-                mark_own_writes(view, self.mirror, commands, outcome)
+                mark_own_writes(view, self.mirror, writes)
                 await self.state.save_view(cursor, view)
         return outcome
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
@@ -52,6 +52,16 @@ class Mirror:
     _log_floor: int = 0  # changes at or below this version may be missing from the log
     # The last items_snapshot, held weakly: only the views that saw it keep it alive. Keyed by (version, table).
     _snapshot: tuple[tuple[int, int], weakref.ref[_Snapshot]] | None = field(default=None, repr=False, compare=False)
+    # Parent id -> its active subtasks (a dict as an ordered set), kept as ``items`` changes: subtasks are asked for
+    # on every edit of a task (own writes, undo images, deletes), and a rebuild per question walked the account.
+    # Derived from ``items``, so not a constructor argument: a mirror made or restored with items indexes them.
+    _children: dict[str, dict[str, None]] = field(
+        default_factory=dict[str, dict[str, None]], init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        for item in self.items.values():
+            self._link(item)
 
     def items_snapshot(self) -> Mapping[str, Item]:
         """The active items as they are now, in a table no one changes: views that see the same version share it.
@@ -111,10 +121,10 @@ class Mirror:
             self.synced = True
         for item in response.items or ():
             if item.is_deleted or item.checked:
-                self.items.pop(item.id, None)
+                self._drop_item(item.id)
                 self._remember_gone(item, "deleted" if item.is_deleted else "completed")
             else:
-                self.items[item.id] = item
+                self._put_item(item)
                 self.gone.pop(item.id, None)
         for kind in _OBJECT_TYPES:
             records = getattr(response, kind.name)
@@ -128,6 +138,8 @@ class Mirror:
         table: dict[str, Any] = getattr(self, kind.table)
         owns = kind.owns
         setattr(self, kind.table, {} if owns is None else {k: o for k, o in table.items() if not owns(o)})
+        if kind is ITEMS:
+            self._children = {}  # the tasks it indexed went with the table
 
     def _merge_objects(self, kind: ResourceType[Any], records: list[Any]) -> None:
         """Upsert the active ones, drop the deleted ones; an archived one moves to its type's archive table."""
@@ -162,10 +174,38 @@ class Mirror:
             return set()
         hidden = {i.id for i in self.items.values() if i.project_id in archived}
         for item_id in hidden:
-            del self.items[item_id]
+            self._drop_item(item_id)
         for section_id in [s.id for s in self.sections.values() if s.project_id in archived]:
             del self.sections[section_id]
         return hidden
+
+    # Every change to ``items`` goes through these two, so the subtask index never disagrees with the table.
+
+    def _put_item(self, item: Item) -> None:
+        before = self.items.get(item.id)
+        self.items[item.id] = item
+        if before is None or before.parent_id != item.parent_id:
+            if before is not None:
+                self._unlink(before)
+            self._link(item)
+
+    def _drop_item(self, item_id: str) -> None:
+        before = self.items.pop(item_id, None)
+        if before is not None:
+            self._unlink(before)
+
+    def _link(self, item: Item) -> None:
+        if item.parent_id is not None:
+            self._children.setdefault(item.parent_id, {})[item.id] = None
+
+    def _unlink(self, item: Item) -> None:
+        if item.parent_id is None:
+            return
+        siblings = self._children.get(item.parent_id)
+        if siblings is not None:
+            siblings.pop(item.id, None)
+            if not siblings:
+                del self._children[item.parent_id]  # no empty entries: the index equals a rebuild exactly
 
     def _remember_gone(self, item: Item, reason: GoneReason) -> None:
         self.gone[item.id] = (reason, item)
@@ -175,18 +215,13 @@ class Mirror:
 
     # -- look-ups -----------------------------------------------------------------------------------------------
 
-    def children_index(self) -> dict[str, list[str]]:
-        """Parent id -> ids of its active subtasks; build once when asking about many items."""
-        children: dict[str, list[str]] = {}
-        for item in self.items.values():
-            if item.parent_id is not None:
-                children.setdefault(item.parent_id, []).append(item.id)
-        return children
+    def children_index(self) -> Mapping[str, Collection[str]]:
+        """Parent id -> ids of its active subtasks, as kept while responses are applied (read-only to callers)."""
+        return self._children
 
-    def descendants(self, item_id: str, children: dict[str, list[str]] | None = None) -> list[str]:
-        """Ids of the active subtasks below an item, at any depth."""
-        if children is None:
-            children = self.children_index()
+    def descendants(self, item_id: str) -> list[str]:
+        """Ids of the active subtasks below an item, at any depth: costs the size of the subtree, not the account."""
+        children = self._children
         found: list[str] = []
         stack = list(children.get(item_id, ()))
         while stack:
