@@ -30,32 +30,28 @@ DEFAULT_RADIUS_METRES = 100
 _LOCATION_FIELDS = ("name", "loc_lat", "loc_long", "loc_trigger", "radius")
 
 
-class ReminderAddArgs(Args):
+class _ReminderFields(Args):
+    """What reminder_add and reminder_update both take besides naming their target."""
+
+    notify_uid: Id | None = None
+    due: DueArg | None = None
+    minute_offset: Annotated[StrictInt, Field(ge=0)] | None = None
+    is_urgent: StrictBool | None = None
+    name: StrictStr | None = None
+    loc_lat: StrictStr | None = None
+    loc_long: StrictStr | None = None
+    loc_trigger: LocationTrigger | None = None
+    radius: Annotated[StrictInt, Field(ge=0)] | None = None
+
+
+class ReminderAddArgs(_ReminderFields):
     item_id: Id
     type: ReminderType
-    notify_uid: Id | None = None
-    due: DueArg | None = None
-    minute_offset: Annotated[StrictInt, Field(ge=0)] | None = None
-    is_urgent: StrictBool | None = None
-    name: StrictStr | None = None
-    loc_lat: StrictStr | None = None
-    loc_long: StrictStr | None = None
-    loc_trigger: LocationTrigger | None = None
-    radius: Annotated[StrictInt, Field(ge=0)] | None = None
 
 
-class ReminderUpdateArgs(Args):
+class ReminderUpdateArgs(_ReminderFields):
     id: Id
     type: ReminderType | None = None
-    notify_uid: Id | None = None
-    due: DueArg | None = None
-    minute_offset: Annotated[StrictInt, Field(ge=0)] | None = None
-    is_urgent: StrictBool | None = None
-    name: StrictStr | None = None
-    loc_lat: StrictStr | None = None
-    loc_long: StrictStr | None = None
-    loc_trigger: LocationTrigger | None = None
-    radius: Annotated[StrictInt, Field(ge=0)] | None = None
 
 
 def _has_time(due: Obj | None) -> bool:
