@@ -8,7 +8,8 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED, print_output
+from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
+from tools_server.cli.output import print_output
 from tools_server.clock import SYSTEM_CLOCK
 from tools_server.server import Backend, build_server
 from tools_server.state import MemoryState, SessionRegistry, token_fingerprint, token_secret

@@ -39,11 +39,11 @@ from tools_server.cli.checks import (
     check_port,
     check_store_path,
     command_path,
-    print_output,
     probe_endpoint,
     store_error,
 )
 from tools_server.cli.http import add_http_arguments
+from tools_server.cli.output import print_output
 from tools_server.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
