@@ -39,7 +39,10 @@ class Ahead:
 class OwnWrites:
     """The ids one call's commands changed, and what only each cursor's own sightings can resolve."""
 
-    ids: set[str] = field(default_factory=set[str])
+    ids: set[str] = field(default_factory=set[str])  # tasks
+    # Other objects (projects, sections, labels, comments, ...), apart from tasks so that a 100-task write does not
+    # look up 100 task ids in every object table of every cursor.
+    objects: set[str] = field(default_factory=set[str])
     gone: list[str] = field(default_factory=list[str])  # tasks that left unseen by the mirror: subtasks as seen
     cascades: list[Cascade] = field(default_factory=list[Cascade])  # targets the mirror did not hold before
 
@@ -77,15 +80,15 @@ def own_writes(mirror: Mirror, commands: Sequence[Command], outcome: Outcome, be
     mapping = outcome.temp_id_mapping
     cascades: list[Cascade] = []
     for command in commands:
+        facts = facts_of(command)
         if command.temp_id is not None:
             # A new object: its subtasks, if any, are new commands of this same call.
             created = mapping.get(command.temp_id)
             if created is not None:
-                writes.ids.add(created)
+                (writes.ids if facts.on == "items" else writes.objects).add(created)
             continue
-        facts = facts_of(command)
         if facts.own_write == "objects":
-            writes.ids.update(touched_ids(command))
+            writes.objects.update(touched_ids(command))
             target = target_of(command)
             if target is not None and facts.cascades_to is not None:
                 cascades.append((facts.on, target))
@@ -111,7 +114,7 @@ def mark_own_writes(view: View, mirror: Mirror, writes: OwnWrites) -> None:
     ids = writes.ids
     if writes.gone or writes.cascades:
         ids = ids | _as_seen(view, mirror, writes)
-    view.refresh(mirror, ids)
+    view.refresh(mirror, ids, writes.objects)
 
 
 def _as_seen(view: View, mirror: Mirror, writes: OwnWrites) -> set[str]:

@@ -35,16 +35,19 @@ class View:
     # Comments, projects, sections and labels as last seen.
     objects: SeenObjects = field(default_factory=SeenObjects)
 
-    def refresh(self, mirror: Mirror, ids: set[str] | None = None) -> None:
-        """Mark the mirror's current state as seen: all of it, or only ``ids`` (this session's own writes)."""
-        self.objects.refresh(mirror, ids)
+    def refresh(self, mirror: Mirror, ids: set[str] | None = None, objects: set[str] | None = None) -> None:
+        """Mark the mirror's current state as seen: all of it, or only the tasks ``ids`` and the other ``objects``
+        (this session's own writes)."""
         if ids is None:
+            self.objects.refresh(mirror)
             changed = mirror.changed_since(self.version) if self.version >= 0 else self._differing(mirror)
             if changed is None or self._mark(mirror, changed) > max(_DRIFT_FLOOR, len(mirror.items) // 8):
                 # Now the view has seen exactly the mirror's items: the shared snapshot of this version says so.
                 self.seen = SeenItems(mirror.items_snapshot())
             self.version = mirror.version
             return
+        if objects:
+            self.objects.refresh(mirror, objects)
         self._mark(mirror, ids)
 
     def _differing(self, mirror: Mirror) -> set[str] | None:
