@@ -259,21 +259,22 @@ async def main(quick: bool) -> None:
             ["call", "tasks", "tool call", "raw request", "tool/raw (median of pairs)", "tool/raw CPU"],
             rows,
         )
-    header = ["call", "cursors"]
-    for smaller, larger in itertools.pairwise(sizes):
-        header += [f"tool {larger // 1000}k/{smaller // 1000}k", f"raw {larger // 1000}k/{smaller // 1000}k"]
-    growth: list[list[str]] = []
-    for count in CURSORS:
-        for call in calls:
-            row = [call, str(count)]
-            for smaller, larger in itertools.pairwise(sizes):
-                for side in (0, 1):
-                    ratio = statistics.median(results[larger][count][call][side]) / statistics.median(
-                        results[smaller][count][call][side]
-                    )
-                    row.append(f"{ratio:.2f}x")
-            growth.append(row)
-    _table("Growth between sizes (medians)", header, growth)
+    for measure, sides in (("wall", (0, 1)), ("CPU", (2, 3))):
+        header = ["call", "cursors"]
+        for smaller, larger in itertools.pairwise(sizes):
+            header += [f"tool {larger // 1000}k/{smaller // 1000}k", f"raw {larger // 1000}k/{smaller // 1000}k"]
+        growth: list[list[str]] = []
+        for count in CURSORS:
+            for call in calls:
+                row = [call, str(count)]
+                for smaller, larger in itertools.pairwise(sizes):
+                    for side in sides:
+                        ratio = statistics.median(results[larger][count][call][side]) / statistics.median(
+                            results[smaller][count][call][side]
+                        )
+                        row.append(f"{ratio:.2f}x")
+                growth.append(row)
+        _table(f"Growth between sizes ({measure} medians)", header, growth)
 
 
 if __name__ == "__main__":
