@@ -1,5 +1,6 @@
-"""The mirror's parent -> subtasks index, kept as responses are applied, always equals one rebuilt from its tasks:
-through adds, moves, edits, deletes, completions, archived projects and full resyncs, in any order."""
+"""The mirror's place indexes (parent -> subtasks; section or project -> its top-level tasks), kept as responses are
+applied, always equal ones rebuilt from its tasks: through adds, moves, edits, deletes, completions, archived projects
+and full resyncs, in any order; and siblings read from them equal a scan of every task."""
 
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ from tools_server.sync.mirror import Mirror
 _IDS = [f"T{i}" for i in range(8)]
 _PROJECTS = ["P1", "P2"]
 Op = Literal["put", "delete", "complete"]
+Change = tuple[Op, str, str | None, str, str, str | None, int]
 
 # One task as a response carries it: put (added, moved under another parent or none, or edited), deleted, completed.
+_SECTIONS = ["S1", "S2"]
 _change = st.tuples(
     st.sampled_from(["put", "put", "delete", "complete"]),
     st.sampled_from(_IDS),
     st.none() | st.sampled_from(_IDS),
     st.sampled_from(_PROJECTS),
     st.sampled_from(["a", "b"]),
+    st.none() | st.sampled_from(_SECTIONS),
+    st.integers(0, 3),
 )
 _response = st.tuples(
     st.sampled_from(["incremental", "incremental", "incremental", "full", "archive"]),
@@ -29,18 +34,22 @@ _response = st.tuples(
 )
 
 
-def _item(op: Op, item_id: str, parent: str | None, project: str, content: str) -> Item:
+def _item(
+    op: Op, item_id: str, parent: str | None, project: str, content: str, section: str | None = None, order: int = 0
+) -> Item:
     return Item(
         id=item_id,
         parent_id=parent,
         project_id=project,
+        section_id=section,
+        child_order=order,
         content=content,
         is_deleted=op == "delete",
         checked=op == "complete",
     )
 
 
-def _response_of(kind: str, changes: list[tuple[Op, str, str | None, str, str]]) -> SyncResponse:
+def _response_of(kind: str, changes: list[Change]) -> SyncResponse:
     items = [_item(*change) for change in changes]
     if kind == "full":
         # A full sync lists only active tasks: it replaces the table, dropping what it does not list.
@@ -57,6 +66,28 @@ def _rebuilt(mirror: Mirror) -> dict[str, set[str]]:
         if item.parent_id is not None:
             children.setdefault(item.parent_id, set()).add(item.id)
     return children
+
+
+def _tops_rebuilt(mirror: Mirror) -> dict[tuple[str, str], set[str]]:
+    tops: dict[tuple[str, str], set[str]] = {}
+    for item in mirror.items.values():
+        if item.parent_id is None:
+            place = ("s", item.section_id) if item.section_id is not None else ("p", item.project_id)
+            tops.setdefault(place, set()).add(item.id)
+    return tops
+
+
+def _scanned_siblings(mirror: Mirror, project: str, section: str | None, parent: str | None) -> list[Item]:
+    """Mirror.siblings as it was before the place indexes: a scan of every task."""
+    if parent is not None:
+        found = [i for i in mirror.items.values() if i.parent_id == parent]
+    elif section is not None:
+        found = [i for i in mirror.items.values() if i.section_id == section and i.parent_id is None]
+    else:
+        found = [
+            i for i in mirror.items.values() if i.project_id == project and i.section_id is None and i.parent_id is None
+        ]
+    return sorted(found, key=lambda i: (i.child_order, i.id))
 
 
 def _kept(mirror: Mirror) -> dict[str, set[str]]:
@@ -84,11 +115,20 @@ def test_the_kept_subtask_index_equals_a_rebuild_after_any_sequence_of_responses
         mirror.apply(_response_of(kind, changes))
         rebuilt = _rebuilt(mirror)
         assert _kept(mirror) == rebuilt
+        assert {place: set(ids) for place, ids in mirror.places_index().items()} == _tops_rebuilt(mirror)
+        for project in _PROJECTS:
+            for section in (None, *_SECTIONS):
+                for parent in (None, *_IDS):
+                    assert mirror.siblings(project, section, parent) == _scanned_siblings(
+                        mirror, project, section, parent
+                    )
         for item_id in _IDS:
             # Random parents can make a cycle (a subtask's parent under itself); Todoist never sends one.
             if item_id not in _below(rebuilt, item_id):
                 assert set(mirror.descendants(item_id)) == _below(rebuilt, item_id)
-    assert _kept(Mirror(items=dict(mirror.items))) == _rebuilt(mirror)  # a mirror restored from its tasks too
+    restored = Mirror(items=dict(mirror.items))  # a mirror restored from its tasks too
+    assert _kept(restored) == _rebuilt(mirror)
+    assert {place: set(ids) for place, ids in restored.places_index().items()} == _tops_rebuilt(mirror)
 
 
 def test_a_task_moved_to_another_parent_leaves_the_old_one_and_the_last_subtask_leaves_no_entry() -> None:

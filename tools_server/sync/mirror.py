@@ -58,6 +58,11 @@ class Mirror:
     _children: dict[str, dict[str, None]] = field(
         default_factory=dict[str, dict[str, None]], init=False, repr=False, compare=False
     )
+    # The same for the top-level tasks of each section ("s", id) and of each project outside sections ("p", id): the
+    # siblings a position is computed among, which a scan of every task found before.
+    _tops: dict[tuple[str, str], dict[str, None]] = field(
+        default_factory=dict[tuple[str, str], dict[str, None]], init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for item in self.items.values():
@@ -139,7 +144,7 @@ class Mirror:
         owns = kind.owns
         setattr(self, kind.table, {} if owns is None else {k: o for k, o in table.items() if not owns(o)})
         if kind is ITEMS:
-            self._children = {}  # the tasks it indexed went with the table
+            self._children, self._tops = {}, {}  # the tasks they indexed went with the table
 
     def _merge_objects(self, kind: ResourceType[Any], records: list[Any]) -> None:
         """Upsert the active ones, drop the deleted ones; an archived one moves to its type's archive table."""
@@ -179,12 +184,12 @@ class Mirror:
             del self.sections[section_id]
         return hidden
 
-    # Every change to ``items`` goes through these two, so the subtask index never disagrees with the table.
+    # Every change to ``items`` goes through these two, so the place indexes never disagree with the table.
 
     def _put_item(self, item: Item) -> None:
         before = self.items.get(item.id)
         self.items[item.id] = item
-        if before is None or before.parent_id != item.parent_id:
+        if before is None or _place(before) != _place(item):
             if before is not None:
                 self._unlink(before)
             self._link(item)
@@ -197,15 +202,17 @@ class Mirror:
     def _link(self, item: Item) -> None:
         if item.parent_id is not None:
             self._children.setdefault(item.parent_id, {})[item.id] = None
+        else:
+            self._tops.setdefault(_place(item), {})[item.id] = None
 
     def _unlink(self, item: Item) -> None:
-        if item.parent_id is None:
-            return
-        siblings = self._children.get(item.parent_id)
+        index: dict[Any, dict[str, None]] = self._children if item.parent_id is not None else self._tops
+        key = item.parent_id if item.parent_id is not None else _place(item)
+        siblings = index.get(key)
         if siblings is not None:
             siblings.pop(item.id, None)
             if not siblings:
-                del self._children[item.parent_id]  # no empty entries: the index equals a rebuild exactly
+                del index[key]  # no empty entries: the index equals a rebuild exactly
 
     def _remember_gone(self, item: Item, reason: GoneReason) -> None:
         self.gone[item.id] = (reason, item)
@@ -234,18 +241,19 @@ class Mirror:
         return [r for r in self.reminders.values() if r.item_id == item_id]
 
     def siblings(self, project_id: str | None, section_id: str | None, parent_id: str | None) -> list[Item]:
-        """Active tasks at one place (under a parent, else in a section, else at a project's top level), in order."""
+        """Active tasks at one place (under a parent, else in a section, else at a project's top level), in order:
+        read from the place indexes, so it costs the place's size, not the account's."""
         if parent_id is not None:
-            found = [i for i in self.items.values() if i.parent_id == parent_id]
+            ids: Collection[str] = self._children.get(parent_id, ())
         elif section_id is not None:
-            found = [i for i in self.items.values() if i.section_id == section_id and i.parent_id is None]
+            ids = self._tops.get(("s", section_id), ())
         else:
-            found = [
-                i
-                for i in self.items.values()
-                if i.project_id == project_id and i.section_id is None and i.parent_id is None
-            ]
-        return sorted(found, key=lambda i: (i.child_order, i.id))
+            ids = self._tops.get(("p", project_id or ""), ())
+        return sorted((self.items[i] for i in ids), key=lambda i: (i.child_order, i.id))
+
+    def places_index(self) -> Mapping[tuple[str, str], Collection[str]]:
+        """("s", section id) or ("p", project id) -> ids of the active top-level tasks there (read-only to callers)."""
+        return self._tops
 
     def find_project(self, ref: str) -> Project | None:
         """A project by id, else by exact name (case-insensitive)."""
@@ -307,3 +315,12 @@ def _closest(ref: str, names: list[str]) -> list[str]:
 def project_rank(project: Project) -> tuple[bool, int, str]:
     """The order projects are listed in: Inbox first, then Todoist's own order, then by name."""
     return (not project.inbox_project, project.child_order, project.name)
+
+
+def _place(item: Item) -> tuple[str, str]:
+    """Where a task sits among its siblings: under its parent, else in its section, else at its project's top."""
+    if item.parent_id is not None:
+        return ("t", item.parent_id)
+    if item.section_id is not None:
+        return ("s", item.section_id)
+    return ("p", item.project_id)
