@@ -124,14 +124,14 @@ def _result_json(result: Any) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def board(items: list[dict[str, Any]], width: int = 1100, *, filter: str = "all") -> AsyncGenerator[Board]:
+async def board(items: list[dict[str, Any]], width: int = 1100, *, tool: str = "find_items") -> AsyncGenerator[Board]:
     async with harness() as h, Client(h.server(), raise_exceptions=True, extensions=[AppsHost()]) as client:
         added = await client.call_tool("add_item", {"items": items})
         assert structured(added)["failed"] == 0, text_of(added)
         [resource] = (await client.read_resource(BOARD_URI)).contents
         assert isinstance(resource, TextResourceContents)
-        args = {"filter": filter, "limit": 100}
-        first = await client.call_tool("find_items", args)
+        args: dict[str, Any] = {"filter": "all", "limit": 100} if tool == "find_items" else {"limit": 100}
+        first = await client.call_tool(tool, args)
         h.transport.reset()
 
         async def relay(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +148,7 @@ async def board(items: list[dict[str, Any]], width: int = 1100, *, filter: str =
                 await page.set_content(HOST_PAGE)
                 await page.evaluate(
                     "([html, name, args, result]) => start(html, name, args, result)",
-                    [resource.text, "find_items", args, _result_json(first)],
+                    [resource.text, tool, args, _result_json(first)],
                 )
                 await expect(shown.frame.locator("body")).to_have_attribute("data-rendered", "1")
                 yield shown
@@ -325,3 +325,18 @@ async def test_the_keyboard_completes_and_reschedules_a_focused_task() -> None:
         await b.settled(2)
         items = await b.items()
         assert items["Task 08"]["due"]["date"] == TOMORROW and "Task 12" not in items
+        await b.task("Task 05").focus()
+        await b.page.keyboard.press("Alt+ArrowUp")
+        await b.settled(3)
+        day = [i for i in (await b.items()).values() if i["due"]["date"] == TOMORROW and not i["parent_id"]]
+        assert min(day, key=lambda i: i["child_order"])["content"] == "Task 05"
+
+
+async def test_the_overview_renders_as_the_same_board_and_refreshes_through_query_changes() -> None:
+    async with board(_thirty(), tool="query_changes") as b:
+        await expect(b.frame.locator("li.task")).to_have_count(30)
+        await b.task("Task 04").locator("button.check").click()
+        await b.settled(1)
+        await expect(b.frame.locator("li.task")).to_have_count(29)
+        assert [name for name, _ in await b.relayed()] == ["complete_items", "query_changes"]
+        assert "Task 04" not in await b.items()
