@@ -62,7 +62,10 @@ window.start = (html, name, args, first) => {
 };
 window.theme = (name) => post({jsonrpc: "2.0", method: "ui/notifications/host-context-changed",
   params: {theme: name, styles: {variables: THEMES[name]}}});
-window.sendResult = (next) => post({jsonrpc: "2.0", method: "ui/notifications/tool-result", params: next});
+window.sendResult = (next) => {
+  window.postedAt = performance.timeOrigin + performance.now();
+  post({jsonrpc: "2.0", method: "ui/notifications/tool-result", params: next});
+};
 window.addEventListener("message", async (event) => {
   if (!frame || event.source !== frame.contentWindow) return;
   const m = event.data;
@@ -72,7 +75,7 @@ window.addEventListener("message", async (event) => {
       displayMode: "inline", toolInfo: {tool: {name: tool}}}}});
   } else if (m.method === "ui/notifications/initialized") {
     post({jsonrpc: "2.0", method: "ui/notifications/tool-input", params: {arguments: input}});
-    post({jsonrpc: "2.0", method: "ui/notifications/tool-result", params: result});
+    sendResult(result);
   } else if (m.method === "tools/call") {
     window.relayed.push([m.params.name, m.params.arguments]);
     if (window.failNext > 0) {
@@ -156,6 +159,13 @@ async def board(items: list[dict[str, Any]], width: int = 1100, *, tool: str = "
                 await browser.close()
 
 
+async def _painted_after_post(b: Board) -> float:
+    """Milliseconds from the host posting the result to the board's second frame after rendering it."""
+    posted: float = await b.page.evaluate("window.postedAt")
+    painted = float(await b.frame.locator("body").get_attribute("data-painted-at") or "nan")
+    return painted - posted
+
+
 def _thirty() -> list[dict[str, Any]]:
     """30 tasks over 4 days: priorities, labels, a recurring one and a subtask."""
     tasks: list[dict[str, Any]] = []
@@ -188,13 +198,18 @@ async def test_thirty_tasks_over_four_days_render_by_day_with_their_details_and_
         await expect(b.task("Task 07")).to_contain_text("@errand")
         await expect(b.task("Plan trip")).to_contain_text("1 subtask")
         await expect(frame.locator("li.task.sub", has_text="Book hotel")).to_have_count(1)
-        paint = float(await frame.locator("body").get_attribute("data-paint-ms") or "nan")
-        # Again from a warm page: the time a host sees when a second result arrives.
+        first = await _painted_after_post(b)
+        # Again from a warm page, five times: what a host sees when a later result arrives.
         again = _result_json(await b.client.call_tool("find_items", {"filter": "all", "limit": 100}))
-        await b.page.evaluate("(r) => sendResult(r)", again)
-        await expect(frame.locator("body")).to_have_attribute("data-rendered", "2")
-        warm = float(await frame.locator("body").get_attribute("data-paint-ms") or "nan")
-        print(f"tool result -> painted board (30 rows, headless Chromium): first {paint} ms, warm {warm} ms")
+        warm: list[float] = []
+        for n in range(5):
+            await b.page.evaluate("(r) => sendResult(r)", again)
+            await expect(frame.locator("body")).to_have_attribute("data-rendered", str(n + 2))
+            warm.append(await _painted_after_post(b))
+        print(
+            f"host posts the tool result -> board painted (30 rows, headless Chromium): first {first:.1f} ms, "
+            f"warm median {sorted(warm)[2]:.1f} ms (of {', '.join(f'{w:.1f}' for w in warm)})"
+        )
         await b.page.screenshot(path=str(ARTIFACTS / "board-light.png"), full_page=True)
         await b.page.evaluate("theme('dark')")
         await expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
@@ -340,3 +355,11 @@ async def test_the_overview_renders_as_the_same_board_and_refreshes_through_quer
         await expect(b.frame.locator("li.task")).to_have_count(29)
         assert [name for name, _ in await b.relayed()] == ["complete_items", "query_changes"]
         assert "Task 04" not in await b.items()
+
+
+async def test_a_task_dropped_on_another_day_moves_to_that_day() -> None:
+    async with board(_thirty()) as b:
+        await b.task("Task 04").drag_to(b.frame.locator('section[data-day="2026-11-25"] h2'))
+        await b.settled(1)
+        assert (await b.items())["Task 04"]["due"]["date"] == "2026-11-25"
+        await expect(b.frame.locator('section[data-day="2026-11-25"] li.task', has_text="Task 04")).to_have_count(1)

@@ -83,10 +83,15 @@
     const place = new Map(found.map((t, i) => [t.id, i]));
     tasks = found.sort((a, b) => project.get(a.project_id) - project.get(b.project_id)
       || (order[a.id] ?? place.get(a.id)) - (order[b.id] ?? place.get(b.id)) || place.get(a.id) - place.get(b.id));
+    const more = data.lists ? data.lists.reduce((n, l) => n + (l.more || 0), 0) : data.more || 0;
+    if (data.overview === false) status(`${(data.changes || []).length} change(s) since the last look: ask for the overview to see the board`);
+    else if (more) status(`+${more} more not shown (raise limit)`);
     render();
     // Two frames: the first runs before the browser paints the new DOM, the second after it has.
     requestAnimationFrame(() => requestAnimationFrame(() => {
       body.dataset.paintMs = (performance.now() - paintStart).toFixed(1);
+      // On the clock the host shares (epoch milliseconds), so a host can time its own message to the painted board.
+      body.dataset.paintedAt = (performance.timeOrigin + performance.now()).toFixed(1);
       body.dataset.rendered = String(Number(body.dataset.rendered || 0) + 1);
     }));
   }
@@ -327,6 +332,9 @@
     status(failed ? "Not saved: " + failed : "Saved", !!failed);
   }
   async function refresh() {
+    // Without the tool's input (a host that did not send it) the same read cannot be repeated: the board keeps its
+    // optimistic state and says nothing it does not know.
+    if (origin.tool === "find_items" && !origin.args.filter) return;
     try {
       const args = origin.tool === "find_items" ? origin.args : { limit: origin.args.limit || 50 };
       received(await callTool(origin.tool || "find_items", args));
