@@ -99,6 +99,7 @@ async def test_a_client_without_apps_reads_the_same_results_and_no_board_extras(
         extras = b.meta[META_KEY]
         assert (extras["today"], extras["week_start"]) == ("2026-11-23", 1), name
         assert set(extras["order"]) == {t["id"] for t in _tasks(left)}, name
+        assert extras["assignees"] == {} and list(extras["projects"].values()) == ["Inbox"], name
 
 
 def _cursor_of(result: Any) -> str:

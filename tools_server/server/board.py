@@ -73,12 +73,21 @@ def board_apps() -> Apps:
 
 def board_extras(session: Session, now: datetime, shown: list[str]) -> dict[str, Any]:
     """What the board needs that the result does not say: the user's today (its days are the user's, not the
-    browser's), the first day of the week, and each shown task's place among its siblings (a result lists tasks by
-    due and priority; the board orders a day as the project does, so a task dragged to the top stays there)."""
+    browser's), the first day of the week, each shown task's place among its siblings (a result lists tasks by due
+    and priority; the board orders a day as the project does, so a task dragged to the top stays there), assignees
+    and project names."""
     mirror = session.mirror
     today = now.astimezone(user_zone(mirror)).date()
-    order = {i: item.child_order for i in shown if (item := mirror.items.get(i)) is not None}
-    return {"today": today.isoformat(), "week_start": week_start_of(mirror), "order": order}
+    items = [item for i in shown if (item := mirror.items.get(i)) is not None]
+    projects = {p: project.name for p in {i.project_id for i in items} if (project := mirror.projects.get(p))}
+    return {
+        "today": today.isoformat(),
+        "week_start": week_start_of(mirror),
+        "order": {i.id: i.child_order for i in items},
+        # The mirror keeps no collaborators, so an assignee is known by user id only.
+        "assignees": {i.id: i.responsible_uid for i in items if i.responsible_uid},
+        "projects": projects,
+    }
 
 
 def _shown(structured: dict[str, Any] | None) -> list[str]:

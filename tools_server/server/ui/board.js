@@ -60,6 +60,8 @@
   // --- the model: the tasks shown, in the order the server gave them -------------------------------------------
   const origin = { tool: null, args: {} }; // the read tool whose result is shown: called again to refresh
   let tasks = []; // {id, content, project_id, section_id, parent_id, priority, due, labels}
+  let assignees = {}; // task id -> the assignee's user id
+  let projectNames = {};
   let today = null; // the user's today (from the server: the board never reads the browser's clock for it)
   let writes = []; // the write handles of the last action, for Undo
   let busy = 0;
@@ -78,6 +80,8 @@
     }
     // Within a project, the project's own order (what a drag changes); projects keep the order they came in.
     const order = meta.order || {};
+    assignees = meta.assignees || {};
+    projectNames = meta.projects || {};
     const project = new Map();
     found.forEach((t) => { if (!project.has(t.project_id)) project.set(t.project_id, project.size); });
     const place = new Map(found.map((t, i) => [t.id, i]));
@@ -176,6 +180,8 @@
       time ? el("span", {}, time) : null,
       rule ? el("span", { title: "Recurring" }, "↻ " + rule) : null,
       ...(t.labels || []).map((l) => el("span", {}, "@" + l)),
+      Object.keys(projectNames).length > 1 && projectNames[t.project_id] ? el("span", {}, "#" + projectNames[t.project_id]) : null,
+      assignees[t.id] ? el("span", { title: "Assigned to user " + assignees[t.id] }, "👤 assigned") : null,
       kids.length ? el("span", {}, kids.length + " subtask" + (kids.length > 1 ? "s" : "")) : null);
     const li = el("li", {
       class: "task" + (depth ? " sub" : ""),
