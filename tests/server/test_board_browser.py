@@ -45,6 +45,7 @@ HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
 html,body{margin:0;height:100%} iframe{border:0;width:100%;height:100vh;display:block}
 </style></head><body><script>
 window.relayed = [];
+window.sizes = [];
 window.failNext = 0;  // the host refuses that many tool calls (as a host whose connection dropped would)
 const THEMES = {
   light: {"--color-background-primary": "#ffffff", "--color-text-primary": "#1c1917"},
@@ -76,6 +77,8 @@ window.addEventListener("message", async (event) => {
   } else if (m.method === "ui/notifications/initialized") {
     post({jsonrpc: "2.0", method: "ui/notifications/tool-input", params: {arguments: input}});
     sendResult(result);
+  } else if (m.method === "ui/notifications/size-changed") {
+    window.sizes.push(m.params);
   } else if (m.method === "tools/call") {
     window.relayed.push([m.params.name, m.params.arguments]);
     if (window.failNext > 0) {
@@ -127,9 +130,12 @@ def _result_json(result: Any) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def board(items: list[dict[str, Any]], width: int = 1100, *, tool: str = "find_items") -> AsyncGenerator[Board]:
+async def board(
+    items: list[dict[str, Any]], width: int = 1100, *, tool: str = "find_items", projects: list[str] | None = None
+) -> AsyncGenerator[Board]:
     async with harness() as h, Client(h.server(), raise_exceptions=True, extensions=[AppsHost()]) as client:
-        added = await client.call_tool("add_item", {"items": items})
+        new = [{"name": name} for name in projects or []]
+        added = await client.call_tool("add_item", {"items": items, "new_projects": new})
         assert structured(added)["failed"] == 0, text_of(added)
         [resource] = (await client.read_resource(BOARD_URI)).contents
         assert isinstance(resource, TextResourceContents)
@@ -216,6 +222,8 @@ async def test_thirty_tasks_over_four_days_render_by_day_with_their_details_and_
         background = await frame.locator("body").evaluate("b => getComputedStyle(b).backgroundColor")
         assert background == "rgb(18, 18, 18)"  # the host's variable, not the board's own default
         await b.page.screenshot(path=str(ARTIFACTS / "board-dark.png"), full_page=True)
+        sizes: list[dict[str, int]] = await b.page.evaluate("window.sizes")
+        assert sizes and sizes[-1]["height"] > 300  # the board tells the host how tall it is
         # Nothing but the host page itself was ever requested: the board reached no network.
         assert all(url.startswith(("about:", "data:")) for url in b.requests), b.requests
     async with board(_thirty(), width=380) as narrow:
@@ -348,11 +356,14 @@ async def test_the_keyboard_completes_and_reschedules_a_focused_task() -> None:
 
 
 async def test_the_overview_renders_as_the_same_board_and_refreshes_through_query_changes() -> None:
-    async with board(_thirty(), tool="query_changes") as b:
-        await expect(b.frame.locator("li.task")).to_have_count(30)
+    work = {"content": "Quarterly report", "due_date": TODAY, "project": "Work"}
+    async with board([*_thirty(), work], tool="query_changes", projects=["Work"]) as b:
+        await expect(b.frame.locator("li.task")).to_have_count(31)
+        await expect(b.task("Quarterly report")).to_contain_text("#Work")
+        await expect(b.task("Task 04")).to_contain_text("#Inbox")
         await b.task("Task 04").locator("button.check").click()
         await b.settled(1)
-        await expect(b.frame.locator("li.task")).to_have_count(29)
+        await expect(b.frame.locator("li.task")).to_have_count(30)
         assert [name for name, _ in await b.relayed()] == ["complete_items", "query_changes"]
         assert "Task 04" not in await b.items()
 
