@@ -123,4 +123,5 @@ def test_the_bundle_holds_only_what_it_needs_and_stays_under_1_mb(tmp_path: Path
         "prompts",
     }
     assert not any("__pycache__" in n for n in names)
+    assert {f"tools_server/server/ui/board.{kind}" for kind in ("html", "css", "js")} <= names  # the board's page
     assert out.stat().st_size < 1_000_000

@@ -20,6 +20,7 @@ from tools_server.flows import PROJECTS_URI, projects_json
 from tools_server.inputs import MAX_SUBTASK_DEPTH
 from tools_server.server import comments, projects, reads, recovery, tasks
 from tools_server.server.arguments import closest_argument, compact_errors, strict_arguments, without_client_keys
+from tools_server.server.board import board_apps
 from tools_server.server.calls import DEFAULT_CALL_BUDGET, AppState, Backend, read_guarded, session_and_client
 from tools_server.server.prompts import check_prompt_call, register_prompts
 from tools_server.server.schemas import LIMIT_KEYWORDS, output_schema, portable_schema, result_model
@@ -119,7 +120,7 @@ def build_server(
     async def lifespan(_server: MCPServer) -> AsyncGenerator[AppState]:
         yield AppState(backend, clock, call_budget, sessions, state)
 
-    server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, extensions=[board_apps()])
     # The order of tools/list: writes on tasks first, then the reads, putting writes right, comments, projects.
     for group in (tasks, reads, recovery, comments, projects):
         group.register(server)

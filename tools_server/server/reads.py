@@ -25,6 +25,7 @@ from tools_server.flows import (
 )
 from tools_server.inputs import DateStr, Ref
 from tools_server.plans import PlanError
+from tools_server.server.board import TOOL_META, for_board
 from tools_server.server.calls import READ, ToolContext, clock_of, read_guarded, run, session_and_client
 from tools_server.state import Session
 from tools_server.sync.client import SyncClient
@@ -57,7 +58,7 @@ def register(server: MCPServer) -> None:
             ),
         )
 
-    @server.tool(title="Find open tasks", annotations=READ)
+    @server.tool(title="Find open tasks", annotations=READ, meta=TOOL_META)
     async def find_items(
         filter: Annotated[
             str, Field(min_length=1, max_length=500, description="Todoist filter, e.g. 'today | overdue'")
@@ -76,16 +77,17 @@ def register(server: MCPServer) -> None:
             except FilterError as exc:
                 raise PlanError(f"filter: {exc}") from exc
 
-        return await run(ctx, body)
+        return for_board(ctx, await run(ctx, body))
 
-    @server.tool(title="Overview and changes", annotations=READ)
+    @server.tool(title="Overview and changes", annotations=READ, meta=TOOL_META)
     async def query_changes(
         ctx: ToolContext,
         cursor: Annotated[str | None, Field(max_length=64, description="From your previous call")] = None,
         limit: Annotated[int, Field(ge=1, le=500, description="Max tasks/changes listed")] = 50,
     ) -> Annotated[CallToolResult, ChangesResult]:
         """No cursor: overview of projects and active tasks with ids. With cursor: only what changed elsewhere since."""
-        return await run(ctx, lambda session, client: query_changes_result(session, client, cursor, limit))
+        result = await run(ctx, lambda session, client: query_changes_result(session, client, cursor, limit))
+        return for_board(ctx, result)
 
     server.add_resource(
         FunctionResource(
