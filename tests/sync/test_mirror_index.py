@@ -108,7 +108,7 @@ def _below(children: dict[str, set[str]], item_id: str) -> set[str]:
 @settings(max_examples=60)  # each example applies up to 12 responses; a broken index fails within a few
 @given(st.lists(_response, max_size=12))
 def test_the_kept_subtask_index_equals_a_rebuild_after_any_sequence_of_responses(
-    responses: list[tuple[str, list[tuple[Op, str, str | None, str, str]]]],
+    responses: list[tuple[str, list[Change]]],
 ) -> None:
     mirror = Mirror()
     for kind, changes in responses:
