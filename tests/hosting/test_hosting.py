@@ -374,6 +374,8 @@ async def test_made_up_tokens_cost_at_most_the_address_limit_and_evict_no_real_a
                 elsewhere = await other.post(MCP_URL, json=RPC, headers=_bearer("made-up-other"))
             h.clock.advance(61)
             next_window = await attacker.post(MCP_URL, json=RPC, headers=_bearer("made-up-later"))
+        # An hour idle: Alice's session leaves the registry, so her cursor lives only in the state store now.
+        h.clock.advance(3600)
         async with h.client(ALICE) as alice:
             again = await alice.call_tool("query_changes", {"cursor": cursor})
     statuses = [r.status_code for r in replies]
