@@ -448,3 +448,16 @@ async def _raw_post(app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> tuple[i
 
     await app(scope, receive, send)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.mark.anyio
+async def test_a_real_token_is_rechecked_even_when_its_address_spent_its_new_token_checks() -> None:
+    async with hosted(checks_per_address=1) as h, _from(h, "192.0.2.1") as office:
+        first = await office.post(MCP_URL, json=RPC, headers=_bearer(ALICE))
+        h.clock.advance(61)  # Alice's verdict expired; a new window
+        made_up = await office.post(MCP_URL, json=RPC, headers=_bearer("made-up-9999"))  # the window's one check
+        bob = await office.post(MCP_URL, json=RPC, headers=_bearer(BOB))  # never seen: waits for the next window
+        again = await office.post(MCP_URL, json=RPC, headers=_bearer(ALICE))  # known good: re-checked anyway
+    gate = ["in" if r.status_code not in (401, 429) else r.status_code for r in (first, made_up, bob, again)]
+    assert gate == ["in", 401, 429, "in"]
+    assert h.verifier.checks == 3

@@ -92,8 +92,9 @@ class _Verdicts:
         while len(self._items) > self._size:
             self._items.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._items)
+    def known(self, key: str) -> bool:
+        """Whether ``key`` has a verdict here, expired or not (until it is pushed out)."""
+        return key in self._items
 
 
 class AddressLimit:
@@ -130,7 +131,8 @@ class TodoistTokenVerifier(TokenVerifier):
 
     The verdicts hold fingerprints only (never a token): at most ``max_entries`` good and as many bad ones, in two
     caches so a flood of made-up tokens never pushes out a real account's verdict. A token not in either costs one
-    Sync read, at most ``checks_per_address`` per client address and window (then 429 with Retry-After). Nothing is
+    Sync read, at most ``checks_per_address`` per client address and window (then 429 with Retry-After); a token
+    whose good verdict expired is re-checked without counting. Nothing is
     created for an account before its token is good: the request budget is charged for the check afterwards. A revoked
     token keeps working for at most ``ttl`` seconds.
     """
@@ -167,7 +169,9 @@ class TodoistTokenVerifier(TokenVerifier):
         if cached is not None:
             # The cached AccessToken carries the token it was made for; a fingerprint collision must not lend it out.
             return cached.token if cached.token is None or cached.token.token == token else None
-        if address is not None:
+        # A token that was good before (its verdict just expired) is re-checked whatever its address spent: users
+        # behind one NAT re-check every minute, and a made-up token can never be in this cache.
+        if address is not None and not self._good.known(key):
             wait = self._addresses.take(address)
             if wait is not None:
                 raise TokenCheckOverBudget(
