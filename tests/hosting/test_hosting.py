@@ -461,3 +461,14 @@ async def test_a_real_token_is_rechecked_even_when_its_address_spent_its_new_tok
     gate = ["in" if r.status_code not in (401, 429) else r.status_code for r in (first, made_up, bob, again)]
     assert gate == ["in", 401, 429, "in"]
     assert h.verifier.checks == 3
+
+
+@pytest.mark.anyio
+async def test_an_accounts_idle_sessions_stop_counting_after_the_idle_timeout() -> None:
+    async with hosted(sessions_per_account=2, session_idle_seconds=600) as h, h.http(ALICE, **RPC_HEADERS) as alice:
+        opened = [(await alice.post(MCP_URL, json=INITIALIZE)).status_code for _ in range(3)]
+        h.clock.advance(599)
+        still = (await alice.post(MCP_URL, json=INITIALIZE)).status_code
+        h.clock.advance(1)  # the SDK ends a session idle this long (its own timer); the quota follows the same rule
+        after = (await alice.post(MCP_URL, json=INITIALIZE)).status_code
+    assert opened == [200, 200, 429] and still == 429 and after == 200

@@ -22,6 +22,7 @@ from tools_server.state.sessions import MAX_SESSIONS_PER_ACCOUNT
 
 SESSION_HEADER = b"mcp-session-id"
 VERSION_HEADER = b"mcp-protocol-version"
+SWEEP_SECONDS = 60.0
 
 
 @dataclass
@@ -49,6 +50,7 @@ class SessionQuota:
         self._open: dict[str, _Open] = {}  # session id -> its account and activity
         self._by_account: dict[str, set[str]] = {}
         self._opening_now: dict[str, int] = {}  # account -> opening requests in flight (each may become a session)
+        self._swept = clock.monotonic()
 
     def open_sessions(self, account: str) -> int:
         self._expire(account)
@@ -118,7 +120,12 @@ class SessionQuota:
 
     def _expire(self, account: str) -> None:
         now = self._clock.monotonic()
-        for session_id in list(self._by_account.get(account, ())):
+        sessions = list(self._by_account.get(account, ()))
+        if now - self._swept >= SWEEP_SECONDS:
+            # Now and then every account's: one that never opens a session again must not keep its ids forever.
+            self._swept = now
+            sessions = list(self._open)
+        for session_id in sessions:
             session = self._open[session_id]
             if session.in_flight == 0 and now - session.idle_since >= self._idle:
                 self._forget(session_id)
