@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
-from mcp import Client
+import uvicorn
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from starlette.types import Receive, Scope, Send
 
-from tests.support import FixedClock, text_of
+from tests.support import SCRIPT, FixedClock, free_port, local_env, text_of
 from tools_server.cli.backends import backend_over
+from tools_server.local.protocol import handle_http
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import build_server
@@ -121,3 +127,77 @@ async def test_a_token_echoed_in_any_field_of_any_failure_never_reaches_the_mode
     leaks = sum(o.count(CANARY) for o in outputs)
     assert leaks == 0, [o for o in outputs if CANARY in o]
     assert failures == len(WRITES)  # the per-command failures really quoted the backend's (redacted) words
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_over_stdio_a_token_echoed_in_error_tag_or_error_extra_appears_nowhere(tmp_path: Path) -> None:
+    """The console script on stdio against a loopback Sync endpoint that echoes the token in every failure."""
+    store = SyncStore(":memory:")
+    reply = store.handle(
+        {"commands": [{"type": "item_add", "uuid": "u1", "temp_id": "t1", "args": {"content": "there"}}]},
+        token=CANARY,
+    )
+    task_id = reply.body["temp_id_mapping"]["t1"]
+
+    async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        answer = handle_http(
+            store,
+            method=scope["method"],
+            path=scope["path"],
+            headers=headers,
+            body=body,
+            expected_token=CANARY,
+            query=scope["query_string"].decode(),
+        )
+        content = answer.content
+        data: Any = json.loads(content) if content.startswith(b"{") else None
+        if isinstance(data, dict) and "sync_status" in data:
+            statuses = cast(dict[str, Any], data["sync_status"])
+            data["sync_status"] = {uuid: _echoing_error() for uuid in statuses}
+            content = json.dumps(data).encode()
+        out = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+        await send({"type": "http.response.start", "status": answer.status, "headers": out})
+        await send({"type": "http.response.body", "body": content})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(echo, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    outputs: list[str] = []
+    try:
+        for _ in range(200):  # bounded wait for the bind
+            if server.started:
+                break
+            thread.join(0.05)
+        env = local_env(
+            tmp_path,
+            TOOLS_SERVER_BACKEND="todoist",
+            TODOIST_API_TOKEN=CANARY,
+            TODOIST_SYNC_URL=f"http://127.0.0.1:{port}/api/v1/sync",
+            TOOLS_SERVER_LOG_LEVEL="DEBUG",
+        )
+        with (tmp_path / "stderr.txt").open("w+") as errlog:
+            params = StdioServerParameters(command=str(SCRIPT), args=[], env=env)
+            async with Client(stdio_client(params, errlog=errlog)) as client:
+                for name, args in WRITES:
+                    arguments = json.loads(json.dumps(args).replace("{id}", task_id))
+                    outputs.append(_outputs(await client.call_tool(name, arguments)))
+            errlog.seek(0)
+            stderr = errlog.read()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        store.close()
+    assert "DEBUG" in stderr  # the debug log was really on
+    assert sum("[redacted]" in o for o in outputs) == len(WRITES)  # every write failed, quoting the backend
+    assert sum(text.count(CANARY) for text in [*outputs, stderr]) == 0
