@@ -6,7 +6,9 @@ before anything reaches the backend.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
@@ -20,10 +22,63 @@ MAX_NAME_CHARS = 120
 MAX_SUBTASK_DEPTH = 4
 MAX_LABELS = 20
 
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
-TaskId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-DateStr = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+_ID_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+
+
+# The checks below are validators rather than schema patterns: the same rule in every task of add_item's unrolled
+# subtask tree would cost tools/list room, and the error names the field and the reason either way.
+def _id_text(value: str) -> str:
+    """Todoist ids (v1 and legacy numeric) are letters, digits, '-' and '_': a quote, NUL or newline is no id."""
+    if not _ID_CHARS.fullmatch(value):
+        raise ValueError("not an id: ids have only letters, digits, '-' and '_'")
+    return value
+
+
+def _calendar_date(value: str) -> str:
+    if not value.isascii():
+        raise ValueError("not a date: write it YYYY-MM-DD with ASCII digits")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a calendar date (YYYY-MM-DD)") from None
+    return value
+
+
+def _iso_datetime(value: str) -> str:
+    """What dues.datetime_text can send as a documented ``due.date``; anything else was sent for the backend to
+    refuse, which made a request out of bad input."""
+    problem = "not an ISO 8601 date and time (e.g. 2026-03-01T09:00, or with Z or an offset such as +01:00)"
+    if not value.isascii() or not value.isprintable() or value != value.strip():
+        raise ValueError(problem)
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            moment.astimezone(UTC)  # a moment that leaves the calendar in UTC (year 1 with +01:00) cannot be sent
+    except (ValueError, OverflowError):
+        raise ValueError(problem) from None
+    return value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    """A name (or an id given as one) never holds a control character: a NUL or a newline is no project's name.
+    (Only controls: an emoji's zero-width joiner or a no-break space are ordinary in names.)"""
+    if _CONTROL.search(value):
+        raise ValueError("names and ids have no control characters (newline, tab, NUL)")
+    return value
+
+
+Ref = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(_one_line)
+]
+TaskId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_id_text)]
+LabelName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(_one_line)
+]
+DateStr = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_calendar_date)]
+DateTimeStr = Annotated[str, StringConstraints(min_length=10, max_length=40), AfterValidator(_iso_datetime)]
 
 
 class _Strict(BaseModel):
@@ -77,9 +132,7 @@ class NewTaskFields(_Strict):
         default=None, description="Natural language, e.g. 'tomorrow 9am', 'every monday'"
     )
     due_date: DateStr | None = None
-    due_datetime: Annotated[str, StringConstraints(min_length=10, max_length=40)] | None = Field(
-        default=None, description="ISO 8601"
-    )
+    due_datetime: DateTimeStr | None = Field(default=None, description="ISO 8601")
     due_lang: DueLang | None = None
     deadline: DateStr | None = None
     duration: DurationIn | None = None
@@ -107,7 +160,7 @@ class NewItem(NewTaskFields):
 
 
 class NewProject(_Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
+    name: Ref
     parent: Ref | None = Field(default=None, description="Parent project id or name")
     sections: Annotated[list[Ref], Field(max_length=50)] | None = None
 
@@ -174,7 +227,7 @@ class ItemChanges(_Strict):
         default=None, description="Natural language; replaces any recurrence"
     )
     due_date: DateStr | None = Field(default=None, description="New date; a recurring task keeps recurring")
-    due_datetime: Annotated[str, StringConstraints(min_length=10, max_length=40)] | None = None
+    due_datetime: DateTimeStr | None = None
     due_lang: DueLang | None = None
     deadline: DateStr | None = None
     duration: DurationIn | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 REDACTED = "[redacted]"
 # Tokens shorter than this are placeholders (the local backend's "local"), not secrets; redacting them would mangle
@@ -34,3 +35,16 @@ def redact(text: str, token: str = "") -> str:
         return prefix + REDACTED
 
     return _TOKEN_LIKE.sub(hide, text)
+
+
+def redact_json(value: Any, token: str = "") -> Any:
+    """``value`` (JSON: dicts, lists, strings, numbers) with ``redact`` applied to every string in it, keys included:
+    what a result carries goes out whole, so every field of it is covered, whatever shape a failure took."""
+    if isinstance(value, str):
+        return redact(value, token)
+    if isinstance(value, dict):
+        items = cast(dict[Any, Any], value)
+        return {redact_json(k, token): redact_json(v, token) for k, v in items.items()}
+    if isinstance(value, list | tuple):
+        return [redact_json(v, token) for v in cast(list[Any], value)]
+    return value

@@ -8,6 +8,7 @@ operator's account, whose token is in the environment as TODOIST_API_TOKEN: noth
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,12 +23,13 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp, Message
 
 from tests.support import FixedClock, structured, text_of
-from tools_server.cli.http import open_multi_user_backend
+from tools_server.cli.http import open_multi_user_backend, token_check_spender
 from tools_server.hosting.app import HttpOptions, build_app
 from tools_server.hosting.auth import TodoistTokenVerifier
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import build_server
+from tools_server.state.memory import MemoryState
 from tools_server.state.sessions import SessionRegistry
 from tools_server.sync.client import RetryPolicy
 
@@ -107,7 +109,9 @@ async def _lifespan(app: ASGIApp) -> AsyncGenerator[None]:
 
 
 @asynccontextmanager
-async def hosted(**options: Any) -> AsyncGenerator[Hosted]:
+async def hosted(
+    *, checks_per_address: int = 10, state: MemoryState | None = None, **options: Any
+) -> AsyncGenerator[Hosted]:
     clock = FixedClock()
     stores = {token: SyncStore(":memory:", now=clock) for token in (ALICE, BOB, OPERATOR)}
     stores[OPERATOR].handle(
@@ -122,9 +126,12 @@ async def hosted(**options: Any) -> AsyncGenerator[Hosted]:
     env = {"TODOIST_SYNC_URL": SYNC_URL, "TODOIST_API_TOKEN": OPERATOR}
     try:
         async with open_multi_user_backend(env, transport=sync, policy=RetryPolicy(max_attempts=1)) as backend:
-            verifier = TodoistTokenVerifier(backend.client_for, clock=clock.as_clock())
-            server = build_server(backend, clock=clock.as_clock())
-            app = build_app(server, HttpOptions(multi_user=True, **options), verifier)
+            spend = token_check_spender(state, clock.as_clock()) if state is not None else None
+            verifier = TodoistTokenVerifier(
+                backend.client_for, clock=clock.as_clock(), checks_per_address=checks_per_address, spend=spend
+            )
+            server = build_server(backend, clock=clock.as_clock(), state=state)
+            app = build_app(server, HttpOptions(multi_user=True, **options), verifier, clock=clock.as_clock())
             async with _lifespan(app):
                 yield Hosted(app, stores, sync, verifier, clock)
     finally:
@@ -315,3 +322,153 @@ def test_the_session_registry_bounds_sessions_per_account_and_evicts_from_the_he
     # Full, and every account at one or two sessions: a new account's session pushes out the heaviest's oldest.
     registry.get("d:1", account="d")
     assert len(registry) == 4 and registry.get("b:1", account="b") is victim
+
+
+INITIALIZE: dict[str, Any] = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "a", "version": "1"}},
+}
+
+
+@pytest.mark.anyio
+async def test_one_account_flooding_legacy_sessions_cannot_lock_another_account_out() -> None:
+    # The SDK's table holds 5 sessions in all here (10,000 by default), each account at most 3 (64 by default).
+    async with hosted(max_sessions=5, sessions_per_account=3) as h:
+        async with h.http(ALICE, **RPC_HEADERS) as alice:
+            flood = [await alice.post(MCP_URL, json=INITIALIZE) for _ in range(8)]
+        opened = [r.headers["mcp-session-id"] for r in flood if r.status_code == 200]
+        refused = [r for r in flood if r.status_code != 200]
+        async with h.http(BOB, **RPC_HEADERS) as bob:
+            bob_init = await bob.post(MCP_URL, json=INITIALIZE)
+        async with h.client(BOB, "legacy") as bob_client:  # a whole legacy session of the second account works
+            assert structured(await bob_client.call_tool("add_item", {"items": [{"content": "bob in"}]}))["ok"] == 1
+        # Alice ends one of hers: that makes room for exactly one more of hers.
+        async with h.http(ALICE, **RPC_HEADERS, **{"Mcp-Session-Id": opened[0]}) as alice:
+            ended = await alice.delete(MCP_URL)
+        async with h.http(ALICE, **RPC_HEADERS) as alice:
+            again = [await alice.post(MCP_URL, json=INITIALIZE) for _ in range(2)]
+        bob_tasks = _contents(h.stores[BOB], BOB)
+    assert len(opened) == 3 and [r.status_code for r in refused] == [429] * 5
+    assert all(r.headers["retry-after"].isdigit() for r in refused)
+    assert "Too many open sessions for this account (3)" in refused[0].json()["error"]["message"]
+    assert bob_init.status_code == 200 and "mcp-session-id" in bob_init.headers
+    assert bob_tasks == ["bob in"]
+    assert ended.status_code == 200 and [r.status_code for r in again] == [200, 429]
+
+
+@pytest.mark.anyio
+async def test_made_up_tokens_cost_at_most_the_address_limit_and_evict_no_real_account() -> None:
+    # Room for 2 accounts in the in-process state: before tokens were checked first, every made-up token made one.
+    async with hosted(checks_per_address=3, state=MemoryState(max_accounts=2)) as h:
+        async with h.client(ALICE) as alice:
+            cursor = structured(await alice.call_tool("query_changes", {}))["cursor"]
+        before = h.sync.requests
+        async with _from(h, "203.0.113.9") as attacker:
+            replies = [await attacker.post(MCP_URL, json=RPC, headers=_bearer(f"made-up-{n:04d}")) for n in range(40)]
+            replay = await attacker.post(MCP_URL, json=RPC, headers=_bearer("made-up-0000"))
+            spent = h.sync.requests - before
+            # Another address has its own allowance; this one gets its next in the next window.
+            async with _from(h, "198.51.100.7") as other:
+                elsewhere = await other.post(MCP_URL, json=RPC, headers=_bearer("made-up-other"))
+            h.clock.advance(61)
+            next_window = await attacker.post(MCP_URL, json=RPC, headers=_bearer("made-up-later"))
+        # An hour idle: Alice's session leaves the registry, so her cursor lives only in the state store now.
+        h.clock.advance(3600)
+        async with h.client(ALICE) as alice:
+            again = await alice.call_tool("query_changes", {"cursor": cursor})
+    statuses = [r.status_code for r in replies]
+    assert spent == 3 and statuses == [401] * 3 + [429] * 37
+    assert 1 <= int(replies[-1].headers["retry-after"]) <= 60 and "www-authenticate" not in replies[-1].headers
+    assert replay.status_code == 401  # a known bad token costs nothing more
+    assert elsewhere.status_code == 401 and next_window.status_code == 401
+    assert text_of(again).startswith("No changes since last look")  # Alice's cursor outlived the flood
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer alice-t\u00f6ken".encode(), b"Bearer \xff\xfe", b"Bearer a\x00b", b"Bearer a\tb", b"Bearer a b"],
+)
+async def test_a_malformed_or_non_ascii_bearer_token_gets_401_without_a_check(authorization: bytes) -> None:
+    async with hosted() as h:
+        headers = [(b"host", b"127.0.0.1:8000"), (b"authorization", authorization)]
+        headers += [(k.lower().encode(), v.encode()) for k, v in RPC_HEADERS.items()]
+        status, body = await _raw_post(h.app, headers)
+    assert status == 401 and b"Traceback" not in body and h.sync.requests == 0
+
+
+@pytest.mark.anyio
+async def test_host_names_match_whatever_their_case() -> None:
+    async with hosted(host="0.0.0.0", allowed_hosts=("MCP.example.com",)) as h:
+        async with h.http(ALICE, **RPC_HEADERS, Host="mcp.EXAMPLE.com") as http:
+            mixed = await http.post(MCP_URL, json=INITIALIZE)
+        async with h.http(ALICE, **RPC_HEADERS, Host="mcp.example.com:443", Origin="HTTPS://Mcp.Example.Com") as http:
+            origin = await http.post(MCP_URL, json=INITIALIZE)
+        async with h.http(ALICE, **RPC_HEADERS, Host="evil.example.com") as http:
+            other = await http.post(MCP_URL, json=INITIALIZE)
+    assert mixed.status_code == 200 and origin.status_code == 200
+    assert other.status_code == 421
+
+
+def _from(h: Hosted, address: str) -> httpx2.AsyncClient:
+    transport = httpx2.ASGITransport(app=h.app, client=(address, 4000))
+    return httpx2.AsyncClient(transport=transport, headers=RPC_HEADERS, timeout=30)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _raw_post(app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """One POST with exactly these header bytes (httpx refuses to send some of them)."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/mcp",
+        "raw_path": b"/mcp",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent: list[Message] = []
+    body = json.dumps(RPC).encode()
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.mark.anyio
+async def test_a_real_token_is_rechecked_even_when_its_address_spent_its_new_token_checks() -> None:
+    async with hosted(checks_per_address=1) as h, _from(h, "192.0.2.1") as office:
+        first = await office.post(MCP_URL, json=RPC, headers=_bearer(ALICE))
+        h.clock.advance(61)  # Alice's verdict expired; a new window
+        made_up = await office.post(MCP_URL, json=RPC, headers=_bearer("made-up-9999"))  # the window's one check
+        bob = await office.post(MCP_URL, json=RPC, headers=_bearer(BOB))  # never seen: waits for the next window
+        again = await office.post(MCP_URL, json=RPC, headers=_bearer(ALICE))  # known good: re-checked anyway
+    gate = ["in" if r.status_code not in (401, 429) else r.status_code for r in (first, made_up, bob, again)]
+    assert gate == ["in", 401, 429, "in"]
+    assert h.verifier.checks == 3
+
+
+@pytest.mark.anyio
+async def test_an_accounts_idle_sessions_stop_counting_after_the_idle_timeout() -> None:
+    async with hosted(sessions_per_account=2, session_idle_seconds=600) as h, h.http(ALICE, **RPC_HEADERS) as alice:
+        opened = [(await alice.post(MCP_URL, json=INITIALIZE)).status_code for _ in range(3)]
+        h.clock.advance(599)
+        still = (await alice.post(MCP_URL, json=INITIALIZE)).status_code
+        h.clock.advance(1)  # the SDK ends a session idle this long (its own timer); the quota follows the same rule
+        after = (await alice.post(MCP_URL, json=INITIALIZE)).status_code
+    assert opened == [200, 200, 429] and still == 429 and after == 200

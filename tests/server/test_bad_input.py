@@ -29,6 +29,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, get_args
 
@@ -65,6 +66,8 @@ class Text:
     hi: int
     strip: bool = False
     nullable: bool = True
+    # What the text must also be once its length is right (ids, names, datetimes); None: any text.
+    shape: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,17 +125,50 @@ def _one_due_form(item: dict[str, Any]) -> bool:
     return sum(item.get(name) is not None for name in ("due", "due_date", "due_datetime")) <= 1
 
 
-REF = Text(1, 120, strip=True)
-TASK_ID = Text(1, 64, strip=True)
+def is_id(text: str) -> bool:
+    """Todoist ids: letters, digits, '-' and '_' (a quote, NUL or newline is refused before any request)."""
+    return re.fullmatch(r"[A-Za-z0-9_-]+", text) is not None
+
+
+def is_one_line(text: str) -> bool:
+    """Names hold no control character (C0, DEL, C1) and no line or paragraph separator."""
+    return not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in text)
+
+
+def is_datetime(text: str) -> bool:
+    """An ISO 8601 datetime Python reads, in ASCII, with no control character and no surrounding whitespace."""
+    if not text.isascii() or not text.isprintable() or text != text.strip():
+        return False
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is not None:
+            moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def is_calendar_date(text: str) -> bool:
+    if not text.isascii():
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+REF = Text(1, 120, strip=True, shape=is_one_line)
+TASK_ID = Text(1, 64, strip=True, shape=is_id)
 # A subtask has no place of its own (it lives where its parent lives): no project, section or parent.
 SUBTASK_FIELDS: dict[str, Spec] = {
     "content": Text(1, 500, strip=True, nullable=False),
     "description": Text(0, 16_000),
-    "labels": ListOf(Text(1, 60, strip=True, nullable=False), 0, 20),
+    "labels": ListOf(Text(1, 60, strip=True, nullable=False, shape=is_one_line), 0, 20),
     "priority": Int(1, 4),
     "due": Text(1, 200),
     "due_date": Date(),
-    "due_datetime": Text(10, 40),
+    "due_datetime": Text(10, 40, shape=is_datetime),
     "due_lang": Choice(DUE_LANGS),
     "deadline": Date(),
     "duration": Obj(
@@ -146,14 +182,14 @@ NEW_ITEM_FIELDS: dict[str, Spec] = {**SUBTASK_FIELDS, "project": REF, "section":
 NEW_ITEM = Obj(NEW_ITEM_FIELDS, frozenset({"content"}), nullable=False, rule=_one_due_form)
 NEW_PROJECT = Obj(
     {
-        "name": Text(1, 120, strip=True, nullable=False),
+        "name": Text(1, 120, strip=True, nullable=False, shape=is_one_line),
         "parent": REF,
-        "sections": ListOf(Text(1, 120, strip=True, nullable=False), 0, 50),
+        "sections": ListOf(Text(1, 120, strip=True, nullable=False, shape=is_one_line), 0, 50),
     },
     frozenset({"name"}),
     nullable=False,
 )
-IDS = ListOf(Text(1, 64, strip=True, nullable=False), 1, MAX_TASKS, nullable=False)
+IDS = ListOf(Text(1, 64, strip=True, nullable=False, shape=is_id), 1, MAX_TASKS, nullable=False)
 
 
 @dataclass(frozen=True)
@@ -194,10 +230,13 @@ def faults(spec: Spec, value: Any, path: str) -> list[str]:
     if isinstance(spec, Text):
         if not isinstance(value, str):
             return [path]
-        length = len(value.strip(WHITE_SPACE) if spec.strip else value)
-        return [] if spec.lo <= length <= spec.hi else [path]
+        text = value.strip(WHITE_SPACE) if spec.strip else value
+        if not spec.lo <= len(text) <= spec.hi:
+            return [path]
+        return [] if spec.shape is None or spec.shape(text) else [path]
     if isinstance(spec, Date):
-        return [] if isinstance(value, str) and DATE.fullmatch(value) else [path]
+        good = isinstance(value, str) and DATE.fullmatch(value) is not None and is_calendar_date(value)
+        return [] if good else [path]
     if isinstance(spec, Int):
         number = strict_int(value)
         return [] if number is not None and spec.lo <= number <= spec.hi else [path]

@@ -109,3 +109,48 @@ async def test_a_1000_task_call_and_a_500_task_answer_cross_stdio(tmp_path: Path
         assert len(found.model_dump_json()) > 64 * 1024
         (listed,) = structured(found)["lists"]
         assert len(listed["tasks"]) == 500 and listed["more"] == 500
+
+
+def test_every_request_with_an_id_gets_an_answer_over_stdio_even_one_that_cannot_be_parsed(tmp_path: Path) -> None:
+    item: dict[str, Any] = {"content": "leaf"}
+    for _ in range(120):
+        item = {"content": "level", "subtasks": [item]}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    lines = [
+        json.dumps(init),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "add_item", "arguments": {"items": [item]}},
+            }
+        ),
+        '{"jsonrpc": "2.0", "id": "two", "method": "tools/call", "params": {"name": "add_item", '
+        '"arguments": {"items": [{"content": "a\\ud800b"}]}}}',
+        '{"params": {"id": 99, "x": "\\udfff"}, "method": "ping", "jsonrpc": "2.0", "id": 3}',
+        '{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"x": "\\ud800"}}',  # no id: no answer
+        json.dumps({"jsonrpc": "2.0", "id": 4, "method": "ping"}),
+    ]
+    done = subprocess.run(
+        [str(SCRIPT)],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=local_env(tmp_path),
+    )
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    by_id = {r["id"]: r for r in replies}
+    assert [r["id"] for r in replies] == [0, 1, "two", 3, 4]
+    for ident in (1, "two", 3):
+        assert by_id[ident]["error"]["code"] == -32700 and "Invalid JSON" in by_id[ident]["error"]["message"]
+    assert "recursion limit" in by_id[1]["error"]["message"]
+    assert by_id[4]["result"] == {}
+    assert "Traceback" not in done.stderr

@@ -23,7 +23,7 @@ from tools_server.cli.backends import (
     sync_url,
 )
 from tools_server.cli.state_option import StateSettings, open_state, state_settings
-from tools_server.clock import SYSTEM_CLOCK
+from tools_server.clock import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
     from tools_server.hosting.app import HttpOptions
@@ -87,7 +87,7 @@ async def _run_http(env: Mapping[str, str], options: HttpOptions, settings: Stat
     ):
         server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)
         verifier = (
-            TodoistTokenVerifier(backend.client_for, clock=SYSTEM_CLOCK, spend=_spender(state))
+            TodoistTokenVerifier(backend.client_for, clock=SYSTEM_CLOCK, spend=token_check_spender(state, SYSTEM_CLOCK))
             if options.multi_user
             else None
         )
@@ -103,13 +103,14 @@ async def _run_http(env: Mapping[str, str], options: HttpOptions, settings: Stat
         await serve(app, options)
 
 
-def _spender(state: StateBackend) -> Callable[[str], Awaitable[None]]:
-    """Token checks spend from the caller's account budget, like the account's own requests."""
+def token_check_spender(state: StateBackend, clock: Clock) -> Callable[[str], Awaitable[None]]:
+    """Token checks spend from the caller's account budget, like the account's own requests (called once the token
+    is known to be good: a made-up token creates no account state)."""
     from tools_server.state import token_fingerprint, token_secret
 
     async def spend(token: str) -> None:
         account = state.account(token_fingerprint(token), token_secret(token))
-        await account.spend_request(SYSTEM_CLOCK.now().timestamp())
+        await account.spend_request(clock.now().timestamp())
 
     return spend
 

@@ -78,11 +78,12 @@ def _exit_0_when_stopped() -> None:
 
 async def _run_stdio(env: Mapping[str, str]) -> None:
     from tools_server.server import build_server
+    from tools_server.server.stdio import run_stdio
 
     async with open_backend(env) as backend:
         server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
         freeze_startup_heap()
-        await server.run_stdio_async()
+        await run_stdio(server)
 
 
 def _probe_if_remote(env: Mapping[str, str]) -> None:

@@ -12,12 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mcp.server import MCPServer
+from mcp.server.streamable_http_manager import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tools_server import __version__
+from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.hosting.auth import METADATA_PATH, BearerGate, TodoistTokenVerifier, protected_resource_metadata
+from tools_server.hosting.sessions import SessionQuota
+from tools_server.state.sessions import MAX_SESSIONS_PER_ACCOUNT
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,10 @@ class HttpOptions:
     allowed_hosts: tuple[str, ...] = ()
     access_log: bool = False
     public_url: str | None = None
+    # Legacy MCP sessions: in all (the SDK's table) and per account in multi-user mode (SessionQuota, in front).
+    max_sessions: int = DEFAULT_MAX_SESSIONS
+    sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT
+    session_idle_seconds: float = DEFAULT_SESSION_IDLE_TIMEOUT
 
     @property
     def loopback(self) -> bool:
@@ -79,11 +87,12 @@ def check_options(options: HttpOptions, env: Mapping[str, str]) -> list[str]:
 
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
     """The SDK's Host/Origin checks: loopback names on loopback, otherwise exactly the allowed hosts (any port when
-    none is given); a browser Origin must be one of the same hosts."""
+    none is given); a browser Origin must be one of the same hosts. Host names are case-insensitive (RFC 9110
+    §4.2.3): these are lower case, and ``Front`` lowers the request's Host and Origin before comparing."""
     if options.loopback and not options.allowed_hosts:
         names: Sequence[str] = ("127.0.0.1", "localhost", "[::1]")
     else:
-        names = options.allowed_hosts
+        names = [name.lower() for name in options.allowed_hosts]
     hosts: list[str] = []
     origins: list[str] = []
     for name in names:
@@ -111,8 +120,16 @@ class Front:
         security: TransportSecuritySettings,
         verifier: TodoistTokenVerifier | None,
         public_url: str | None,
+        sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
+        session_idle_seconds: float = DEFAULT_SESSION_IDLE_TIMEOUT,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._app = app
+        # Multi-user: each account's legacy sessions are counted in front of the SDK's table (see hosting.sessions).
+        self._app = (
+            SessionQuota(app, per_account=sessions_per_account, idle_seconds=session_idle_seconds, clock=clock)
+            if verifier is not None
+            else app
+        )
         self._security = TransportSecurityMiddleware(security)
         self._public_url = public_url.rstrip("/") if public_url else None
         self._verifier = verifier
@@ -132,6 +149,7 @@ class Front:
         if path == "/health":
             await _json(send, 200, {"status": "ok", "version": __version__})
             return
+        scope = _lower_host(scope)
         refused = await self._security.validate_request(Request(scope, receive), is_post=False)
         if refused is not None:
             await refused(scope, receive, send)
@@ -147,11 +165,32 @@ class Front:
         await self._app(scope, receive, send)
 
 
-def build_app(server: MCPServer, options: HttpOptions, verifier: TodoistTokenVerifier | None) -> ASGIApp:
+def _lower_host(scope: Scope) -> Scope:
+    """``scope`` with its Host and Origin headers in lower case, for the SDK's exact-match checks."""
+    headers = [(k, v.lower() if k.lower() in (b"host", b"origin") else v) for k, v in scope.get("headers", [])]
+    return {**scope, "headers": headers}
+
+
+def build_app(
+    server: MCPServer, options: HttpOptions, verifier: TodoistTokenVerifier | None, *, clock: Clock = SYSTEM_CLOCK
+) -> ASGIApp:
     """The whole HTTP app: ``verifier`` given = multi-user mode."""
     security = transport_security(options)
-    inner = server.streamable_http_app(transport_security=security, host=options.host)
-    return Front(inner, security=security, verifier=verifier, public_url=options.public_url)
+    inner = server.streamable_http_app(
+        transport_security=security,
+        host=options.host,
+        max_sessions=options.max_sessions,
+        session_idle_timeout=options.session_idle_seconds,
+    )
+    return Front(
+        inner,
+        security=security,
+        verifier=verifier,
+        public_url=options.public_url,
+        sessions_per_account=options.sessions_per_account,
+        session_idle_seconds=options.session_idle_seconds,
+        clock=clock,
+    )
 
 
 async def serve(app: ASGIApp, options: HttpOptions) -> None:

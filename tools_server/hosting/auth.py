@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +39,12 @@ SCOPES = ("data:read_write", "data:delete")
 METADATA_PATH = "/.well-known/oauth-protected-resource"
 VERDICT_SECONDS = 60.0
 MAX_VERDICTS = 4096
+# Checks of tokens not yet known (good or bad) one client address may cause per window: made-up tokens cost at most
+# this many Sync requests per address and minute, however many are sent. Several users behind one NAT share it.
+CHECKS_PER_ADDRESS = 10
+MAX_ADDRESSES = 4096
+# RFC 6750 §2.1 b64token: a token with any other character (a space, a non-ASCII byte) is malformed, a 401.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class TokenCheckUnavailable(Exception):
@@ -45,7 +52,8 @@ class TokenCheckUnavailable(Exception):
 
 
 class TokenCheckOverBudget(TokenCheckUnavailable):
-    """The account's request budget (shared by replicas) has no request left for the check: 429, not 503."""
+    """The account's request budget (shared by replicas), or the client address's token checks, are used up for the
+    window: 429 with Retry-After, not 503."""
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
@@ -63,12 +71,70 @@ class _Verdict:
     until: float
 
 
+class _Verdicts:
+    """Verdicts by token fingerprint, at most ``size``, least recently used first out, each good for ``ttl`` s."""
+
+    def __init__(self, size: int, ttl: float) -> None:
+        self._size = size
+        self._ttl = ttl
+        self._items: OrderedDict[str, _Verdict] = OrderedDict()
+
+    def get(self, key: str, now: float) -> _Verdict | None:
+        verdict = self._items.get(key)
+        if verdict is None or verdict.until <= now:
+            return None
+        self._items.move_to_end(key)
+        return verdict
+
+    def put(self, key: str, token: AccessToken | None, now: float) -> None:
+        self._items[key] = _Verdict(token, now + self._ttl)
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def known(self, key: str) -> bool:
+        """Whether ``key`` has a verdict here, expired or not (until it is pushed out)."""
+        return key in self._items
+
+
+class AddressLimit:
+    """At most ``checks`` token checks per client address per ``window`` seconds (fixed windows), for at most
+    ``max_addresses`` addresses (least recently seen first out: an attacker with many addresses forgets old ones,
+    which costs nothing but the memory bound)."""
+
+    def __init__(self, *, checks: int, window: float, clock: Clock, max_addresses: int = MAX_ADDRESSES) -> None:
+        self._checks = checks
+        self._window = window
+        self._clock = clock
+        self._max = max_addresses
+        self._used: OrderedDict[str, tuple[int, int]] = OrderedDict()  # address -> (window index, checks made)
+
+    def take(self, address: str) -> float | None:
+        """Take one check for ``address``: None when allowed, else the seconds until its next window."""
+        now = self._clock.monotonic()
+        index = int(now // self._window)
+        window, used = self._used.get(address, (index, 0))
+        if window != index:
+            used = 0
+        if used >= self._checks:
+            return (index + 1) * self._window - now
+        self._used[address] = (index, used + 1)
+        self._used.move_to_end(address)
+        while len(self._used) > self._max:
+            self._used.popitem(last=False)
+        return None
+
+
 class TodoistTokenVerifier(TokenVerifier):
     """A token is good when one Sync read (the user resource) succeeds with it; the verdict, good or bad, is kept for
     ``ttl`` seconds by token fingerprint so a busy client costs one check a minute, not one per call.
 
-    The cache holds fingerprints only (never a token) and at most ``max_entries`` verdicts, least recently used first
-    out. A revoked token keeps working for at most ``ttl`` seconds.
+    The verdicts hold fingerprints only (never a token): at most ``max_entries`` good and as many bad ones, in two
+    caches so a flood of made-up tokens never pushes out a real account's verdict. A token not in either costs one
+    Sync read, at most ``checks_per_address`` per client address and window (then 429 with Retry-After); a token
+    whose good verdict expired is re-checked without counting. Nothing is
+    created for an account before its token is good: the request budget is charged for the check afterwards. A revoked
+    token keeps working for at most ``ttl`` seconds.
     """
 
     def __init__(
@@ -78,46 +144,56 @@ class TodoistTokenVerifier(TokenVerifier):
         clock: Clock = SYSTEM_CLOCK,
         ttl: float = VERDICT_SECONDS,
         max_entries: int = MAX_VERDICTS,
+        checks_per_address: int = CHECKS_PER_ADDRESS,
         spend: Spend | None = None,
     ) -> None:
         self._client_for = client_for
         self._spend = spend
         self._clock = clock
-        self._ttl = ttl
-        self._max = max_entries
-        self._verdicts: OrderedDict[str, _Verdict] = OrderedDict()
+        self._good = _Verdicts(max_entries, ttl)
+        self._bad = _Verdicts(max_entries, ttl)
+        self._addresses = AddressLimit(checks=checks_per_address, window=ttl, clock=clock)
         self.checks = 0  # Sync reads made, for tests and the benchmark
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        return await self.verify(token, address=None)
+
+    async def verify(self, token: str, *, address: str | None) -> AccessToken | None:
+        """The token's verdict; ``address`` (the client's) is charged when it takes a Sync read to know it."""
         token = token.strip()
         if not token:
             return None
         key = token_fingerprint(token)
         now = self._clock.monotonic()
-        cached = self._verdicts.get(key)
-        if cached is not None and cached.until > now:
-            self._verdicts.move_to_end(key)
+        cached = self._good.get(key, now) or self._bad.get(key, now)
+        if cached is not None:
             # The cached AccessToken carries the token it was made for; a fingerprint collision must not lend it out.
             return cached.token if cached.token is None or cached.token.token == token else None
+        # A token that was good before (its verdict just expired) is re-checked whatever its address spent: users
+        # behind one NAT re-check every minute, and a made-up token can never be in this cache.
+        if address is not None and not self._good.known(key):
+            wait = self._addresses.take(address)
+            if wait is not None:
+                raise TokenCheckOverBudget(
+                    f"too many new tokens from this address; try again in {max(1, round(wait))} s", wait
+                )
         self.checks += 1
+        try:
+            await self._client_for(token).sync(sync_token="*", resource_types=["user"])
+        except TokenRejected:
+            self._bad.put(key, None, now)
+            return None
+        except SyncFailure as exc:
+            raise TokenCheckUnavailable(str(exc)) from exc
+        verdict = AccessToken(token=token, client_id=key, scopes=list(SCOPES), subject=key)
+        self._good.put(key, verdict, now)
         if self._spend is not None:
             try:
-                await self._spend(token)  # the check is a request to the account's Todoist limit like any other
+                await self._spend(token)  # the check was a request to the account's Todoist limit like any other
             except BudgetSpent as exc:
                 raise TokenCheckOverBudget(str(exc), exc.retry_after) from exc
             except StateRefusal as exc:
                 raise TokenCheckUnavailable(str(exc)) from exc
-        try:
-            await self._client_for(token).sync(sync_token="*", resource_types=["user"])
-            verdict = AccessToken(token=token, client_id=key, scopes=list(SCOPES), subject=key)
-        except TokenRejected:
-            verdict = None
-        except SyncFailure as exc:
-            raise TokenCheckUnavailable(str(exc)) from exc
-        self._verdicts[key] = _Verdict(verdict, now + self._ttl)
-        self._verdicts.move_to_end(key)
-        while len(self._verdicts) > self._max:
-            self._verdicts.popitem(last=False)
         return verdict
 
 
@@ -141,7 +217,7 @@ def bearer_token(authorization: str | None) -> str | None:
         return None
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
+    if scheme.lower() != "bearer" or not _B64TOKEN.fullmatch(token):
         return None
     return token
 
@@ -158,7 +234,7 @@ class BearerGate:
     """ASGI middleware: a request without a good Bearer token gets 401 and the ``WWW-Authenticate`` challenge that
     points at the protected-resource metadata; an accepted one goes on with ``scope["user"]`` set."""
 
-    def __init__(self, app: ASGIApp, verifier: TokenVerifier, *, metadata_url: str) -> None:
+    def __init__(self, app: ASGIApp, verifier: TodoistTokenVerifier, *, metadata_url: str) -> None:
         self._app = AuthContextMiddleware(app)
         self._verifier = verifier
         self._challenge = f'Bearer resource_metadata="{metadata_url}"'
@@ -174,7 +250,8 @@ class BearerGate:
             await self._refuse(send, 401, "invalid_request", "send Authorization: Bearer <Todoist token>")
             return
         try:
-            access = await self._verifier.verify_token(token)
+            client = scope.get("client")
+            access = await self._verifier.verify(token, address=str(client[0]) if client else "")
         except TokenCheckOverBudget as exc:
             await self._refuse(send, 429, "temporarily_unavailable", str(exc), retry_after=exc.retry_after)
             return

@@ -9,10 +9,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from tools_server.local.args import MAX_BODY_BYTES
@@ -129,31 +128,41 @@ def too_slow() -> HttpReply:
     return HttpReply(reply.status, {**reply.headers, "connection": "close"}, reply.content)
 
 
-# JSON nested deeper than this is refused before parsing: Python's parser recurses, and Sync bodies nest about 5 deep.
+# JSON nested deeper than this is refused: Sync bodies nest about 5 deep. The parsed value is measured (a walk over
+# its containers) rather than the text scanned before parsing: the old pre-scan's regex kept a backtracking frame
+# per byte of a string, so one 1 MiB string took ~140 MB. Python's parser stops at its recursion limit by itself.
 MAX_JSON_DEPTH = 64
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether JSON ``text`` nests arrays/objects deeper than ``limit`` (brackets inside strings do not count)."""
-    brackets = _JSON_STRING.sub(b"", text).translate(None, _NOT_BRACKETS)
-    depth = 0
-    for byte in brackets:
-        depth += 1 if byte in b"[{" else -1
+def nested_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` (parsed JSON) has arrays/objects nested more than ``limit`` deep."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: list[Any] = list(cast(dict[str, Any], node).values())
+        elif isinstance(node, list):
+            children = cast(list[Any], node)
+        else:
+            continue
         if depth > limit:
             return True
+        stack += [(child, depth + 1) for child in children if isinstance(child, dict | list)]
     return False
 
 
 def _json(text: bytes | str, argument: str, problem: str) -> Any:
     raw = text.encode() if isinstance(text, str) else text
-    if too_deep(raw):
-        raise request_invalid(argument, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    too_deep = request_invalid(argument, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(raw or b"{}")
+        value = json.loads(raw or b"{}")
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and over 4300 digits in an integer
         raise request_invalid(argument, f"{problem}: {exc}") from None
+    except RecursionError:
+        raise too_deep from None
+    if nested_deeper(value):
+        raise too_deep
+    return value
 
 
 def _bearer(headers: Mapping[str, str], expected: str | None) -> str:

@@ -123,9 +123,15 @@ async def run(ctx: ToolContext, body: Body) -> CallToolResult:
     scope = CallScope.starting(state.clock, state.call_budget, ctx.report_progress)
     try:
         text, result = await session.run_call(scope, lambda: body(session, client))
+    except ToolError as exc:
+        raise ToolError(client.redact(str(exc))) from exc
     except (SessionTokenRejected, SyncFailure, PlanError, StateRefusal) as exc:
-        raise ToolError(" ".join([str(exc), *session.take_notices()])) from exc
-    return reply(text, result)
+        raise ToolError(client.redact(" ".join([str(exc), *session.take_notices()]))) from exc
+    # The one place a call's words leave the server: every field of the text and the structured result is redacted
+    # here, whatever failure shape carried backend text into it.
+    answer = reply(client.redact(text), result)
+    answer.structured_content = client.redact(answer.structured_content)
+    return answer
 
 
 async def write(
@@ -140,5 +146,5 @@ async def read_guarded(session: Session, client: SyncClient, render: Callable[[]
         try:
             await session.request(client)
         except (SessionTokenRejected, SyncFailure, StateRefusal) as exc:
-            raise ResourceError(str(exc)) from exc
+            raise ResourceError(client.redact(str(exc))) from exc
         return render()

@@ -46,6 +46,8 @@ MAX_OWN_CURSORS = 32
 # not get past the question (3 + 2 tasks in two calls need a confirmation on the second).
 DELETE_UNCONFIRMED_MAX = 3
 DELETE_WINDOW_SECONDS = 600.0
+# Sessions (connections) one account may hold open on a replica, here and in front of the SDK's legacy sessions.
+MAX_SESSIONS_PER_ACCOUNT = 64
 
 
 @dataclass(frozen=True)
@@ -327,7 +329,7 @@ class SessionRegistry:
         self,
         *,
         max_sessions: int = 256,
-        max_per_account: int = 64,
+        max_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
         idle_seconds: float = 3600.0,
         clock: Clock = SYSTEM_CLOCK,
         state: StateBackend | None = None,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -49,7 +49,7 @@ from tools_server.sync.retry import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
 from tools_server.sync.retry import Deadline as Deadline
 from tools_server.sync.retry import RetryPolicy as RetryPolicy
 from tools_server.sync.retry import fits_in
-from tools_server.text import redact
+from tools_server.text import redact, redact_json
 
 __all__ = [
     "BackendUnavailable",
@@ -354,3 +354,8 @@ class SyncClient:
     def _redact(self, text: str) -> str:
         """Backend or httpx text without the token or anything token-like, in case either ever echoes one."""
         return redact(text, self.__token)
+
+    def redact(self, value: Any) -> Any:
+        """``value`` (text or a JSON result) with every string in it redacted as backend text is: the server applies
+        it to everything a call sends back, whatever field a backend echoed the token in."""
+        return redact_json(value, self.__token)
