@@ -347,22 +347,25 @@ def inspector(server: str, originals: Schemas, home: Path) -> Row:
 
 async def table(server: str) -> list[Row]:
     rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="clients-table-") as top:
+        homes = (Path(top) / str(n) for n in range(100))
 
-    def home() -> Path:
-        return Path(tempfile.mkdtemp(prefix="clients-table-"))
+        def home() -> Path:
+            path = next(homes)  # a fresh store and HOME for each framework
+            path.mkdir()
+            return path
 
-    first = home()
-    async with Client(_params(server, first)) as client:
-        originals: Schemas = {t.name: t.input_schema for t in (await client.list_tools()).tools}
-    rows.append(await openai_agents(server, originals, home()))
-    rows.extend(await pydantic_ai(server, originals, home()))
-    rows.append(await google_genai(server, originals, home()))
-    rows.append(await google_adk(server, originals, home()))
-    rows.append(await langchain(server, originals, home()))
-    for flavour in ("v1", "v2"):
-        rows.append(await typescript(server, originals, home(), flavour, {}))
-    rows.append(await typescript(server, originals, home(), "v1", {"toolCallId": "call_1"}))
-    rows.append(inspector(server, originals, home()))
+        async with Client(_params(server, home())) as client:
+            originals: Schemas = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+        rows.append(await openai_agents(server, originals, home()))
+        rows.extend(await pydantic_ai(server, originals, home()))
+        rows.append(await google_genai(server, originals, home()))
+        rows.append(await google_adk(server, originals, home()))
+        rows.append(await langchain(server, originals, home()))
+        for flavour in ("v1", "v2"):
+            rows.append(await typescript(server, originals, home(), flavour, {}))
+        rows.append(await typescript(server, originals, home(), "v1", {"toolCallId": "call_1"}))
+        rows.append(inspector(server, originals, home()))
     return rows
 
 
