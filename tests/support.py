@@ -261,3 +261,34 @@ def local_api(
         _, rest = stopped(process)
         if rest:
             print(rest, file=sys.stderr)  # shown by pytest when a test fails
+
+
+@contextmanager
+def http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]:
+    """`tools-server http` in a subprocess over the local store under ``tmp_path``: (port, its log lines so far).
+    Always stopped; the lines it logged after readiness are appended for the caller."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(SCRIPT), "http", "--port", str(port), *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=local_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
+    )
+    seen: list[str] = []
+    try:
+        assert process.stderr is not None
+        # Readiness from the server's own log line, not from sleeping.
+        for _ in range(200):
+            line = process.stderr.readline()
+            seen.append(line)
+            if not line or "Uvicorn running" in line:
+                break
+        assert process.poll() is None, "http server exited early: " + "".join(seen)
+        yield port, seen
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        if process.stderr is not None:
+            seen.extend(process.stderr.readlines())  # what it logged after readiness, for the caller
+            process.stderr.close()

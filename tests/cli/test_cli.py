@@ -8,8 +8,6 @@ import pty
 import select
 import subprocess
 import sys
-from collections.abc import Generator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.support import free_port, local_env, structured
+from tests.support import free_port, http_server, local_env, structured
 
 pytestmark = pytest.mark.slow  # subprocess servers
 
@@ -125,38 +123,9 @@ def test_started_from_a_terminal_it_explains_itself_on_stderr(tmp_path: Path) ->
     assert "embedded local backend" in text and "tools-server call" in text and "inspector" in text
 
 
-@contextmanager
-def _http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(SCRIPT), "http", "--port", str(port), *args],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=local_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
-    )
-    seen: list[str] = []
-    try:
-        assert process.stderr is not None
-        # Readiness from the server's own log line, not from sleeping.
-        for _ in range(200):
-            line = process.stderr.readline()
-            seen.append(line)
-            if not line or "Uvicorn running" in line:
-                break
-        assert process.poll() is None, "http server exited early: " + "".join(seen)
-        yield port, seen
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        if process.stderr is not None:
-            seen.extend(process.stderr.readlines())  # what it logged after readiness, for the caller
-            process.stderr.close()
-
-
 @pytest.mark.anyio
 async def test_http_mode_serves_mcp_on_localhost(tmp_path: Path) -> None:
-    with _http_server(tmp_path) as (port, _):
+    with http_server(tmp_path) as (port, _):
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             added = structured(await client.call_tool("add_item", {"items": [{"content": "over http"}]}))
             assert added["ok"] == 1
@@ -167,7 +136,7 @@ async def test_http_mode_serves_mcp_on_localhost(tmp_path: Path) -> None:
 def test_http_mode_rejects_foreign_host_and_origin_headers(tmp_path: Path) -> None:
     body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-    with _http_server(tmp_path) as (port, _):
+    with http_server(tmp_path) as (port, _):
         url = f"http://127.0.0.1:{port}/mcp"
         host = httpx.post(url, json=body, headers=headers | {"Host": "evil.example.com"}, timeout=10)
         origin = httpx.post(url, json=body, headers=headers | {"Origin": "http://evil.example.com"}, timeout=10)
@@ -182,7 +151,7 @@ def test_personal_mode_on_all_interfaces_is_refused_unless_asked_for_and_then_wa
     no_hosts = _run(tmp_path, "http", "--host", "0.0.0.0", "--allow-remote-personal", "--port", str(free_port()))
     assert no_hosts.returncode == 2 and "--allowed-hosts" in no_hosts.stderr
     args = ("--host", "0.0.0.0", "--allow-remote-personal", "--allowed-hosts", "tasks.example.com")
-    with _http_server(tmp_path, *args) as (port, seen):
+    with http_server(tmp_path, *args) as (port, seen):
         assert any("serves YOUR Todoist account to anyone" in line for line in seen)
         headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
         client = {"name": "curl", "version": "1"}
@@ -204,6 +173,6 @@ def test_multi_user_mode_refuses_the_embedded_local_backend(tmp_path: Path) -> N
 
 def test_http_access_log_is_off_by_default_and_on_with_the_flag(tmp_path: Path) -> None:
     for args, logged in (((), False), (("--access-log",), True)):
-        with _http_server(tmp_path, *args) as (port, seen):
+        with http_server(tmp_path, *args) as (port, seen):
             assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
         assert any('"GET /health HTTP/1.1" 200' in line for line in seen) is logged, seen

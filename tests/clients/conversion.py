@@ -38,6 +38,8 @@ def fields(schema: dict[str, Any]) -> dict[str, tuple[bool, bool]]:
         resolved = _resolve(node, schema, refs)
         if resolved is None:
             return
+        if isinstance(node, dict) and "$ref" in node:
+            refs += 1  # counted down the tree too: a recursive schema (the old subtask $ref) ends at _MAX_REFS
         required = set(cast(list[str], resolved.get("required") or []))
         for name, sub in cast(dict[str, Any], resolved.get("properties") or {}).items():
             path = f"{prefix}.{name}" if prefix else name
