@@ -131,7 +131,7 @@ async def test_undo_deletes_what_was_added_unless_tasks_went_into_it() -> None:
         task = {"type": "item_add", "uuid": "elsewhere-1", "args": {"content": "t", "project_id": made["ids"][0]}}
         await h.raw_sync({"sync_token": "*", "commands": [task]})  # another client puts a task in it
         undone = await client.call_tool("undo", {})
-        assert "project 'Kept' has tasks now; not deleted" in text_of(undone)
+        assert "(project 'Kept' holds what was added since: " in text_of(undone)
         assert "Kept" in (await store(h))["projects"]
 
 
