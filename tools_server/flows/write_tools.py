@@ -158,6 +158,7 @@ DELETE = WriteSpec[list[str]](
     _plan_delete,
     undo="delete",
     refresh=lambda _: True,
+    deletes_trees=lambda ids: ids,
     extra=lambda _result, _write: " Subtasks went with them; this cannot be undone.",
 )
 # Undo compares each target with what our write left, so it reads what changed elsewhere first.

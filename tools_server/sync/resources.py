@@ -204,6 +204,7 @@ class CompletedTask(Record):
     id: str
     content: str = ""
     project_id: str = ""
+    parent_id: str | None = None  # what a deletion of its parent takes along
     completed_at: str | None = None
     due: Due | None = None
 
