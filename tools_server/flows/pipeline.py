@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from tools_server.flows.removals import completed_going
+from tools_server.flows.removals import Doomed, completed_going
 from tools_server.plans import (
     PendingFull,
     PendingWrite,
@@ -82,9 +82,9 @@ class WriteSpec(Generic[A]):
     missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
     extra: Callable[[WriteResult, PendingWrite], str] = _no_extra  # said after the counts of a sent write
     recurrence: bool = False  # report which tasks recurred instead of completing
-    # The tasks whose deletion takes their completed subtasks along, which the mirror does not hold: read and counted
+    # What the write deletes, whose completed tasks (which the mirror does not hold) go along: read and counted
     # before the confirmation threshold is checked (flows/removals.py).
-    deletes_trees: Callable[[A], list[str]] | None = None
+    deletes: Callable[[A, Planned, Mirror], Doomed] | None = None
     # Read changes made elsewhere before planning (one incremental request), when the plan depends on them.
     refresh: Callable[[A], bool] = _never
 
@@ -115,9 +115,9 @@ async def run_write(
     if not dry_run:
         await session.lock_writes()
     planned = await _plan(spec, session, client, args)
-    if spec.deletes_trees is not None and not dry_run:
-        roots = spec.deletes_trees(args)
-        completed = await completed_going(client, session.mirror, roots, session.clock.now())
+    doomed = spec.deletes(args, planned, session.mirror) if spec.deletes is not None and not dry_run else None
+    if doomed is not None and (doomed.tasks or doomed.projects or doomed.sections):
+        completed = await completed_going(client, session.mirror, doomed, session.clock.now())
         planned = replace(planned, removes=planned.removes + completed)
     plan, projects = planned.plan, planned.projects
     if dry_run:

@@ -1,10 +1,11 @@
 """How many tasks a deletion removes, read fresh: the open ones are in the mirror (refreshed first), the completed
-subtasks are not (a full sync leaves completed tasks out), so they are read from the completed-tasks REST read of
-each project involved, since the oldest listed task was added, and counted by their parent links."""
+ones are not (a full sync leaves completed tasks out), so they are read from the completed-tasks REST read of each
+project involved, since the oldest thing that goes was added, and counted by their parent, section and project."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,16 @@ from tools_server.plans import state_of
 from tools_server.sync.client import SyncClient
 from tools_server.sync.mirror import Mirror
 
-
 _UTC = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Doomed:
+    """What a write deletes: tasks (their subtasks go with them), projects (sub-projects included) and sections."""
+
+    tasks: Collection[str] = ()
+    projects: Collection[str] = ()
+    sections: Collection[str] = ()
 
 
 def _added(stamp: str | None, now: datetime) -> datetime:
@@ -27,30 +36,42 @@ def _added(stamp: str | None, now: datetime) -> datetime:
     return min(now, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
-async def completed_going(client: SyncClient, mirror: Mirror, roots: Collection[str], now: datetime) -> int:
-    """The completed tasks that go when ``roots`` (and the open subtasks the mirror holds) are deleted, not counted
-    already: those whose parent goes, at any depth."""
+async def completed_going(client: SyncClient, mirror: Mirror, doomed: Doomed, now: datetime) -> int:
+    """The completed tasks that go with what ``doomed`` names, not counted already (the open tasks are): those in a
+    deleted project or section, and those whose parent goes, at any depth."""
     going: set[str] = set()
-    since: dict[str, datetime] = {}  # project -> the earliest a task in it that goes was added
-    for root in roots:
+    since: dict[str, datetime] = {}  # project -> the earliest that something in it that goes was added
+
+    def read(project_id: str, added: datetime) -> None:
+        since[project_id] = min(since.get(project_id, added), added)
+
+    for root in doomed.tasks:
         item = state_of(mirror, root)
-        if item is None:
-            continue
-        tree = [root, *mirror.descendants(root)]
-        going.update(tree)
-        added = min(_added(t.added_at if (t := state_of(mirror, i)) else None, now) for i in tree)
-        since[item.project_id] = min(since.get(item.project_id, added), added)
-    if not since:
-        return 0
+        if item is not None:
+            tree = [root, *mirror.descendants(root)]
+            going.update(tree)
+            read(item.project_id, min(_added(t.added_at if (t := state_of(mirror, i)) else None, now) for i in tree))
+    for project_id in doomed.projects:
+        project = mirror.projects.get(project_id) or mirror.archived_projects.get(project_id)
+        read(project_id, _added(project.created_at if project is not None else None, now))
+    for section_id in doomed.sections:
+        section = mirror.sections.get(section_id) or mirror.archived_sections.get(section_id)
+        if section is not None:
+            read(section.project_id, _added(section.added_at, now))
     children: dict[str, list[str]] = {}
+    extra: set[str] = set()
     for project_id, first in since.items():
         spans = windows(first.astimezone(UTC).date(), now.astimezone(UTC).date(), "completion", _UTC)
         found = await fetch(client, spans, "completion", project_id, None, MAX_PAGES * PAGE_SIZE)
         for task in found.tasks:
-            if task.parent_id is not None:
+            if task.id in going:
+                continue
+            in_section = task.section_id is not None and task.section_id in doomed.sections
+            if task.project_id in doomed.projects or in_section:
+                extra.add(task.id)
+            elif task.parent_id is not None:
                 children.setdefault(task.parent_id, []).append(task.id)
-    extra: set[str] = set()
-    stack = list(going)
+    stack = [*going, *extra]
     while stack:
         for child in children.get(stack.pop(), ()):
             if child not in going and child not in extra:

@@ -12,6 +12,7 @@ from tools_server.flows.pipeline import (
     projects_note,
     recurring_note,
 )
+from tools_server.flows.removals import Doomed
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ProjectOp
 from tools_server.plans import (
     CommentsInput,
@@ -28,6 +29,8 @@ from tools_server.plans import projects as project_plans
 from tools_server.plans import tasks as task_plans
 from tools_server.state import Session
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resource_types import PROJECTS as PROJECT_TYPE
+from tools_server.sync.resource_types import SECTIONS
 
 AddInput = tuple[list[NewItem], list[NewProject]]
 
@@ -158,7 +161,7 @@ DELETE = WriteSpec[list[str]](
     _plan_delete,
     undo="delete",
     refresh=lambda _: True,
-    deletes_trees=lambda ids: ids,
+    deletes=lambda ids, _planned, _mirror: Doomed(tasks=ids),
     extra=lambda _result, _write: " Subtasks went with them; this cannot be undone.",
 )
 # Undo compares each target with what our write left, so it reads what changed elsewhere first.
@@ -186,11 +189,17 @@ def _plan_projects(ops: list[ProjectOp], mirror: Mirror) -> Planned:
     return Planned(plan, removes=project_plans.tasks_removed(plan, mirror))
 
 
+def _doomed(planned: Planned, mirror: Mirror) -> Doomed:
+    deleted = project_plans.deleted_with(planned.plan, mirror)
+    return Doomed(projects=deleted.get(PROJECT_TYPE.name, set()), sections=deleted.get(SECTIONS.name, set()))
+
+
 # Only adds that name nothing (a label, a root project) can be planned without the account's objects.
 PROJECTS = WriteSpec[list[ProjectOp]](
     "Applied",
     _plan_projects,
     undo="projects",
     needs_mirror=lambda ops: any(op.op != "add" or op.parent is not None or op.project is not None for op in ops),
+    deletes=lambda _ops, planned, mirror: _doomed(planned, mirror),
     missed_names=_missed_objects,
 )
