@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 
 from tests.support import Harness, connected, harness, structured, text_of
+from tools_server.state import MemoryState
 
 pytestmark = pytest.mark.anyio
 
@@ -320,3 +321,30 @@ async def test_undo_of_a_position_change_keeps_a_later_reorder_made_elsewhere() 
         now = await items_by_id(h)
         assert sorted(now, key=lambda i: now[i]["child_order"]) == [y, z, x]
         assert "(child_order)" in text_of(result)
+
+
+@pytest.mark.parametrize("added", ["project", "task"])
+async def test_undo_on_a_replica_that_never_saw_a_completion_still_keeps_what_holds_a_completed_task(
+    added: str,
+) -> None:
+    """Another replica's mirror came from a full sync, which leaves completed tasks out: undo reads them fresh."""
+    async with harness() as h:
+        shared = MemoryState()
+        async with connected(h, h.server(state=shared)) as client:
+            if added == "project":
+                made = await manage(client, {"op": "add", "kind": "project", "name": "P"})
+                holder = named((await store(h))["projects"], "P")
+                reply = await elsewhere(h, "item_add", content="theirs", project_id=holder)
+            else:
+                made = structured(await client.call_tool("add_item", {"items": [{"content": "p"}]}))
+                [holder] = made["ids"]
+                reply = await elsewhere(h, "item_add", content="theirs", parent_id=holder)
+            [theirs] = reply["temp_id_mapping"].values()
+            await elsewhere(h, "item_close", id=theirs)
+        async with connected(h, h.server(state=shared)) as replica:
+            result = await replica.call_tool("undo", {"write": made["write"]})
+        assert result.is_error and "1 completed task(s)" in text_of(result), text_of(result)
+        s = await store(h)
+        assert holder in s["projects"] or holder in s["items"]
+        found = await h.completed("completion", since="2026-11-01T00:00:00Z", until="2026-12-01T00:00:00Z")
+        assert [t["id"] for t in found] == [theirs]

@@ -85,6 +85,8 @@ class WriteSpec(Generic[A]):
     # What the write deletes, whose completed tasks (which the mirror does not hold) go along: read and counted
     # before the confirmation threshold is checked (flows/removals.py).
     deletes: Callable[[A, Planned, Mirror], Doomed] | None = None
+    # An undo: completed tasks added since to what it would delete are someone else's, so it sends nothing.
+    keeps_completed: bool = False
     # Read changes made elsewhere before planning (one incremental request), when the plan depends on them.
     refresh: Callable[[A], bool] = _never
 
@@ -116,8 +118,13 @@ async def run_write(
         await session.lock_writes()
     planned = await _plan(spec, session, client, args)
     doomed = spec.deletes(args, planned, session.mirror) if spec.deletes is not None and not dry_run else None
-    if doomed is not None and (doomed.tasks or doomed.projects or doomed.sections):
+    if doomed:
         completed = await completed_going(client, session.mirror, doomed, session.clock.now())
+        if completed and spec.keeps_completed:
+            raise PlanError(
+                f"undo: what it would delete now holds {completed} completed task(s) it did not add (completed "
+                "elsewhere since); nothing was sent. Delete by hand what should go"
+            )
         planned = replace(planned, removes=planned.removes + completed)
     plan, projects = planned.plan, planned.projects
     if dry_run:

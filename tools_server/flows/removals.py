@@ -24,6 +24,10 @@ class Doomed:
     tasks: Collection[str] = ()
     projects: Collection[str] = ()
     sections: Collection[str] = ()
+    ours: Collection[str] = ()  # an undo: tasks its write made, which are not someone else's
+
+    def __bool__(self) -> bool:
+        return bool(self.tasks or self.projects or self.sections)
 
 
 def _added(stamp: str | None, now: datetime) -> datetime:
@@ -64,7 +68,7 @@ async def completed_going(client: SyncClient, mirror: Mirror, doomed: Doomed, no
         spans = windows(first.astimezone(UTC).date(), now.astimezone(UTC).date(), "completion", _UTC)
         found = await fetch(client, spans, "completion", project_id, None, MAX_PAGES * PAGE_SIZE)
         for task in found.tasks:
-            if task.id in going:
+            if task.id in going or task.id in doomed.ours:
                 continue
             in_section = task.section_id is not None and task.section_id in doomed.sections
             if task.project_id in doomed.projects or in_section:
@@ -74,7 +78,7 @@ async def completed_going(client: SyncClient, mirror: Mirror, doomed: Doomed, no
     stack = [*going, *extra]
     while stack:
         for child in children.get(stack.pop(), ()):
-            if child not in going and child not in extra:
+            if child not in going and child not in extra and child not in doomed.ours:
                 extra.add(child)
                 stack.append(child)
     return len(extra)

@@ -28,6 +28,7 @@ from tools_server.plans import comments as comment_plans
 from tools_server.plans import projects as project_plans
 from tools_server.plans import tasks as task_plans
 from tools_server.state import Session
+from tools_server.sync.commands import ItemDelete, target_of
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.resource_types import PROJECTS as PROJECT_TYPE
 from tools_server.sync.resource_types import SECTIONS
@@ -164,8 +165,23 @@ DELETE = WriteSpec[list[str]](
     deletes=lambda ids, _planned, _mirror: Doomed(tasks=ids),
     extra=lambda _result, _write: " Subtasks went with them; this cannot be undone.",
 )
+
+
 # Undo compares each target with what our write left, so it reads what changed elsewhere first.
-UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, refresh=lambda _: True)
+def _undo_deletes(record: UndoRecord, planned: Planned, mirror: Mirror) -> Doomed:
+    tasks = [t for c in planned.plan.commands if isinstance(c, ItemDelete) and (t := target_of(c)) is not None]
+    deleted = project_plans.deleted_with(planned.plan, mirror)
+    return Doomed(
+        tasks=tasks,
+        projects=deleted.get(PROJECT_TYPE.name, set()),
+        sections=deleted.get(SECTIONS.name, set()),
+        ours=record.created_all,
+    )
+
+
+UNDO = WriteSpec[UndoRecord](
+    "Reverted", _plan_reverse, undo=None, refresh=lambda _: True, deletes=_undo_deletes, keeps_completed=True
+)
 # Ids and names are checked against the mirror; one not found there may be new elsewhere: sync once and look again.
 _OBJECT_ERRORS = frozenset({"ITEM_NOT_FOUND", "NOTE_NOT_FOUND", "LABEL_NOT_FOUND", *NAME_ERRORS})
 
