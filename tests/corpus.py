@@ -90,6 +90,8 @@ class CorpusServer:
         return [c for body in self.requests for c in body.get("commands", [])]
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # a completed-tasks read (a deletion counts completed subtasks): none here
+            return httpx.Response(200, json={"items": [], "next_cursor": None})
         body: dict[str, Any] = json.loads(request.content)
         self.requests.append(body)
         reply: dict[str, Any]

@@ -131,7 +131,7 @@ async def test_undo_deletes_what_was_added_unless_tasks_went_into_it() -> None:
         task = {"type": "item_add", "uuid": "elsewhere-1", "args": {"content": "t", "project_id": made["ids"][0]}}
         await h.raw_sync({"sync_token": "*", "commands": [task]})  # another client puts a task in it
         undone = await client.call_tool("undo", {})
-        assert "project 'Kept' has tasks now; not deleted" in text_of(undone)
+        assert "(project 'Kept' holds what was added since: " in text_of(undone)
         assert "Kept" in (await store(h))["projects"]
 
 
@@ -268,7 +268,8 @@ async def test_update_fields_and_deleting_a_section_and_a_label() -> None:
             {"op": "delete", "kind": "section", "id": "Gone"},
             {"op": "delete", "kind": "label", "id": "tag"},
         )
-        assert (data["ok"], h.transport.count) == (5, 1)
+        # One read of the section's completed tasks (they count toward the confirmation), then the one write.
+        assert (data["ok"], h.transport.count) == (5, 2)
         s = await store(h)
         project = s["projects"]["P"]
         assert (project["color"], project["view_style"], project["description"], project["is_favorite"]) == (
@@ -283,3 +284,26 @@ async def test_update_fields_and_deleting_a_section_and_a_label() -> None:
         s = await store(h)
         assert s["projects"]["P"]["color"] == "charcoal" and "Stay" in s["sections"]
         assert "Cannot undo: 2 deletion(s)" in text_of(undone)
+
+
+@pytest.mark.parametrize("kind", ["project", "section"])
+async def test_deleting_a_project_or_section_counts_its_completed_tasks_read_fresh(kind: str) -> None:
+    async with harness() as h:
+        async with connected(h) as client:
+            await manage(client, {"op": "add", "kind": "project", "name": "Old"})
+            await manage(client, {"op": "add", "kind": "section", "name": "Done", "project": "Old"})
+            made = structured(
+                await client.call_tool(
+                    "add_item", {"items": [{"content": f"t{i}", "project": "Old", "section": "Done"} for i in range(4)]}
+                )
+            )
+            assert structured(await client.call_tool("complete_items", {"ids": made["ids"]}))["ok"] == 4
+        async with connected(h) as client:  # a new process: its mirror never held the completed tasks
+            target = {"op": "delete", "kind": kind, "id": "Old" if kind == "project" else "Done"}
+            refused = await client.call_tool("manage_projects", {"ops": [target]})
+            assert refused.is_error and "confirm=4" in text_of(refused), text_of(refused)
+            assert "Old" in (await store(h))["projects"] and "Done" in (await store(h))["sections"]
+            done = await manage(client, target, confirm=4)
+            assert done["ok"] == 1 and "Done" not in (await store(h))["sections"]
+        gone = await h.completed("completion", since="2026-11-01T00:00:00Z", until="2026-12-01T00:00:00Z")
+        assert gone == []

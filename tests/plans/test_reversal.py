@@ -42,7 +42,8 @@ def _undo(kind: WriteKind, mirror: Mirror, sent: list[Command], mapping: dict[st
     record = UndoRecord(kind, before=seen.items, sent=sent, mapping=mapping or {}, objects=seen.objects)
     uuids = (f"v{n}" for n in itertools.count())
     reversal = plan_undo(record, mirror, new_uuid=lambda: next(uuids))
-    return [(s.label, s.command.to_wire() if s.command else None) for s in reversal.plan.steps], reversal.cannot
+    steps = [(s.label, s.command.to_wire() if s.command else None) for s in reversal.plan.steps]
+    return steps, [*reversal.cannot, *reversal.changed]
 
 
 def _order(project_id: str, child_order: int) -> dict[str, Any]:
@@ -78,7 +79,7 @@ def test_an_added_label_is_deleted_again_only_while_no_task_has_it() -> None:
                  {"type": "label_add", "temp_id": "t2", "args": {"name": "fresh"}})  # fmt: skip
     steps, cannot = _undo("projects", mirror, sent, {"t1": "L9", "t2": "L8"})
     assert [(label, wire["type"], wire["args"]) for label, wire in steps] == [("fresh", "label_delete", {"id": "L8"})]
-    assert cannot == ["label 'home' is on tasks now; not deleted"]
+    assert cannot == ["L9 (label 'home' holds what was added since: T1)"]
 
 
 def test_a_move_and_an_update_are_put_back_from_the_before_images_and_a_deletion_is_said() -> None:

@@ -145,3 +145,40 @@ async def test_a_user_who_says_no_is_reported_as_declining_and_never_told_how_to
     assert "the user declined deleting 5 tasks" in said and "nothing was sent" in said, said
     assert "confirm" not in said.removeprefix("Error executing tool delete_items: "), said
     assert len(asked) == 1
+
+
+async def completed_ids(h: Any) -> set[str]:
+    found = await h.completed("completion", since="2026-11-01T00:00:00Z", until="2026-12-01T00:00:00Z")
+    return {t["id"] for t in found}
+
+
+async def test_a_parent_whose_subtasks_were_completed_elsewhere_counts_them_read_fresh() -> None:
+    async with harness() as h:
+        async with connected(h) as client:
+            nested = {"content": "sub 0", "subtasks": [{"content": "sub 0.0"}]}
+            tree = {"content": "parent", "subtasks": [nested, *({"content": f"sub {i}"} for i in range(1, 4))]}
+            parent, sub0, _, *subs = await add(client, tree)
+        for done in (sub0, *subs):  # another client completes them (sub 0 takes sub 0.0 along)
+            await h.raw_sync({"commands": [{"type": "item_close", "uuid": f"c-{done}", "args": {"id": done}}]})
+        assert len(await completed_ids(h)) == 5
+        async with connected(h) as client:  # a new process: its mirror never held the completed subtasks
+            refused = await client.call_tool("delete_items", {"ids": [parent]})
+            assert refused.is_error and "confirm=6" in text_of(refused), text_of(refused)
+            assert [i["id"] for i in await h.active_items()] == [parent] and len(await completed_ids(h)) == 5
+            done = structured(await client.call_tool("delete_items", {"ids": [parent], "confirm": 6}))
+            assert done["ok"] == 1 and await h.active_items() == [] and await completed_ids(h) == set()
+
+
+@pytest.mark.parametrize("parent_first", [True, False])
+async def test_a_listed_subtask_of_a_listed_parent_is_reported_deleted_not_failed(parent_first: bool) -> None:
+    async with harness() as h, connected(h) as client:
+        parent, child, grandchild = await add(
+            client, {"content": "parent", "subtasks": [{"content": "child", "subtasks": [{"content": "grandchild"}]}]}
+        )
+        listed = [parent, grandchild, child] if parent_first else [grandchild, child, parent]
+        h.transport.reset()
+        result = await client.call_tool("delete_items", {"ids": listed})
+        data = structured(result)
+        assert (data["ok"], data["failed"]) == (3, 0), text_of(result)
+        assert "Deleted 3 tasks" in text_of(result) and await h.active_items() == []
+        assert h.transport.commands_sent() == 1  # the parent's deletion; the rest go with it

@@ -18,6 +18,7 @@ from tools_server.sync.commands import (
     SyncCommand,
 )
 from tools_server.sync.facts import (
+    SET,
     Cascade,
     DeleteAdded,
     Facts,
@@ -28,6 +29,7 @@ from tools_server.sync.facts import (
     ReAdd,
     ReorderBack,
     RestoreFields,
+    Unchanged,
 )
 from tools_server.sync.resource_types import RESOURCE_TYPES
 
@@ -96,7 +98,45 @@ def test_a_command_kind_whose_facts_name_an_argument_it_lacks_does_not_build() -
 
         class Misdeclared(SyncCommand[ItemIdArgs]):  # pyright: ignore[reportUnusedClass]
             type: Literal["misdeclared_kind"] = "misdeclared_kind"
-            facts = Facts("items", ("projects",), cascades_to=None, own_write="none", undo=RestoreFields())
+            facts = Facts(
+                "items",
+                ("projects",),
+                cascades_to=None,
+                own_write="none",
+                undo=RestoreFields(),
+                unchanged=Unchanged(SET),
+            )
+
+    assert "misdeclared_kind" not in COMMAND_KINDS
+
+
+def test_every_command_undo_reverses_declares_what_undo_checks_first() -> None:
+    for kind, cls in COMMAND_KINDS.items():
+        assert (cls.facts.unchanged is None) == isinstance(cls.facts.undo, NoUndo), kind
+        held = cls.facts.unchanged.holds if cls.facts.unchanged is not None else ()
+        if isinstance(cls.facts.undo, DeleteAdded) and RESOURCE_TYPES[cls.facts.on].tasks_by is not None:
+            assert ("items", RESOURCE_TYPES[cls.facts.on].tasks_by) in held, kind
+
+
+def test_a_command_kind_undo_reverses_without_a_check_does_not_build() -> None:
+    with pytest.raises(TypeError, match="declares what undo checks first"):
+
+        class Unchecked(SyncCommand[ItemIdArgs]):  # pyright: ignore[reportUnusedClass]
+            type: Literal["unchecked_kind"] = "unchecked_kind"
+            facts = Facts("items", ("id",), cascades_to=None, own_write="none", undo=RestoreFields(), unchanged=None)
+
+    with pytest.raises(TypeError, match="names a field its objects do not have"):
+
+        class Miscompared(SyncCommand[ItemIdArgs]):  # pyright: ignore[reportUnusedClass]
+            type: Literal["miscompared_kind"] = "miscompared_kind"
+            facts = Facts(
+                "items",
+                ("id",),
+                cascades_to=None,
+                own_write="none",
+                undo=RestoreFields(),
+                unchanged=Unchanged(("nme",)),
+            )
 
 
 def test_the_local_backend_answers_every_declared_command_kind() -> None:

@@ -12,7 +12,14 @@ from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
 from tools_server.cli.output import print_output
 from tools_server.clock import SYSTEM_CLOCK
 from tools_server.server import Backend, build_server
-from tools_server.state import MemoryState, SessionRegistry, token_fingerprint, token_secret
+from tools_server.state import (
+    FileRemovals,
+    MemoryState,
+    SessionRegistry,
+    account_removals,
+    token_fingerprint,
+    token_secret,
+)
 from tools_server.state import file as call_state
 
 # The in-process MCP client has no HTTP headers, so the server keys its session as a stdio one.
@@ -40,8 +47,13 @@ async def run_call(
         except OSError as exc:  # e.g. a read-only or full disk: the call still runs, its handles are not kept
             key = None
             warnings.append(f"the `call` state cannot be kept ({call_state.key_path(state_file)}: {exc.strerror})")
-        # The in-process store seals its records with the file's key, so they are saved as they are.
-        store = MemoryState(server_secret=key)
+
+        # The in-process store seals its records with the file's key, so they are saved as they are; its removals are
+        # counted with those of the account's other processes (a stdio server, another call) as they happen.
+        def logs(account: str) -> FileRemovals:
+            return account_removals(state_file, account)
+
+        store = MemoryState(server_secret=key, removal_logs=logs if key is not None else None)
         registry = SessionRegistry(clock=SYSTEM_CLOCK, state=store)
         # The session the server will look up for this token (the same key, account and secret).
         session = registry.get(f"{fingerprint}:{_CONNECTION}", account=fingerprint, secret=token_secret(token))

@@ -47,7 +47,7 @@ from tools_server.cli.output import print_output
 from tools_server.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
-    pass
+    from tools_server.state import StateBackend
 
 logger = logging.getLogger("tools_server")
 
@@ -76,12 +76,28 @@ def _exit_0_when_stopped() -> None:
     signal.signal(signal.SIGTERM, _stop_with_exit_0)
 
 
+def _stdio_state(env: Mapping[str, str]) -> StateBackend | None:
+    """stdio keeps its handles in this process, but counts removals with the account's other processes on this
+    machine (other stdio servers, `call`): sealed with the `call` file's key, which they all read. None (this process
+    only) when that key cannot be kept."""
+    from tools_server.state import MemoryState, account_removals
+    from tools_server.state import file as call_state
+
+    state_file = call_state.state_path(default_db_path(env))
+    try:
+        key = call_state.server_key(state_file)
+    except OSError:
+        return None
+    return MemoryState(server_secret=key, removal_logs=lambda account: account_removals(state_file, account))
+
+
 async def _run_stdio(env: Mapping[str, str]) -> None:
     from tools_server.server import build_server
     from tools_server.server.stdio import run_stdio
 
     async with open_backend(env) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
+        state = _stdio_state(env)
+        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)
         freeze_startup_heap()
         await run_stdio(server)
 

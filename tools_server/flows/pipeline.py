@@ -7,11 +7,12 @@ commands kept for resend_writes) -> undo record -> the short text.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import anyio
 
+from tools_server.flows.removals import Doomed, completed_going
 from tools_server.plans import (
     PendingFull,
     PendingWrite,
@@ -81,6 +82,11 @@ class WriteSpec(Generic[A]):
     missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
     extra: Callable[[WriteResult, PendingWrite], str] = _no_extra  # said after the counts of a sent write
     recurrence: bool = False  # report which tasks recurred instead of completing
+    # What the write deletes, whose completed tasks (which the mirror does not hold) go along: read and counted
+    # before the confirmation threshold is checked (flows/removals.py).
+    deletes: Callable[[A, Planned, Mirror], Doomed] | None = None
+    # An undo: completed tasks added since to what it would delete are someone else's, so it sends nothing.
+    keeps_completed: bool = False
     # Read changes made elsewhere before planning (one incremental request), when the plan depends on them.
     refresh: Callable[[A], bool] = _never
 
@@ -111,6 +117,15 @@ async def run_write(
     if not dry_run:
         await session.lock_writes()
     planned = await _plan(spec, session, client, args)
+    doomed = spec.deletes(args, planned, session.mirror) if spec.deletes is not None and not dry_run else None
+    if doomed:
+        completed = await completed_going(client, session.mirror, doomed, session.clock.now())
+        if completed and spec.keeps_completed:
+            raise PlanError(
+                f"undo: what it would delete now holds {completed} completed task(s) it did not add (completed "
+                "elsewhere since); nothing was sent. Delete by hand what should go"
+            )
+        planned = replace(planned, removes=planned.removes + completed)
     plan, projects = planned.plan, planned.projects
     if dry_run:
         result = dry_run_result(plan, projects)

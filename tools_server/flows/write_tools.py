@@ -12,6 +12,7 @@ from tools_server.flows.pipeline import (
     projects_note,
     recurring_note,
 )
+from tools_server.flows.removals import Doomed
 from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, ProjectOp
 from tools_server.plans import (
     CommentsInput,
@@ -27,7 +28,10 @@ from tools_server.plans import comments as comment_plans
 from tools_server.plans import projects as project_plans
 from tools_server.plans import tasks as task_plans
 from tools_server.state import Session
+from tools_server.sync.commands import ItemDelete, target_of
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resource_types import PROJECTS as PROJECT_TYPE
+from tools_server.sync.resource_types import SECTIONS
 
 AddInput = tuple[list[NewItem], list[NewProject]]
 
@@ -158,10 +162,26 @@ DELETE = WriteSpec[list[str]](
     _plan_delete,
     undo="delete",
     refresh=lambda _: True,
+    deletes=lambda ids, _planned, _mirror: Doomed(tasks=ids),
     extra=lambda _result, _write: " Subtasks went with them; this cannot be undone.",
 )
+
+
 # Undo compares each target with what our write left, so it reads what changed elsewhere first.
-UNDO = WriteSpec[UndoRecord]("Reverted", _plan_reverse, undo=None, refresh=lambda _: True)
+def _undo_deletes(record: UndoRecord, planned: Planned, mirror: Mirror) -> Doomed:
+    tasks = [t for c in planned.plan.commands if isinstance(c, ItemDelete) and (t := target_of(c)) is not None]
+    deleted = project_plans.deleted_with(planned.plan, mirror)
+    return Doomed(
+        tasks=tasks,
+        projects=deleted.get(PROJECT_TYPE.name, set()),
+        sections=deleted.get(SECTIONS.name, set()),
+        ours=record.created_all,
+    )
+
+
+UNDO = WriteSpec[UndoRecord](
+    "Reverted", _plan_reverse, undo=None, refresh=lambda _: True, deletes=_undo_deletes, keeps_completed=True
+)
 # Ids and names are checked against the mirror; one not found there may be new elsewhere: sync once and look again.
 _OBJECT_ERRORS = frozenset({"ITEM_NOT_FOUND", "NOTE_NOT_FOUND", "LABEL_NOT_FOUND", *NAME_ERRORS})
 
@@ -185,11 +205,17 @@ def _plan_projects(ops: list[ProjectOp], mirror: Mirror) -> Planned:
     return Planned(plan, removes=project_plans.tasks_removed(plan, mirror))
 
 
+def _doomed(planned: Planned, mirror: Mirror) -> Doomed:
+    deleted = project_plans.deleted_with(planned.plan, mirror)
+    return Doomed(projects=deleted.get(PROJECT_TYPE.name, set()), sections=deleted.get(SECTIONS.name, set()))
+
+
 # Only adds that name nothing (a label, a root project) can be planned without the account's objects.
 PROJECTS = WriteSpec[list[ProjectOp]](
     "Applied",
     _plan_projects,
     undo="projects",
     needs_mirror=lambda ops: any(op.op != "add" or op.parent is not None or op.project is not None for op in ops),
+    deletes=lambda _ops, planned, mirror: _doomed(planned, mirror),
     missed_names=_missed_objects,
 )

@@ -33,7 +33,8 @@ class Step:
     # Sent right after ``command`` for the same task (its reminders); the step is ok only when all of them are.
     extras: tuple[Command, ...] = ()
     target: str | None = None  # the task's id when ``command`` does not name it (a reminder-only update)
-    shared: str | None = None  # uuid of a command of Plan.after this step also depends on (the item_reorder)
+    # uuid of another command this step depends on: the item_reorder of Plan.after, or a listed ancestor's deletion
+    shared: str | None = None
 
 
 @dataclass(frozen=True)

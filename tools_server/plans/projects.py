@@ -286,14 +286,20 @@ def plan_projects(ops: list[ProjectOp], mirror: Mirror, *, new_uuid: NewUuid = n
     return Plan(tuple(planner.steps), noun="change")
 
 
-def tasks_removed(plan: Plan, mirror: Mirror) -> int:
-    """Open tasks (subtasks included) that the plan's commands remove along with their targets (their declared
-    cascades): those in a deleted project, one of its sub-projects, or a deleted section."""
+def deleted_with(plan: Plan, mirror: Mirror) -> dict[str, set[str]]:
+    """What the plan's commands remove, by resource type: their targets and, below them, what their declared cascades
+    take along (a deleted project's sub-projects)."""
     doomed: dict[ResourceType[Any], set[str]] = {}
     for command in plan.commands:
         facts, target = facts_of(command), target_of(command)
         kind, cascade = RESOURCE_TYPES[facts.on], facts.cascades_to
         if cascade is not None and cascade.effect == "removes" and target is not None and kind.tasks_by is not None:
             doomed.setdefault(kind, set()).add(target)
-    within = [(kind, kind.with_nested(ids, getattr(mirror, kind.table).values())) for kind, ids in doomed.items()]
+    return {kind.name: kind.with_nested(ids, getattr(mirror, kind.table).values()) for kind, ids in doomed.items()}
+
+
+def tasks_removed(plan: Plan, mirror: Mirror) -> int:
+    """Open tasks (subtasks included) that the plan's commands remove along with their targets (their declared
+    cascades): those in a deleted project, one of its sub-projects, or a deleted section."""
+    within = [(RESOURCE_TYPES[name], ids) for name, ids in deleted_with(plan, mirror).items()]
     return sum(1 for item in mirror.items.values() if any(kind.holds(item, ids) for kind, ids in within))

@@ -15,6 +15,7 @@ from typing import Any
 from tools_server.dues import duration_input, restored_due
 from tools_server.plans.plan import Plan, Step
 from tools_server.plans.tasks import label_of
+from tools_server.plans.unchanged import differing, shown, strangers
 from tools_server.plans.undo import OBJECT_KINDS, TASK_WRITES, UndoRecord, state_of
 from tools_server.plans.undo_commands import plan_command_undo
 from tools_server.sync.batch import NewUuid, new_uuid4
@@ -30,14 +31,19 @@ from tools_server.sync.commands import (
     command,
     kind_of,
 )
-from tools_server.sync.facts import DeleteAdded, Facts, Inverse, MoveBack, NoUndo, ReAdd, ReorderBack, RestoreFields
+from tools_server.sync.facts import (
+    DeleteAdded,
+    Facts,
+    Inverse,
+    MoveBack,
+    NoUndo,
+    ReAdd,
+    ReorderBack,
+    RestoreFields,
+    Unchanged,
+)
 from tools_server.sync.mirror import Mirror
-from tools_server.sync.resource_types import ITEMS, REMINDERS, RESOURCE_TYPES
-
-# What an add may have set (what a cursor compares), and where a task lives: an add is undone only while none of these
-# changed elsewhere.
-_CONTENT_FIELDS = ITEMS.compared
-_PLACE_FIELDS = ("project_id", "section_id", "parent_id")
+from tools_server.sync.resource_types import REMINDERS, RESOURCE_TYPES
 
 
 @dataclass(frozen=True)
@@ -58,9 +64,11 @@ def plan_undo(
     ``item_update`` suits a backend without it)."""
     if record.kind in OBJECT_KINDS:
         items = {k: v for k, v in record.before.items() if v is not None}
-        pairs, cannot = plan_command_undo(record.sent, record.mapping, record.objects, items, mirror, new_uuid=new_uuid)
+        pairs, cannot, changed = plan_command_undo(
+            record.sent, record.mapping, record.objects, items, mirror, after=record.objects_after, new_uuid=new_uuid
+        )
         steps = tuple(Step(n, label, command=inverse) for n, (label, inverse) in enumerate(pairs))
-        return Reversal(Plan(steps, noun="change"), cannot, [])
+        return Reversal(Plan(steps, noun="change"), cannot, changed)
     undo = _TaskReversal(record, mirror, new_uuid, recurring)
     write = TASK_WRITES[record.kind]
     for sent in (write.sends, *write.also):
@@ -83,8 +91,14 @@ class _TaskReversal:
     cannot: list[str] = field(default_factory=list[str])
     changed: list[str] = field(default_factory=list[str])
     removes: int = 0
+    check: Unchanged = field(default_factory=lambda: Unchanged(()))  # the declared check of the recipe being reversed
 
     def reverse(self, kind: str, facts: Facts) -> None:
+        check = facts.unchanged
+        if check is None:  # only a command undo does not reverse declares no check (the registry makes sure)
+            assert isinstance(facts.undo, NoUndo)
+            check = Unchanged(())
+        self.check = check
         match facts.undo:
             case NoUndo(why=why, done=done):
                 word = RESOURCE_TYPES[facts.on].word
@@ -92,8 +106,14 @@ class _TaskReversal:
             case DeleteAdded(by=by) if facts.on == REMINDERS.name:
                 # The record keeps the reminders a write added as ids, apart from the tasks it added (as trees).
                 for reminder_id in self.record.reminders_added:
-                    if reminder_id in self.mirror.reminders:  # deleted elsewhere since: nothing to remove
-                        self.add(f"reminder {reminder_id}", command(by, self.new_uuid(), {"id": reminder_id}))
+                    now = self.mirror.reminders.get(reminder_id)
+                    if now is None:  # deleted elsewhere since: nothing to remove
+                        continue
+                    differ = differing(self.record.reminders_after.get(reminder_id), now, check.fields)
+                    if differ:
+                        self.changed.append(f"{reminder_id} ({', '.join(differ)})")
+                        continue
+                    self.add(f"reminder {reminder_id}", command(by, self.new_uuid(), {"id": reminder_id}))
             case DeleteAdded(by=by):
                 self._delete_added_tasks(by)
             case ReAdd():
@@ -105,6 +125,9 @@ class _TaskReversal:
             case MoveBack() as recipe:
                 self._move_back(kind, recipe)
             case ReorderBack(entries=entries, order=order):
+                # Put back whole or not at all: the siblings' order someone changed since is theirs.
+                if any([self.conflict(i, check.fields) for i in self.record.orders]):
+                    return
                 live = [{"id": i, order: n} for i, n in self.record.orders.items() if i in self.mirror.items]
                 if live:
                     self.add("order", command(kind, self.new_uuid(), {entries: live}))
@@ -114,10 +137,10 @@ class _TaskReversal:
                     self._reopen(recipe)
                 else:
                     for item_id in self.record.done:
-                        if not self.conflict(item_id, ()):  # changed back elsewhere (or deleted) since: leave it
-                            self.add(
-                                label_of(self.mirror, item_id), command(recipe.by, self.new_uuid(), {"id": item_id})
-                            )
+                        # Changed elsewhere since (or deleted), or holding a task the inverse would close: leave it.
+                        if self.conflict(item_id, check.fields) or self._holds_others(item_id):
+                            continue
+                        self.add(label_of(self.mirror, item_id), command(recipe.by, self.new_uuid(), {"id": item_id}))
 
     def add(self, label: str, inverse: Command) -> None:
         self.steps.append(Step(len(self.steps), label, command=inverse))
@@ -128,25 +151,28 @@ class _TaskReversal:
             self.changed.append(f"{item_id} ({', '.join(differ)})")
         return bool(differ)
 
+    def _holds_others(self, item_id: str) -> bool:
+        """Whether anything the write did not leave lives in ``item_id`` now (by the declared ``holds``); named."""
+        found = strangers(self.mirror, self.check, {item_id}, set(self.record.after))
+        if found:
+            self.changed.append(f"{item_id} (holds what was added since: {shown(found)})")
+        return bool(found)
+
     def _delete_added_tasks(self, by: str) -> None:
         """Delete each tree of tasks the write added, while nothing of anyone else's is in it or changed on it."""
         record, mirror = self.record, self.mirror
         trees: dict[str, list[str]] = {}  # root -> the tasks of ours under it (as our write left them)
         for made in record.created_all:
             trees.setdefault(_root_of(made, record.after), []).append(made)
+        ours = {*record.created_all, *record.reminders_added}
         for item_id in record.created:
             tree = [item_id, *mirror.descendants(item_id)]
-            strangers = [t for t in tree if t not in record.created_all]
-            if strangers:
-                self.changed.append(f"{item_id} (has subtasks we did not create: {', '.join(strangers[:3])})")
+            # Subtasks (open or completed), comments and reminders added since would go with the tree.
+            found = strangers(mirror, self.check, set(tree), ours)
+            if found:
+                self.changed.append(f"{item_id} (holds what was added since: {shown(found)})")
                 continue
-            # add_item writes no comments, so any comment under the tree came later: deleting would take it along.
-            within = set(tree)
-            comments = [n.id for n in mirror.notes.values() if n.item_id in within]
-            if comments:
-                self.changed.append(f"{item_id} (has comments: {', '.join(comments[:3])})")
-                continue
-            if any([self.conflict(t, (*_CONTENT_FIELDS, *_PLACE_FIELDS)) for t in trees.get(item_id, [item_id])]):
+            if any([self.conflict(t, self.check.fields) for t in trees.get(item_id, [item_id])]):
                 continue
             self.removes += len(tree)
             self.add(label_of(mirror, item_id), command(by, self.new_uuid(), {"id": item_id}))
@@ -170,7 +196,7 @@ class _TaskReversal:
     def _move_back(self, kind: str, recipe: MoveBack) -> None:
         for item_id in reversed(self.record.done):
             before = self.record.before.get(item_id)
-            if before is None or self.conflict(item_id, _PLACE_FIELDS):
+            if before is None or self.conflict(item_id, self.check.fields):
                 continue
             now = self.mirror.items.get(item_id)
             if self.record.orders and now is not None and all(getattr(now, f) == getattr(before, f) for f in recipe.to):
@@ -192,10 +218,10 @@ class _TaskReversal:
             label = before.content
             recurring_by = self.recurring or recipe.recurring_by
             if before.due is not None and before.due.is_recurring and recurring_by is not None:
-                if not self.conflict(item_id, ("due",)):
+                if not self.conflict(item_id, self.check.fields):
                     self.add(label, self._due_back(recurring_by, item_id, before.due))
                 continue
-            if self.conflict(item_id, ("completed_at",)):
+            if self.conflict(item_id, self.check.fields):
                 continue
             self.add(label, command(recipe.by, self.new_uuid(), {"id": item_id}))
             # Reopening restores a task's ancestors, not its subtasks: reopen those the completion closed.
@@ -204,7 +230,7 @@ class _TaskReversal:
                     sub is not None
                     and sub_id not in record.done
                     and _under(sub_id, item_id, record.before)
-                    and not self.conflict(sub_id, ("completed_at",))
+                    and not self.conflict(sub_id, self.check.fields)
                 ):
                     self.add(sub.content, command(recipe.by, self.new_uuid(), {"id": sub_id}))
 

@@ -3,7 +3,7 @@ of item commands with fresh uuids and temp_ids."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -299,12 +299,34 @@ def plan_reopen(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4
 
 
 def plan_delete(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
+    """item_delete per id; a listed subtask of a listed task goes with it (deleting it again would fail as not
+    found): its step sends nothing and succeeds when its topmost listed ancestor's deletion does."""
     unique, notes = _dedupe(ids)
-    steps = tuple(
-        Step(i, label_of(mirror, item_id), command=ItemDelete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
-        for i, item_id in enumerate(unique)
-    )
-    return Plan(steps, notes)
+    uuids = {item_id: new_uuid() for item_id in unique}
+    steps: list[Step] = []
+    for i, item_id in enumerate(unique):
+        ancestor = _topmost_listed(item_id, uuids, mirror)
+        if ancestor is not None:
+            steps.append(Step(i, label_of(mirror, item_id), target=item_id, shared=uuids[ancestor]))
+        else:
+            steps.append(
+                Step(i, label_of(mirror, item_id), command=ItemDelete(uuid=uuids[item_id], args=ItemIdArgs(id=item_id)))
+            )
+    return Plan(tuple(steps), notes)
+
+
+def _topmost_listed(item_id: str, listed: Mapping[str, object], mirror: Mirror) -> str | None:
+    """The highest of ``item_id``'s ancestors (open, or completed as the mirror last saw them) that is listed."""
+    found: str | None = None
+    seen = {item_id}
+    current = mirror.items.get(item_id) or (mirror.gone[item_id][1] if item_id in mirror.gone else None)
+    while current is not None and current.parent_id is not None and current.parent_id not in seen:
+        parent = current.parent_id
+        seen.add(parent)
+        if parent in listed:
+            found = parent
+        current = mirror.items.get(parent) or (mirror.gone[parent][1] if parent in mirror.gone else None)
+    return found
 
 
 def label_of(mirror: Mirror, item_id: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from tools_server.plans.results import WriteResult
 from tools_server.plans.undo_commands import Image as Image
-from tools_server.plans.undo_commands import command_images
+from tools_server.plans.undo_commands import after_images, command_images
 from tools_server.sync.commands import (
     Command,
     Item,
@@ -95,8 +95,11 @@ class UndoRecord:
     sent: list[Command] = field(default_factory=list[Command])
     mapping: dict[str, str] = field(default_factory=dict[str, str])
     objects: dict[str, Image | None] = field(default_factory=dict[str, Image | None])
+    # comments/projects: the objects as the write left them (those it touched or made), what undo compares with now.
+    objects_after: dict[str, Image | None] = field(default_factory=dict[str, Image | None])
     reminders_added: list[str] = field(default_factory=list[str])  # update: new reminder ids
     reminders_removed: list[Reminder] = field(default_factory=list[Reminder])  # update: cleared reminders as they were
+    reminders_after: dict[str, Reminder] = field(default_factory=dict[str, Reminder])  # added ones, as left
     orders: dict[str, int] = field(default_factory=dict[str, int])  # move with a position: child_order before
     handle: str | None = None  # its `write` id once minted, so undoing it by any route retires the handle
 
@@ -173,7 +176,10 @@ def undo_record(
     if kind in OBJECT_KINDS:
         sent = [c for c in commands if outcome.statuses.get(c.uuid) == "ok"]
         mapping = dict(outcome.temp_id_mapping)
-        return UndoRecord(kind, before=dict(seen.items), sent=sent, mapping=mapping, objects=seen.objects)
+        after = after_images(mirror, sent, mapping)
+        return UndoRecord(
+            kind, before=dict(seen.items), sent=sent, mapping=mapping, objects=seen.objects, objects_after=after
+        )
     record = _record(kind, seen.items, commands, result, mirror)
     for sent in commands:
         facts = facts_of(sent)
@@ -181,13 +187,18 @@ def undo_record(
             continue
         if isinstance(facts.undo, DeleteAdded) and facts.on == REMINDERS.name:
             if sent.temp_id in outcome.temp_id_mapping:
-                record.reminders_added.append(outcome.temp_id_mapping[sent.temp_id])
+                reminder_id = outcome.temp_id_mapping[sent.temp_id]
+                record.reminders_added.append(reminder_id)
+                if reminder_id in mirror.reminders:
+                    record.reminders_after[reminder_id] = mirror.reminders[reminder_id]
         elif isinstance(facts.undo, ReAdd):
             target = target_of(sent)
             if target is not None and target in seen.reminders:
                 record.reminders_removed.append(seen.reminders[target])
         elif isinstance(facts.undo, ReorderBack):
+            # The siblings as the reorder left them too: undo puts their order back only while it still is ours.
             record.orders.update(seen.orders)
+            record.after.update({i: state_of(mirror, i) for i in seen.orders if i not in record.after})
     return record
 
 

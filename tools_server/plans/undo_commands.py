@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
+from tools_server.plans.unchanged import compared, differing, shown, strangers
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
     COMMAND_KINDS,
@@ -65,6 +66,18 @@ def command_images(mirror: Mirror, commands: Sequence[Command]) -> tuple[dict[st
     return images, items
 
 
+def after_images(mirror: Mirror, sent: Sequence[Command], mapping: dict[str, str]) -> dict[str, Image | None]:
+    """The objects the confirmed commands touched or made, as the mirror has them once the write's own responses
+    were applied: what undo compares with the objects then."""
+    images: dict[str, Image | None] = {}
+    for done in sent:
+        kind = RESOURCE_TYPES[facts_of(done).on]
+        made = mapping.get(done.temp_id) if done.temp_id is not None else None
+        for object_id in [*touched_ids(done), *([made] if made is not None else [])]:
+            images[object_id] = _find(mirror, kind, object_id)
+    return images
+
+
 def _find(mirror: Mirror, kind: Kind, object_id: str) -> Image | None:
     found: Image | None = getattr(mirror, kind.table).get(object_id)
     if found is None and kind.archive is not None:
@@ -79,15 +92,17 @@ def plan_command_undo(
     items: dict[str, Item],
     mirror: Mirror,
     *,
+    after: dict[str, Image | None],
     new_uuid: NewUuid = new_uuid4,
-) -> tuple[list[tuple[str, Command]], list[str]]:
-    """(label, inverse command) pairs in the order to send them, and what cannot be undone."""
-    undo = _Reversal(mapping, images, items, mirror, new_uuid)
+) -> tuple[list[tuple[str, Command]], list[str], list[str]]:
+    """(label, inverse command) pairs in the order to send them, what cannot be undone, and what changed elsewhere
+    since ("<id> (<what>)": left as it is)."""
+    undo = _Reversal(mapping, images, items, mirror, new_uuid, after)
     for done in reversed(sent):
         undo.reverse(done)
     for (noun, why), count in undo.not_undone.items():
         undo.cannot.append(f"{count} {noun}(s): {why}")
-    return undo.out, undo.cannot
+    return undo.out, undo.cannot, undo.changed
 
 
 @dataclass
@@ -97,8 +112,10 @@ class _Reversal:
     items: dict[str, Item]
     mirror: Mirror
     new_uuid: NewUuid
+    after: dict[str, Image | None]
     out: list[tuple[str, Command]] = field(default_factory=list[tuple[str, Command]])
     cannot: list[str] = field(default_factory=list[str])
+    changed: list[str] = field(default_factory=list[str])
     not_undone: dict[tuple[str, str], int] = field(default_factory=dict[tuple[str, str], int])
 
     def reverse(self, done: Command) -> None:
@@ -106,11 +123,16 @@ class _Reversal:
         kind = RESOURCE_TYPES[facts.on]
         target = target_of(done) or ""
         before = self.images.get(target)
+        if isinstance(facts.undo, DeleteAdded):
+            created = self.mapping.get(done.temp_id) if done.temp_id is not None else None
+            if created is not None and self._unchanged(done, kind, [created]):
+                self._delete_added(done, kind, facts.undo.by, created)
+            return
+        if not isinstance(facts.undo, NoUndo):
+            entries = ids_in(done, facts.undo.entries) if isinstance(facts.undo, ReorderBack) else [target]
+            if not self._unchanged(done, kind, entries):
+                return  # an order is put back whole or not at all: part of it would scramble theirs
         match facts.undo:
-            case DeleteAdded(by=by):
-                created = self.mapping.get(done.temp_id) if done.temp_id is not None else None
-                if created is not None:
-                    self._delete_added(done, kind, by, created)
             case NoUndo(why=why, noun=noun):
                 self.not_undone[(noun, why)] = self.not_undone.get((noun, why), 0) + 1
             case RestoreFields() if _is(before, kind):
@@ -132,15 +154,31 @@ class _Reversal:
     def _add(self, label: str, kind: str, args: dict[str, Any]) -> None:
         self.out.append((label, command(kind, self.new_uuid(), args)))
 
+    def _unchanged(self, done: Command, kind: Kind, object_ids: list[str]) -> bool:
+        """Whether every object is still as the write left it by the command's declared check; names the others."""
+        check = facts_of(done).unchanged
+        assert check is not None  # the registry requires one of every command undo reverses
+        names = compared(check, done.args.model_fields_set)
+        ok = True
+        for object_id in object_ids:
+            differ = differing(self.after.get(object_id), _find(self.mirror, kind, object_id), names)
+            if differ:
+                self.changed.append(f"{object_id} ({', '.join(differ)})")
+                ok = False
+        return ok
+
     def _delete_added(self, done: Command, kind: Kind, by: str, created: str) -> None:
-        """Delete an object the write added, unless a task is in it now."""
+        """Delete an object the write added, only while nothing but what the write made lives in it: the
+        declaration's ``holds`` (tasks open or completed, nested objects, sections, comments)."""
         name = str(arg_value(done.args, "name") or kind.word)
-        if kind.tasks_by is not None:
-            current = getattr(self.mirror, kind.table).get(created)
-            key = (current.name if current is not None else name).casefold() if kind.by_name else created
-            if any(kind.holds(item, {key}) for item in self.mirror.items.values()):
-                self.cannot.append(f"{kind.word} '{name}' {'is on' if kind.by_name else 'has'} tasks now; not deleted")
-                return
+        check = facts_of(done).unchanged
+        assert check is not None  # the registry requires one of every command undo reverses
+        current = getattr(self.mirror, kind.table).get(created)
+        keys = {created, *([current.name if current is not None else name] if kind.by_name else [])}
+        found = strangers(self.mirror, check, keys, set(self.mapping.values()))
+        if found:
+            self.changed.append(f"{created} ({kind.word} '{name}' holds what was added since: {shown(found)})")
+            return
         self._add(name, by, {"id": created})
 
     def _orders(self, reorder: str, objects: Sequence[Image]) -> Command:

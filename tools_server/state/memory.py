@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tools_server.cursors import View
@@ -16,6 +17,7 @@ from tools_server.state.store import (
     MAX_WRITE_HANDLES,
     BudgetSpent,
     Releaser,
+    RemovalLog,
     Unresumable,
     new_batch_id,
     new_removal_id,
@@ -46,6 +48,8 @@ class MemoryAccount:
     batches: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
     records: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
     removals: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
+    # Where the account's other processes on this machine count removals too (stdio, `call`); None: this one only.
+    removal_log: RemovalLog | None = None
     _window: tuple[int, int] = (-1, 0)  # (window index, requests in it)
 
     async def load_view(self, cursor: str) -> View | None:
@@ -120,9 +124,14 @@ class MemoryAccount:
                 total += count
             else:
                 del self.removals[name]
+        if self.removal_log is not None:
+            total += await self.removal_log.removed_since(self.sealer, since)
         return total
 
     async def add_removal(self, at: float, count: int) -> None:
+        if self.removal_log is not None:
+            await self.removal_log.add_removal(self.sealer, at, count)
+            return
         name = new_removal_id()
         self.removals[name] = self.sealer.seal("removal:" + name, REMOVAL, (at, count))
 
@@ -153,21 +162,29 @@ class MemoryState:
     """Handles in this process, per account, bounded: accounts with pending writes are never dropped for others.
 
     ``server_secret``: the seals' server half; random per process by default (nothing leaves it), the `call` file's
-    key when its records are saved to that file."""
+    key when its records are saved to that file. ``removal_logs``: each account's removal window shared with its
+    other processes (with that same key: they must open each other's records)."""
 
     def __init__(
-        self, *, max_accounts: int = 4096, account_requests: int | None = None, server_secret: bytes | None = None
+        self,
+        *,
+        max_accounts: int = 4096,
+        account_requests: int | None = None,
+        server_secret: bytes | None = None,
+        removal_logs: Callable[[str], RemovalLog] | None = None,
     ) -> None:
         self._accounts: OrderedDict[str, MemoryAccount] = OrderedDict()
         self._max = max_accounts
         self._requests = account_requests
         self._server_secret = server_secret if server_secret is not None else secrets.token_bytes(32)
+        self._removal_logs = removal_logs
 
     def account(self, fingerprint: str, secret: bytes) -> MemoryAccount:
         account = self._accounts.get(fingerprint)
         if account is None:
             sealer = Sealer(self._server_secret, secret)
-            account = self._accounts[fingerprint] = MemoryAccount(sealer, self._requests)
+            log = self._removal_logs(fingerprint) if self._removal_logs is not None else None
+            account = self._accounts[fingerprint] = MemoryAccount(sealer, self._requests, removal_log=log)
             idle = [k for k, a in self._accounts.items() if not a.batches and k != fingerprint]
             for key in idle[: max(0, len(self._accounts) - self._max)]:
                 del self._accounts[key]

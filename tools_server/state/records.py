@@ -186,7 +186,7 @@ class RemovalRecord(StoredRecord, tag="removal"):
     count: int
 
 
-class UndoStored(StoredRecord, tag="undo"):
+class UndoStored(StoredRecord, tag="undo", kw_only=True):
     kind: WriteKind
     before: dict[str, Item | None]
     after: dict[str, Item | None]
@@ -200,6 +200,9 @@ class UndoStored(StoredRecord, tag="undo"):
     objects: dict[str, ImageRecord | None]
     reminders_added: list[str]
     reminders_removed: list[Reminder]
+    # Added after format 2 was first written: a record kept before has none (undo then has nothing to compare with).
+    objects_after: dict[str, ImageRecord | None] = {}
+    reminders_after: dict[str, Reminder] = {}
     orders: dict[str, int]
     handle: str | None
 
@@ -337,11 +340,13 @@ def _images(records: dict[str, ImageRecord | None]) -> dict[str, Image | None]:
 
 
 def _undo_stored(record: UndoRecord) -> UndoStored:
-    return _to_stored(UndoStored, _UNDO_FIELDS, record, {"sent": _commands_raw, "objects": _images_record})
+    images = {"objects": _images_record, "objects_after": _images_record}
+    return _to_stored(UndoStored, _UNDO_FIELDS, record, {"sent": _commands_raw, **images})
 
 
 def _undo(stored: UndoStored) -> UndoRecord:
-    return _from_stored(UndoRecord, _UNDO_FIELDS, stored, {"sent": _commands_of, "objects": _images})
+    images = {"objects": _images, "objects_after": _images}
+    return _from_stored(UndoRecord, _UNDO_FIELDS, stored, {"sent": _commands_of, **images})
 
 
 def _status_record(status: Status) -> Literal["ok"] | FailedRecord | UnconfirmedRecord:

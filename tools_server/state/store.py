@@ -19,7 +19,7 @@ from typing import Protocol
 
 from tools_server.cursors import View
 from tools_server.plans import PendingWrite, UndoRecord
-from tools_server.state.records import Refused
+from tools_server.state.records import Refused, Sealer
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,14 @@ class AccountState(Protocol):
     def oldest_view_version(self) -> int | None: ...  # for the mirror's change log; None: no view here
     def mirror_replaced(self) -> None: ...  # a new mirror: versions views hold count the old one's changes
     def local_views(self) -> OrderedDict[str, View] | None: ...  # in-process views (`tools-server call` saves them)
+
+
+class RemovalLog(Protocol):
+    """An account's removal window kept outside this process (state/removals.py), so that its other processes count
+    the removals of this one; records sealed with the account's ``sealer``."""
+
+    async def removed_since(self, sealer: Sealer, since: float) -> int: ...
+    async def add_removal(self, sealer: Sealer, at: float, count: int) -> None: ...
 
 
 def new_batch_id() -> str:

@@ -50,6 +50,7 @@ from tools_server.sync.facts import (
     ID,
     NO_UNDELETE,
     NOTHING,
+    SET,
     Cascade,
     DeleteAdded,
     Facts,
@@ -59,8 +60,9 @@ from tools_server.sync.facts import (
     ReAdd,
     ReorderBack,
     RestoreFields,
+    Unchanged,
 )
-from tools_server.sync.resource_types import RESOURCE_TYPES
+from tools_server.sync.resource_types import ITEMS, RESOURCE_TYPES
 from tools_server.sync.responses import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
 from tools_server.sync.responses import CommandStatus as CommandStatus
 from tools_server.sync.responses import CompletedPage as CompletedPage
@@ -82,6 +84,18 @@ from tools_server.sync.responses import User as User
 # Todoist's documented request limits (reference §5): at most 100 commands and 1 MiB of body per request.
 MAX_COMMANDS_PER_REQUEST = 100
 MAX_BODY_BYTES = 1024 * 1024
+
+# What undo compares before reverting (``Facts.unchanged``): where a task lives, a task as a cursor sees it, a project's
+# own fields, and what lives in a project (its tasks, sub-projects, sections and comments).
+_PLACE = ("parent_id", "section_id", "project_id")
+_TASK = (*ITEMS.compared, *_PLACE)
+_PROJECT = ("name", "color", "parent_id", "is_favorite", "view_style", "description")
+_IN_PROJECT = (
+    ("items", "project_id"),
+    ("projects", "parent_id"),
+    ("sections", "project_id"),
+    ("project_notes", "project_id"),
+)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Commands
@@ -127,6 +141,7 @@ class SyncCommand(BaseModel, Generic[ArgsT]):
         args = cast(type[BaseModel], cls.model_fields["args"].annotation).model_fields
         if facts.on not in RESOURCE_TYPES or not set(facts.touches) <= set(args):
             raise TypeError(f"{cls.__name__}: facts name an unknown resource type or argument")
+        _check_unchanged(cls.__name__, facts, args)
         _KINDS[kind] = cls
 
     def model_post_init(self, context: Any, /) -> None:
@@ -145,18 +160,42 @@ class SyncCommand(BaseModel, Generic[ArgsT]):
 _KINDS: dict[str, type[SyncCommand[Any]]] = {}
 
 
+def _check_unchanged(name: str, facts: Facts, args: Mapping[str, Any]) -> None:
+    """A kind that undo reverses declares what undo checks first, in fields its objects have: without it, undo would
+    overwrite or delete what someone else changed since."""
+    check = facts.unchanged
+    if check is None:
+        if not isinstance(facts.undo, NoUndo):
+            raise TypeError(f"{name}: a command undo reverses declares what undo checks first (unchanged)")
+        return
+    record = RESOURCE_TYPES[facts.on].record
+    fields = [a for a in args if a != "id"] if check.fields == SET else list(check.fields)
+    held = [(RESOURCE_TYPES[kind].record if kind in RESOURCE_TYPES else None, f) for kind, f in check.holds]
+    if any(f not in record.__struct_fields__ for f in fields) or any(
+        r is None or f not in r.__struct_fields__ for r, f in held
+    ):
+        raise TypeError(f"{name}: unchanged names a field its objects do not have")
+
+
 # -- tasks ------------------------------------------------------------------------------------------------------------
 
 
 class ItemAdd(SyncCommand[ItemAddArgs]):
     type: Literal["item_add"] = "item_add"
     creates_temp_id = True
-    facts = Facts("items", NOTHING, cascades_to=None, own_write="tasks", undo=DeleteAdded("item_delete"))
+    facts = Facts(
+        "items",
+        NOTHING,
+        cascades_to=None,
+        own_write="tasks",
+        undo=DeleteAdded("item_delete"),
+        unchanged=Unchanged(_TASK, holds=(("items", "parent_id"), ("notes", "item_id"), ("reminders", "item_id"))),
+    )
 
 
 class ItemUpdate(SyncCommand[ItemUpdateArgs]):
     type: Literal["item_update"] = "item_update"
-    facts = Facts("items", ID, cascades_to=None, own_write="tasks", undo=RestoreFields())
+    facts = Facts("items", ID, cascades_to=None, own_write="tasks", undo=RestoreFields(), unchanged=Unchanged(SET))
 
 
 class ItemMove(SyncCommand[ItemMoveArgs]):
@@ -168,6 +207,7 @@ class ItemMove(SyncCommand[ItemMoveArgs]):
         cascades_to=Cascade("moves"),
         own_write="tasks",
         undo=MoveBack(("parent_id", "section_id", "project_id"), order_by="item_reorder"),
+        unchanged=Unchanged(_PLACE),
     )
 
 
@@ -179,23 +219,38 @@ class ItemClose(SyncCommand[ItemIdArgs]):
         cascades_to=Cascade("completes"),
         own_write="tasks",
         undo=Inverse("item_uncomplete", recurring_by="item_update_date_complete"),
+        unchanged=Unchanged(("completed_at", "due")),
     )
 
 
 class ItemComplete(SyncCommand[ItemCompleteArgs]):
     type: Literal["item_complete"] = "item_complete"
-    facts = Facts("items", ID, cascades_to=Cascade("completes"), own_write="tasks", undo=Inverse("item_uncomplete"))
+    facts = Facts(
+        "items",
+        ID,
+        cascades_to=Cascade("completes"),
+        own_write="tasks",
+        undo=Inverse("item_uncomplete"),
+        unchanged=Unchanged(("completed_at", "due")),
+    )
 
 
 class ItemUncomplete(SyncCommand[ItemIdArgs]):
     type: Literal["item_uncomplete"] = "item_uncomplete"
     # Reopening restores a task's ancestors, not its subtasks: nothing else changes.
-    facts = Facts("items", ID, cascades_to=None, own_write="tasks", undo=Inverse("item_complete"))
+    facts = Facts(
+        "items",
+        ID,
+        cascades_to=None,
+        own_write="tasks",
+        undo=Inverse("item_complete"),
+        unchanged=Unchanged((*_TASK, "completed_at"), holds=(("items", "parent_id"),)),
+    )
 
 
 class ItemDelete(SyncCommand[ItemIdArgs]):
     type: Literal["item_delete"] = "item_delete"
-    facts = Facts("items", ID, cascades_to=Cascade("removes"), own_write="tasks", undo=NO_UNDELETE)
+    facts = Facts("items", ID, cascades_to=Cascade("removes"), own_write="tasks", undo=NO_UNDELETE, unchanged=None)
 
 
 class ItemUpdateDateComplete(SyncCommand[ItemDateCompleteArgs]):
@@ -207,6 +262,7 @@ class ItemUpdateDateComplete(SyncCommand[ItemDateCompleteArgs]):
         cascades_to=None,
         own_write="tasks",
         undo=NoUndo("only undo sends it", done="reset", noun="due reset"),
+        unchanged=None,
     )
 
 
@@ -214,7 +270,12 @@ class ItemReorder(SyncCommand[ItemReorderArgs]):
     type: Literal["item_reorder"] = "item_reorder"
     # A task's child_order is no change query_changes reports, so there is nothing to mark as the session's own.
     facts = Facts(
-        "items", ("items",), cascades_to=None, own_write="none", undo=ReorderBack("items", order="child_order")
+        "items",
+        ("items",),
+        cascades_to=None,
+        own_write="none",
+        undo=ReorderBack("items", order="child_order"),
+        unchanged=Unchanged(("child_order", *_PLACE)),
     )
 
 
@@ -224,12 +285,19 @@ class ItemReorder(SyncCommand[ItemReorderArgs]):
 class ProjectAdd(SyncCommand[ProjectAddArgs]):
     type: Literal["project_add"] = "project_add"
     creates_temp_id = True
-    facts = Facts("projects", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("project_delete"))
+    facts = Facts(
+        "projects",
+        NOTHING,
+        cascades_to=None,
+        own_write="objects",
+        undo=DeleteAdded("project_delete"),
+        unchanged=Unchanged(_PROJECT, holds=_IN_PROJECT),
+    )
 
 
 class ProjectUpdate(SyncCommand[ProjectUpdateArgs]):
     type: Literal["project_update"] = "project_update"
-    facts = Facts("projects", ID, cascades_to=None, own_write="objects", undo=RestoreFields())
+    facts = Facts("projects", ID, cascades_to=None, own_write="objects", undo=RestoreFields(), unchanged=Unchanged(SET))
 
 
 class ProjectMove(SyncCommand[ProjectMoveArgs]):
@@ -240,6 +308,7 @@ class ProjectMove(SyncCommand[ProjectMoveArgs]):
         cascades_to=None,
         own_write="objects",
         undo=MoveBack(("parent_id",), order_by="project_reorder"),
+        unchanged=Unchanged(("parent_id", "child_order")),
     )
 
 
@@ -251,6 +320,7 @@ class ProjectReorder(SyncCommand[ProjectReorderArgs]):
         cascades_to=None,
         own_write="objects",
         undo=ReorderBack("projects", order="child_order"),
+        unchanged=Unchanged(("parent_id", "child_order")),
     )
 
 
@@ -263,17 +333,25 @@ class ProjectArchive(SyncCommand[ItemIdArgs]):
         cascades_to=Cascade("archives"),
         own_write="objects",
         undo=Inverse("project_unarchive", nested_by="project_move"),
+        unchanged=Unchanged(("is_archived",)),
     )
 
 
 class ProjectUnarchive(SyncCommand[ItemIdArgs]):
     type: Literal["project_unarchive"] = "project_unarchive"
-    facts = Facts("projects", ID, cascades_to=None, own_write="objects", undo=Inverse("project_archive"))
+    facts = Facts(
+        "projects",
+        ID,
+        cascades_to=None,
+        own_write="objects",
+        undo=Inverse("project_archive"),
+        unchanged=Unchanged(("is_archived",)),
+    )
 
 
 class ProjectDelete(SyncCommand[ItemIdArgs]):
     type: Literal["project_delete"] = "project_delete"
-    facts = Facts("projects", ID, cascades_to=Cascade("removes"), own_write="objects", undo=NO_UNDELETE)
+    facts = Facts("projects", ID, cascades_to=Cascade("removes"), own_write="objects", undo=NO_UNDELETE, unchanged=None)
 
 
 # -- sections ---------------------------------------------------------------------------------------------------------
@@ -282,12 +360,19 @@ class ProjectDelete(SyncCommand[ItemIdArgs]):
 class SectionAdd(SyncCommand[SectionAddArgs]):
     type: Literal["section_add"] = "section_add"
     creates_temp_id = True
-    facts = Facts("sections", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("section_delete"))
+    facts = Facts(
+        "sections",
+        NOTHING,
+        cascades_to=None,
+        own_write="objects",
+        undo=DeleteAdded("section_delete"),
+        unchanged=Unchanged(("name", "project_id"), holds=(("items", "section_id"),)),
+    )
 
 
 class SectionUpdate(SyncCommand[SectionUpdateArgs]):
     type: Literal["section_update"] = "section_update"
-    facts = Facts("sections", ID, cascades_to=None, own_write="objects", undo=RestoreFields())
+    facts = Facts("sections", ID, cascades_to=None, own_write="objects", undo=RestoreFields(), unchanged=Unchanged(SET))
 
 
 class SectionMove(SyncCommand[SectionMoveArgs]):
@@ -298,6 +383,7 @@ class SectionMove(SyncCommand[SectionMoveArgs]):
         cascades_to=Cascade("moves"),
         own_write="objects",
         undo=MoveBack(("project_id",), order_by="section_reorder"),
+        unchanged=Unchanged(("project_id", "section_order")),
     )
 
 
@@ -309,6 +395,7 @@ class SectionReorder(SyncCommand[SectionReorderArgs]):
         cascades_to=None,
         own_write="objects",
         undo=ReorderBack("sections", order="section_order"),
+        unchanged=Unchanged(("project_id", "section_order")),
     )
 
 
@@ -316,18 +403,30 @@ class SectionArchive(SyncCommand[ItemIdArgs]):
     type: Literal["section_archive"] = "section_archive"
     # Archiving a section completes its open tasks.
     facts = Facts(
-        "sections", ID, cascades_to=Cascade("completes"), own_write="objects", undo=Inverse("section_unarchive")
+        "sections",
+        ID,
+        cascades_to=Cascade("completes"),
+        own_write="objects",
+        undo=Inverse("section_unarchive"),
+        unchanged=Unchanged(("is_archived",)),
     )
 
 
 class SectionUnarchive(SyncCommand[ItemIdArgs]):
     type: Literal["section_unarchive"] = "section_unarchive"
-    facts = Facts("sections", ID, cascades_to=None, own_write="objects", undo=Inverse("section_archive"))
+    facts = Facts(
+        "sections",
+        ID,
+        cascades_to=None,
+        own_write="objects",
+        undo=Inverse("section_archive"),
+        unchanged=Unchanged(("is_archived",)),
+    )
 
 
 class SectionDelete(SyncCommand[ItemIdArgs]):
     type: Literal["section_delete"] = "section_delete"
-    facts = Facts("sections", ID, cascades_to=Cascade("removes"), own_write="objects", undo=NO_UNDELETE)
+    facts = Facts("sections", ID, cascades_to=Cascade("removes"), own_write="objects", undo=NO_UNDELETE, unchanged=None)
 
 
 # -- labels -----------------------------------------------------------------------------------------------------------
@@ -336,18 +435,32 @@ class SectionDelete(SyncCommand[ItemIdArgs]):
 class LabelAdd(SyncCommand[LabelAddArgs]):
     type: Literal["label_add"] = "label_add"
     creates_temp_id = True
-    facts = Facts("labels", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("label_delete"))
+    facts = Facts(
+        "labels",
+        NOTHING,
+        cascades_to=None,
+        own_write="objects",
+        undo=DeleteAdded("label_delete"),
+        unchanged=Unchanged(("name", "color", "is_favorite"), holds=(("items", "labels"),)),
+    )
 
 
 class LabelUpdate(SyncCommand[LabelUpdateArgs]):
     type: Literal["label_update"] = "label_update"
     # A new name is the new name on every task that has the label.
-    facts = Facts("labels", ID, cascades_to=Cascade("relabels"), own_write="objects", undo=RestoreFields())
+    facts = Facts(
+        "labels",
+        ID,
+        cascades_to=Cascade("relabels"),
+        own_write="objects",
+        undo=RestoreFields(),
+        unchanged=Unchanged(SET),
+    )
 
 
 class LabelDelete(SyncCommand[LabelDeleteArgs]):
     type: Literal["label_delete"] = "label_delete"
-    facts = Facts("labels", ID, cascades_to=Cascade("relabels"), own_write="objects", undo=NO_UNDELETE)
+    facts = Facts("labels", ID, cascades_to=Cascade("relabels"), own_write="objects", undo=NO_UNDELETE, unchanged=None)
 
 
 class LabelUpdateOrders(SyncCommand[LabelOrdersArgs]):
@@ -358,6 +471,7 @@ class LabelUpdateOrders(SyncCommand[LabelOrdersArgs]):
         cascades_to=None,
         own_write="objects",
         undo=ReorderBack("id_order_mapping", order="item_order", keyed=True),
+        unchanged=Unchanged(("item_order",)),
     )
 
 
@@ -367,17 +481,24 @@ class LabelUpdateOrders(SyncCommand[LabelOrdersArgs]):
 class NoteAdd(SyncCommand[NoteAddArgs]):
     type: Literal["note_add"] = "note_add"
     creates_temp_id = True
-    facts = Facts("notes", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("note_delete"))
+    facts = Facts(
+        "notes",
+        NOTHING,
+        cascades_to=None,
+        own_write="objects",
+        undo=DeleteAdded("note_delete"),
+        unchanged=Unchanged(("content",)),
+    )
 
 
 class NoteUpdate(SyncCommand[NoteUpdateArgs]):
     type: Literal["note_update"] = "note_update"
-    facts = Facts("notes", ID, cascades_to=None, own_write="objects", undo=RestoreFields())
+    facts = Facts("notes", ID, cascades_to=None, own_write="objects", undo=RestoreFields(), unchanged=Unchanged(SET))
 
 
 class NoteDelete(SyncCommand[ItemIdArgs]):
     type: Literal["note_delete"] = "note_delete"
-    facts = Facts("notes", ID, cascades_to=None, own_write="objects", undo=NO_UNDELETE)
+    facts = Facts("notes", ID, cascades_to=None, own_write="objects", undo=NO_UNDELETE, unchanged=None)
 
 
 # -- reminders --------------------------------------------------------------------------------------------------------
@@ -386,12 +507,19 @@ class NoteDelete(SyncCommand[ItemIdArgs]):
 class ReminderAdd(SyncCommand[ReminderAddArgs]):
     type: Literal["reminder_add"] = "reminder_add"
     creates_temp_id = True
-    facts = Facts("reminders", NOTHING, cascades_to=None, own_write="objects", undo=DeleteAdded("reminder_delete"))
+    facts = Facts(
+        "reminders",
+        NOTHING,
+        cascades_to=None,
+        own_write="objects",
+        undo=DeleteAdded("reminder_delete"),
+        unchanged=Unchanged(("type", "due", "minute_offset")),
+    )
 
 
 class ReminderDelete(SyncCommand[ItemIdArgs]):
     type: Literal["reminder_delete"] = "reminder_delete"
-    facts = Facts("reminders", ID, cascades_to=None, own_write="objects", undo=ReAdd())
+    facts = Facts("reminders", ID, cascades_to=None, own_write="objects", undo=ReAdd(), unchanged=Unchanged(()))
 
 
 # Derived from the declarations above; declare a new kind above this line.

@@ -85,6 +85,19 @@ class ReAdd:
     """Undone by adding it again from its before-image (a new object: Todoist has no undelete)."""
 
 
+@dataclass(frozen=True)
+class Unchanged:
+    """What undo checks before it reverses a command, so that it never overwrites or deletes what someone else changed
+    since: ``fields`` of each object the command touched (or made), compared between the object as the write left it
+    and the object now (``SET``: the fields the command set); a difference, or the object gone, leaves it as it is.
+    ``holds``: what the inverse would take along, as (resource type, field naming the object) pairs; it is sent only
+    while nothing lives there but what the write left (tasks open or completed, nested objects, comments)."""
+
+    fields: tuple[str, ...] | Literal["set"]
+    holds: tuple[tuple[str, str], ...] = ()
+
+
+SET: Literal["set"] = "set"
 Undo = NoUndo | DeleteAdded | RestoreFields | MoveBack | ReorderBack | Inverse | ReAdd
 NO_UNDELETE = NoUndo("Todoist has no undelete", done="deleted", noun="deletion")
 # Touches: the arguments naming the existing objects a command acts on. Each holds an id, a list of {id, ...} entries
@@ -102,3 +115,5 @@ class Facts:
     cascades_to: Cascade | None  # None: nothing else changes with it
     own_write: OwnWrite
     undo: Undo
+    # What undo checks first (None only with NoUndo: nothing is reverted, so nothing can be overwritten).
+    unchanged: Unchanged | None

@@ -204,6 +204,9 @@ class CompletedTask(Record):
     id: str
     content: str = ""
     project_id: str = ""
+    # What a deletion of its parent, section or project takes along.
+    parent_id: str | None = None
+    section_id: str | None = None
     completed_at: str | None = None
     due: Due | None = None
 
