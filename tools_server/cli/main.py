@@ -77,12 +77,21 @@ def _exit_0_when_stopped() -> None:
 
 
 async def _run_stdio(env: Mapping[str, str]) -> None:
+    from tools_server.cli.state_option import file_state
     from tools_server.server import build_server
 
-    async with open_backend(env) as backend:
-        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env))
-        freeze_startup_heap()
-        await server.run_stdio_async()
+    warnings: list[str] = []
+    # Handles in the file store: a host that restarts the server, or starts one per call, finds them again.
+    with file_state(default_db_path(env), SYSTEM_CLOCK, warnings) as state:
+        for warning in warnings:
+            print(f"tools-server: warning: {warning}; cursors, undo and resend batches last only this process",
+                  file=sys.stderr)  # fmt: skip
+        for note in state.notes if state is not None else ():
+            print(f"tools-server: {note}", file=sys.stderr)
+        async with open_backend(env) as backend:
+            server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)
+            freeze_startup_heap()
+            await server.run_stdio_async()
 
 
 def _probe_if_remote(env: Mapping[str, str]) -> None:

@@ -30,7 +30,7 @@ from tools_server.plans import (
     undo_record,
     unresumable_text,
 )
-from tools_server.state import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
+from tools_server.state import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session, StateRefusal
 from tools_server.sync.client import SyncClient
 from tools_server.sync.commands import Command, facts_of
 from tools_server.sync.mirror import Mirror
@@ -38,6 +38,11 @@ from tools_server.sync.resource_types import RESOURCE_TYPES
 from tools_server.sync.send import Outcome
 
 A = TypeVar("A")
+# How a model checks what a write whose batch is gone did, before writing anything again.
+LOSS_CHECK = (
+    "Check with find_items (or query_changes with a cursor from before the write) which of its tasks exist, and "
+    "repeat only what is missing"
+)
 NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
 
 
@@ -140,6 +145,7 @@ async def run_write(
     session.last_write = record
     if record is not None and reversible(record):
         result.write = record.handle = await session.state.mint_write(record)
+    await session.state.keep_last_write(record)  # with its handle: a later process's undo without one (file store)
     text = summary_text(
         planned.verb or spec.verb, named(plan, session.mirror), result, extra=spec.extra(result, write) + planned.note
     )
@@ -188,13 +194,22 @@ async def _interrupted(session: Session, write: PendingWrite, *, cancelled: bool
         await session.state.drop_pending(write.batch)
         return
     pending = len(write.unconfirmed())
+    how = "was cancelled" if cancelled else "stopped early"
+    try:
+        await session.settle(write)
+    except StateRefusal:
+        # The store is gone too (Redis down): the batch could not be brought up to date, and the last copy kept may
+        # be gone with the store. Never leave the model thinking nothing ran.
+        session.notices.append(
+            f"A write {how} with {pending} commands unconfirmed, and the state store could not keep them: some may "
+            f"have run. {LOSS_CHECK}."
+        )
+        raise
     if pending:
-        how = "was cancelled" if cancelled else "stopped early"
         session.notices.append(
             f"An earlier write {how}: {pending} of its commands are unconfirmed and kept in batch '{write.batch}'; "
             "call resend_writes to finish them (safe: nothing is applied twice)."
         )
-    await session.settle(write)
 
 
 async def _result(session: Session, write: PendingWrite) -> WriteResult:
@@ -221,12 +236,24 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
         if batch in stale:
             raise PlanError("batch: " + unresumable_text({batch: stale[batch]}))
         known = ", ".join(pending) or "none"
-        raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending for this account: {known})")
+        lost = await session.state.lost()
+        why = f"; {lost}" if lost else ""
+        # Finished and forgotten, or lost with the store: the store cannot tell which, so neither is claimed.
+        raise PlanError(
+            f"batch: unknown or already confirmed batch {batch!r} (pending for this account: {known}); if it was "
+            f"never confirmed, the state store lost it{why}. {LOSS_CHECK}"
+        )
     batches = [batch] if batch is not None else list(pending)
     if not batches:
         if stale:
             raise PlanError("resend_writes: " + unresumable_text(stale))
-        raise PlanError("resend_writes: nothing is pending for this account; every write was confirmed or failed")
+        lost = await session.state.lost()
+        if lost:
+            raise PlanError(f"resend_writes: nothing is pending for this account, but {lost}. {LOSS_CHECK}")
+        raise PlanError(
+            "resend_writes: nothing is pending for this account in its state store; writes it kept were all "
+            "confirmed or failed"
+        )
     texts: list[str] = []
     results: list[WriteResult] = []
     for name in batches:

@@ -109,6 +109,15 @@ class MemoryAccount:
     async def forget_write(self, handle: str) -> None:
         self.records.pop(handle, None)
 
+    async def last_write(self) -> UndoRecord | None:
+        return None  # shared by the HTTP sessions of the account: each keeps its own
+
+    async def keep_last_write(self, record: UndoRecord | None) -> None:
+        return None
+
+    async def lost(self) -> str | None:
+        return None  # it lives as long as the process that asks
+
     async def removed_since(self, since: float) -> int:
         total = 0
         for name, sealed in list(self.removals.items()):

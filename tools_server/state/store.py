@@ -31,6 +31,14 @@ MAX_WRITE_HANDLES = 64
 # account's load from earning 429s for every replica.
 REQUEST_WINDOW_SECONDS = 900.0
 DEFAULT_ACCOUNT_REQUESTS = 900
+# How long a store keeps each kind of record after its last write (Redis and the file store alike).
+VIEW_SECONDS = 6 * 3600  # a cursor unused this long expires (a clear "unknown or expired cursor")
+WRITE_SECONDS = 24 * 3600
+PENDING_SECONDS = 7 * 24 * 3600  # well inside the span backends remember command uuids for
+REMOVAL_SECONDS = 3600
+# Task snapshots per account that views sit on; past it the least recently used goes, and a cursor on it reads as
+# expired.
+MAX_SNAPSHOTS = 64
 
 
 class StateRefusal(Exception):
@@ -83,6 +91,14 @@ class AccountState(Protocol):
     async def mint_write(self, record: UndoRecord) -> str: ...
     async def find_write(self, handle: str) -> UndoRecord | None: ...  # RecordRefused when kept but unreadable
     async def forget_write(self, handle: str) -> None: ...
+    # The account's last write through this store, for undo without a handle in a later process (the file store of
+    # stdio and `call`, one client at a time); stores shared by concurrent clients keep none (None): there each
+    # session's own last write is the session's.
+    async def last_write(self) -> UndoRecord | None: ...
+    async def keep_last_write(self, record: UndoRecord | None) -> None: ...
+    # Why pending batches kept here may have been lost since this process started (the store came back empty), in
+    # words for resend_writes; None when nothing says so.
+    async def lost(self) -> str | None: ...
     async def removed_since(self, since: float) -> int: ...
     async def add_removal(self, at: float, count: int) -> None: ...
     async def spend_request(self, now: float) -> None: ...  # raises BudgetSpent
