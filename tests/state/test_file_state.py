@@ -115,6 +115,26 @@ async def test_a_stdio_server_killed_mid_write_leaves_the_rest_to_the_next_ones_
         assert await _contents(url) == Counter(f"t{i:03d}" for i in range(250))
 
 
+async def test_a_write_timed_out_on_a_stdio_server_is_finished_by_the_next_server_after_a_kill(tmp_path: Path) -> None:
+    async with _account(tmp_path) as (proxy, url):
+        env = {**_env(tmp_path / "home", proxy.sync_url("stdio")), "TOOLS_SERVER_CALL_BUDGET": "2"}
+        held = proxy.hold(has_commands, forward_first=True, skip=1)  # the second request runs; its answer is late
+        pid_file = tmp_path / "stdio.pid"
+        async with _stdio(env, pid_file) as client:
+            reply = await client.call_tool("add_item", {"items": _tasks(250)})
+            await _within(held.answered, "the second Sync request of the 250-task add running")
+            batch = structured(reply)["resend"]
+            assert batch and batch in text_of(reply), text_of(reply)
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the host restarts its server
+            held.release()
+        assert sum((await _contents(url)).values()) == 200
+        async with _stdio(env) as client:
+            done = await client.call_tool("resend_writes", {"batch": batch})
+        assert not done.is_error, text_of(done)
+        assert text_of(done).startswith("Resent 150 unconfirmed commands. Added 250 tasks."), text_of(done)
+        assert await _contents(url) == Counter(f"t{i:03d}" for i in range(250))
+
+
 async def test_a_stdio_server_per_call_undoes_the_last_write_and_takes_the_last_cursor(tmp_path: Path) -> None:
     # As LangChain's MultiServerMCPClient does by default: a new stdio process for every tool call.
     async with _account(tmp_path) as (proxy, url):
