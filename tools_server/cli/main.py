@@ -215,7 +215,7 @@ def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
         epilog=(
             f"tools:\n{listed}\n\n"
             "Cursors, undo handles (and the last write) and resend batches carry over to the next call on the same "
-            "store and token (kept in <TOOLS_SERVER_DB>.call-state.json, sealed with the key file beside it).\n"
+            "store and token (kept in <TOOLS_SERVER_DB>.state.sqlite, sealed with the key file beside it).\n"
             "exit status: 0 all done, 1 the call was refused (bad arguments), 2 bad settings, 3 some tasks failed or "
             "are unconfirmed, 4 Sync endpoint unreachable, 5 local store cannot be opened."
         ),
