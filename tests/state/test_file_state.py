@@ -152,12 +152,16 @@ async def test_a_stdio_server_per_call_undoes_the_last_write_and_takes_the_last_
         async with httpx.AsyncClient(timeout=30) as http:  # a change made elsewhere (the Todoist app, say)
             made = {"commands": [command("item_add", {"content": "made elsewhere"}, temp_id="x")]}
             await http.post(url, json=made, headers={"Authorization": f"Bearer {TOKEN}"})
+        async with _stdio(env) as client:  # the client's own write, from yet another process
+            await client.call_tool("add_item", {"items": [{"content": "mine"}]})
         async with _stdio(env) as client:
             since = await client.call_tool("query_changes", {"cursor": cursor})
         assert not text_of(since).startswith("Unknown or expired cursor"), text_of(since)
         data = structured(since)
         assert data["overview"] is False
+        # Its own write is not news to the cursor it handed out; the other one is.
         assert [(c["kind"], c["content"]) for c in data["changes"]] == [("added", "made elsewhere")]
+        assert await _contents(url) == Counter(["made elsewhere", "mine"])
 
 
 async def _call(env: dict[str, str], tool: str, arguments: dict[str, Any]) -> anyio.abc.Process:

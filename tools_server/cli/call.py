@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -14,12 +13,10 @@ from tools_server.cli.output import print_output
 from tools_server.cli.state_option import file_state
 from tools_server.clock import SYSTEM_CLOCK
 from tools_server.server import Backend, build_server
-from tools_server.state import SessionRegistry, token_fingerprint, token_secret
+from tools_server.state import SessionRegistry, StateRefusal, token_fingerprint, token_secret
 
 # The in-process MCP client has no HTTP headers, so the server keys its session as a stdio one.
 _CONNECTION = "stdio"
-# Cursors of earlier calls that count this call's writes as seen (a cursor's own writes are not news to it).
-_OWN_CURSORS = 8
 
 
 async def run_call(
@@ -51,15 +48,13 @@ async def run_call(
                 kept = account.load_mirror()
                 if kept is not None:
                     session.mirror, session.sync_token = kept
-                for cursor in account.recent_cursors(_OWN_CURSORS):
-                    session.own_cursors[cursor] = None
             server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget)
             async with Client(server) as client:
                 result = await client.call_tool(tool, arguments)
             if account is not None and session.mirror.synced:
                 try:
                     account.save_mirror(session.mirror, session.sync_token)
-                except (OSError, sqlite3.Error) as exc:
+                except StateRefusal as exc:
                     # What the backend did stands: a write that landed is reported as it is, never as a crash; the
                     # next call only syncs in full.
                     print(f"tools-server: warning: the account's copy was not saved ({exc})", file=sys.stderr)

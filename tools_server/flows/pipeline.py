@@ -6,7 +6,7 @@ commands kept for resend_writes) -> undo record -> the short text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -131,11 +131,14 @@ async def run_write(
     except PendingFull as exc:
         raise PlanError(str(exc)) from exc
     await _send(session, client, write, commands)
+    # From here the write has landed: a state store that fails now is a warning after its result, never its result.
+    warnings: list[str] = []
     if unasked:
-        await session.state.add_removal(session.clock.now().timestamp(), planned.removes)
-    result = await _result(session, write)
+        await _kept(session.state.add_removal(session.clock.now().timestamp(), planned.removes), warnings)
+    result = await _result(session, write, warnings)
     if planned.undoing is not None and planned.undoing.handle is not None:
-        await session.state.forget_write(planned.undoing.handle)  # undone: its handle must not revert it twice
+        # Undone: its handle must not revert it twice.
+        await _kept(session.state.forget_write(planned.undoing.handle), warnings)
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
     record = (
         undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome)
@@ -144,12 +147,33 @@ async def run_write(
     )
     session.last_write = record
     if record is not None and reversible(record):
-        result.write = record.handle = await session.state.mint_write(record)
-    await session.state.keep_last_write(record)  # with its handle: a later process's undo without one (file store)
+        result.write = record.handle = await _kept(session.state.mint_write(record), warnings)
+    # With its handle: a later process's undo without one (the file store).
+    await _kept(session.state.keep_last_write(record), warnings)
     text = summary_text(
         planned.verb or spec.verb, named(plan, session.mirror), result, extra=spec.extra(result, write) + planned.note
     )
-    return text, result
+    return _warned(text, result, warnings)
+
+
+_T = TypeVar("_T")
+
+
+async def _kept(step: Awaitable[_T], warnings: list[str]) -> _T | None:
+    """A state store step after the write landed: its refusal becomes a warning in the result."""
+    try:
+        return await step
+    except StateRefusal as exc:
+        warnings.append(str(exc))
+        return None
+
+
+def _warned(text: str, result: WriteResult, warnings: list[str]) -> tuple[str, WriteResult]:
+    if not warnings:
+        return text, result
+    note = "Warning: the write above stands, but " + "; ".join(dict.fromkeys(warnings)) + "."
+    result.notes = [*(result.notes or ()), note]
+    return f"{text} {note}", result
 
 
 async def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
@@ -212,12 +236,15 @@ async def _interrupted(session: Session, write: PendingWrite, *, cancelled: bool
         )
 
 
-async def _result(session: Session, write: PendingWrite) -> WriteResult:
+async def _result(session: Session, write: PendingWrite, warnings: list[str]) -> WriteResult:
     """The structured result; a write with unconfirmed commands keeps its batch so resend_writes can finish it."""
     result = build_result(
         write.plan, write.outcome, session.mirror, recurrence=write.recurrence, projects=write.projects
     )
-    result.resend = await session.settle(write)
+    result.resend = await _kept(session.settle(write), warnings)
+    unconfirmed = len(write.unconfirmed())
+    if result.resend is None and unconfirmed:
+        warnings.append(f"its {unconfirmed} unconfirmed commands could not be kept to resend. {LOSS_CHECK}")
     if result.resend is not None:
         result.retry_after = write.outcome.retry_after
     return result
@@ -256,11 +283,12 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
         )
     texts: list[str] = []
     results: list[WriteResult] = []
+    warnings: list[str] = []
     for name in batches:
         write = pending[name]
         commands = write.unconfirmed()
         await _send(session, client, write, commands)
-        result = await _result(session, write)
+        result = await _result(session, write, warnings)
         extra = projects_note(result, write) if write.projects else recurring_note(result, write)
         texts.append(
             f"Resent {len(commands)} unconfirmed commands. "
@@ -276,7 +304,7 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
     if stale_note is not None:
         result.notes = [*(result.notes or ()), stale_note]
         text += "\n" + stale_note
-    return text, result
+    return _warned(text, result, warnings)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from tools_server.state.store import (
     VIEW_SECONDS,
     WRITE_SECONDS,
     Releaser,
+    StateRefusal,
     Unresumable,
     WriteLockBusy,
     new_batch_id,
@@ -77,6 +78,7 @@ logger = logging.getLogger(__name__)
 
 KEY_BYTES = 32
 MIRROR_SECONDS = PENDING_SECONDS  # `call`'s mirror: a later call syncs incrementally from it
+CARRIED_CURSORS = 8
 _CACHED_VIEWS = 8  # decoded views kept per account in this process, checked against the row's seal before use
 _BUSY_MS = 10_000  # another process's transaction is short (one row); waiting this long means something is wrong
 _TTL = {
@@ -171,7 +173,7 @@ class FileState:
     """The durable local store over one SQLite file (see the module's docstring). ``notes``: what opening it found to
     say once (an earlier version's file not read)."""
 
-    def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK, account_requests: int | None = None) -> None:
+    def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = path
         self.clock = clock
         self.notes: list[str] = []
@@ -190,7 +192,6 @@ class FileState:
             self._db.close()
             raise
         self._accounts: OrderedDict[str, FileAccount] = OrderedDict()
-        self._requests = account_requests
 
     def close(self) -> None:
         self._db.close()
@@ -209,13 +210,19 @@ class FileState:
     @contextlib.contextmanager
     def transaction(self) -> Generator[sqlite3.Connection]:
         """One write transaction, taken at once (IMMEDIATE), so a read-then-write inside it sees no other writer."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with _answered(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def read(self, sql: str, parameters: tuple[object, ...]) -> list[Any]:
+        with _answered(self.path):
+            return self._db.execute(sql, parameters).fetchall()
 
     def now(self) -> float:
         return self.clock.now().timestamp()
@@ -261,6 +268,20 @@ class FileState:
         earlier.unlink(missing_ok=True)
 
 
+class StateFileUnwritable(StateRefusal):
+    """The state file refused a read or a write (a full or read-only disk, a damaged file): the call stops before
+    its next request, and what an interrupted write left unconfirmed is said in its text."""
+
+
+@contextlib.contextmanager
+def _answered(path: Path) -> Generator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        logger.warning("state: %s: %s", path, exc)
+        raise StateFileUnwritable(f"the state file {path} cannot be used ({exc})") from exc
+
+
 def _slot(kind: str, name: str) -> str:
     return f"{kind}:{name}" if name else kind
 
@@ -274,7 +295,6 @@ class FileAccount:
         self._sealer = sealer
         self._views: OrderedDict[str, tuple[bytes, View]] = OrderedDict()  # cursor -> (seal, view), this process
         self._snapshots = Snapshots()
-        self._window: tuple[int, int] = (-1, 0)
 
     # -- rows of this account -------------------------------------------------------------------------------------
 
@@ -291,6 +311,10 @@ class FileAccount:
                 "mac = excluded.mac, body = excluded.body, expires = excluded.expires"
                 + ("" if keep_order else ", ord = excluded.ord"),
                 (self._account, kind, name, sealed.mac, sealed.body, expires, order),
+            )
+            # Expired rows of the kind go as new ones come: a long-running server's file stays bounded too.
+            db.execute(
+                "DELETE FROM record WHERE account = ? AND kind = ? AND expires <= ?", (self._account, kind, state.now())
             )
             cap = _CAPS.get(kind)
             if cap is not None:
@@ -311,18 +335,18 @@ class FileAccount:
             )
 
     def _row(self, kind: str, name: str) -> Sealed | None:
-        row = self._state._db.execute(  # pyright: ignore[reportPrivateUsage]
+        rows = self._state.read(
             "SELECT mac, body FROM record WHERE account = ? AND kind = ? AND name = ? AND expires > ?",
             (self._account, kind, name, self._state.now()),
-        ).fetchone()
-        return None if row is None else Sealed(bytes(row[0]), bytes(row[1]))
+        )
+        return Sealed(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
 
     def _rows(self, kind: str) -> list[tuple[str, Sealed]]:
         """This account's live rows of ``kind``, oldest first."""
-        rows = self._state._db.execute(  # pyright: ignore[reportPrivateUsage]
+        rows = self._state.read(
             "SELECT name, mac, body FROM record WHERE account = ? AND kind = ? AND expires > ? ORDER BY ord",
             (self._account, kind, self._state.now()),
-        ).fetchall()
+        )
         return [(str(name), Sealed(bytes(mac), bytes(body))) for name, mac, body in rows]
 
     def _delete(self, kind: str, name: str) -> None:
@@ -378,9 +402,10 @@ class FileAccount:
         while len(self._views) > _CACHED_VIEWS:
             self._views.popitem(last=False)
 
-    def recent_cursors(self, count: int) -> list[str]:
-        """The account's last ``count`` cursors saved, newest last."""
-        return [name for name, _ in self._rows("view")][-count:]
+    def carried_cursors(self) -> list[str]:
+        # A new process of the same client (a restarted stdio server, the next `call`): its writes are not news to
+        # the cursors the last ones handed out.
+        return [name for name, _ in self._rows("view")][-CARRIED_CURSORS:]
 
     def _opened_batches(self) -> tuple[dict[str, PendingWrite], Unresumable]:
         found: dict[str, PendingWrite] = {}

@@ -154,6 +154,9 @@ class MemoryAccount:
         for view in self.views.values():
             view.version = -1
 
+    def carried_cursors(self) -> list[str]:
+        return []  # shared by the HTTP sessions of the account
+
     def local_views(self) -> OrderedDict[str, View] | None:
         return self.views
 

@@ -397,6 +397,9 @@ class RedisAccount:
     def oldest_view_version(self) -> int | None:
         return min((view.version for _, view in self._views.values()), default=None)
 
+    def carried_cursors(self) -> list[str]:
+        return []  # shared by every client of the account
+
     def local_views(self) -> OrderedDict[str, View] | None:
         return None
 

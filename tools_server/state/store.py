@@ -106,7 +106,10 @@ class AccountState(Protocol):
     async def lock_writes(self, wait: float) -> Releaser: ...
     def oldest_view_version(self) -> int | None: ...  # for the mirror's change log; None: no view here
     def mirror_replaced(self) -> None: ...  # a new mirror: versions views hold count the old one's changes
-    def local_views(self) -> OrderedDict[str, View] | None: ...  # in-process views (`tools-server call` saves them)
+    def local_views(self) -> OrderedDict[str, View] | None: ...  # in-process views
+    # Cursors a new session of this store takes as its own (its writes count as seen in them): the last ones saved
+    # when the store outlives processes that are one client (stdio, `call`); none when clients share it.
+    def carried_cursors(self) -> list[str]: ...
 
 
 def new_batch_id() -> str:
