@@ -48,10 +48,10 @@ def redis_binary() -> str:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Generator[RedisServer]:
-    """`redis-server` on 127.0.0.1 and a free port, no RDB snapshots, no append-only file; ready once it answers
-    PING (polled, bounded); always stopped."""
-    port = free_port()
+def redis_server(workdir: Path, port: int | None = None) -> Generator[RedisServer]:
+    """`redis-server` on 127.0.0.1 and a free port (or ``port``: a restart where the last one was), no RDB snapshots,
+    no append-only file; ready once it answers PING (polled, bounded); always stopped."""
+    port = port if port is not None else free_port()
     argv = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     # --dir: anything it writes anyway (nothing, with the two settings above) stays in the test's directory.
     argv += ["--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning"]

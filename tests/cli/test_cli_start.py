@@ -162,8 +162,10 @@ def test_todoist_api_key_is_an_alias_and_the_state_file_never_holds_the_token(tm
         process.wait(timeout=20)
         if process.stderr is not None:
             process.stderr.close()
-    state = (tmp_path / "tasks.db.call-state.json").read_text()
-    assert "via key" in state and token not in state
+    # The state file (with its write-ahead log: a process may not have checkpointed it yet) holds the account's
+    # copy of its tasks, never the token.
+    state = b"".join(p.read_bytes() for p in tmp_path.glob("tasks.db.state.sqlite*"))
+    assert b"via key" in state and token.encode() not in state
 
 
 def test_an_unreachable_sync_url_is_one_line_naming_the_host_with_exit_4(tmp_path: Path) -> None:

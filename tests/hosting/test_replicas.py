@@ -21,7 +21,8 @@ import httpx2
 import pytest
 from mcp import Client
 
-from tests.replicas_support import SCRIPT, cluster, replica_env
+from tests.redis_support import redis_server
+from tests.replicas_support import SCRIPT, cluster, launch_replica, replica_env
 from tests.support import free_port, structured, text_of
 from tests.sync_proxy import Seen, has_commands
 
@@ -272,3 +273,22 @@ def test_an_unreachable_redis_url_is_named_without_its_password(
     assert done.returncode == 4, done.stderr
     assert f"127.0.0.1:{port}" in done.stderr
     assert "hunter2" not in done.stderr and "hunter2" not in done.stdout
+
+
+@pytest.mark.parametrize("aof", [False, True], ids=["persistence-off", "appendonly-yes"])
+def test_a_redis_without_persistence_is_warned_about_at_start(tmp_path: Path, sync_endpoint: str, aof: bool) -> None:
+    with redis_server(tmp_path) as store:
+        if aof:
+            store.client().config_set("appendonly", "yes")  # pyright: ignore[reportUnknownMemberType]
+        replica = launch_replica(tmp_path / "r0", sync_endpoint, store.url)
+        try:
+            replica.wait_ready()
+        finally:
+            replica.stop()
+    said = replica.output()
+    warned = [line for line in said.splitlines() if "warning: the state store" in line]
+    if aof:
+        assert warned == [], said
+    else:
+        assert len(warned) == 1 and store.url in warned[0], said
+        assert "persistence is off" in warned[0] and "appendonly yes" in warned[0], said

@@ -328,8 +328,10 @@ DOMAIN_ERRORS: dict[str, re.Pattern[str]] = {
         r"no (project|section) named '.*'(; closest: .*)?|section '.*' is ambiguous; use its id: .*", re.DOTALL
     ),
     "resend_writes": re.compile(
-        r"batch: unknown or already confirmed batch ('.*'|\".*\") \(pending for this account: .*\)"
-        r"|resend_writes: nothing is pending for this account; every write was confirmed or failed",
+        r"batch: unknown or already confirmed batch ('.*'|\".*\") \(pending for this account: .*\); if it was "
+        r"never confirmed, the state store lost it\. Check with find_items .*"
+        r"|resend_writes: nothing is pending for this account in its state store; writes it kept were all confirmed "
+        r"or failed",
         re.DOTALL,
     ),
 }

@@ -21,10 +21,15 @@ from tools_server.cli.call import run_call
 from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
+from tools_server.plans.pending import PendingWrite
+from tools_server.plans.plan import Plan, Step
 from tools_server.server.app import Backend
 from tools_server.state.file import key_path, state_path
-from tools_server.state.sessions import token_fingerprint
+from tools_server.state.records import PENDING, Sealer
+from tools_server.state.sessions import token_fingerprint, token_secret
 from tools_server.sync.client import RetryPolicy
+from tools_server.sync.commands import COMMAND_ADAPTER
+from tools_server.sync.send import Outcome
 
 TOKEN = "local"  # the embedded backend's token, as `call` uses it
 
@@ -268,11 +273,11 @@ def _earlier_file(fingerprint: str) -> dict[str, Any]:
 
 
 @pytest.mark.anyio
-async def test_an_earlier_versions_call_state_is_not_read_and_its_account_is_told_once(
+async def test_an_earlier_versions_call_state_is_not_read_and_is_told_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "tasks.db"
-    path = state_path(db)
+    path = tmp_path / "tasks.db.call-state.json"  # where the version before the file store kept `call` state
     path.write_text(json.dumps(_earlier_file(token_fingerprint(TOKEN))))
     transport = _Outage(db)
     try:
@@ -283,16 +288,14 @@ async def test_an_earlier_versions_call_state_is_not_read_and_its_account_is_tol
         assert "nothing to undo" in told
         assert await _run(transport, db, "query_changes", {}) == EXIT_OK
         assert "earlier version" not in capsys.readouterr().err
-        saved = json.loads(path.read_text())
-        # Rewritten in this version's format; the other account of the old file is still to be told.
-        assert saved["format"] == 2 and saved["earlier"] == ["0123456789abcdef"]
+        assert not path.exists() and state_path(db).exists()
     finally:
         transport.store.close()
 
 
 @pytest.mark.anyio
 async def test_a_call_state_sealed_with_another_key_is_not_read_and_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "tasks.db"
     transport = _Outage(db)
@@ -303,8 +306,38 @@ async def test_a_call_state_sealed_with_another_key_is_not_read_and_says_so(
         key.write_bytes(os.urandom(32))  # whoever wrote this file did not have the key it is read with
         capsys.readouterr()
         assert await _run(transport, db, "undo", {}) == EXIT_TOOL_REFUSED
-        told = capsys.readouterr().err
+        told = capsys.readouterr().err + caplog.text  # the refusal is logged (stderr, for the console script)
         assert "was not read" in told and "seal does not check" in told and "nothing to undo" in told
         assert [i["content"] for i in _open_tasks(await _read(db)).values()] == ["x"]
+    finally:
+        transport.store.close()
+
+
+@pytest.mark.anyio
+async def test_a_batch_the_previous_versions_json_file_kept_is_moved_into_the_store_and_finished(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "tasks.db"
+    earlier = tmp_path / "tasks.db.call-state.json"
+    key = os.urandom(32)
+    key_path(earlier).write_bytes(key)
+    uuid = "0b8c6a7e-1111-4222-8333-944455556666"
+    add = COMMAND_ADAPTER.validate_python(
+        {"type": "item_add", "uuid": uuid, "temp_id": "t1", "args": {"content": "moved"}}
+    )
+    plan = Plan((Step(0, "moved", command=add),))
+    write = PendingWrite("Added", plan, None, [add], Outcome(), batch="w_0123456789ab")
+    sealed = Sealer(key, token_secret(TOKEN)).seal("pending:" + write.batch, PENDING, write)
+    # The shape that version wrote: each entry's seal in hex and the record's JSON as it is.
+    entry = f'{{"mac": "{sealed.mac.hex()}", "body": {sealed.body.decode()}}}'
+    fingerprint = token_fingerprint(TOKEN)
+    earlier.write_text(f'{{"format": 2, "accounts": {{"{fingerprint}": {{"pending:{write.batch}": {entry}}}}}}}')
+    transport = _Outage(db)
+    try:
+        assert await _run(transport, db, "resend_writes", {}) == EXIT_OK
+        resent = json.loads(capsys.readouterr().out)
+        assert resent["ok"] == 1 and not resent.get("resend"), resent
+        assert [i["content"] for i in _open_tasks(await _read(db)).values()] == ["moved"]
+        assert not earlier.exists()
     finally:
         transport.store.close()

@@ -510,14 +510,14 @@ def test_the_package_never_uses_pickle() -> None:
     assert users_ == []
 
 
-def test_the_call_state_key_file_is_random_owner_only_and_kept(tmp_path: Path) -> None:
+def test_the_state_files_key_is_random_owner_only_and_kept(tmp_path: Path) -> None:
     from tools_server.state.file import key_path, server_key
 
-    state = tmp_path / "tasks.db.call-state.json"
+    state = tmp_path / "tasks.db.state.sqlite"
     key = server_key(state)
     assert len(key) == 32 and server_key(state) == key
     assert os.stat(key_path(state)).st_mode & 0o777 == 0o600
-    assert server_key(tmp_path / "other.call-state.json") != key
+    assert server_key(tmp_path / "other.state.sqlite") != key
 
 
 def test_a_batch_sealed_again_after_its_commands_changed_keeps_the_new_ones() -> None:

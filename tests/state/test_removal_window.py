@@ -15,10 +15,7 @@ from mcp import Client, StdioServerParameters
 from tests.support import SCRIPT, connected, harness, local_env, structured, text_of
 from tools_server.cli.checks import EXIT_OK, EXIT_TOOL_REFUSED
 from tools_server.local.store import SyncStore
-from tools_server.state import MemoryState, account_removals
-from tools_server.state.file import server_key, state_path
-from tools_server.state.removals import removals_path
-from tools_server.state.sessions import token_secret
+from tools_server.state import MemoryState
 
 pytestmark = pytest.mark.anyio
 
@@ -34,38 +31,6 @@ async def test_two_sessions_of_one_server_share_the_window() -> None:
             refused = await second.call_tool("delete_items", {"ids": ids[3:]})
             assert refused.is_error and "3 were already removed" in text_of(refused)
             assert len(await h.active_items()) == 2
-
-
-def _stores(tmp_path: Path) -> tuple[MemoryState, MemoryState, Path]:
-    """Two processes' in-process stores over one state file (the same key, the same removal folder)."""
-    state = state_path(tmp_path / "tasks.db")
-    key = server_key(state)
-    return (
-        MemoryState(server_secret=key, removal_logs=lambda account: account_removals(state, account)),
-        MemoryState(server_secret=key, removal_logs=lambda account: account_removals(state, account)),
-        state,
-    )
-
-
-async def test_a_removal_one_process_made_counts_in_another_until_it_expires(tmp_path: Path) -> None:
-    one, other, _ = _stores(tmp_path)
-    secret = token_secret("token")
-    await one.account("acct", secret).add_removal(1000.0, 3)
-    await other.account("acct", secret).add_removal(1100.0, 1)
-    assert await one.account("acct", secret).removed_since(999.0) == 4
-    assert await other.account("someone else", token_secret("theirs")).removed_since(999.0) == 0
-    assert await other.account("acct", secret).removed_since(1050.0) == 1  # the older one expired, and goes
-    assert await one.account("acct", secret).removed_since(0.0) == 1
-
-
-async def test_a_forged_or_foreign_removal_file_counts_for_nothing(tmp_path: Path) -> None:
-    one, _, state = _stores(tmp_path)
-    secret = token_secret("token")
-    await one.account("acct", secret).add_removal(1000.0, 3)
-    [made] = list((removals_path(state) / "acct").iterdir())
-    (made.parent / "planted.removal").write_bytes(b"\0" * 32 + b'{"record":"removal","at":5000.0,"count":99}')
-    made.write_bytes(made.read_bytes().replace(b"3", b"9"))  # the count changed: the seal no longer checks
-    assert await one.account("acct", secret).removed_since(999.0) == 0
 
 
 def _call(home: Path, tool: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:

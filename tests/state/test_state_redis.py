@@ -8,21 +8,22 @@ import hmac
 import pickle
 import zlib
 from collections.abc import AsyncGenerator, Callable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import msgspec
 import pytest
 
 from tests.redis_support import RedisServer, redis_server
-from tests.support import command, connected, harness, structured, text_of
+from tests.support import command, connected, free_port, harness, stopped, structured, text_of
 from tools_server.plans.pending import PendingWrite
 from tools_server.plans.plan import Plan
 from tools_server.plans.undo import UndoRecord
 from tools_server.state.records import account_key
-from tools_server.state.redis import RedisState, connect, redis_state
+from tools_server.state.redis import GENERATION_KEY, RedisState, connect, redis_state
 from tools_server.state.sessions import token_fingerprint, token_secret
 from tools_server.state.store import RecordRefused, WriteLockBusy
 from tools_server.sync.send import Outcome
@@ -63,7 +64,9 @@ async def test_two_replicas_share_cursors_undo_handles_and_keep_their_own_mirror
             keys: list[bytes] = raw.keys("ts:*")  # pyright: ignore[reportAssignmentType, reportUnknownMemberType]
             ttls: list[int] = [raw.ttl(k) for k in keys]  # pyright: ignore[reportAssignmentType]
             assert keys and all(ttl > 0 for ttl in ttls), dict(zip(keys, ttls, strict=True))
-            assert all(k.startswith(f"ts:{token_fingerprint(TOKEN)}:".encode()) for k in keys), keys
+            # Besides the store's generation marker, which names no account (RedisState.lost).
+            accounts = [k for k in keys if k != GENERATION_KEY.encode()]
+            assert all(k.startswith(f"ts:{token_fingerprint(TOKEN)}:".encode()) for k in accounts), keys
 
 
 async def test_a_record_is_read_only_with_its_accounts_secret_and_a_tampered_one_not_at_all(tmp_path: Path) -> None:
@@ -123,6 +126,51 @@ async def test_when_redis_goes_away_a_call_says_so_and_sends_nothing(tmp_path: P
                 assert refused.is_error and "state store (Redis) is unreachable" in text_of(refused)
                 assert len(h.transport.bodies) == before
             assert await h.active_items() == []
+
+
+class _KillsRedisAfterOneWrite(httpx.AsyncBaseTransport):
+    """Stops Redis once the first request with commands has run in the account: the write is cut mid-way."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, server: RedisServer) -> None:
+        self.inner = inner
+        self.server = server
+        self.writes = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if b'"commands"' in await request.aread():
+            self.writes += 1
+            if self.writes == 1:
+                stopped(self.server.process)  # no persistence: what Redis held is gone
+        return response
+
+
+async def test_redis_restarted_empty_mid_write_makes_resend_writes_say_writes_may_be_lost(tmp_path: Path) -> None:
+    port = free_port()
+    with ExitStack() as processes:
+        first = processes.enter_context(redis_server(tmp_path, port))
+        kill: list[_KillsRedisAfterOneWrite] = []
+
+        def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+            kill.append(_KillsRedisAfterOneWrite(inner, first))
+            return kill[0]
+
+        async with (
+            harness(wrap) as h,
+            _stores(first, 1) as (store,),
+            connected(h, h.server(state=store)) as client,
+        ):
+            assert not (await client.call_tool("query_changes", {})).is_error
+            # 150 tasks: two Sync requests; Redis dies after the first ran, before the batch was brought up to date.
+            cut = await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(150)]})
+            assert cut.is_error and "state store could not keep them" in text_of(cut), text_of(cut)
+            assert "find_items" in text_of(cut)
+            assert len(await h.active_items()) == 100  # the second request was never sent
+            processes.enter_context(redis_server(tmp_path, port))  # back, empty
+            resent = await client.call_tool("resend_writes", {})
+        told = text_of(resent)
+        assert resent.is_error and "every write" not in told and "confirmed or failed" not in told, told
+        assert "lost its data" in told and "may have been lost" in told and "find_items" in told, told
 
 
 async def test_an_account_keeps_its_newest_write_handles_and_cursors_up_to_their_caps(tmp_path: Path) -> None:

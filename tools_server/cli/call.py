@@ -10,17 +10,10 @@ from typing import Any
 
 from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
 from tools_server.cli.output import print_output
+from tools_server.cli.state_option import file_state
 from tools_server.clock import SYSTEM_CLOCK
 from tools_server.server import Backend, build_server
-from tools_server.state import (
-    FileRemovals,
-    MemoryState,
-    SessionRegistry,
-    account_removals,
-    token_fingerprint,
-    token_secret,
-)
-from tools_server.state import file as call_state
+from tools_server.state import SessionRegistry, StateRefusal, token_fingerprint, token_secret
 
 # The in-process MCP client has no HTTP headers, so the server keys its session as a stdio one.
 _CONNECTION = "stdio"
@@ -37,39 +30,34 @@ async def run_call(
     """Run ``tool`` and print what the model would read (or the structured result); returns the exit status."""
     from mcp import Client  # the client side is only needed here
 
+    warnings: list[str] = []
     async with opened as backend:
         token = backend.default_token
         fingerprint = token_fingerprint(token)
-        state_file = call_state.state_path(db)
-        warnings: list[str] = []
-        try:
-            key: bytes | None = call_state.server_key(state_file)
-        except OSError as exc:  # e.g. a read-only or full disk: the call still runs, its handles are not kept
-            key = None
-            warnings.append(f"the `call` state cannot be kept ({call_state.key_path(state_file)}: {exc.strerror})")
-
-        # The in-process store seals its records with the file's key, so they are saved as they are; its removals are
-        # counted with those of the account's other processes (a stdio server, another call) as they happen.
-        def logs(account: str) -> FileRemovals:
-            return account_removals(state_file, account)
-
-        store = MemoryState(server_secret=key, removal_logs=logs if key is not None else None)
-        registry = SessionRegistry(clock=SYSTEM_CLOCK, state=store)
-        # The session the server will look up for this token (the same key, account and secret).
-        session = registry.get(f"{fingerprint}:{_CONNECTION}", account=fingerprint, secret=token_secret(token))
-        account = store.account(fingerprint, token_secret(token))
-        restored = call_state.restore(state_file, fingerprint, session, account)
-        for note in restored.notes:
-            print(f"tools-server: {note}", file=sys.stderr)
-        server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget)
-        async with Client(server) as client:
-            result = await client.call_tool(tool, arguments)
-        if key is not None:
-            try:
-                call_state.save(state_file, fingerprint, session, account, restored)
-            except OSError as exc:
-                # What the backend did stands: a write that landed is reported as it is, never as a crash.
-                warnings.append(f"the `call` state was not saved ({state_file}: {exc.strerror})")
+        # Cursors, undo handles, the last write and resend batches live in the file store, written as they change
+        # (a batch before its first request), so a call killed mid-write leaves its batch to the next one.
+        with file_state(db, SYSTEM_CLOCK, warnings) as store:
+            registry = SessionRegistry(clock=SYSTEM_CLOCK, state=store)
+            # The session the server will look up for this token (the same key, account and secret).
+            session = registry.get(f"{fingerprint}:{_CONNECTION}", account=fingerprint, secret=token_secret(token))
+            account = store.account(fingerprint, token_secret(token)) if store is not None else None
+            for note in store.notes if store is not None else ():
+                print(f"tools-server: {note}", file=sys.stderr)
+            if account is not None:
+                # The mirror saved by the last call: this one syncs incrementally from it.
+                kept = account.load_mirror()
+                if kept is not None:
+                    session.mirror, session.sync_token = kept
+            server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget)
+            async with Client(server) as client:
+                result = await client.call_tool(tool, arguments)
+            if account is not None and session.mirror.synced:
+                try:
+                    account.save_mirror(session.mirror, session.sync_token)
+                except StateRefusal as exc:
+                    # What the backend did stands: a write that landed is reported as it is, never as a crash; the
+                    # next call only syncs in full.
+                    print(f"tools-server: warning: the account's copy was not saved ({exc})", file=sys.stderr)
     for warning in warnings:
         print(f"tools-server: warning: {warning}; the next call starts without this call's cursor, undo or resend "
               "handles", file=sys.stderr)  # fmt: skip

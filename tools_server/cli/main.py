@@ -47,7 +47,7 @@ from tools_server.cli.output import print_output
 from tools_server.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
-    from tools_server.state import StateBackend
+    pass
 
 logger = logging.getLogger("tools_server")
 
@@ -76,30 +76,23 @@ def _exit_0_when_stopped() -> None:
     signal.signal(signal.SIGTERM, _stop_with_exit_0)
 
 
-def _stdio_state(env: Mapping[str, str]) -> StateBackend | None:
-    """stdio keeps its handles in this process, but counts removals with the account's other processes on this
-    machine (other stdio servers, `call`): sealed with the `call` file's key, which they all read. None (this process
-    only) when that key cannot be kept."""
-    from tools_server.state import MemoryState, account_removals
-    from tools_server.state import file as call_state
-
-    state_file = call_state.state_path(default_db_path(env))
-    try:
-        key = call_state.server_key(state_file)
-    except OSError:
-        return None
-    return MemoryState(server_secret=key, removal_logs=lambda account: account_removals(state_file, account))
-
-
 async def _run_stdio(env: Mapping[str, str]) -> None:
+    from tools_server.cli.state_option import file_state
     from tools_server.server import build_server
     from tools_server.server.stdio import run_stdio
 
-    async with open_backend(env) as backend:
-        state = _stdio_state(env)
-        server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)
-        freeze_startup_heap()
-        await run_stdio(server)
+    warnings: list[str] = []
+    # Handles in the file store: a host that restarts the server, or starts one per call, finds them again.
+    with file_state(default_db_path(env), SYSTEM_CLOCK, warnings) as state:
+        for warning in warnings:
+            print(f"tools-server: warning: {warning}; cursors, undo and resend batches last only this process",
+                  file=sys.stderr)  # fmt: skip
+        for note in state.notes if state is not None else ():
+            print(f"tools-server: {note}", file=sys.stderr)
+        async with open_backend(env) as backend:
+            server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)
+            freeze_startup_heap()
+            await run_stdio(server)
 
 
 def _probe_if_remote(env: Mapping[str, str]) -> None:
@@ -223,7 +216,7 @@ def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
         epilog=(
             f"tools:\n{listed}\n\n"
             "Cursors, undo handles (and the last write) and resend batches carry over to the next call on the same "
-            "store and token (kept in <TOOLS_SERVER_DB>.call-state.json, sealed with the key file beside it).\n"
+            "store and token (kept in <TOOLS_SERVER_DB>.state.sqlite, sealed with the key file beside it).\n"
             "exit status: 0 all done, 1 the call was refused (bad arguments), 2 bad settings, 3 some tasks failed or "
             "are unconfirmed, 4 Sync endpoint unreachable, 5 local store cannot be opened."
         ),

@@ -1,17 +1,23 @@
-"""`tools-server http --state`: where handles live (this process, or Redis shared by replicas) and its settings."""
+"""Where handles live: `tools-server http --state` (this process, or Redis shared by replicas) and its settings; the
+durable file store of stdio and `call`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
-from contextlib import asynccontextmanager
+import sqlite3
+import sys
+from collections.abc import AsyncGenerator, Generator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tools_server.cli.checks import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
 
 if TYPE_CHECKING:
+    from tools_server.clock import Clock
     from tools_server.state import StateBackend
+    from tools_server.state.file import FileState
 
 # The replicas' shared half of every record's seal in Redis (the other half comes from each account's token): Redis
 # write access plus a Todoist account of one's own then cannot make a record that a replica reads. An environment
@@ -104,6 +110,11 @@ async def open_state(settings: StateSettings) -> AsyncGenerator[StateBackend]:
         client = await connect(settings.url)
     except StateUnreachable as exc:
         raise StartupError(f"http: {exc}; start Redis or fix --state", EXIT_UNREACHABLE) from None
+    from tools_server.state.redis import masked, persistence_warning
+
+    warning = await persistence_warning(client)
+    if warning is not None:
+        print(f"tools-server: warning: the state store {masked(settings.url)}: {warning}", file=sys.stderr, flush=True)
     secret = settings.secret
     if secret is None:  # state_settings never makes such settings: a programming error, not a user's
         raise ValueError("StateSettings with a url need its secret")
@@ -111,3 +122,23 @@ async def open_state(settings: StateSettings) -> AsyncGenerator[StateBackend]:
         client, secret=secret, lock_seconds=settings.lock_seconds, account_requests=requests
     ) as state:
         yield state
+
+
+@contextmanager
+def file_state(db: Path, clock: Clock, warnings: list[str]) -> Generator[FileState | None]:
+    """The durable store of stdio and `call` beside the local store ``db``; None (a warning added) when it cannot be
+    opened (a read-only or full disk): the process then keeps handles in memory only, and its writes still run."""
+    from tools_server.state.file import FileState, state_path
+
+    path = state_path(db)
+    try:
+        state = FileState(path, clock=clock)
+    except (OSError, sqlite3.Error) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        warnings.append(f"the state file {path} cannot be kept ({why})")
+        yield None
+        return
+    try:
+        yield state
+    finally:
+        state.close()

@@ -6,7 +6,7 @@ commands kept for resend_writes) -> undo record -> the short text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
@@ -31,7 +31,7 @@ from tools_server.plans import (
     undo_record,
     unresumable_text,
 )
-from tools_server.state import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session
+from tools_server.state import DELETE_UNCONFIRMED_MAX, DELETE_WINDOW_SECONDS, Session, StateRefusal
 from tools_server.sync.client import SyncClient
 from tools_server.sync.commands import Command, facts_of
 from tools_server.sync.mirror import Mirror
@@ -39,6 +39,11 @@ from tools_server.sync.resource_types import RESOURCE_TYPES
 from tools_server.sync.send import Outcome
 
 A = TypeVar("A")
+# How a model checks what a write whose batch is gone did, before writing anything again.
+LOSS_CHECK = (
+    "Check with find_items (or query_changes with a cursor from before the write) which of its tasks exist, and "
+    "repeat only what is missing"
+)
 NAME_ERRORS = frozenset({"PROJECT_NOT_FOUND", "SECTION_NOT_FOUND"})
 
 
@@ -141,11 +146,14 @@ async def run_write(
     except PendingFull as exc:
         raise PlanError(str(exc)) from exc
     await _send(session, client, write, commands)
+    # From here the write has landed: a state store that fails now is a warning after its result, never its result.
+    warnings: list[str] = []
     if unasked:
-        await session.state.add_removal(session.clock.now().timestamp(), planned.removes)
-    result = await _result(session, write)
+        await _kept(session.state.add_removal(session.clock.now().timestamp(), planned.removes), warnings)
+    result = await _result(session, write, warnings)
     if planned.undoing is not None and planned.undoing.handle is not None:
-        await session.state.forget_write(planned.undoing.handle)  # undone: its handle must not revert it twice
+        # Undone: its handle must not revert it twice.
+        await _kept(session.state.forget_write(planned.undoing.handle), warnings)
     # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
     record = (
         undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome)
@@ -154,11 +162,33 @@ async def run_write(
     )
     session.last_write = record
     if record is not None and reversible(record):
-        result.write = record.handle = await session.state.mint_write(record)
+        result.write = record.handle = await _kept(session.state.mint_write(record), warnings)
+    # With its handle: a later process's undo without one (the file store).
+    await _kept(session.state.keep_last_write(record), warnings)
     text = summary_text(
         planned.verb or spec.verb, named(plan, session.mirror), result, extra=spec.extra(result, write) + planned.note
     )
-    return text, result
+    return _warned(text, result, warnings)
+
+
+_T = TypeVar("_T")
+
+
+async def _kept(step: Awaitable[_T], warnings: list[str]) -> _T | None:
+    """A state store step after the write landed: its refusal becomes a warning in the result."""
+    try:
+        return await step
+    except StateRefusal as exc:
+        warnings.append(str(exc))
+        return None
+
+
+def _warned(text: str, result: WriteResult, warnings: list[str]) -> tuple[str, WriteResult]:
+    if not warnings:
+        return text, result
+    note = "Warning: the write above stands, but " + "; ".join(dict.fromkeys(warnings)) + "."
+    result.notes = [*(result.notes or ()), note]
+    return f"{text} {note}", result
 
 
 async def _check_removal(spec: WriteSpec[A], session: Session, count: int) -> None:
@@ -203,21 +233,33 @@ async def _interrupted(session: Session, write: PendingWrite, *, cancelled: bool
         await session.state.drop_pending(write.batch)
         return
     pending = len(write.unconfirmed())
+    how = "was cancelled" if cancelled else "stopped early"
+    try:
+        await session.settle(write)
+    except StateRefusal:
+        # The store is gone too (Redis down): the batch could not be brought up to date, and the last copy kept may
+        # be gone with the store. Never leave the model thinking nothing ran.
+        session.notices.append(
+            f"A write {how} with {pending} commands unconfirmed, and the state store could not keep them: some may "
+            f"have run. {LOSS_CHECK}."
+        )
+        raise
     if pending:
-        how = "was cancelled" if cancelled else "stopped early"
         session.notices.append(
             f"An earlier write {how}: {pending} of its commands are unconfirmed and kept in batch '{write.batch}'; "
             "call resend_writes to finish them (safe: nothing is applied twice)."
         )
-    await session.settle(write)
 
 
-async def _result(session: Session, write: PendingWrite) -> WriteResult:
+async def _result(session: Session, write: PendingWrite, warnings: list[str]) -> WriteResult:
     """The structured result; a write with unconfirmed commands keeps its batch so resend_writes can finish it."""
     result = build_result(
         write.plan, write.outcome, session.mirror, recurrence=write.recurrence, projects=write.projects
     )
-    result.resend = await session.settle(write)
+    result.resend = await _kept(session.settle(write), warnings)
+    unconfirmed = len(write.unconfirmed())
+    if result.resend is None and unconfirmed:
+        warnings.append(f"its {unconfirmed} unconfirmed commands could not be kept to resend. {LOSS_CHECK}")
     if result.resend is not None:
         result.retry_after = write.outcome.retry_after
     return result
@@ -236,19 +278,32 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
         if batch in stale:
             raise PlanError("batch: " + unresumable_text({batch: stale[batch]}))
         known = ", ".join(pending) or "none"
-        raise PlanError(f"batch: unknown or already confirmed batch {batch!r} (pending for this account: {known})")
+        lost = await session.state.lost()
+        why = f"; {lost}" if lost else ""
+        # Finished and forgotten, or lost with the store: the store cannot tell which, so neither is claimed.
+        raise PlanError(
+            f"batch: unknown or already confirmed batch {batch!r} (pending for this account: {known}); if it was "
+            f"never confirmed, the state store lost it{why}. {LOSS_CHECK}"
+        )
     batches = [batch] if batch is not None else list(pending)
     if not batches:
         if stale:
             raise PlanError("resend_writes: " + unresumable_text(stale))
-        raise PlanError("resend_writes: nothing is pending for this account; every write was confirmed or failed")
+        lost = await session.state.lost()
+        if lost:
+            raise PlanError(f"resend_writes: nothing is pending for this account, but {lost}. {LOSS_CHECK}")
+        raise PlanError(
+            "resend_writes: nothing is pending for this account in its state store; writes it kept were all "
+            "confirmed or failed"
+        )
     texts: list[str] = []
     results: list[WriteResult] = []
+    warnings: list[str] = []
     for name in batches:
         write = pending[name]
         commands = write.unconfirmed()
         await _send(session, client, write, commands)
-        result = await _result(session, write)
+        result = await _result(session, write, warnings)
         extra = projects_note(result, write) if write.projects else recurring_note(result, write)
         texts.append(
             f"Resent {len(commands)} unconfirmed commands. "
@@ -264,7 +319,7 @@ async def run_resend(session: Session, client: SyncClient, batch: str | None) ->
     if stale_note is not None:
         result.notes = [*(result.notes or ()), stale_note]
         text += "\n" + stale_note
-    return text, result
+    return _warned(text, result, warnings)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

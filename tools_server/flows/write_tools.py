@@ -83,9 +83,11 @@ async def undo_target(session: Session, write: str | None) -> UndoRecord:
             "undo without a write handle needs a session to know whose write was last; this HTTP client is "
             "sessionless (protocol 2026-07-28): pass write=<the 'write' id of the result you want to undo>"
         )
-    if session.last_write is None:
+    # A store kept across processes (stdio, `call`) knows the account's last write, made by an earlier process too.
+    last = await session.state.last_write() or session.last_write
+    if last is None:
         raise PlanError("nothing to undo: this session has made no write since it started or since the last undo")
-    return session.last_write
+    return last
 
 
 ADD = WriteSpec[AddInput](

@@ -6,7 +6,6 @@ below it are this wing's own."""
 from tools_server.state import file
 from tools_server.state.memory import MemoryState
 from tools_server.state.redis import DEFAULT_LOCK_SECONDS, SCHEMES, StateUnreachable, connect, masked, redis_state
-from tools_server.state.removals import FileRemovals, account_removals
 from tools_server.state.sessions import (
     DEFAULT_CALL_BUDGET,
     DELETE_UNCONFIRMED_MAX,
@@ -29,7 +28,6 @@ __all__ = [
     "SCHEMES",
     "BudgetSpent",
     "CallScope",
-    "FileRemovals",
     "MemoryState",
     "Session",
     "SessionRegistry",
@@ -37,7 +35,6 @@ __all__ = [
     "StateBackend",
     "StateRefusal",
     "StateUnreachable",
-    "account_removals",
     "connect",
     "file",
     "masked",

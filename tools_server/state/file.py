@@ -1,62 +1,138 @@
-"""What `tools-server call` keeps between invocations: a JSON file next to the store, one entry per account.
+"""The durable local store (stdio and `tools-server call`): each account's cursors, pending resend batches, undo
+``write`` handles, its last write, recent removals and (for `call`) its mirror, in one SQLite file next to the local
+store, so they outlive the process: a host that restarts its server, or starts one per tool call (LangChain's
+``MultiServerMCPClient``), finds them again; a write cut by a killed process is finished by the next one's
+``resend_writes`` with the same uuids.
 
-Each `call` is a new process and so a new session. So that a cursor printed by one call works in the next, `undo`
-reverses the previous call's write (or any kept ``write`` handle) and `resend_writes` finishes a batch an earlier
-call left unconfirmed, the account's mirror (with its sync token), its cursors' views, its last write, its undo
-handles, its pending batches and its recent removals are saved after each call and restored before the next, keyed
-by the token's fingerprint (never the token).
+SQLite rather than a locked JSON file: a stdio server and `call` processes may use the file at once, and a pending
+batch is written again between every Sync request of a write. SQLite gives each of those one small transaction that
+survives a killed process (WAL), lets readers and writers of other processes in without a lock of ours (busy
+timeout), and rewrites one row, not the whole file. The account's write lock, which must be held across network
+requests, is an ``fcntl.flock`` on a lock file of its own: the kernel frees it when its holder dies, so a killed
+process never leaves an account locked.
 
-Every entry is a record of the one codec (``state/records.py``), sealed with a key that needs both the account's
-token and a random key kept beside the file (``<file>.key``, created readable by its owner only): someone who can
-write the state file but not read the key file cannot make a call read anything into its session. The records of the
-in-process store are already sealed with that key (``MemoryState(server_secret=...)``), so they are saved as they are.
+Every row is a record of the one codec (``state/records.py``), sealed as the in-process store and Redis seal theirs,
+with a key that needs both the account's token and a random key kept beside the file (``<file>.key``, owner-only):
+someone who can write the state file but not read the key cannot make a process read anything into its session.
+Rows expire as Redis keys do (the TTLs of ``state/store.py``) and are capped per account as there.
 
-An earlier version wrote this file field by field (``"version": 1``); such a file is not read, and each account it
-held is told so once, on its next call.
+The store this replaced was a JSON file (``<db>.call-state.json``) saved after each `call`: its records (same seals,
+same key) are moved into this one on first use; a file of the version before that is not read, and said so once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Generator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
+import anyio
 import msgspec
 
-from tools_server.state.memory import MemoryAccount
-from tools_server.state.records import FORMAT, MIRROR, SNAPSHOT, UNDO, VIEW, Refused, Sealed
-from tools_server.state.sessions import Session
+from tools_server.clock import SYSTEM_CLOCK, Clock
+from tools_server.cursors import View
+from tools_server.plans import PendingWrite, UndoRecord, check_room
+from tools_server.state.records import (
+    FORMAT,
+    MIRROR,
+    PENDING,
+    REMOVAL,
+    SNAPSHOT,
+    UNDO,
+    VIEW,
+    Codec,
+    Refused,
+    Sealed,
+    Sealer,
+)
+from tools_server.state.store import (
+    BATCH_ID,
+    MAX_SNAPSHOTS,
+    MAX_VIEWS_PER_ACCOUNT,
+    MAX_WRITE_HANDLES,
+    PENDING_SECONDS,
+    REMOVAL_SECONDS,
+    VIEW_SECONDS,
+    WRITE_SECONDS,
+    Releaser,
+    StateRefusal,
+    Unresumable,
+    WriteLockBusy,
+    new_batch_id,
+    new_removal_id,
+    new_write_handle,
+    write_refused,
+)
 from tools_server.state.views import Snapshots, joined, split
 from tools_server.sync.commands import Item
+from tools_server.sync.mirror import Mirror
 
 logger = logging.getLogger(__name__)
 
-MAX_SAVED_CURSORS = 8
-MAX_SAVED_WRITES = 8  # undo handles; each holds the before-images of its write
 KEY_BYTES = 32
+MIRROR_SECONDS = PENDING_SECONDS  # `call`'s mirror: a later call syncs incrementally from it
+CARRIED_CURSORS = 8
+_CACHED_VIEWS = 8  # decoded views kept per account in this process, checked against the row's seal before use
+_BUSY_MS = 10_000  # another process's transaction is short (one row); waiting this long means something is wrong
+_TTL = {
+    **{"view": VIEW_SECONDS, "snap": VIEW_SECONDS, "pending": PENDING_SECONDS, "write": WRITE_SECONDS},
+    **{"removal": REMOVAL_SECONDS, "last_write": WRITE_SECONDS, "mirror": MIRROR_SECONDS},
+}
+_CAPS = {"view": MAX_VIEWS_PER_ACCOUNT, "snap": MAX_SNAPSHOTS, "write": MAX_WRITE_HANDLES}
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS record (
+    account TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    mac BLOB NOT NULL,
+    body BLOB NOT NULL,
+    expires REAL NOT NULL,
+    ord INTEGER NOT NULL,
+    PRIMARY KEY (account, kind, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_order ON record (account, kind, ord);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('format', 2), ('order', 0);
+"""
+
+_T = TypeVar("_T")
 
 
 def state_path(db: Path) -> Path:
-    return db.with_name(db.name + ".call-state.json")
+    return db.with_name(db.name + ".state.sqlite")
 
 
 def key_path(state: Path) -> Path:
     return state.with_name(state.name + ".key")
 
 
+def _json_path(state: Path) -> Path:
+    """The JSON file the version before kept (``<db>.call-state.json``), and its key beside it."""
+    return state.with_name(state.name.removesuffix(".state.sqlite") + ".call-state.json")
+
+
 def server_key(state: Path) -> bytes:
     """The file's half of every seal: read from ``<state>.key``, or made (random, owner-only) when there is none.
 
-    Written under another name and linked into place, so two calls starting at once agree on one key."""
+    Written under another name and linked into place, so two processes starting at once agree on one key. The key of
+    the JSON file this store replaced is taken over, so the records moved from it still open."""
     path = key_path(state)
+    if not path.exists():
+        # FileNotFoundError: there was none; FileExistsError: another process took it over first.
+        with contextlib.suppress(FileNotFoundError, FileExistsError):
+            os.link(key_path(_json_path(state)), path)
     try:
         key = path.read_bytes()
         if len(key) == KEY_BYTES:
             return key
-        logger.warning("call state: %s is not a key this version made; a new one replaces it", path)
+        logger.warning("state: %s is not a key this version made; a new one replaces it", path)
         path.unlink()
     except FileNotFoundError:
         pass
@@ -67,7 +143,7 @@ def server_key(state: Path) -> bytes:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(secrets.token_bytes(KEY_BYTES))
-        with contextlib.suppress(FileExistsError):  # another call made one first: use that
+        with contextlib.suppress(FileExistsError):  # another process made one first: use that
             os.link(temporary, path)
     finally:
         temporary.unlink()
@@ -76,144 +152,375 @@ def server_key(state: Path) -> bytes:
 
 class _Entry(msgspec.Struct, forbid_unknown_fields=True):
     mac: str  # hex
-    body: msgspec.Raw  # the record's JSON, exactly the bytes the seal covers
+    body: msgspec.Raw
 
 
-class _File(msgspec.Struct, forbid_unknown_fields=True):
+class _JsonFile(msgspec.Struct):
+    """The JSON store this one replaced: ``{"format": 2, "accounts": {fingerprint: {slot: entry}}}``."""
+
     format: int
-    accounts: dict[str, dict[str, _Entry]]  # fingerprint -> slot -> sealed record
-    # Accounts an earlier version's file held, not yet told that their state was not read.
-    earlier: list[str] = []
-
-
-class _Earlier(msgspec.Struct):
-    """The shape an earlier version wrote: ``{"version": 1, "accounts": {...}}`` (not read beyond its account keys)."""
-
-    version: int
-    accounts: dict[str, msgspec.Raw]
+    accounts: dict[str, dict[str, _Entry]]
 
 
 EARLIER_NOTE = (
     "the `call` state ({path}) was written by an earlier version of tools-server and is not read: a cursor from "
     "before the upgrade answers with a fresh overview, and undo cannot reverse a write made before it (it held no "
-    "resend batches). This call's state replaces it."
-)
-REFUSED_NOTE = (
-    "part of the `call` state ({path}) was not read ({slots}): {why}. Its key file {key} may have been replaced; "
-    "cursors start afresh, and what it held cannot be undone or resent from here."
+    "resend batches). It has been removed."
 )
 
 
-def _read(path: Path) -> tuple[_File, list[str]]:
-    """The file's content and the accounts of an earlier version's file; empty when there is none or it is damaged
-    (the store itself is untouched by either)."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return _File(FORMAT, {}), []
-    try:
-        data = msgspec.json.decode(raw, type=_File)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+class FileState:
+    """The durable local store over one SQLite file (see the module's docstring). ``notes``: what opening it found to
+    say once (an earlier version's file not read)."""
+
+    def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.path = path
+        self.clock = clock
+        self.notes: list[str] = []
+        self._secret = server_key(path)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_MS / 1000, check_same_thread=False)
         try:
-            earlier = msgspec.json.decode(raw, type=_Earlier)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            logger.warning("call state: %s cannot be read; starting afresh", path)
-            return _File(FORMAT, {}), []
-        return _File(FORMAT, {}), sorted(earlier.accounts)
-    if data.format != FORMAT:
-        logger.warning("call state: %s is in format %s, not %s; starting afresh", path, data.format, FORMAT)
-        return _File(FORMAT, {}), []
-    return data, list(data.earlier)
+            os.chmod(path, 0o600)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives the process being killed (it is in the OS before commit returns);
+            # only a power cut may lose the last ones, which is what a pending batch must outlive here.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._import_json()
+            self._purge()
+        except BaseException:
+            self._db.close()
+            raise
+        self._accounts: OrderedDict[str, FileAccount] = OrderedDict()
 
+    def close(self) -> None:
+        self._db.close()
 
-@dataclass
-class Restored:
-    """What restore left to say (once), and which earlier-format accounts are still to be told."""
+    def account(self, fingerprint: str, secret: bytes) -> FileAccount:
+        account = self._accounts.get(fingerprint)
+        if account is None:
+            account = self._accounts[fingerprint] = FileAccount(self, fingerprint, Sealer(self._secret, secret))
+            while len(self._accounts) > 64:
+                self._accounts.popitem(last=False)
+        self._accounts.move_to_end(fingerprint)
+        return account
 
-    notes: list[str]
-    earlier: list[str]
+    # -- rows -----------------------------------------------------------------------------------------------------
 
-
-def restore(path: Path, fingerprint: str, session: Session, account: MemoryAccount) -> Restored:
-    """Put this account's saved state back into a fresh session and its in-process store."""
-    data, earlier = _read(path)
-    notes: list[str] = []
-    if fingerprint in earlier:
-        notes.append(EARLIER_NOTE.format(path=path))
-        earlier = [e for e in earlier if e != fingerprint]
-    saved = data.accounts.get(fingerprint, {})
-    entries = {slot: Sealed(bytes.fromhex(e.mac), bytes(e.body)) for slot, e in saved.items()}
-    sealer = account.sealer
-    refused: dict[str, Refused] = {}
-    snapshots: dict[str, dict[str, Item] | None] = {}
-
-    def snapshot(name: str) -> dict[str, Item] | None:
-        if name not in snapshots:
-            slot = "snap:" + name
-            sealed = entries.get(slot)
+    @contextlib.contextmanager
+    def transaction(self) -> Generator[sqlite3.Connection]:
+        """One write transaction, taken at once (IMMEDIATE), so a read-then-write inside it sees no other writer."""
+        with _answered(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
             try:
-                snapshots[name] = None if sealed is None else dict(sealer.open(slot, SNAPSHOT, sealed))
-            except Refused as exc:
-                refused[slot] = exc
-                snapshots[name] = None
-        return snapshots[name]
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
-    for slot, sealed in entries.items():
-        kind, _, name = slot.partition(":")
+    def read(self, sql: str, parameters: tuple[object, ...]) -> list[Any]:
+        with _answered(self.path):
+            return self._db.execute(sql, parameters).fetchall()
+
+    def now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def next_order(self, db: sqlite3.Connection) -> int:
+        """A number larger than any row got before, in any process: the rows' order (two writes in one clock tick
+        would not have one)."""
+        row = db.execute("UPDATE meta SET value = value + 1 WHERE key = 'order' RETURNING value").fetchone()
+        return int(row[0])
+
+    def _purge(self) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM record WHERE expires <= ?", (self.now(),))
+
+    def _import_json(self) -> None:
+        """Move the records of the JSON file the version before kept into this store (same seals, same key), once."""
+        earlier = _json_path(self.path)
         try:
-            if kind == "mirror":
-                session.mirror, session.sync_token = sealer.open(slot, MIRROR, sealed)
-            elif kind == "last_write":
-                session.last_write = sealer.open(slot, UNDO, sealed)
-            elif kind == "view":
-                record = sealer.open(slot, VIEW, sealed)
-                base = snapshot(record.snapshot) if record.snapshot is not None else None
-                if record.snapshot is None or base is not None:
-                    # The restored mirror has no change log: the view compares by value on its next diff.
-                    account.views[name] = joined(record, base)
-                    session.own_cursors[name] = None
-            # Kept sealed, as the in-process store keeps them: each is opened (and a bad one named) when used.
-            elif kind == "pending":
-                account.batches[name] = sealed
-            elif kind == "write":
-                account.records[name] = sealed
-            elif kind == "removal":
-                account.removals[name] = sealed
+            raw = earlier.read_bytes()
+        except OSError:
+            return
+        try:
+            data = msgspec.json.decode(raw, type=_JsonFile)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            data = None
+        if data is None or data.format != FORMAT:
+            self.notes.append(EARLIER_NOTE.format(path=earlier))
+            logger.warning("state: %s", self.notes[-1])
+        else:
+            now = self.now()
+            with self.transaction() as db:
+                for fingerprint, entries in data.accounts.items():
+                    for slot, entry in entries.items():
+                        kind, _, name = slot.partition(":")
+                        if kind not in _TTL:
+                            continue
+                        row = (fingerprint, kind, name, bytes.fromhex(entry.mac), bytes(entry.body))
+                        order = self.next_order(db)
+                        db.execute(
+                            "INSERT OR IGNORE INTO record VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (*row, now + _TTL[kind], order),
+                        )
+        earlier.unlink(missing_ok=True)
+
+
+class StateFileUnwritable(StateRefusal):
+    """The state file refused a read or a write (a full or read-only disk, a damaged file): the call stops before
+    its next request, and what an interrupted write left unconfirmed is said in its text."""
+
+
+@contextlib.contextmanager
+def _answered(path: Path) -> Generator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        logger.warning("state: %s: %s", path, exc)
+        raise StateFileUnwritable(f"the state file {path} cannot be used ({exc})") from exc
+
+
+def _slot(kind: str, name: str) -> str:
+    return f"{kind}:{name}" if name else kind
+
+
+class FileAccount:
+    """One account's rows in the file (``account`` = its token's fingerprint)."""
+
+    def __init__(self, state: FileState, fingerprint: str, sealer: Sealer) -> None:
+        self._state = state
+        self._account = fingerprint
+        self._sealer = sealer
+        self._views: OrderedDict[str, tuple[bytes, View]] = OrderedDict()  # cursor -> (seal, view), this process
+        self._snapshots = Snapshots()
+
+    # -- rows of this account -------------------------------------------------------------------------------------
+
+    def _put(self, kind: str, name: str, codec: Codec[_T, Any], value: _T, *, keep_order: bool = False) -> bytes:
+        """Store ``value`` under ``kind:name`` (its TTL starts over); past the kind's cap the oldest go. Returns the
+        seal. ``keep_order``: an update keeps its place (a pending batch stays where it was in the queue)."""
+        sealed = self._sealer.seal(_slot(kind, name), codec, value)
+        state = self._state
+        expires = state.now() + _TTL[kind]
+        with state.transaction() as db:
+            order = state.next_order(db)
+            db.execute(
+                "INSERT INTO record VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, kind, name) DO UPDATE SET "
+                "mac = excluded.mac, body = excluded.body, expires = excluded.expires"
+                + ("" if keep_order else ", ord = excluded.ord"),
+                (self._account, kind, name, sealed.mac, sealed.body, expires, order),
+            )
+            # Expired rows of the kind go as new ones come: a long-running server's file stays bounded too.
+            db.execute(
+                "DELETE FROM record WHERE account = ? AND kind = ? AND expires <= ?", (self._account, kind, state.now())
+            )
+            cap = _CAPS.get(kind)
+            if cap is not None:
+                db.execute(
+                    "DELETE FROM record WHERE account = ? AND kind = ? AND name IN (SELECT name FROM record WHERE "
+                    "account = ? AND kind = ? ORDER BY ord DESC LIMIT -1 OFFSET ?)",
+                    (self._account, kind, self._account, kind, cap),
+                )
+        return sealed.mac
+
+    def _touch(self, kind: str, name: str) -> None:
+        """``kind:name`` was used again: its TTL starts over and it is the last of its kind to go."""
+        state = self._state
+        with state.transaction() as db:
+            db.execute(
+                "UPDATE record SET expires = ?, ord = ? WHERE account = ? AND kind = ? AND name = ?",
+                (state.now() + _TTL[kind], state.next_order(db), self._account, kind, name),
+            )
+
+    def _row(self, kind: str, name: str) -> Sealed | None:
+        rows = self._state.read(
+            "SELECT mac, body FROM record WHERE account = ? AND kind = ? AND name = ? AND expires > ?",
+            (self._account, kind, name, self._state.now()),
+        )
+        return Sealed(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    def _rows(self, kind: str) -> list[tuple[str, Sealed]]:
+        """This account's live rows of ``kind``, oldest first."""
+        rows = self._state.read(
+            "SELECT name, mac, body FROM record WHERE account = ? AND kind = ? AND expires > ? ORDER BY ord",
+            (self._account, kind, self._state.now()),
+        )
+        return [(str(name), Sealed(bytes(mac), bytes(body))) for name, mac, body in rows]
+
+    def _delete(self, kind: str, name: str) -> None:
+        with self._state.transaction() as db:
+            db.execute("DELETE FROM record WHERE account = ? AND kind = ? AND name = ?", (self._account, kind, name))
+
+    def _read(self, kind: str, name: str, codec: Codec[_T, Any]) -> _T | None:
+        """The record under ``kind:name``; None when there is none or it does not open (logged)."""
+        sealed = self._row(kind, name)
+        if sealed is None:
+            return None
+        try:
+            return self._sealer.open(_slot(kind, name), codec, sealed)
         except Refused as exc:
-            refused[slot] = exc
-    if refused:
-        why = "; ".join(sorted({str(e) for e in refused.values()}))
-        slots = ", ".join(sorted({s.partition(":")[0] for s in refused}))
-        notes.append(REFUSED_NOTE.format(path=path, slots=slots, why=why, key=key_path(path)))
-    for note in notes:
-        logger.warning("call state: %s", note)
-    return Restored(notes, earlier)
+            logger.warning("state: a record (%s) was not read: %s", kind, exc)
+            return None
 
+    # -- the contract (state/store.py) ----------------------------------------------------------------------------
 
-def save(path: Path, fingerprint: str, session: Session, account: MemoryAccount, restored: Restored) -> None:
-    """Write this account's entry (other accounts' entries are kept), atomically and readable by the owner only."""
-    data, _ = _read(path)
-    sealer = account.sealer
-    entries: dict[str, Sealed] = {}
-    if session.mirror.synced:
-        entries["mirror"] = sealer.seal("mirror", MIRROR, (session.mirror, session.sync_token))
-    if session.last_write is not None:
-        entries["last_write"] = sealer.seal("last_write", UNDO, session.last_write)
-    # Views that saw the same mirror version share one snapshot, saved once.
-    snapshots = Snapshots(keep=MAX_SAVED_CURSORS)
-    for cursor, view in list(account.views.items())[-MAX_SAVED_CURSORS:]:
-        record, new = split(view, snapshots)
+    async def load_view(self, cursor: str) -> View | None:
+        sealed = self._row("view", cursor)
+        if sealed is None:
+            return None
+        cached = self._views.get(cursor)
+        if cached is not None and cached[0] == sealed.mac:
+            self._views.move_to_end(cursor)
+            return cached[1]
+        try:
+            record = self._sealer.open("view:" + cursor, VIEW, sealed)
+        except Refused as exc:
+            logger.warning("state: a cursor's view was not read: %s", exc)
+            return None  # read as expired: query_changes starts afresh
+        snapshot: Mapping[str, Item] | None = None
+        if record.snapshot is not None:
+            snapshot = self._snapshots.get(record.snapshot)
+            if snapshot is None:
+                snapshot = self._read("snap", record.snapshot, SNAPSHOT)
+                if snapshot is None:
+                    return None  # its snapshot expired or was evicted: so has the cursor
+                self._snapshots.add(record.snapshot, snapshot)
+        return joined(record, snapshot)
+
+    async def save_view(self, cursor: str, view: View) -> None:
+        record, new = split(view, self._snapshots)
         if new is not None:
-            name, items = new
-            entries["snap:" + name] = sealer.seal("snap:" + name, SNAPSHOT, items)
-        entries["view:" + cursor] = sealer.seal("view:" + cursor, VIEW, record)
-    entries.update({"pending:" + batch: sealed for batch, sealed in account.batches.items()})
-    entries.update({"write:" + h: sealed for h, sealed in list(account.records.items())[-MAX_SAVED_WRITES:]})
-    entries.update({"removal:" + name: sealed for name, sealed in account.removals.items()})
-    data.accounts[fingerprint] = {slot: _Entry(s.mac.hex(), msgspec.Raw(s.body)) for slot, s in entries.items()}
-    data.earlier = restored.earlier
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(msgspec.json.encode(data))
-    os.replace(temporary, path)
+            name, snapshot = new
+            self._put("snap", name, SNAPSHOT, snapshot)
+        elif record.snapshot is not None:
+            self._touch("snap", record.snapshot)
+        mac = self._put("view", cursor, VIEW, record)
+        self._views[cursor] = (mac, view)
+        self._views.move_to_end(cursor)
+        while len(self._views) > _CACHED_VIEWS:
+            self._views.popitem(last=False)
+
+    def carried_cursors(self) -> list[str]:
+        # A new process of the same client (a restarted stdio server, the next `call`): its writes are not news to
+        # the cursors the last ones handed out.
+        return [name for name, _ in self._rows("view")][-CARRIED_CURSORS:]
+
+    def _opened_batches(self) -> tuple[dict[str, PendingWrite], Unresumable]:
+        found: dict[str, PendingWrite] = {}
+        refused: Unresumable = {}
+        for batch, sealed in self._rows("pending"):
+            try:
+                found[batch] = self._sealer.open("pending:" + batch, PENDING, sealed)
+            except Refused as exc:
+                refused[batch] = str(exc)
+        return found, refused
+
+    async def pending(self) -> dict[str, PendingWrite]:
+        return self._opened_batches()[0]
+
+    async def unresumable(self) -> Unresumable:
+        refused = self._opened_batches()[1]
+        if refused:
+            logger.warning("state: pending batches that cannot be read back: %s", ", ".join(refused)[:200])
+        return {batch: why for batch, why in refused.items() if BATCH_ID.fullmatch(batch)}
+
+    async def keep_pending(self, write: PendingWrite) -> None:
+        if not write.batch:
+            held = await self.pending()
+            if held:
+                check_room(held, write)
+            write.batch = new_batch_id()
+        self._put("pending", write.batch, PENDING, write, keep_order=True)
+
+    async def drop_pending(self, batch: str) -> None:
+        self._delete("pending", batch)
+
+    async def mint_write(self, record: UndoRecord) -> str:
+        handle = new_write_handle()
+        record.handle = handle
+        self._put("write", handle, UNDO, record)
+        return handle
+
+    async def find_write(self, handle: str) -> UndoRecord | None:
+        sealed = self._row("write", handle)
+        if sealed is None:
+            return None
+        try:
+            return self._sealer.open("write:" + handle, UNDO, sealed)
+        except Refused as exc:
+            raise write_refused(handle, exc) from None
+
+    async def forget_write(self, handle: str) -> None:
+        self._delete("write", handle)
+
+    async def last_write(self) -> UndoRecord | None:
+        return self._read("last_write", "", UNDO)
+
+    async def keep_last_write(self, record: UndoRecord | None) -> None:
+        if record is None:
+            self._delete("last_write", "")
+        else:
+            self._put("last_write", "", UNDO, record)
+
+    async def removed_since(self, since: float) -> int:
+        total = 0
+        for name, sealed in self._rows("removal"):
+            try:
+                at, count = self._sealer.open("removal:" + name, REMOVAL, sealed)
+            except Refused:
+                continue  # unreadable: it counts for nothing, and expires
+            if at > since:
+                total += count
+        return total
+
+    async def add_removal(self, at: float, count: int) -> None:
+        self._put("removal", new_removal_id(), REMOVAL, (at, count))
+
+    async def spend_request(self, now: float) -> None:
+        return None  # one person's machine: Todoist's own limit answers 429, which the client waits out
+
+    async def lock_writes(self, wait: float) -> Releaser:
+        path = self._state.path.with_name(f"{self._state.path.name}.{self._account}.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        locked = False
+        try:
+            with anyio.move_on_after(max(wait, 0.05)):
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        locked = True
+                        break
+                    except BlockingIOError:
+                        await anyio.sleep(0.05)  # held by another process of this account: its write is running
+        finally:
+            if not locked:
+                os.close(fd)
+        if not locked:
+            raise WriteLockBusy()
+
+        async def release() -> None:
+            os.close(fd)  # closing the only descriptor of the open file releases its lock
+
+        return release
+
+    def oldest_view_version(self) -> int | None:
+        return min((view.version for _, view in self._views.values()), default=None)
+
+    def mirror_replaced(self) -> None:
+        self._views.clear()  # cached views count versions of the mirror that went
+
+    def local_views(self) -> OrderedDict[str, View] | None:
+        return None
+
+    async def lost(self) -> str | None:
+        return None  # the file outlives the process; a deleted file is a fresh start the user chose
+
+    # -- `tools-server call`'s mirror -----------------------------------------------------------------------------
+
+    def load_mirror(self) -> tuple[Mirror, str] | None:
+        return self._read("mirror", "", MIRROR)
+
+    def save_mirror(self, mirror: Mirror, sync_token: str) -> None:
+        self._put("mirror", "", MIRROR, (mirror, sync_token))

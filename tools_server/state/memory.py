@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tools_server.cursors import View
@@ -17,7 +16,6 @@ from tools_server.state.store import (
     MAX_WRITE_HANDLES,
     BudgetSpent,
     Releaser,
-    RemovalLog,
     Unresumable,
     new_batch_id,
     new_removal_id,
@@ -48,8 +46,6 @@ class MemoryAccount:
     batches: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
     records: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
     removals: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
-    # Where the account's other processes on this machine count removals too (stdio, `call`); None: this one only.
-    removal_log: RemovalLog | None = None
     _window: tuple[int, int] = (-1, 0)  # (window index, requests in it)
 
     async def load_view(self, cursor: str) -> View | None:
@@ -113,6 +109,15 @@ class MemoryAccount:
     async def forget_write(self, handle: str) -> None:
         self.records.pop(handle, None)
 
+    async def last_write(self) -> UndoRecord | None:
+        return None  # shared by the HTTP sessions of the account: each keeps its own
+
+    async def keep_last_write(self, record: UndoRecord | None) -> None:
+        return None
+
+    async def lost(self) -> str | None:
+        return None  # it lives as long as the process that asks
+
     async def removed_since(self, since: float) -> int:
         total = 0
         for name, sealed in list(self.removals.items()):
@@ -124,14 +129,9 @@ class MemoryAccount:
                 total += count
             else:
                 del self.removals[name]
-        if self.removal_log is not None:
-            total += await self.removal_log.removed_since(self.sealer, since)
         return total
 
     async def add_removal(self, at: float, count: int) -> None:
-        if self.removal_log is not None:
-            await self.removal_log.add_removal(self.sealer, at, count)
-            return
         name = new_removal_id()
         self.removals[name] = self.sealer.seal("removal:" + name, REMOVAL, (at, count))
 
@@ -154,6 +154,9 @@ class MemoryAccount:
         for view in self.views.values():
             view.version = -1
 
+    def carried_cursors(self) -> list[str]:
+        return []  # shared by the HTTP sessions of the account
+
     def local_views(self) -> OrderedDict[str, View] | None:
         return self.views
 
@@ -162,29 +165,21 @@ class MemoryState:
     """Handles in this process, per account, bounded: accounts with pending writes are never dropped for others.
 
     ``server_secret``: the seals' server half; random per process by default (nothing leaves it), the `call` file's
-    key when its records are saved to that file. ``removal_logs``: each account's removal window shared with its
-    other processes (with that same key: they must open each other's records)."""
+    key when its records are saved to that file."""
 
     def __init__(
-        self,
-        *,
-        max_accounts: int = 4096,
-        account_requests: int | None = None,
-        server_secret: bytes | None = None,
-        removal_logs: Callable[[str], RemovalLog] | None = None,
+        self, *, max_accounts: int = 4096, account_requests: int | None = None, server_secret: bytes | None = None
     ) -> None:
         self._accounts: OrderedDict[str, MemoryAccount] = OrderedDict()
         self._max = max_accounts
         self._requests = account_requests
         self._server_secret = server_secret if server_secret is not None else secrets.token_bytes(32)
-        self._removal_logs = removal_logs
 
     def account(self, fingerprint: str, secret: bytes) -> MemoryAccount:
         account = self._accounts.get(fingerprint)
         if account is None:
             sealer = Sealer(self._server_secret, secret)
-            log = self._removal_logs(fingerprint) if self._removal_logs is not None else None
-            account = self._accounts[fingerprint] = MemoryAccount(sealer, self._requests, removal_log=log)
+            account = self._accounts[fingerprint] = MemoryAccount(sealer, self._requests)
             idle = [k for k, a in self._accounts.items() if not a.batches and k != fingerprint]
             for key in idle[: max(0, len(self._accounts) - self._max)]:
                 del self._accounts[key]

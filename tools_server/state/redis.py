@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Generator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -49,9 +50,14 @@ from tools_server.state.records import (
 from tools_server.state.store import (
     BATCH_ID,
     DEFAULT_ACCOUNT_REQUESTS,
+    MAX_SNAPSHOTS,
     MAX_VIEWS_PER_ACCOUNT,
     MAX_WRITE_HANDLES,
+    PENDING_SECONDS,
+    REMOVAL_SECONDS,
     REQUEST_WINDOW_SECONDS,
+    VIEW_SECONDS,
+    WRITE_SECONDS,
     BudgetSpent,
     Releaser,
     StateRefusal,
@@ -70,14 +76,10 @@ logger = logging.getLogger(__name__)
 
 SCHEMES = ("redis", "rediss", "unix")
 DEFAULT_LOCK_SECONDS = 15.0
-VIEW_SECONDS = 6 * 3600  # a cursor unused this long expires (a clear "unknown or expired cursor")
-WRITE_SECONDS = 24 * 3600
-PENDING_SECONDS = 7 * 24 * 3600  # well inside the span backends remember command uuids for
-REMOVAL_SECONDS = 3600
+# A random value set once in an empty Redis (expiring after every pending batch would): gone or different later,
+# Redis lost what it held (``RedisState.lost``).
+GENERATION_KEY = "ts:generation"
 _CACHED_VIEWS = 8  # per account on this replica: a client that stays on one replica skips decoding its view
-# Task snapshots per account that views sit on (about 18 bytes a task compressed); past it the least recently used
-# goes, and a cursor on it reads as expired.
-MAX_SNAPSHOTS = 64
 
 
 class StateUnavailable(StateRefusal):
@@ -292,6 +294,8 @@ class RedisAccount:
                     pipe.zadd(self._key("pending_order"), {write.batch: order})
                 for name in ("pending", "pending_order"):
                     pipe.expire(self._key(name), PENDING_SECONDS)
+                # The marker outlives every batch kept: gone while this replica runs, Redis lost them (``lost``).
+                pipe.expire(GENERATION_KEY, PENDING_SECONDS)
                 await pipe.execute()
 
     async def drop_pending(self, batch: str) -> None:
@@ -322,6 +326,15 @@ class RedisAccount:
         with _answered():
             await self._r.delete(self._key("write:" + handle))
             await self._r.zrem(self._key("writes"), handle)
+
+    async def last_write(self) -> UndoRecord | None:
+        return None  # shared by every client of the account: each session keeps its own
+
+    async def keep_last_write(self, record: UndoRecord | None) -> None:
+        return None
+
+    async def lost(self) -> str | None:
+        return await self._state.lost()
 
     async def removed_since(self, since: float) -> int:
         with _answered():
@@ -384,6 +397,9 @@ class RedisAccount:
     def oldest_view_version(self) -> int | None:
         return min((view.version for _, view in self._views.values()), default=None)
 
+    def carried_cursors(self) -> list[str]:
+        return []  # shared by every client of the account
+
     def local_views(self) -> OrderedDict[str, View] | None:
         return None
 
@@ -420,6 +436,32 @@ class RedisState:
         self.lock_seconds = lock_seconds
         self.account_requests = account_requests
         self._accounts: OrderedDict[str, RedisAccount] = OrderedDict()
+        self._generation: bytes | None = None  # the marker this replica found at start (see ``lost``)
+        self._lost = False
+
+    async def mark(self) -> None:
+        """Note the store's generation marker, setting one if it has none: a later ``lost`` compares with it."""
+        client: Any = self.redis
+        with _answered():
+            await client.set(GENERATION_KEY, secrets.token_hex(8), nx=True, ex=PENDING_SECONDS)
+            self._generation = await client.get(GENERATION_KEY)
+
+    async def lost(self) -> str | None:
+        """Redis came back without the marker this replica saw at start (restarted without persistence, flushed,
+        failed over to an empty replica): what it held then, pending batches included, is gone. Said on this replica
+        from then on; the marker is set again so a later loss is noticed too."""
+        client: Any = self.redis
+        with _answered():
+            now: bytes | None = await client.get(GENERATION_KEY)
+        if self._generation is not None and now != self._generation:
+            self._lost = True
+            await self.mark()
+        if not self._lost:
+            return None
+        return (
+            "the shared state store (Redis) lost its data since this server started (it came back empty: restarted "
+            "without persistence, or flushed), so writes left unconfirmed before then may have been lost"
+        )
 
     def account(self, fingerprint: str, secret: bytes) -> RedisAccount:
         account = self._accounts.get(fingerprint)
@@ -429,6 +471,37 @@ class RedisState:
                 self._accounts.popitem(last=False)
         self._accounts.move_to_end(fingerprint)
         return account
+
+
+async def persistence_warning(client: aioredis.Redis) -> str | None:
+    """What to warn about at start when Redis would lose pending batches on a restart: no append-only file (RDB
+    snapshots alone lose the writes since the last one), or no way to tell (CONFIG refused, as on some managed
+    services)."""
+    ask: Any = client
+    try:
+        appendonly: dict[Any, Any] = await ask.config_get("appendonly")
+        save: dict[Any, Any] = await ask.config_get("save")
+    except RedisError as exc:
+        return (
+            f"cannot check its persistence (CONFIG GET refused: {type(exc).__name__}); pending resend batches "
+            "survive a Redis restart only with the append-only file on (appendonly yes, appendfsync everysec or always)"
+        )
+    aof = _config_value(appendonly, "appendonly")
+    if aof == "yes":
+        return None
+    snapshots = _config_value(save, "save")
+    kept = f"only RDB snapshots (save {snapshots!r}) lose what changed since the last one" if snapshots else "nothing"
+    return (
+        f"its persistence is off (appendonly {aof}; {kept} survives a restart): a Redis restart loses pending resend "
+        "batches and handles. Set appendonly yes (appendfsync everysec or always) for the guarantee"
+    )
+
+
+def _config_value(reply: Mapping[Any, Any], name: str) -> str:
+    for key, value in reply.items():
+        if (key.decode() if isinstance(key, bytes) else str(key)) == name:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return ""
 
 
 class StateUnreachable(Exception):
@@ -461,6 +534,7 @@ async def redis_state(
             client, renewals, secret=secret, lock_seconds=lock_seconds, account_requests=account_requests
         )
         try:
+            await state.mark()
             yield state
         finally:
             renewals.cancel_scope.cancel()

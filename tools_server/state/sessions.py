@@ -360,6 +360,9 @@ class SessionRegistry:
                 cache.state.mirror_replaced()
                 self._accounts[account] = cache
             session = Session(key, cache, attributed=attributed)
+            if attributed:
+                for cursor in cache.state.carried_cursors():
+                    session.own_cursors[cursor] = None
             self._sessions[key] = session
             own = self._by_account.setdefault(account, OrderedDict())
             own[key] = None

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from tools_server.cursors import View
 from tools_server.plans import PendingWrite, UndoRecord
-from tools_server.state.records import Refused, Sealer
+from tools_server.state.records import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,14 @@ MAX_WRITE_HANDLES = 64
 # account's load from earning 429s for every replica.
 REQUEST_WINDOW_SECONDS = 900.0
 DEFAULT_ACCOUNT_REQUESTS = 900
+# How long a store keeps each kind of record after its last write (Redis and the file store alike).
+VIEW_SECONDS = 6 * 3600  # a cursor unused this long expires (a clear "unknown or expired cursor")
+WRITE_SECONDS = 24 * 3600
+PENDING_SECONDS = 7 * 24 * 3600  # well inside the span backends remember command uuids for
+REMOVAL_SECONDS = 3600
+# Task snapshots per account that views sit on; past it the least recently used goes, and a cursor on it reads as
+# expired.
+MAX_SNAPSHOTS = 64
 
 
 class StateRefusal(Exception):
@@ -83,6 +91,14 @@ class AccountState(Protocol):
     async def mint_write(self, record: UndoRecord) -> str: ...
     async def find_write(self, handle: str) -> UndoRecord | None: ...  # RecordRefused when kept but unreadable
     async def forget_write(self, handle: str) -> None: ...
+    # The account's last write through this store, for undo without a handle in a later process (the file store of
+    # stdio and `call`, one client at a time); stores shared by concurrent clients keep none (None): there each
+    # session's own last write is the session's.
+    async def last_write(self) -> UndoRecord | None: ...
+    async def keep_last_write(self, record: UndoRecord | None) -> None: ...
+    # Why pending batches kept here may have been lost since this process started (the store came back empty), in
+    # words for resend_writes; None when nothing says so.
+    async def lost(self) -> str | None: ...
     async def removed_since(self, since: float) -> int: ...
     async def add_removal(self, at: float, count: int) -> None: ...
     async def spend_request(self, now: float) -> None: ...  # raises BudgetSpent
@@ -90,15 +106,10 @@ class AccountState(Protocol):
     async def lock_writes(self, wait: float) -> Releaser: ...
     def oldest_view_version(self) -> int | None: ...  # for the mirror's change log; None: no view here
     def mirror_replaced(self) -> None: ...  # a new mirror: versions views hold count the old one's changes
-    def local_views(self) -> OrderedDict[str, View] | None: ...  # in-process views (`tools-server call` saves them)
-
-
-class RemovalLog(Protocol):
-    """An account's removal window kept outside this process (state/removals.py), so that its other processes count
-    the removals of this one; records sealed with the account's ``sealer``."""
-
-    async def removed_since(self, sealer: Sealer, since: float) -> int: ...
-    async def add_removal(self, sealer: Sealer, at: float, count: int) -> None: ...
+    def local_views(self) -> OrderedDict[str, View] | None: ...  # in-process views
+    # Cursors a new session of this store takes as its own (its writes count as seen in them): the last ones saved
+    # when the store outlives processes that are one client (stdio, `call`); none when clients share it.
+    def carried_cursors(self) -> list[str]: ...
 
 
 def new_batch_id() -> str:

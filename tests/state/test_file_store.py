@@ -1,0 +1,91 @@
+"""The file store in process: the TTLs and caps it shares with Redis, its write lock across processes' stores, and a
+write that landed before the file failed (reported as it landed, with a warning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import FixedClock, connected, harness, structured, text_of
+from tools_server.plans.pending import PendingWrite
+from tools_server.plans.plan import Plan
+from tools_server.plans.undo import UndoRecord
+from tools_server.state.file import FileState, state_path
+from tools_server.state.sessions import token_secret
+from tools_server.state.store import MAX_WRITE_HANDLES, PENDING_SECONDS, WRITE_SECONDS, WriteLockBusy
+from tools_server.sync.send import Outcome
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_records_expire_with_the_ttls_redis_gives_them_and_handles_keep_to_their_cap(tmp_path: Path) -> None:
+    clock = FixedClock()
+    store = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
+    try:
+        account = store.account("fp", token_secret("alice"))
+        handles = [await account.mint_write(UndoRecord("add", created=[f"t{n}"])) for n in range(MAX_WRITE_HANDLES + 2)]
+        assert await account.find_write(handles[0]) is None and await account.find_write(handles[1]) is None
+        assert await account.find_write(handles[2]) is not None
+        write = PendingWrite("Added", Plan(()), None, [], Outcome())
+        await account.keep_pending(write)
+        clock.advance(WRITE_SECONDS + 1)
+        assert await account.find_write(handles[-1]) is None  # an undo handle lasts a day
+        assert list(await account.pending()) == [write.batch]  # a pending batch a week
+        clock.advance(PENDING_SECONDS)
+        assert await account.pending() == {}
+        # Another account's rows are its own: same file, nothing shared.
+        assert await store.account("other", token_secret("bob")).find_write(handles[2]) is None
+    finally:
+        store.close()
+
+
+async def test_the_write_lock_is_exclusive_between_two_processes_stores_of_one_account(tmp_path: Path) -> None:
+    path = state_path(tmp_path / "tasks.db")
+    one, two = FileState(path), FileState(path)  # as a stdio server and a `call` would open it
+    try:
+        release = await one.account("fp", token_secret("alice")).lock_writes(5.0)
+        with pytest.raises(WriteLockBusy):
+            await two.account("fp", token_secret("alice")).lock_writes(0.2)
+        await (await two.account("other", token_secret("bob")).lock_writes(0.2))()  # another account: not held
+        await release()
+        await (await two.account("fp", token_secret("alice")).lock_writes(0.2))()
+    finally:
+        one.close()
+        two.close()
+
+
+class _BreaksTheStateFile(httpx.AsyncBaseTransport):
+    """Makes the state file unusable (as a full or removed disk would) once a write's request has run."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.store: FileState | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.store is not None and b'"commands"' in await request.aread():
+            self.store.close()
+        return response
+
+
+async def test_a_write_that_landed_before_the_state_file_failed_is_reported_as_landed_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    breaker: list[_BreaksTheStateFile] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        breaker.append(_BreaksTheStateFile(inner))
+        return breaker[0]
+
+    async with harness(wrap) as h:
+        store = FileState(state_path(tmp_path / "tasks.db"), clock=h.clock.as_clock())
+        async with connected(h, h.server(state=store)) as client:
+            breaker[0].store = store
+            reply = await client.call_tool("add_item", {"items": [{"content": "landed"}]})
+        assert not reply.is_error, text_of(reply)
+        text = text_of(reply)
+        assert text.startswith("Added 1 task: 'landed'") and "Warning: the write above stands" in text, text
+        assert "state file" in text and structured(reply)["ok"] == 1
+        assert [i["content"] for i in await h.active_items()] == ["landed"]
