@@ -22,6 +22,8 @@ DEFAULT_SYNC_URL = "https://api.todoist.com/api/v1/sync"
 LOCAL_SYNC_URL = "http://local.invalid/api/v1/sync"
 # The in-process store accepts any bearer token; this one only keys the session cache.
 LOCAL_TOKEN = "local"
+# Set beside TODOIST_API_TOKEN when the token is the stored login's (cli/login.py), so a refused token says to log in.
+LOGIN_MARK = "TOOLS_SERVER_STORED_LOGIN"
 
 
 class ConfigError(StartupError):
@@ -97,8 +99,8 @@ def backend_kind(env: Mapping[str, str]) -> str:
         kind = "todoist" if api_token(env) else "local"
     if kind == "todoist" and not api_token(env):
         raise ConfigError(
-            "TOOLS_SERVER_BACKEND=todoist needs TODOIST_API_TOKEN (or TODOIST_API_KEY): "
-            "Todoist > Settings > Integrations > Developer"
+            "TOOLS_SERVER_BACKEND=todoist needs a Todoist login: run tools-server login (or set TODOIST_API_TOKEN "
+            "from Todoist > Settings > Integrations > Developer)"
         )
     return kind
 
@@ -122,10 +124,11 @@ def backend_over(
     client_tokens: bool = False,
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    token_hint: str | None = None,
 ) -> Backend:
     """A backend whose Sync clients share one httpx client (one connection pool); tests inject ``sleep``."""
     from tools_server.server import Backend
-    from tools_server.sync.client import DEFAULT_RETRY_POLICY, SyncClient
+    from tools_server.sync.client import DEFAULT_RETRY_POLICY, TOKEN_HINT, SyncClient
 
     policy = policy or DEFAULT_RETRY_POLICY
     clients: dict[str, SyncClient] = {}
@@ -133,7 +136,10 @@ def backend_over(
     def client_for(api_token: str) -> SyncClient:
         client = clients.get(api_token)
         if client is None:
-            client = clients[api_token] = SyncClient(http, url=url, token=api_token, policy=policy, sleep=sleep)
+            # The hint is about the operator's own token; a client's own Bearer token keeps the general one.
+            hint = token_hint if token_hint is not None and api_token == token else TOKEN_HINT
+            client = SyncClient(http, url=url, token=api_token, policy=policy, sleep=sleep, token_hint=hint)
+            clients[api_token] = client
         return client
 
     return Backend(default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
@@ -150,7 +156,8 @@ async def open_backend(
         url = sync_url(env)
         timeout = httpx.Timeout(30.0, connect=10.0)
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
-            yield backend_over(http, kind=kind, url=url, token=token, client_tokens=http_mode)
+            hint = "run tools-server login" if env.get(LOGIN_MARK) else None
+            yield backend_over(http, kind=kind, url=url, token=token, client_tokens=http_mode, token_hint=hint)
         return
     from tools_server.local.account import machine_timezone
     from tools_server.local.store import SyncStore

@@ -111,6 +111,10 @@ def rest_url(sync_url: str, path: str) -> str:
     return f"{base}/{path}"
 
 
+# What to do about a rejected token given in the environment (a stored login's says to log in again).
+TOKEN_HINT = "check TODOIST_API_TOKEN"
+
+
 class SyncClient:
     """Sends Sync requests for one API token, retrying transient failures with the same body."""
 
@@ -123,9 +127,12 @@ class SyncClient:
         policy: RetryPolicy = DEFAULT_RETRY_POLICY,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rand: Callable[[], float] = random.random,
+        token_hint: str = TOKEN_HINT,
     ) -> None:
         self._http = http
         self._url = url
+        # What to do about a rejected token depends on where it came from (the environment, or `login`).
+        self._token_hint = token_hint
         # Kept only to redact it from backend text we quote; it is sent via the prebuilt headers below.
         self.__token = token
         self._headers = {
@@ -225,9 +232,7 @@ class SyncClient:
             if status in _AUTH_STATUSES:
                 error = parse_error(response)
                 if status == 401 or error.error_tag in _TOKEN_TAGS:
-                    message = (
-                        f"Todoist rejected the API token ({describe_error(status, error)}); check TODOIST_API_TOKEN"
-                    )
+                    message = f"Todoist rejected the API token ({describe_error(status, error)}); {self._token_hint}"
                     raise TokenRejected(self._redact(message), error=error, unconfirmed_uuids=earlier)
                 raise Forbidden(self._redact(forbidden_message(error)), error=error, unconfirmed_uuids=earlier)
 
