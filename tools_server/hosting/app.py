@@ -17,7 +17,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tools_server import __version__
-from tools_server.hosting.auth import METADATA_PATH, BearerGate, TodoistTokenVerifier, protected_resource_metadata
+from tools_server.hosting.auth import (
+    METADATA_PATH,
+    TODOIST_AUTHORIZATION_SERVER,
+    BearerGate,
+    TodoistTokenVerifier,
+    protected_resource_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +48,8 @@ class HttpOptions:
     allowed_hosts: tuple[str, ...] = ()
     access_log: bool = False
     public_url: str | None = None
+    # Named in the RFC 9728 document: where clients log their users in (Todoist's, or a stand-in such as local-api).
+    authorization_server: str = TODOIST_AUTHORIZATION_SERVER
 
     @property
     def loopback(self) -> bool:
@@ -111,8 +119,10 @@ class Front:
         security: TransportSecuritySettings,
         verifier: TodoistTokenVerifier | None,
         public_url: str | None,
+        authorization_server: str = TODOIST_AUTHORIZATION_SERVER,
     ) -> None:
         self._app = app
+        self._authorization_server = authorization_server
         self._security = TransportSecurityMiddleware(security)
         self._public_url = public_url.rstrip("/") if public_url else None
         self._verifier = verifier
@@ -139,7 +149,7 @@ class Front:
         base = self._base(scope)
         if self._multi_user and path in (METADATA_PATH, METADATA_PATH + "/mcp"):
             cors = [(b"access-control-allow-origin", b"*")]
-            await _json(send, 200, protected_resource_metadata(base), cors)
+            await _json(send, 200, protected_resource_metadata(base, self._authorization_server), cors)
             return
         if self._verifier is not None:
             await BearerGate(self._app, self._verifier, metadata_url=base + METADATA_PATH)(scope, receive, send)
@@ -151,7 +161,13 @@ def build_app(server: MCPServer, options: HttpOptions, verifier: TodoistTokenVer
     """The whole HTTP app: ``verifier`` given = multi-user mode."""
     security = transport_security(options)
     inner = server.streamable_http_app(transport_security=security, host=options.host)
-    return Front(inner, security=security, verifier=verifier, public_url=options.public_url)
+    return Front(
+        inner,
+        security=security,
+        verifier=verifier,
+        public_url=options.public_url,
+        authorization_server=options.authorization_server,
+    )
 
 
 async def serve(app: ASGIApp, options: HttpOptions) -> None:

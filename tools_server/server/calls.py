@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.flows import WriteSpec, run_write
-from tools_server.hosting.auth import verified_token
+from tools_server.hosting.auth import mark_token_refused, verified_token
 from tools_server.plans import PlanError, WriteResult
 from tools_server.state import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
 from tools_server.state import (
@@ -27,7 +27,7 @@ from tools_server.state import (
     token_fingerprint,
     token_secret,
 )
-from tools_server.sync.client import SyncClient, SyncFailure
+from tools_server.sync.client import SyncClient, SyncFailure, TokenRejected
 
 _T = TypeVar("_T")
 _A = TypeVar("_A")
@@ -124,6 +124,8 @@ async def run(ctx: ToolContext, body: Body) -> CallToolResult:
     try:
         text, result = await session.run_call(scope, lambda: body(session, client))
     except (SessionTokenRejected, SyncFailure, PlanError, StateRefusal) as exc:
+        if state.backend.per_user and isinstance(exc, SessionTokenRejected | TokenRejected):
+            mark_token_refused(ctx.request_context.request)  # HTTP 401 for the client, not this tool error
         raise ToolError(" ".join([str(exc), *session.take_notices()])) from exc
     return reply(text, result)
 
