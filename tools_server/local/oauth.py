@@ -210,9 +210,10 @@ class AuthorizationServer:
             return self._register(body)
         if path == AUTHORIZE_PATH:
             return self._authorize(_form(query.encode())) if method == "GET" else self._consent(_form(body))
+        fields = _fields(headers.get("content-type", ""), body)
         if path == TOKEN_PATH:
-            return self._token(headers, _form(body))
-        return self._revoke(headers, headers.get("content-type", ""), body)
+            return self._token(headers, fields)
+        return self._revoke(headers, fields)
 
     # -- registration (RFC 7591) --------------------------------------------------------------------------------
 
@@ -398,17 +399,7 @@ class AuthorizationServer:
         if access.refresh is not None and access.refresh in self._refresh:
             self._refresh[access.refresh].used = True
 
-    def _revoke(self, headers: Mapping[str, str], content_type: str, body: bytes) -> Reply:
-        if content_type.split(";")[0].strip().lower() == "application/json":
-            try:
-                decoded: Any = json.loads(body or b"{}")
-            except ValueError:
-                decoded = None
-            form: dict[str, str] = (
-                {str(k): str(v) for k, v in decoded.items()} if isinstance(decoded, dict) else {}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-            )
-        else:
-            form = _form(body)
+    def _revoke(self, headers: Mapping[str, str], form: Mapping[str, str]) -> Reply:
         client = self._authenticate(headers, form)
         if client is None:
             return _oauth_error(401, "invalid_client", "send the client's credentials in HTTP Basic authentication")
@@ -423,6 +414,21 @@ class AuthorizationServer:
             self._revoke_access(refresh.access)
         # RFC 7009 §2.2: an unknown token is not an error; Todoist answers `null`.
         return _json(200, None)
+
+
+def _fields(content_type: str, body: bytes) -> dict[str, str]:
+    """Form fields, or a JSON object's members: Doist's SDK sends JSON to the token and revocation endpoints, the
+    OAuth RFCs (and the MCP SDK) send forms."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return _form(body)
+    try:
+        decoded: Any = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    if not isinstance(decoded, dict):
+        return {}
+    members: dict[str, Any] = decoded  # pyright: ignore[reportUnknownVariableType]
+    return {name: value for name, value in members.items() if isinstance(value, str)}
 
 
 def _basic(authorization: str) -> tuple[str, str] | None:
