@@ -97,7 +97,9 @@ def test_login_in_the_browser_then_call_works_with_no_token_in_the_environment_a
         assert len(lines) == 1 and "run tools-server login" in lines[0], after.stderr
 
 
-def test_a_stored_token_todoist_refuses_is_one_line_saying_to_log_in_again(tmp_path: Path) -> None:
+def test_an_expired_login_is_renewed_and_a_stored_token_todoist_refuses_is_one_line_saying_to_log_in_again(
+    tmp_path: Path,
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     with local_api(tmp_path / "account.db") as sync:
@@ -105,6 +107,15 @@ def test_a_stored_token_todoist_refuses_is_one_line_saying_to_log_in_again(tmp_p
         assert _run(env, "login", "--scopes", "data:read_write").returncode == 0
         stored = _stored(home)
         assert stored["scope"] == "data:read_write"
+        # The token's hour is over: the next command renews it with the refresh token before using it.
+        path = home / ".config" / "tools-server" / "login.json"
+        path.write_text(json.dumps({**stored, "expires_at": 0}))
+        renewed = _run(env, "call", "query_changes")
+        assert renewed.returncode == 0, renewed.stderr
+        old, stored = stored, _stored(home)
+        assert stored["access_token"] != old["access_token"] and stored["refresh_token"] != old["refresh_token"]
+        assert stored["expires_at"] > 0 and stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert _sync_status(sync, old["access_token"]) == 401
         base = sync.url.removesuffix("/api/v1/sync")
         revoked = httpx.post(
             base + "/api/v1/revoke",
