@@ -33,7 +33,7 @@ from mcp.client.auth.utils import build_oauth_authorization_server_metadata_disc
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthMetadata, OAuthToken
 from pydantic import AnyUrl, ValidationError
 
-from tools_server.cli.checks import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
+from tools_server.cli.checks import EXIT_CONFIG, EXIT_LOGIN, EXIT_UNREACHABLE, StartupError
 from tools_server.cli.credentials import Credential, Place, forget, load, save
 from tools_server.clock import SYSTEM_CLOCK, Clock
 
@@ -41,7 +41,6 @@ DEFAULT_ISSUER = "https://todoist.com"
 # What the tools need: read and write tasks, delete tasks (Todoist's scope names, sent comma-separated).
 DEFAULT_SCOPES = ("data:read_write", "data:delete")
 LOGIN_HINT = "run tools-server login"
-EXIT_LOGIN = 7  # login: the authorization did not complete (denied, timed out, refused by the server)
 WAIT_SECONDS = 300.0
 REFRESH_MARGIN_SECONDS = 60.0
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
