@@ -125,6 +125,7 @@ def backend_over(
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     token_hint: str | None = None,
+    renew: Callable[[], Awaitable[str | None]] | None = None,
 ) -> Backend:
     """A backend whose Sync clients share one httpx client (one connection pool); tests inject ``sleep``."""
     from tools_server.server import Backend
@@ -137,12 +138,31 @@ def backend_over(
         client = clients.get(api_token)
         if client is None:
             # The hint is about the operator's own token; a client's own Bearer token keeps the general one.
-            hint = token_hint if token_hint is not None and api_token == token else TOKEN_HINT
-            client = SyncClient(http, url=url, token=api_token, policy=policy, sleep=sleep, token_hint=hint)
+            own = api_token == token
+            hint = token_hint if token_hint is not None and own else TOKEN_HINT
+            renewal = renew if own else None
+            client = SyncClient(
+                http, url=url, token=api_token, policy=policy, sleep=sleep, token_hint=hint, renew=renewal
+            )
             clients[api_token] = client
         return client
 
     return Backend(default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
+
+
+def _login_renewal(env: Mapping[str, str], token: str) -> Callable[[], Awaitable[str | None]]:
+    """For a server that outlives its stored login's token (an hour at Todoist): a renewed one when refused."""
+    current = [token]
+
+    async def renew() -> str | None:
+        from tools_server.cli.login import renewed_token
+
+        renewed = await anyio.to_thread.run_sync(renewed_token, env, current[0])
+        if renewed is not None:
+            current[0] = renewed
+        return renewed
+
+    return renew
 
 
 @asynccontextmanager
@@ -156,8 +176,12 @@ async def open_backend(
         url = sync_url(env)
         timeout = httpx.Timeout(30.0, connect=10.0)
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
-            hint = "run tools-server login" if env.get(LOGIN_MARK) else None
-            yield backend_over(http, kind=kind, url=url, token=token, client_tokens=http_mode, token_hint=hint)
+            login = bool(env.get(LOGIN_MARK))
+            hint = "run tools-server login" if login else None
+            yield backend_over(
+                http, kind=kind, url=url, token=token, client_tokens=http_mode, token_hint=hint,
+                renew=_login_renewal(env, token) if login else None,
+            )  # fmt: skip
         return
     from tools_server.local.account import machine_timezone
     from tools_server.local.store import SyncStore

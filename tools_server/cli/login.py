@@ -332,9 +332,13 @@ def _client_of(credential: Credential) -> Client:
     return Client(credential.client_id, credential.client_secret, credential.auth_method)
 
 
-def fresh(env: Mapping[str, str], credential: Credential, *, clock: Clock = SYSTEM_CLOCK) -> Credential:
-    """The credential with a usable access token: refreshed (and stored again) when it expires within a minute."""
-    if credential.expires_at is None or clock.now().timestamp() < credential.expires_at - REFRESH_MARGIN_SECONDS:
+def fresh(
+    env: Mapping[str, str], credential: Credential, *, clock: Clock = SYSTEM_CLOCK, force: bool = False
+) -> Credential:
+    """The credential with a usable access token: refreshed (and stored again) when it expires within a minute, or
+    now when ``force`` (the backend refused the token)."""
+    until = credential.expires_at
+    if not force and (until is None or clock.now().timestamp() < until - REFRESH_MARGIN_SECONDS):
         return credential
     if credential.refresh_token is None:
         raise LoginError(f"your Todoist login has expired: {LOGIN_HINT}", EXIT_CONFIG)
@@ -365,6 +369,22 @@ def stored_token(env: Mapping[str, str], *, clock: Clock = SYSTEM_CLOCK) -> str 
     if found is None:
         return None
     return fresh(env, found[0], clock=clock).access_token
+
+
+def renewed_token(env: Mapping[str, str], refused: str) -> str | None:
+    """A token to use instead of ``refused``, which the backend no longer takes (a long-running server whose token's
+    hour is over): the stored one if another command renewed it meanwhile, else a refreshed one; None when the login
+    cannot be renewed (the refusal then stands and says to log in)."""
+    found = load(env)
+    if found is None:
+        return None
+    credential = found[0]
+    if credential.access_token != refused:
+        return credential.access_token
+    try:
+        return fresh(env, credential, force=True).access_token
+    except LoginError:
+        return None
 
 
 def logout(env: Mapping[str, str], *, say: Say = _say) -> None:
