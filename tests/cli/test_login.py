@@ -13,8 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
+from mcp import Client, StdioServerParameters
 
 from tests.scripted_browser import answer
 from tests.support import SCRIPT, Server, local_api
@@ -155,3 +158,28 @@ def test_without_a_browser_login_prints_the_address_and_a_refusal_stores_nothing
                 assert not (home / ".config" / "tools-server" / "login.json").exists()
             else:
                 assert out.strip() == "Logged in to Todoist as Local user <local@localhost>."
+
+
+@pytest.mark.anyio
+async def test_a_stdio_server_whose_token_was_renewed_by_another_command_picks_up_the_new_one(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with local_api(tmp_path / "account.db") as sync:
+        env = _env(home, sync)
+        assert (await anyio.to_thread.run_sync(lambda: _run(env, "login"))).returncode == 0
+        async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=env)) as client:
+            first = await client.call_tool("query_changes", {})
+            assert not first.is_error, first
+            # Another command renews the login (its hour is over): the stand-in revokes the token the server holds.
+            stored = _stored(home)
+            path = home / ".config" / "tools-server" / "login.json"
+            path.write_text(json.dumps({**stored, "expires_at": 0}))
+            renewed = await anyio.to_thread.run_sync(lambda: _run(env, "whoami"))
+            assert renewed.returncode == 0, renewed.stderr
+            assert await anyio.to_thread.run_sync(_sync_status, sync, stored["access_token"]) == 401
+            added = await client.call_tool("add_item", {"items": [{"content": "After the renewal"}]})
+            assert not added.is_error, added
+        read = {"sync_token": "*", "resource_types": '["items"]'}
+        async with httpx.AsyncClient() as http:
+            reply = await http.post(sync.url, data=read, headers={"Authorization": "Bearer secret"})
+        assert [i["content"] for i in reply.json()["items"]] == ["After the renewal"]
