@@ -110,11 +110,17 @@ def test_an_expired_login_is_renewed_and_a_stored_token_todoist_refuses_is_one_l
         assert _run(env, "login", "--scopes", "data:read_write").returncode == 0
         stored = _stored(home)
         assert stored["scope"] == "data:read_write"
-        # The token's hour is over: the next command renews it with the refresh token before using it.
+        added = _run(env, "call", "add_item", '{"items": [{"content": "Undone after the renewal"}]}')
+        assert added.returncode == 0, added.stderr
+        # The token's hour is over: the next command renews it with the refresh token before using it, and the
+        # account's state (the last write, to undo) is still its own: it is keyed by the login, not by the token.
         path = home / ".config" / "tools-server" / "login.json"
         path.write_text(json.dumps({**stored, "expires_at": 0}))
-        renewed = _run(env, "call", "query_changes")
+        renewed = _run(env, "call", "undo")
         assert renewed.returncode == 0, renewed.stderr
+        assert "Undone after the renewal" in renewed.stdout
+        read = {"sync_token": "*", "resource_types": '["items"]'}
+        assert httpx.post(sync.url, data=read, headers={"Authorization": "Bearer secret"}).json()["items"] == []
         old, stored = stored, _stored(home)
         assert stored["access_token"] != old["access_token"] and stored["refresh_token"] != old["refresh_token"]
         assert stored["expires_at"] > 0 and stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -22,7 +22,8 @@ DEFAULT_SYNC_URL = "https://api.todoist.com/api/v1/sync"
 LOCAL_SYNC_URL = "http://local.invalid/api/v1/sync"
 # The in-process store accepts any bearer token; this one only keys the session cache.
 LOCAL_TOKEN = "local"
-# Set beside TODOIST_API_TOKEN when the token is the stored login's (cli/login.py), so a refused token says to log in.
+# Set beside TODOIST_API_TOKEN when the token is the stored login's (cli/login.py), to the login's account key: state is
+# keyed by it (the token is renewed every hour), and a refused token says to log in.
 LOGIN_MARK = "TOOLS_SERVER_STORED_LOGIN"
 
 
@@ -126,6 +127,7 @@ def backend_over(
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     token_hint: str | None = None,
     renew: Callable[[], Awaitable[str | None]] | None = None,
+    account: str | None = None,
 ) -> Backend:
     """A backend whose Sync clients share one httpx client (one connection pool); tests inject ``sleep``."""
     from tools_server.server import Backend
@@ -147,7 +149,9 @@ def backend_over(
             clients[api_token] = client
         return client
 
-    return Backend(default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
+    return Backend(
+        default_token=token, client_for=client_for, accepts_client_tokens=client_tokens, default_account=account
+    )
 
 
 def _login_renewal(env: Mapping[str, str], token: str) -> Callable[[], Awaitable[str | None]]:
@@ -176,11 +180,11 @@ async def open_backend(
         url = sync_url(env)
         timeout = httpx.Timeout(30.0, connect=10.0)
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
-            login = bool(env.get(LOGIN_MARK))
+            login = env.get(LOGIN_MARK) or None  # the stored login's account key
             hint = "run tools-server login" if login else None
             yield backend_over(
                 http, kind=kind, url=url, token=token, client_tokens=http_mode, token_hint=hint,
-                renew=_login_renewal(env, token) if login else None,
+                renew=_login_renewal(env, token) if login else None, account=login,
             )  # fmt: skip
         return
     from tools_server.local.account import machine_timezone

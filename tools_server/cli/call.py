@@ -31,7 +31,7 @@ async def run_call(
     from mcp import Client  # the client side is only needed here
 
     async with opened as backend:
-        token = backend.default_token
+        token = backend.account_key(backend.default_token)
         fingerprint = token_fingerprint(token)
         state_file = call_state.state_path(db)
         warnings: list[str] = []

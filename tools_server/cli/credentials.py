@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 SERVICE = "tools-server"
 USERNAME = "todoist-login"
@@ -34,6 +35,9 @@ class Credential(BaseModel):
     expires_at: float | None = None
     scope: str = ""
     account: str = ""
+    # Keys the account's state (mirror, cursors, undo records) in place of the token, which changes every hour. Made
+    # once per login, never sent anywhere.
+    state_key: str = Field(default_factory=lambda: secrets.token_hex(32))
 
 
 @dataclass(frozen=True)

@@ -363,12 +363,13 @@ def fresh(
     return renewed
 
 
-def stored_token(env: Mapping[str, str], *, clock: Clock = SYSTEM_CLOCK) -> str | None:
-    """The access token of the stored login (refreshed if due), or None when there is no login."""
+def stored_login(env: Mapping[str, str], *, clock: Clock = SYSTEM_CLOCK) -> tuple[str, str] | None:
+    """The stored login's access token (refreshed if due) and its account key, or None when there is no login."""
     found = load(env)
     if found is None:
         return None
-    return fresh(env, found[0], clock=clock).access_token
+    credential = fresh(env, found[0], clock=clock)
+    return credential.access_token, credential.state_key
 
 
 def renewed_token(env: Mapping[str, str], refused: str) -> str | None:

@@ -147,12 +147,13 @@ def _with_login(env: Mapping[str, str]) -> Mapping[str, str]:
     not asked for: stdio, `call` and personal `http` then work on the logged-in account."""
     if api_token(env) or env.get("TOOLS_SERVER_BACKEND", "").strip().lower() == "local":
         return env
-    from tools_server.cli.login import stored_token
+    from tools_server.cli.login import stored_login
 
-    token = stored_token(env)
-    if token is None:
+    login = stored_login(env)
+    if login is None:
         return env
-    return {**env, "TODOIST_API_TOKEN": token, LOGIN_MARK: "1"}
+    token, account = login
+    return {**env, "TODOIST_API_TOKEN": token, LOGIN_MARK: account}
 
 
 def _main_login(env: Mapping[str, str], args: argparse.Namespace) -> int:

@@ -55,6 +55,13 @@ class Backend:
     accepts_client_tokens: bool = False
     # Multi-user HTTP: every call uses the caller's verified token (hosting.auth.BearerGate); never ``default_token``.
     per_user: bool = False
+    # What keys the default token's state (mirror, handles) when the token itself changes over time: a stored login's
+    # access token is renewed every hour, its account stays. None: the token keys it.
+    default_account: str | None = None
+
+    def account_key(self, token: str) -> str:
+        """The secret that keys (and, derived, seals) ``token``'s state."""
+        return self.default_account if self.default_account and token == self.default_token else token
 
 
 @dataclass
@@ -110,9 +117,10 @@ def session_and_client(ctx: ToolContext) -> tuple[Session, SyncClient]:
         token = verified
     # Without a session id (2026-07-28 clients are sessionless) calls cannot be attributed to one client.
     attributed = connection != "http:shared"
-    account = token_fingerprint(token)
+    keyed = backend.account_key(token)
+    account = token_fingerprint(keyed)
     key = f"{account}:{connection}"
-    session = state.sessions.get(key, attributed=attributed, account=account, secret=token_secret(token))
+    session = state.sessions.get(key, attributed=attributed, account=account, secret=token_secret(keyed))
     return session, backend.client_for(token)
 
 
