@@ -17,6 +17,7 @@ is the standard library's ``http.server``.
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 import sys
 import threading
@@ -36,6 +37,8 @@ from pydantic import AnyUrl, ValidationError
 from tools_server.cli.checks import EXIT_CONFIG, EXIT_LOGIN, EXIT_UNREACHABLE, StartupError
 from tools_server.cli.credentials import Credential, Place, forget, load, save
 from tools_server.clock import SYSTEM_CLOCK, Clock
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ISSUER = "https://todoist.com"
 # What the tools need: read and write tasks, delete tasks (Todoist's scope names, sent comma-separated).
@@ -368,7 +371,15 @@ def stored_login(env: Mapping[str, str], *, clock: Clock = SYSTEM_CLOCK) -> tupl
     found = load(env)
     if found is None:
         return None
-    credential = fresh(env, found[0], clock=clock)
+    credential = found[0]
+    try:
+        credential = fresh(env, credential, clock=clock)
+    except LoginError as exc:
+        if exc.code != EXIT_UNREACHABLE:
+            raise
+        # Todoist cannot be reached to renew it (e.g. a host starting the server before the network is up): start
+        # with the stored token; the first request it is refused renews it then.
+        logger.warning("the stored login could not be renewed now: %s", exc)
     return credential.access_token, credential.state_key
 
 
