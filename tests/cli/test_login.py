@@ -24,7 +24,8 @@ from tests.support import SCRIPT, Server, local_api
 
 pytestmark = pytest.mark.slow  # subprocess servers and commands
 
-BROWSER = f"{sys.executable} {Path(__file__).resolve().parents[1] / 'scripted_browser.py'} %s"
+ROOT = Path(__file__).resolve().parents[2]
+BROWSER = f"{sys.executable} {ROOT / 'tests' / 'scripted_browser.py'} %s"
 
 
 def _env(home: Path, sync: Server, **extra: str) -> dict[str, str]:
@@ -189,3 +190,21 @@ async def test_a_stdio_server_whose_token_was_renewed_by_another_command_picks_u
         async with httpx.AsyncClient() as http:
             reply = await http.post(sync.url, data=read, headers={"Authorization": "Bearer secret"})
         assert [i["content"] for i in reply.json()["items"]] == ["After the renewal"]
+
+
+def test_where_a_system_keyring_exists_the_token_goes_there_and_logout_takes_it_out(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with local_api(tmp_path / "account.db") as sync:
+        env = _env(home, sync, PYTHON_KEYRING_BACKEND="tests.keyring_backend.FileKeyring", PYTHONPATH=str(ROOT))
+        logged = _run(env, "login")
+        assert logged.returncode == 0, logged.stderr
+        assert "The token is kept in the system keyring." in logged.stderr
+        assert not (home / ".config" / "tools-server" / "login.json").exists()
+        kept = json.loads((home / "test-keyring.json").read_text())
+        assert list(kept) == ["tools-server/todoist-login"]
+        assert json.loads(kept["tools-server/todoist-login"])["access_token"]
+        seen = _run(env, "call", "query_changes")
+        assert seen.returncode == 0, seen.stderr
+        assert _run(env, "logout").returncode == 0
+        assert json.loads((home / "test-keyring.json").read_text()) == {}
