@@ -6,14 +6,23 @@
 // the schema path and the SDK's message otherwise; 2 when the backend could not be started.
 
 import { spawn } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import { SYNC_RESOURCE_TYPES, SyncResponseSchema, TodoistApi } from '@doist/todoist-sdk'
+import {
+    SYNC_RESOURCE_TYPES,
+    SyncResponseSchema,
+    TodoistApi,
+    getAuthToken,
+    getAuthorizationUrl,
+    refreshAuthToken,
+    registerClient,
+    revokeToken,
+} from '@doist/todoist-sdk'
 
 const argv = process.argv.slice(2)
 const option = (name) => {
@@ -310,6 +319,7 @@ async function main() {
         expect(step, live.has(ids.t_standup) && live.has(ids.t_rent), 'active task missing from a full sync')
         await sync('full sync after the changes, every type listed', { syncToken: '*', resourceTypes: everyType })
         await sync('incremental sync from the first token', { syncToken: full.syncToken, resourceTypes: ['all'] })
+        await oauth(backend.url, customFetch, (name) => (step = name))
     } catch (error) {
         console.error(`FAIL ${step}`)
         console.error(error instanceof CheckFailed ? `  ${error.message}` : describe(error, lastBody))
@@ -318,6 +328,66 @@ async function main() {
     }
     backend.stop()
     console.log('sdk_check: every response passed @doist/todoist-sdk validation')
+}
+
+// local-api's stand-in for Todoist's authorization server, driven by the SDK's own OAuth helpers: registration,
+// the code exchange (with PKCE, which the stand-in requires and the SDK's authorization URL leaves to the caller),
+// a Sync request with the token, refresh, revocation, and the revoked token refused.
+async function oauth(baseUrl, customFetch, at) {
+    const options = { baseUrl, customFetch }
+    const redirectUri = 'http://127.0.0.1:9/callback'
+    at('OAuth: registerClient')
+    const client = await registerClient(
+        {
+            clientName: 'sdk_check',
+            redirectUris: [redirectUri],
+            grantTypes: ['authorization_code', 'refresh_token'],
+            tokenEndpointAuthMethod: 'client_secret_post',
+            scope: ['data:read_write', 'data:delete'],
+        },
+        options,
+    )
+    expect('OAuth: registerClient', client.clientId.startsWith('tdd_') && client.clientSecret, 'no client id or secret')
+    console.log('ok   OAuth: registerClient')
+    at('OAuth: authorize and consent')
+    const verifier = randomBytes(32).toString('base64url')
+    const challenge = createHash('sha256').update(verifier).digest('base64url')
+    const state = randomUUID()
+    const url =
+        getAuthorizationUrl({ clientId: client.clientId, permissions: ['data:read_write'], state, baseUrl }) +
+        `&redirect_uri=${encodeURIComponent(redirectUri)}&code_challenge=${challenge}&code_challenge_method=S256`
+    const page = await (await fetch(url)).text()
+    const ticket = /name='ticket' value='([^']+)'/.exec(page)
+    expect('OAuth: authorize and consent', ticket, 'no consent form')
+    const consent = await fetch(new URL('/oauth/authorize', baseUrl), {
+        method: 'POST',
+        body: new URLSearchParams({ ticket: ticket[1], decision: 'allow' }),
+        redirect: 'manual',
+    })
+    const back = new URL(consent.headers.get('location'))
+    expect('OAuth: authorize and consent', back.searchParams.get('state') === state, 'state not returned')
+    console.log('ok   OAuth: authorize and consent')
+    at('OAuth: getAuthToken')
+    const args = { clientId: client.clientId, clientSecret: client.clientSecret }
+    const tokens = await getAuthToken(
+        { ...args, code: back.searchParams.get('code'), codeVerifier: verifier, redirectUri },
+        options,
+    )
+    expect('OAuth: getAuthToken', tokens.accessToken && tokens.refreshToken, 'no access or refresh token')
+    await new TodoistApi(tokens.accessToken, options).sync({ syncToken: '*', resourceTypes: ['user'] })
+    console.log('ok   OAuth: getAuthToken, and a Sync request with the token')
+    at('OAuth: refreshAuthToken')
+    const renewed = await refreshAuthToken({ ...args, refreshToken: tokens.refreshToken }, options)
+    expect('OAuth: refreshAuthToken', renewed.accessToken !== tokens.accessToken, 'the access token was not renewed')
+    console.log('ok   OAuth: refreshAuthToken')
+    at('OAuth: revokeToken')
+    expect('OAuth: revokeToken', await revokeToken({ ...args, token: renewed.accessToken }, options), 'not revoked')
+    const refused = await fetch(new URL('/api/v1/sync', baseUrl), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${renewed.accessToken}` },
+    })
+    expect('OAuth: revokeToken', refused.status === 401, `a revoked token was answered ${refused.status}`)
+    console.log('ok   OAuth: revokeToken, and the revoked token is refused')
 }
 
 await main()

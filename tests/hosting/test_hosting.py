@@ -202,8 +202,6 @@ async def test_the_protected_resource_metadata_names_todoist_and_is_served_witho
                 "scopes_supported": ["data:read_write", "data:delete"],
                 "bearer_methods_supported": ["header"],
                 "resource_name": "tools-server (Todoist over the Sync API)",
-                "authorization_endpoint": "https://todoist.com/oauth/authorize",
-                "token_endpoint": "https://todoist.com/oauth/access_token",
             }
     async with hosted(public_url="https://mcp.example.com/") as h, h.http() as http:
         reply = await http.post(MCP_URL, json=RPC, headers=RPC_HEADERS)

@@ -22,6 +22,9 @@ DEFAULT_SYNC_URL = "https://api.todoist.com/api/v1/sync"
 LOCAL_SYNC_URL = "http://local.invalid/api/v1/sync"
 # The in-process store accepts any bearer token; this one only keys the session cache.
 LOCAL_TOKEN = "local"
+# Set beside TODOIST_API_TOKEN when the token is the stored login's (cli/login.py), to the login's account key: state is
+# keyed by it (the token is renewed every hour), and a refused token says to log in.
+LOGIN_MARK = "TOOLS_SERVER_STORED_LOGIN"
 
 
 class ConfigError(StartupError):
@@ -97,8 +100,8 @@ def backend_kind(env: Mapping[str, str]) -> str:
         kind = "todoist" if api_token(env) else "local"
     if kind == "todoist" and not api_token(env):
         raise ConfigError(
-            "TOOLS_SERVER_BACKEND=todoist needs TODOIST_API_TOKEN (or TODOIST_API_KEY): "
-            "Todoist > Settings > Integrations > Developer"
+            "TOOLS_SERVER_BACKEND=todoist needs a Todoist login: run tools-server login (or set TODOIST_API_TOKEN "
+            "from Todoist > Settings > Integrations > Developer)"
         )
     return kind
 
@@ -122,10 +125,13 @@ def backend_over(
     client_tokens: bool = False,
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    token_hint: str | None = None,
+    renew: Callable[[], Awaitable[str | None]] | None = None,
+    account: str | None = None,
 ) -> Backend:
     """A backend whose Sync clients share one httpx client (one connection pool); tests inject ``sleep``."""
     from tools_server.server import Backend
-    from tools_server.sync.client import DEFAULT_RETRY_POLICY, SyncClient
+    from tools_server.sync.client import DEFAULT_RETRY_POLICY, TOKEN_HINT, SyncClient
 
     policy = policy or DEFAULT_RETRY_POLICY
     clients: dict[str, SyncClient] = {}
@@ -133,10 +139,34 @@ def backend_over(
     def client_for(api_token: str) -> SyncClient:
         client = clients.get(api_token)
         if client is None:
-            client = clients[api_token] = SyncClient(http, url=url, token=api_token, policy=policy, sleep=sleep)
+            # The hint is about the operator's own token; a client's own Bearer token keeps the general one.
+            own = api_token == token
+            hint = token_hint if token_hint is not None and own else TOKEN_HINT
+            renewal = renew if own else None
+            client = SyncClient(
+                http, url=url, token=api_token, policy=policy, sleep=sleep, token_hint=hint, renew=renewal
+            )
+            clients[api_token] = client
         return client
 
-    return Backend(default_token=token, client_for=client_for, accepts_client_tokens=client_tokens)
+    return Backend(
+        default_token=token, client_for=client_for, accepts_client_tokens=client_tokens, default_account=account
+    )
+
+
+def _login_renewal(env: Mapping[str, str], token: str) -> Callable[[], Awaitable[str | None]]:
+    """For a server that outlives its stored login's token (an hour at Todoist): a renewed one when refused."""
+    current = [token]
+
+    async def renew() -> str | None:
+        from tools_server.cli.login import renewed_token
+
+        renewed = await anyio.to_thread.run_sync(renewed_token, env, current[0])
+        if renewed is not None:
+            current[0] = renewed
+        return renewed
+
+    return renew
 
 
 @asynccontextmanager
@@ -150,7 +180,12 @@ async def open_backend(
         url = sync_url(env)
         timeout = httpx.Timeout(30.0, connect=10.0)
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
-            yield backend_over(http, kind=kind, url=url, token=token, client_tokens=http_mode)
+            login = env.get(LOGIN_MARK) or None  # the stored login's account key
+            hint = "run tools-server login" if login else None
+            yield backend_over(
+                http, kind=kind, url=url, token=token, client_tokens=http_mode, token_hint=hint,
+                renew=_login_renewal(env, token) if login else None, account=login,
+            )  # fmt: skip
         return
     from tools_server.local.account import machine_timezone
     from tools_server.local.store import SyncStore

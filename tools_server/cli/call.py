@@ -32,7 +32,7 @@ async def run_call(
 
     warnings: list[str] = []
     async with opened as backend:
-        token = backend.default_token
+        token = backend.account_key(backend.default_token)
         fingerprint = token_fingerprint(token)
         # Cursors, undo handles, the last write and resend batches live in the file store, written as they change
         # (a batch before its first request), so a call killed mid-write leaves its batch to the next one.

@@ -23,11 +23,12 @@ EXIT_PARTIAL = 3  # call: some tasks failed or are unconfirmed
 EXIT_UNREACHABLE = 4  # the Sync endpoint (TODOIST_SYNC_URL) cannot be reached
 EXIT_STORE = 5  # the local store (TOOLS_SERVER_DB) cannot be created or opened
 EXIT_PORT = 6  # http / local-api: the port is in use or cannot be bound
+EXIT_LOGIN = 7  # login: the authorization did not complete (denied, timed out, refused by the server)
 
 EXIT_CODES_HELP = (
     "exit status: 0 ok (the servers also exit 0 on Ctrl-C or SIGTERM); 1 call: the tool refused the call;\n"
     "  2 bad arguments or settings; 3 call: some tasks failed or are unconfirmed; 4 the Sync endpoint is unreachable;\n"
-    "  5 the local store cannot be opened; 6 the port is in use"
+    "  5 the local store cannot be opened; 6 the port is in use; 7 login did not complete"
 )
 
 

@@ -48,6 +48,11 @@ def add_http_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     http.add_argument("--public-url", help="the base URL clients see, for the OAuth metadata (default: from Host)")
     http.add_argument(
+        "--authorization-server",
+        help="--multi-user: the OAuth authorization server clients log in at, named in the protected-resource "
+        "metadata (default: TOOLS_SERVER_AUTH_SERVER, else https://todoist.com)",
+    )
+    http.add_argument(
         "--allow-remote-personal",
         action="store_true",
         help="allow personal mode (your account, no token needed) on a non-loopback --host: dangerous",
@@ -115,6 +120,12 @@ def token_check_spender(state: StateBackend, clock: Clock) -> Callable[[str], Aw
     return spend
 
 
+def _authorization_server(env: Mapping[str, str], given: str | None) -> str:
+    from tools_server.cli.login import issuer_of
+
+    return issuer_of(env, given)
+
+
 def main_http(env: Mapping[str, str], args: argparse.Namespace) -> None:
     from tools_server.cli.checks import check_port, probe_endpoint
     from tools_server.hosting.app import HostingError, HttpOptions, check_options
@@ -127,6 +138,7 @@ def main_http(env: Mapping[str, str], args: argparse.Namespace) -> None:
         allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip()),
         access_log=args.access_log,
         public_url=args.public_url,
+        authorization_server=_authorization_server(env, args.authorization_server),
     )
     try:
         warnings = check_options(options, env)

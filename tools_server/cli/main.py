@@ -21,7 +21,9 @@ import anyio
 
 from tools_server import __version__
 from tools_server.cli.backends import (
+    LOGIN_MARK,
     ConfigError,
+    api_token,
     backend_description,
     backend_kind,
     call_budget,
@@ -150,6 +152,42 @@ def _main_local_api(env: Mapping[str, str], args: argparse.Namespace) -> None:
         raise store_error(db, exc) from exc
 
 
+def _with_login(env: Mapping[str, str]) -> Mapping[str, str]:
+    """The environment with the stored login's token (refreshed if due) when no token is set and the local backend is
+    not asked for: stdio, `call` and personal `http` then work on the logged-in account."""
+    if api_token(env) or env.get("TOOLS_SERVER_BACKEND", "").strip().lower() == "local":
+        return env
+    from tools_server.cli.login import stored_login
+
+    login = stored_login(env)
+    if login is None:
+        return env
+    token, account = login
+    return {**env, "TODOIST_API_TOKEN": token, LOGIN_MARK: account}
+
+
+def _main_login(env: Mapping[str, str], args: argparse.Namespace) -> int:
+    from tools_server.cli import login
+
+    if args.command == "logout":
+        login.logout(env)
+        return EXIT_OK
+    if args.command == "whoami":
+        print_output(login.whoami(env, sync_url=sync_url(env)))
+        return EXIT_OK
+    credential, place = login.login(
+        env,
+        sync_url=sync_url(env),
+        issuer=login.issuer_of(env, args.auth_server),
+        scopes=login.parse_scopes(args.scopes),
+        open_browser=not args.no_browser,
+        client_id_url=args.client_id_url,
+    )
+    print_output(f"Logged in to Todoist as {credential.account}.")
+    print(f"The token is kept in {place.describe()}.", file=sys.stderr)
+    return EXIT_OK
+
+
 def _tool_arguments(text: str) -> dict[str, Any]:
     try:
         arguments = json.loads(text)
@@ -228,6 +266,26 @@ def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
         "tools", help="list the tools, or one tool's arguments", description="List the tools the server offers."
     )
     tools.add_argument("name", nargs="?", help="a tool's name: print its description and arguments")
+    login = sub.add_parser(
+        "login",
+        help="log in to Todoist in the browser; the token is kept in the system keyring",
+        description="Log in to Todoist with OAuth (PKCE) in your browser. stdio, call and http then use this login "
+        "when TODOIST_API_TOKEN is not set.",
+    )
+    login.add_argument(
+        "--scopes",
+        help="comma-separated Todoist scopes to ask for (default data:read_write,data:delete; e.g. data:read_write "
+        "cannot delete)",
+    )
+    login.add_argument("--no-browser", action="store_true", help="print the address instead of opening a browser")
+    login.add_argument(
+        "--auth-server", help="the authorization server (default: TOOLS_SERVER_AUTH_SERVER, else https://todoist.com)"
+    )
+    login.add_argument(
+        "--client-id-url", help="identify tools-server by this Client ID Metadata Document URL instead of registering"
+    )
+    sub.add_parser("logout", help="revoke the stored login token and forget it", description="Log out of Todoist.")
+    sub.add_parser("whoami", help="name the logged-in Todoist account", description="Name the logged-in account.")
     helper = sub.add_parser("help", help="show this help, or a subcommand's (help call)")
     helper.add_argument("topic", nargs="?", help="a subcommand")
     return parser
@@ -257,6 +315,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = _parser(call_tools).parse_args(argv)
     _configure_logging(env)
     try:
+        if args.command in ("login", "logout", "whoami"):
+            return _main_login(env, args)
+        if args.command in ("http", "call", None) and not getattr(args, "multi_user", False):
+            env = _with_login(env)
         if args.command == "http":
             from tools_server.cli.http import main_http
 

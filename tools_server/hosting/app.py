@@ -19,7 +19,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tools_server import __version__
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.hosting.auth import METADATA_PATH, BearerGate, TodoistTokenVerifier, protected_resource_metadata
+from tools_server.hosting.auth import (
+    METADATA_PATH,
+    TODOIST_AUTHORIZATION_SERVER,
+    BearerGate,
+    TodoistTokenVerifier,
+    protected_resource_metadata,
+)
 from tools_server.hosting.sessions import SessionQuota
 from tools_server.state.sessions import MAX_SESSIONS_PER_ACCOUNT
 
@@ -50,6 +56,8 @@ class HttpOptions:
     max_sessions: int = DEFAULT_MAX_SESSIONS
     sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT
     session_idle_seconds: float = DEFAULT_SESSION_IDLE_TIMEOUT
+    # Named in the RFC 9728 document: where clients log their users in (Todoist's, or a stand-in such as local-api).
+    authorization_server: str = TODOIST_AUTHORIZATION_SERVER
 
     @property
     def loopback(self) -> bool:
@@ -123,6 +131,7 @@ class Front:
         sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
         session_idle_seconds: float = DEFAULT_SESSION_IDLE_TIMEOUT,
         clock: Clock = SYSTEM_CLOCK,
+        authorization_server: str = TODOIST_AUTHORIZATION_SERVER,
     ) -> None:
         # Multi-user: each account's legacy sessions are counted in front of the SDK's table (see hosting.sessions).
         self._app = (
@@ -130,6 +139,7 @@ class Front:
             if verifier is not None
             else app
         )
+        self._authorization_server = authorization_server
         self._security = TransportSecurityMiddleware(security)
         self._public_url = public_url.rstrip("/") if public_url else None
         self._verifier = verifier
@@ -157,7 +167,7 @@ class Front:
         base = self._base(scope)
         if self._multi_user and path in (METADATA_PATH, METADATA_PATH + "/mcp"):
             cors = [(b"access-control-allow-origin", b"*")]
-            await _json(send, 200, protected_resource_metadata(base), cors)
+            await _json(send, 200, protected_resource_metadata(base, self._authorization_server), cors)
             return
         if self._verifier is not None:
             await BearerGate(self._app, self._verifier, metadata_url=base + METADATA_PATH)(scope, receive, send)
@@ -190,6 +200,7 @@ def build_app(
         sessions_per_account=options.sessions_per_account,
         session_idle_seconds=options.session_idle_seconds,
         clock=clock,
+        authorization_server=options.authorization_server,
     )
 
 

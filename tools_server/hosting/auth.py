@@ -23,7 +23,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from starlette.authentication import AuthCredentials
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.state import BudgetSpent, StateRefusal, token_fingerprint
@@ -31,12 +31,16 @@ from tools_server.sync.client import SyncClient, SyncFailure, TokenRejected
 
 logger = logging.getLogger(__name__)
 
+# Todoist's authorization server: it publishes RFC 8414 metadata at /.well-known/oauth-authorization-server
+# (authorize, token, RFC 7591 registration and RFC 7009 revocation endpoints, S256 PKCE, public clients, Client ID
+# Metadata Documents; API v1 docs, "Authorization"), so an MCP client discovers everything from this one URL.
 TODOIST_AUTHORIZATION_SERVER = "https://todoist.com"
-TODOIST_AUTHORIZE_URL = "https://todoist.com/oauth/authorize"
-TODOIST_TOKEN_URL = "https://todoist.com/oauth/access_token"
 # What the tools need: read and write tasks, delete tasks (Todoist's scope names, sent comma-separated).
 SCOPES = ("data:read_write", "data:delete")
 METADATA_PATH = "/.well-known/oauth-protected-resource"
+# Set in the ASGI scope by a tool call whose token the Sync endpoint refused (expired or revoked after the gate's
+# check): the gate then answers that request 401 instead of the tool's error, where the headers have not gone out.
+TOKEN_REFUSED = "tools_server.token_refused"
 VERDICT_SECONDS = 60.0
 MAX_VERDICTS = 4096
 # Checks of tokens not yet known (good or bad) one client address may cause per window: made-up tokens cost at most
@@ -95,6 +99,9 @@ class _Verdicts:
     def known(self, key: str) -> bool:
         """Whether ``key`` has a verdict here, expired or not (until it is pushed out)."""
         return key in self._items
+
+    def drop(self, key: str) -> None:
+        self._items.pop(key, None)
 
 
 class AddressLimit:
@@ -196,18 +203,26 @@ class TodoistTokenVerifier(TokenVerifier):
                 raise TokenCheckUnavailable(str(exc)) from exc
         return verdict
 
+    def refused(self, token: str) -> None:
+        """The Sync endpoint refused ``token`` during a call: it is bad from now on, not when the verdict expires."""
+        key = token_fingerprint(token.strip())
+        self._good.drop(key)
+        self._bad.put(key, None, self._clock.monotonic())
 
-def protected_resource_metadata(base_url: str) -> dict[str, object]:
-    """RFC 9728 metadata for ``<base_url>/mcp``: Todoist is the authorization server. ``authorization_endpoint`` and
-    ``token_endpoint`` are extra members (RFC 9728 §2 allows them) because Todoist serves no RFC 8414 document."""
+
+def protected_resource_metadata(
+    base_url: str, authorization_server: str = TODOIST_AUTHORIZATION_SERVER
+) -> dict[str, object]:
+    """RFC 9728 metadata for ``<base_url>/mcp``. The authorization server (Todoist's, or the one configured) publishes
+    its own RFC 8414 metadata with a registration endpoint, so a client needs nothing else to log its user in: it
+    discovers the endpoints, registers itself (RFC 7591) or names itself by a Client ID Metadata Document, and runs
+    the code flow with PKCE for the scopes listed here."""
     return {
         "resource": f"{base_url}/mcp",
-        "authorization_servers": [TODOIST_AUTHORIZATION_SERVER],
+        "authorization_servers": [authorization_server],
         "scopes_supported": list(SCOPES),
         "bearer_methods_supported": ["header"],
         "resource_name": "tools-server (Todoist over the Sync API)",
-        "authorization_endpoint": TODOIST_AUTHORIZE_URL,
-        "token_endpoint": TODOIST_TOKEN_URL,
     }
 
 
@@ -220,6 +235,12 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not _B64TOKEN.fullmatch(token):
         return None
     return token
+
+
+def mark_token_refused(request: object) -> None:
+    """A tool call found the gate's token refused by the Sync endpoint: have the gate answer 401 (see BearerGate)."""
+    if isinstance(request, HTTPConnection):
+        request.scope[TOKEN_REFUSED] = True
 
 
 def verified_token(request: object) -> str | None:
@@ -264,7 +285,35 @@ class BearerGate:
             return
         scope["user"] = AuthenticatedUser(access)
         scope["auth"] = AuthCredentials(access.scopes)
-        await self._app(scope, receive, send)
+        await self._app(scope, receive, self._guarded(scope, send, token))
+
+    def _guarded(self, scope: Scope, send: Send, token: str) -> Send:
+        """``send`` holding the response's start until its first body: a token that expired or was revoked since the
+        gate's (cached) check is found by the call's own Sync request, and the client must see 401 with the challenge,
+        which makes it refresh or log in again, not a tool error it would show the model. Once a body has gone out
+        (e.g. a progress notification on an SSE stream) the status is sent; the token is refused from then on."""
+        held: list[Message] = []
+        state = {"replaced": False, "started": False}
+
+        async def guarded(message: Message) -> None:
+            if state["replaced"]:
+                return
+            if message["type"] == "http.response.start" and not state["started"]:
+                held.append(message)
+                return
+            if message["type"] == "http.response.body" and held:
+                if scope.get(TOKEN_REFUSED):
+                    state["replaced"] = True
+                    self._verifier.refused(token)
+                    await self._refuse(send, 401, "invalid_token", "Todoist refused this token: expired or revoked")
+                    return
+                state["started"] = True
+                await send(held.pop())
+            if scope.get(TOKEN_REFUSED):
+                self._verifier.refused(token)
+            await send(message)
+
+        return guarded
 
     async def _refuse(
         self, send: Send, status: int, error: str, description: str, *, retry_after: float = 30.0

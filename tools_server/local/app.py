@@ -21,7 +21,16 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tools_server.local.account import machine_timezone
 from tools_server.local.args import MAX_BODY_BYTES
-from tools_server.local.protocol import COMPLETED_PATHS, HttpReply, check_head, handle_body, rest_read, too_slow
+from tools_server.local.oauth import OAUTH_PATHS, AuthorizationServer, TokenGate
+from tools_server.local.protocol import (
+    COMPLETED_PATHS,
+    Expected,
+    HttpReply,
+    check_head,
+    handle_body,
+    rest_read,
+    too_slow,
+)
 from tools_server.local.store import SyncStore
 
 HEADER_TIMEOUT_SECONDS = 10.0
@@ -34,10 +43,18 @@ MAX_HEADER_BYTES = 65 * 1024
 class SyncApp:
     """A bare ASGI app: one endpoint needs no router, and reading the body ourselves lets us stop at 1 MiB."""
 
-    def __init__(self, store: SyncStore, token: str | None, *, body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        store: SyncStore,
+        token: Expected,
+        *,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
+        oauth: AuthorizationServer | None = None,
+    ) -> None:
         self._store = store
         self._token = token
         self._body_timeout = body_timeout
+        self._oauth = oauth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -46,6 +63,9 @@ class SyncApp:
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self._oauth is not None and scope["path"] in OAUTH_PATHS:
+            await self._authorization(scope, receive, send, headers)
+            return
         if scope["path"] in COMPLETED_PATHS:  # REST reads: GET, no body
             query = scope.get("query_string", b"").decode("latin-1")
             rest = partial(
@@ -68,6 +88,21 @@ class SyncApp:
             return
         call = partial(handle_body, self._store, headers=headers, body=body, token=head)
         await _send(send, await anyio.to_thread.run_sync(call))
+
+    async def _authorization(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        assert self._oauth is not None
+        try:
+            with anyio.fail_after(self._body_timeout):
+                body = await _read_body(receive)
+        except TimeoutError:
+            await _send(send, too_slow())
+            return
+        if body is None:
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        # In memory and quick: answered on the event loop, which also keeps the stand-in's state single-threaded.
+        reply = self._oauth.handle(scope["method"], scope["path"], headers, query, body)
+        await _send(send, HttpReply(reply.status, reply.headers, reply.content))
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -132,8 +167,17 @@ class _TimedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def build_app(store: SyncStore, token: str | None, *, body_timeout: float = BODY_TIMEOUT_SECONDS) -> SyncApp:
-    return SyncApp(store, token, body_timeout=body_timeout)
+def build_app(
+    store: SyncStore,
+    token: str | None,
+    *,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
+    oauth: AuthorizationServer | None = None,
+) -> SyncApp:
+    """``oauth`` given: the app also serves the stand-in authorization server, and the Sync endpoint takes the access
+    tokens it issues besides ``token``."""
+    expected: Expected = TokenGate(token, oauth) if oauth is not None else token
+    return SyncApp(store, expected, body_timeout=body_timeout, oauth=oauth)
 
 
 def server_config(app: SyncApp, *, host: str, port: int, header_timeout: float = HEADER_TIMEOUT_SECONDS) -> Config:
@@ -175,6 +219,8 @@ def serve(
         print(  # noqa: T201 - the one line a user starting the server needs
             f"local Sync API on http://{host}:{port}/api/v1/sync (database {db_path})", file=sys.stderr
         )
-        uvicorn.Server(server_config(build_app(store, token), host=host, port=port)).run()
+        bracketed = f"[{host}]" if ":" in host else host
+        oauth = AuthorizationServer(f"http://{bracketed}:{port}")
+        uvicorn.Server(server_config(build_app(store, token, oauth=oauth), host=host, port=port)).run()
     finally:
         store.close()

@@ -96,6 +96,19 @@ def auth_error(status: int, message: str = "Invalid token") -> RequestError:
     return RequestError(status, body)
 
 
+def token_expired() -> RequestError:
+    """An OAuth access token that expired or was revoked: Todoist's 401 (API v1 docs, "Detecting an expired access
+    token"), with the RFC 6750 challenge that tells a client to refresh or authorize again."""
+    body: ErrorBody = {
+        "error": "Unauthorized",
+        "error_code": 477,
+        "error_extra": {},
+        "error_tag": "UNAUTHORIZED",
+        "http_code": 401,
+    }
+    return RequestError(401, body, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
 def limits_reached(retry_after: int, event_id: str) -> RequestError:
     body: ErrorBody = {
         "error": "Too many requests. Limits reached. Try again later",

@@ -15,7 +15,8 @@ from typing import Any, cast
 from urllib.parse import parse_qs
 
 from tools_server.local.args import MAX_BODY_BYTES
-from tools_server.local.errors import RequestError, auth_error, request_invalid
+from tools_server.local.errors import RequestError, auth_error, request_invalid, token_expired
+from tools_server.local.oauth import TokenGate
 from tools_server.local.rest import COMPLETED_PATHS, completed_reply
 from tools_server.local.store import SyncStore
 
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 SYNC_PATHS = frozenset({"/api/v1/sync", "/sync/v9/sync"})
 DEPRECATED_PREFIXES = ("/sync/v9/", "/sync/v8/", "/rest/v1/", "/rest/v2/")
 _JSON_HEADERS = {"content-type": "application/json"}
+# The token a request must bear: one fixed token, the tokens a gate accepts (local-api with its authorization
+# server), or None for any (in-process use).
+Expected = str | TokenGate | None
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def handle_http(
     path: str,
     headers: Mapping[str, str],
     body: bytes,
-    expected_token: str | None,
+    expected_token: Expected,
     query: str = "",
 ) -> HttpReply:
     """``headers`` has lower-case names. ``expected_token`` None accepts any bearer token (in-process use)."""
@@ -63,7 +67,7 @@ def handle_http(
     return handle_body(store, headers=headers, body=body, token=head)
 
 
-def check_head(*, method: str, path: str, headers: Mapping[str, str], expected_token: str | None) -> HttpReply | str:
+def check_head(*, method: str, path: str, headers: Mapping[str, str], expected_token: Expected) -> HttpReply | str:
     """What can be refused from the request line and headers alone, before a byte of the body is read: the route,
     the method, the token and a declared body size. The token when the request may go on."""
     if path not in SYNC_PATHS:
@@ -101,7 +105,7 @@ def handle_body(store: SyncStore, *, headers: Mapping[str, str], body: bytes, to
 
 
 def rest_read(
-    store: SyncStore, *, method: str, path: str, headers: Mapping[str, str], query: str, expected_token: str | None
+    store: SyncStore, *, method: str, path: str, headers: Mapping[str, str], query: str, expected_token: Expected
 ) -> HttpReply:
     if method != "GET":
         reply = _error(405, f"Method {method} not allowed; use GET", "METHOD_NOT_ALLOWED")
@@ -165,7 +169,7 @@ def _json(text: bytes | str, argument: str, problem: str) -> Any:
     return value
 
 
-def _bearer(headers: Mapping[str, str], expected: str | None) -> str:
+def _bearer(headers: Mapping[str, str], expected: Expected) -> str:
     value = headers.get("authorization")
     if value is None:
         raise auth_error(401, "Missing Authorization header; send 'Authorization: Bearer <token>'")
@@ -173,7 +177,13 @@ def _bearer(headers: Mapping[str, str], expected: str | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise auth_error(403)
-    if expected is not None and not hmac.compare_digest(token.encode(), expected.encode()):
+    if isinstance(expected, TokenGate):
+        verdict = expected.verdict(token)
+        if verdict in ("expired", "revoked"):
+            raise token_expired()
+        if verdict == "unknown":
+            raise auth_error(403)
+    elif expected is not None and not hmac.compare_digest(token.encode(), expected.encode()):
         raise auth_error(403)
     return token
 

@@ -8,12 +8,12 @@ from functools import partial
 import anyio.to_thread
 import httpx
 
-from tools_server.local.protocol import handle_http
+from tools_server.local.protocol import Expected, handle_http
 from tools_server.local.store import SyncStore
 
 
 class LocalTransport(httpx.AsyncBaseTransport):
-    def __init__(self, store: SyncStore, *, expected_token: str | None = None) -> None:
+    def __init__(self, store: SyncStore, *, expected_token: Expected = None) -> None:
         self._store = store
         self._expected_token = expected_token
 

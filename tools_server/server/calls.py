@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
 from tools_server.flows import WriteSpec, run_write
-from tools_server.hosting.auth import verified_token
+from tools_server.hosting.auth import mark_token_refused, verified_token
 from tools_server.plans import PlanError, WriteResult
 from tools_server.state import DEFAULT_CALL_BUDGET as DEFAULT_CALL_BUDGET
 from tools_server.state import (
@@ -27,7 +27,7 @@ from tools_server.state import (
     token_fingerprint,
     token_secret,
 )
-from tools_server.sync.client import SyncClient, SyncFailure
+from tools_server.sync.client import SyncClient, SyncFailure, TokenRejected
 
 _T = TypeVar("_T")
 _A = TypeVar("_A")
@@ -55,6 +55,13 @@ class Backend:
     accepts_client_tokens: bool = False
     # Multi-user HTTP: every call uses the caller's verified token (hosting.auth.BearerGate); never ``default_token``.
     per_user: bool = False
+    # What keys the default token's state (mirror, handles) when the token itself changes over time: a stored login's
+    # access token is renewed every hour, its account stays. None: the token keys it.
+    default_account: str | None = None
+
+    def account_key(self, token: str) -> str:
+        """The secret that keys (and, derived, seals) ``token``'s state."""
+        return self.default_account if self.default_account and token == self.default_token else token
 
 
 @dataclass
@@ -110,9 +117,10 @@ def session_and_client(ctx: ToolContext) -> tuple[Session, SyncClient]:
         token = verified
     # Without a session id (2026-07-28 clients are sessionless) calls cannot be attributed to one client.
     attributed = connection != "http:shared"
-    account = token_fingerprint(token)
+    keyed = backend.account_key(token)
+    account = token_fingerprint(keyed)
     key = f"{account}:{connection}"
-    session = state.sessions.get(key, attributed=attributed, account=account, secret=token_secret(token))
+    session = state.sessions.get(key, attributed=attributed, account=account, secret=token_secret(keyed))
     return session, backend.client_for(token)
 
 
@@ -126,6 +134,8 @@ async def run(ctx: ToolContext, body: Body) -> CallToolResult:
     except ToolError as exc:
         raise ToolError(client.redact(str(exc))) from exc
     except (SessionTokenRejected, SyncFailure, PlanError, StateRefusal) as exc:
+        if state.backend.per_user and isinstance(exc, SessionTokenRejected | TokenRejected):
+            mark_token_refused(ctx.request_context.request)  # HTTP 401 for the client, not this tool error
         raise ToolError(client.redact(" ".join([str(exc), *session.take_notices()]))) from exc
     # The one place a call's words leave the server: every field of the text and the structured result is redacted
     # here, whatever failure shape carried backend text into it.

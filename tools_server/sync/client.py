@@ -111,6 +111,10 @@ def rest_url(sync_url: str, path: str) -> str:
     return f"{base}/{path}"
 
 
+# What to do about a rejected token given in the environment (a stored login's says to log in again).
+TOKEN_HINT = "check TODOIST_API_TOKEN"
+
+
 class SyncClient:
     """Sends Sync requests for one API token, retrying transient failures with the same body."""
 
@@ -123,11 +127,18 @@ class SyncClient:
         policy: RetryPolicy = DEFAULT_RETRY_POLICY,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rand: Callable[[], float] = random.random,
+        token_hint: str = TOKEN_HINT,
+        renew: Callable[[], Awaitable[str | None]] | None = None,
     ) -> None:
         self._http = http
         self._url = url
+        # What to do about a rejected token depends on where it came from (the environment, or `login`).
+        self._token_hint = token_hint
         # Kept only to redact it from backend text we quote; it is sent via the prebuilt headers below.
         self.__token = token
+        self.__earlier: list[str] = []  # tokens renewed away, still redacted
+        # A new token when the backend refuses this one with 401 (a stored login whose hour is over); None: refuse.
+        self._renew = renew
         self._headers = {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",
@@ -166,8 +177,12 @@ class SyncClient:
         read beside the Sync endpoint, with the same retries, errors and Bearer token. Reads change nothing, so no
         failure leaves anything unconfirmed."""
         url = rest_url(self._url, f"tasks/completed/by_{by}_date")
-        headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
-        response = await self._exchange(lambda _: self._http.get(url, params=dict(params), headers=headers), (), None)
+
+        def get(_: Deadline | None) -> Awaitable[httpx.Response]:
+            headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
+            return self._http.get(url, params=dict(params), headers=headers)
+
+        response = await self._exchange(get, (), None)
         try:
             return read_completed_page(response.content)
         except UnreadableResponse as exc:
@@ -184,6 +199,7 @@ class SyncClient:
         policy = self._policy
         # Whether any attempt so far may have reached the backend (and so may have executed the commands).
         maybe_ran = False
+        renewed = False
         attempt = 0
         while True:
             attempt += 1
@@ -224,10 +240,16 @@ class SyncClient:
             earlier = uuids if maybe_ran else ()
             if status in _AUTH_STATUSES:
                 error = parse_error(response)
+                if status == 401 and self._renew is not None and not renewed:
+                    # 401 ran nothing: the same request again with a renewed token, once, as the same attempt.
+                    renewed = True
+                    token = await self._renew()
+                    if token is not None:
+                        self._use(token)
+                        attempt -= 1
+                        continue
                 if status == 401 or error.error_tag in _TOKEN_TAGS:
-                    message = (
-                        f"Todoist rejected the API token ({describe_error(status, error)}); check TODOIST_API_TOKEN"
-                    )
+                    message = f"Todoist rejected the API token ({describe_error(status, error)}); {self._token_hint}"
                     raise TokenRejected(self._redact(message), error=error, unconfirmed_uuids=earlier)
                 raise Forbidden(self._redact(forbidden_message(error)), error=error, unconfirmed_uuids=earlier)
 
@@ -351,8 +373,15 @@ class SyncClient:
             if left <= 0:
                 return
 
+    def _use(self, token: str) -> None:
+        self.__earlier.append(self.__token)
+        self.__token = token
+        self._headers = {**self._headers, "Authorization": f"Bearer {token}"}
+
     def _redact(self, text: str) -> str:
         """Backend or httpx text without the token or anything token-like, in case either ever echoes one."""
+        for earlier in self.__earlier:
+            text = redact(text, earlier)
         return redact(text, self.__token)
 
     def redact(self, value: Any) -> Any:
