@@ -34,6 +34,9 @@ class Step:
     extras: tuple[Command, ...] = ()
     target: str | None = None  # the task's id when ``command`` does not name it (a reminder-only update)
     shared: str | None = None  # uuid of a command of Plan.after this step also depends on (the item_reorder)
+    # Said instead of the backend's words when it does not know the object ``command`` names: a step sent for an
+    # object the mirror cannot hold (a completed task) is worded by what it was meant to find.
+    missing: str | None = None
 
 
 @dataclass(frozen=True)

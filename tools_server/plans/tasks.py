@@ -311,7 +311,12 @@ def plan_reopen(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4
     """item_uncomplete per id; completed tasks are not mirrored, so unknown ids are fine (the backend decides)."""
     unique, notes = _dedupe(ids)
     steps = tuple(
-        Step(i, label_of(mirror, item_id), command=ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        Step(
+            i,
+            label_of(mirror, item_id),
+            command=ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)),
+            missing=f"no completed task with id {item_id}",
+        )
         for i, item_id in enumerate(unique)
     )
     return Plan(steps, notes)
