@@ -301,7 +301,22 @@ async function main() {
         step = 'REST completed tasks by completion date'
         expect(step, Array.isArray(completed.items), 'no items array')
         console.log(`ok   ${step} (${completed.items.length} tasks)`)
-        const changedSince = removed
+        const shelved = await sync('commands: two projects archived, for the REST read', {
+            syncToken: removed.syncToken,
+            resourceTypes: everyType,
+            commands: ['p_shelf1', 'p_shelf2'].flatMap((tempId) => [
+                command('project_add', { name: tempId }, tempId),
+                command('project_archive', { id: tempId }),
+            ]),
+        })
+        step = 'REST archived projects, a page of one and the next'
+        const page = await api.getArchivedProjects({ limit: 1 })
+        expect(step, page.results.length === 1 && page.nextCursor, 'no first page with a cursor')
+        const rest = await api.getArchivedProjects({ limit: 1, cursor: page.nextCursor })
+        const names = [...page.results, ...rest.results].map((p) => p.name).sort()
+        expect(step, names.join() === 'p_shelf1,p_shelf2' && rest.nextCursor === null, `pages: ${names}`)
+        console.log(`ok   ${step}`)
+        const changedSince = shelved
 
         await sync('incremental sync, nothing changed', { syncToken: changedSince.syncToken, resourceTypes: everyType })
         const after = await sync('full sync after the changes, ["all"]', { syncToken: '*', resourceTypes: ['all'] })

@@ -6,6 +6,7 @@ from tools_server.cursors.own_writes import Ahead, OwnWrites, mark_own_writes, o
 from tools_server.cursors.seen_resources import ObjectType, SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.cursors.view import (
+    ArchivedBrief,
     ChangesResult,
     TaskBrief,
     View,
@@ -20,6 +21,7 @@ from tools_server.cursors.view import (
 
 __all__ = [
     "Ahead",
+    "ArchivedBrief",
     "ChangesResult",
     "ObjectType",
     "OwnWrites",

@@ -97,6 +97,11 @@ class ProjectBrief(BaseModel):
     inbox: bool | None = None
 
 
+class ArchivedBrief(BaseModel):
+    id: str
+    name: str
+
+
 class LabelBrief(BaseModel):
     name: str
     tasks: int
@@ -107,6 +112,7 @@ class ChangesResult(BaseModel):
     overview: bool
     projects: list[ProjectBrief] | None = None
     labels: list[LabelBrief] | None = None
+    archived: list[ArchivedBrief] | None = None  # only when asked for
     tasks: list[TaskBrief] | None = None
     changes: list[Change] | None = None
     more: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tools_server.cursors import (
+    ArchivedBrief,
     ChangesResult,
     View,
     brief,
@@ -22,8 +23,21 @@ MAX_LABELS_LISTED = 100
 
 
 async def query_changes_result(
-    session: Session, client: SyncClient, cursor: str | None, limit: int
+    session: Session, client: SyncClient, cursor: str | None, limit: int, archived: bool = False
 ) -> tuple[str, ChangesResult]:
+    text, result = await _changes(session, client, cursor, limit)
+    if not archived:
+        return text, result
+    # Full syncs leave archived projects out: read apart, and kept so manage_projects can unarchive them by name.
+    projects = sorted(await session.read_archived(client), key=lambda p: p.name.casefold())
+    listed = projects[:MAX_PROJECTS_LISTED]
+    shown = ", ".join(f"{p.name} ({p.id})" for p in listed) or "none"
+    more = f", +{len(projects) - len(listed)} more" if len(projects) > len(listed) else ""
+    result.archived = [ArchivedBrief(id=p.id, name=p.name) for p in listed]
+    return f"{text}\nArchived projects (id): {shown}{more}", result
+
+
+async def _changes(session: Session, client: SyncClient, cursor: str | None, limit: int) -> tuple[str, ChangesResult]:
     view = await session.get_view(cursor) if cursor else None
     await session.request(client)
     resynced = session.resynced

@@ -195,4 +195,5 @@ PROJECTS = WriteSpec[list[ProjectOp]](
     undo="projects",
     needs_mirror=lambda ops: any(op.op != "add" or op.parent is not None or op.project is not None for op in ops),
     missed_names=_missed_objects,
+    archived=lambda ops: any(op.op == "unarchive" and op.kind == "project" for op in ops),
 )

@@ -1,4 +1,4 @@
-"""The documented REST reads of completed tasks (reference §4), answered from the store.
+"""The documented REST reads (reference §4) a Sync client needs beside the Sync endpoint, answered from the store.
 
 ``GET /api/v1/tasks/completed/by_completion_date`` lists completed tasks whose ``completed_at`` falls in
 [since, until] (at most 3 months), newest first; ``.../by_due_date`` those whose due date falls in it (at most 6
@@ -6,6 +6,9 @@ weeks), earliest due first, an all-day due counting for its whole day in the use
 ``{"items": [Task], "next_cursor": str | null}``. The cursor is opaque: it carries the last task returned (so
 completions made between pages neither repeat nor skip tasks) and a digest of the filters it was made for, and is
 refused with any other filters.
+
+``GET /api/v1/projects/archived`` (cursor, limit <= 200, default 50; Doist's SDK ``getArchivedProjects``) answers
+``{"results": [Project], "next_cursor": str | null}``: the archived projects a full sync leaves out, by id.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ COMPLETED_PATHS: dict[str, By] = {
     "/api/v1/tasks/completed/by_completion_date": "completion",
     "/api/v1/tasks/completed/by_due_date": "due",
 }
+ARCHIVED_PROJECTS_PATH = "/api/v1/projects/archived"
+REST_PATHS = frozenset({*COMPLETED_PATHS, ARCHIVED_PROJECTS_PATH})
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 _UNSUPPORTED = ("filter_query", "filter_lang")
@@ -240,14 +245,47 @@ def _due_key(task: Obj, query: CompletedQuery, zone: ZoneInfo) -> str | None:
     return timestamp(start) if inside else None
 
 
-def completed_reply(
+def archived_reader(query_string: str) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
+    """One page of archived projects, by id; the cursor carries the last id returned. RequestError on bad input."""
+    try:
+        params = {name: values[-1] for name, values in parse_qs(query_string, keep_blank_values=True).items()}
+    except ValueError:
+        raise request_invalid("query", "the query string cannot be read") from None
+    limit = _limit(params.get("limit"))
+    cursor = params.get("cursor")
+    after = _decode_cursor(cursor, ARCHIVED_PROJECTS_PATH)[1] if cursor else ""
+
+    def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+        del now
+        rows = db.execute(
+            "SELECT data FROM objects WHERE kind = 'project' AND active = 0 AND id > ?"
+            " AND json_extract(data, '$.is_archived') = 1 AND json_extract(data, '$.is_deleted') = 0"
+            " ORDER BY id LIMIT ?",
+            (after, limit + 1),
+        ).fetchall()
+        page: list[Obj] = [json.loads(row[0]) for row in rows[:limit]]
+        more = len(rows) > limit
+        return {
+            "results": page,
+            "next_cursor": _encode_cursor(ARCHIVED_PROJECTS_PATH, ("", page[-1]["id"])) if more else None,
+        }
+
+    return read
+
+
+def rest_reply(
     read: Callable[[Callable[[sqlite3.Connection, datetime], dict[str, Any]]], dict[str, Any]],
     path: str,
     query_string: str,
 ) -> tuple[int, dict[str, Any]]:
-    """(status, JSON body) for one completed-tasks read; ``read`` runs the query on the store (``SyncStore.read``)."""
+    """(status, JSON body) for one REST read of ``REST_PATHS``; ``read`` runs the query on the store
+    (``SyncStore.read``)."""
     try:
-        query = parse_query(COMPLETED_PATHS[path], query_string)
+        reader = (
+            archived_reader(query_string)
+            if path == ARCHIVED_PROJECTS_PATH
+            else completed_reader(parse_query(COMPLETED_PATHS[path], query_string))
+        )
     except RequestError as exc:
         return exc.status, exc.body
-    return 200, read(completed_reader(query))
+    return 200, read(reader)

@@ -31,7 +31,7 @@ from tools_server.plans import UndoRecord
 from tools_server.state.memory import MemoryState
 from tools_server.state.store import AccountState, Releaser, StateBackend
 from tools_server.sync.client import Deadline, RequestRejected, SyncClient, TokenRejected
-from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES, Command, SyncResponse
+from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES, Command, Project, SyncResponse
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.recover import missing_ids, new_ids, recover_ids
 from tools_server.sync.send import Outcome, Progress, Report, send
@@ -47,6 +47,8 @@ MAX_OWN_CURSORS = 32
 # not get past the question (3 + 2 tasks in two calls need a confirmation on the second).
 DELETE_UNCONFIRMED_MAX = 3
 DELETE_WINDOW_SECONDS = 600.0
+# Pages of 200 archived projects read at most per call (a read that must end, even on a huge account).
+MAX_ARCHIVED_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -284,6 +286,22 @@ class Session:
 
     async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
         return await self.account.request(client, commands)
+
+    async def read_archived(self, client: SyncClient) -> list[Project]:
+        """Every archived project (``GET /projects/archived``, page by page, bounded), kept in the mirror so they can
+        be named: full syncs leave them out."""
+        found: list[Project] = []
+        cursor: str | None = None
+        for _ in range(MAX_ARCHIVED_PAGES):
+            params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+            await self.state.spend_request(self.clock.now().timestamp())
+            page = await client.archived_projects(params)
+            found += page.results
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        self.mirror.keep_archived(found)
+        return [p for p in found if p.id in self.mirror.archived_projects]
 
     async def ensure_synced(self, client: SyncClient) -> None:
         if not self.mirror.synced:
