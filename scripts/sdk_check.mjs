@@ -310,7 +310,34 @@ async function main() {
         step = 'REST completed tasks by completion date'
         expect(step, Array.isArray(completed.items), 'no items array')
         console.log(`ok   ${step} (${completed.items.length} tasks)`)
-        const changedSince = removed
+        const shelved = await sync('commands: two projects archived, for the REST read', {
+            syncToken: removed.syncToken,
+            resourceTypes: everyType,
+            commands: [
+                ...['p_shelf1', 'p_shelf2'].flatMap((tempId) => [
+                    command('project_add', { name: tempId }, tempId),
+                    command('project_archive', { id: tempId }),
+                ]),
+                command('note_add', { itemId: ids.t_standup, content: 'moved to 9:30' }, 'n_kept'),
+            ],
+        })
+        step = 'REST archived projects, a page of one and the next'
+        const page = await api.getArchivedProjects({ limit: 1 })
+        expect(step, page.results.length === 1 && page.nextCursor, 'no first page with a cursor')
+        const rest = await api.getArchivedProjects({ limit: 1, cursor: page.nextCursor })
+        const names = [...page.results, ...rest.results].map((p) => p.name).sort()
+        expect(step, names.join() === 'p_shelf1,p_shelf2' && rest.nextCursor === null, `pages: ${names}`)
+        console.log(`ok   ${step}`)
+        step = 'REST comments on tasks and on a project'
+        // The task's comment was deleted above: it is left out; the project's is there.
+        const onTask = await api.getComments({ taskId: ids.t_review })
+        const onProject = await api.getComments({ projectId: ids.p_work, limit: 200 })
+        expect(step, onTask.results.length === 0 && onTask.nextCursor === null, 'a deleted comment listed')
+        const kept = await api.getComments({ taskId: ids.t_standup })
+        expect(step, kept.results.some((c) => c.content === 'moved to 9:30'), 'task comment missing')
+        expect(step, onProject.results.some((c) => c.content === 'kick-off notes'), 'project comment missing')
+        console.log(`ok   ${step}`)
+        const changedSince = shelved
 
         await sync('incremental sync, nothing changed', { syncToken: changedSince.syncToken, resourceTypes: everyType })
         const after = await sync('full sync after the changes, ["all"]', { syncToken: '*', resourceTypes: ['all'] })

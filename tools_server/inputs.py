@@ -221,7 +221,11 @@ class ItemChanges(_Strict):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT_CHARS)] | None
     ) = None
     description: Annotated[str | None, Field(max_length=MAX_DESCRIPTION_CHARS)] = None
-    labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
+    labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = Field(
+        default=None, description="Replaces the whole list"
+    )
+    add_labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
+    remove_labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
     priority: Annotated[int, Field(ge=1, le=4, description="4 = most urgent (p1)")] | None = None
     due: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="Natural language; replaces any recurrence"
@@ -244,6 +248,12 @@ class ItemChanges(_Strict):
                 continue  # cleared first, then the given ones are added: a replacement
             if (name == "due" and given) or (name != "due" and getattr(self, name) is not None):
                 raise ValueError(f"{name} is both set and cleared")
+        edits = [name for name in ("add_labels", "remove_labels") if getattr(self, name) is not None]
+        if edits and (self.labels is not None or "labels" in (self.clear or ())):
+            raise ValueError(f"{edits[0]} edits the labels; labels / clear ['labels'] replace them: give one")
+        both = {n.casefold() for n in self.add_labels or ()} & {n.casefold() for n in self.remove_labels or ()}
+        if both:
+            raise ValueError(f"label '{sorted(both)[0]}' is both in add_labels and remove_labels")
         return self
 
 

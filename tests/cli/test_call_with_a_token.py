@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -59,3 +61,37 @@ def test_a_write_whose_state_cannot_be_kept_is_reported_as_it_landed_with_a_warn
         assert "warning: the state file" in added.stderr and "cannot be kept" in added.stderr
         assert "Traceback" not in added.stderr
         assert _contents(sync.url) == ["Once"]
+
+
+def _sync(url: str, *commands: Mapping[str, object]) -> dict[str, object]:
+    body = {"sync_token": "*", "resource_types": ["projects"], "commands": list(commands)}
+    answer = httpx.post(url, json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    result: dict[str, object] = answer.json()
+    return result
+
+
+def test_a_project_archived_before_the_session_is_listed_and_unarchived_by_name(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with local_api(tmp_path / "account.db", token=TOKEN) as sync:
+        made = _sync(sync.url, *({"type": "project_add", "uuid": f"u{n}", "temp_id": n, "args": {"name": n}}
+                                 for n in ("Old taxes", "Old trip")))  # fmt: skip
+        ids = cast(dict[str, str], made["temp_id_mapping"])
+        _sync(sync.url, *({"type": "project_archive", "uuid": f"a{n}", "args": {"id": i}} for n, i in ids.items()))
+        # The documented read, paged: one project a page, the cursor to the next.
+        rest = sync.url.removesuffix("/sync") + "/projects/archived"
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        first = httpx.get(rest, params={"limit": "1"}, headers=auth, timeout=30).json()
+        second = httpx.get(rest, params={"limit": "1", "cursor": first["next_cursor"]}, headers=auth, timeout=30)
+        paged = [p["name"] for p in [*first["results"], *second.json()["results"]]]
+        assert sorted(paged) == ["Old taxes", "Old trip"] and second.json()["next_cursor"] is None
+
+        listed = _call(home, sync.url, "query_changes", json.dumps({"archived": True}))
+        assert listed.returncode == 0, listed.stderr
+        assert f"Archived projects (id): Old taxes ({ids['Old taxes']}), Old trip ({ids['Old trip']})" in listed.stdout
+        back = _call(home / "other", sync.url, "manage_projects",
+                     json.dumps({"ops": [{"op": "unarchive", "kind": "project", "id": "Old trip"}]}))  # fmt: skip
+        assert back.returncode == 0, back.stderr
+        assert "Applied 1" in back.stdout, back.stdout
+        active = cast(list[dict[str, object]], _sync(sync.url)["projects"])
+        assert "Old trip" in [p["name"] for p in active] and "Old taxes" not in [p["name"] for p in active]

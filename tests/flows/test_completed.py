@@ -145,7 +145,8 @@ async def test_reopen_names_the_tasks_by_title_from_the_backends_answer_in_one_r
             async with connected(h, reopening) as client:
                 h.transport.reset()
                 result = await client.call_tool("reopen_items", {"ids": [*ids, "nope"]})
-                assert h.transport.count == 1
+                # One write; a new connection's first call reads first (commands never go with sync_token "*").
+                assert h.transport.writes() == 1 and h.transport.count == 2
                 said = text_of(result)
                 assert said.startswith(f"Reopened 2 of 3 tasks: 'Buy milk' ({ids[0]}), 'Call mum' ({ids[1]}).")
                 assert "#2 'nope'" in said, said
@@ -154,9 +155,13 @@ async def test_reopen_names_the_tasks_by_title_from_the_backends_answer_in_one_r
 
 async def test_reopen_of_an_unknown_id_fails_per_task_and_bad_input_sends_nothing() -> None:
     async with harness() as h, connected(h) as client:
-        result = await client.call_tool("reopen_items", {"ids": ["nope"]})
+        # One id not shaped as an id (Todoist: INVALID_TEMP_ID), one that is but names nothing (ITEM_NOT_FOUND).
+        result = await client.call_tool("reopen_items", {"ids": ["nope", "6VcwgSyMJtU2d0AB"]})
         data = structured(result)
-        assert data["failed"] == 1 and data["failures"][0]["error_tag"], text_of(result)
+        assert data["failed"] == 2 and {f["error_tag"] for f in data["failures"]} == {"ITEM_NOT_FOUND"}
+        said = text_of(result)
+        assert "no completed task with id nope" in said and "no completed task with id 6VcwgSyMJtU2d0AB" in said
+        assert "INVALID_TEMP_ID" not in said, said
         h.transport.reset()
         empty = await client.call_tool("reopen_items", {"ids": []})
         assert empty.is_error and "ids" in text_of(empty) and h.transport.count == 0

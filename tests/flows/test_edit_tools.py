@@ -233,3 +233,38 @@ async def test_find_items_evaluates_filters_over_the_mirror_without_another_requ
         assert ghost["unknown"] == ["#Nowhere"] and ghost["lists"][0]["tasks"] == []
         bad = await client.call_tool("find_items", {"filter": "p1 & (today"})
         assert bad.is_error and "filter:" in text_of(bad) and "position" in text_of(bad)
+
+
+async def test_add_and_remove_labels_keep_the_others_and_the_overview_names_the_labels() -> None:
+    async with harness() as h, connected(h) as client:
+        made = structured(await client.call_tool("manage_projects", {"ops": [{"op": "add", "kind": "label",
+                                                                               "name": "calls"}]}))  # fmt: skip
+        assert made["ok"] == 1
+        (task,) = await add(client, {"content": "Ring the bank", "labels": ["calls", "errand"]})
+        # Someone tags it elsewhere after our last look: the edit starts from the task as it is now.
+        await h.raw_sync({"commands": [{"type": "item_update", "uuid": "u-elsewhere",
+                                        "args": {"id": task, "labels": ["calls", "errand", "Home"]}}]})  # fmt: skip
+        reply = await client.call_tool("update_items", {"items": [{"id": task, "add_labels": ["waiting", "CALLS"],
+                                                                  "remove_labels": ["errand"]}]})  # fmt: skip
+        assert structured(reply)["ok"] == 1, text_of(reply)
+        assert (await by_content(h))["Ring the bank"]["labels"] == ["calls", "Home", "waiting"]
+        overview = await client.call_tool("query_changes", {})
+        said = "Labels (open tasks): @calls (1), @errand (0), @Home (1), @waiting (1)"  # errand: a label, unused
+        assert said in text_of(overview), text_of(overview)
+        assert structured(overview)["labels"][0] == {"name": "calls", "tasks": 1}
+        undone = await client.call_tool("undo", {})
+        assert "reverted 1 task" in text_of(undone), text_of(undone)
+        assert (await by_content(h))["Ring the bank"]["labels"] == ["calls", "errand", "Home"]
+
+
+async def test_labels_and_a_label_edit_together_are_refused_and_nothing_is_sent() -> None:
+    async with harness() as h, connected(h) as client:
+        (task,) = await add(client, {"content": "t", "labels": ["a"]})
+        h.transport.reset()
+        for change in ({"labels": ["b"], "add_labels": ["c"]}, {"clear": ["labels"], "remove_labels": ["a"]},
+                       {"add_labels": ["x"], "remove_labels": ["X"]}):  # fmt: skip
+            reply = await client.call_tool("update_items", {"items": [{"id": task, **change}]})
+            assert reply.is_error and "labels" in text_of(reply), text_of(reply)
+        assert h.transport.count == 0
+        missing = await client.call_tool("update_items", {"items": [{"id": "nope", "add_labels": ["c"]}]})
+        assert structured(missing)["failed"] == 1 and "no open task with id nope" in text_of(missing)

@@ -40,7 +40,7 @@ async def test_add_item_sets_absolute_and_relative_reminders_in_the_same_request
                 {"content": "Call mum", "reminders": [{"due": "tomorrow 9am"}, {"due": "2026-11-26 18:00"}]},
             ],
         )
-        assert h.transport.count == 1
+        assert h.transport.writes() == 1 and h.transport.count == 2  # the session's first read, then the write
         dentist, mum = data["ids"]
         found = await reminders(h)
         by_item = {(r["item_id"], r["type"]) : r for r in found}  # fmt: skip

@@ -209,3 +209,34 @@ def test_local_api_serves_the_completed_reads_over_http(tmp_path: Path) -> None:
         bad = httpx.get(base + BY_COMPLETION, params={**WEEK, "limit": 500}, headers=AUTH, timeout=30)
         assert bad.status_code == 400 and bad.json()["error_extra"]["argument"] == "limit"
         assert httpx.get(base + BY_COMPLETION, params=WEEK, timeout=30).status_code == 401
+
+
+@pytest.mark.anyio
+async def test_comments_of_a_completed_task_and_of_a_project_are_listed_in_pages(
+    store: SyncStore, http: httpx.AsyncClient
+) -> None:
+    ids = complete_at(store, {"Filed taxes": "2026-11-20T10:00:00Z"})
+    task = ids["Filed taxes"]
+    project = run(store, cmd("project_add", {"name": "Home"}, temp_id="p"))["p"]
+    notes = run(store, *(cmd("note_add", {"item_id": task, "content": f"c{n}"}, temp_id=f"n{n}") for n in range(3)),
+                cmd("note_add", {"project_id": project, "content": "plan"}, temp_id="pn"))  # fmt: skip
+    run(store, cmd("note_delete", {"id": notes["n1"]}))
+    seen: list[str] = []
+    params: dict[str, Any] = {"task_id": task, "limit": 1}
+    for _ in range(3):
+        response = await http.get("/api/v1/comments", params=params, headers=AUTH)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == {"results", "next_cursor"}
+        seen += [c["content"] for c in body["results"]]
+        if body["next_cursor"] is None:
+            break
+        params["cursor"] = body["next_cursor"]
+    assert sorted(seen) == ["c0", "c2"]  # the deleted one is left out
+    on_project = (await http.get("/api/v1/comments", params={"project_id": project}, headers=AUTH)).json()
+    assert [c["content"] for c in on_project["results"]] == ["plan"] and on_project["next_cursor"] is None
+    await refused(http, "/api/v1/comments", "task_id")
+    await refused(http, "/api/v1/comments", "cursor", task_id=task, cursor="garbled")
+    # A cursor of one task's comments is no cursor of another's.
+    first = (await http.get("/api/v1/comments", params={"task_id": task, "limit": 1}, headers=AUTH)).json()
+    await refused(http, "/api/v1/comments", "cursor", project_id=project, cursor=first["next_cursor"])

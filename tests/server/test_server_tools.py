@@ -24,7 +24,8 @@ async def test_add_item_creates_the_task_in_the_store_and_returns_its_id() -> No
         items = await h.active_items()
         assert [(i["id"], i["content"], i["priority"]) for i in items] == [(new_id, "Buy milk", 4)]
         assert new_id in text_of(result)
-        assert h.transport.count == 1
+        # One write, after the session's first read (commands never travel with sync_token "*").
+        assert h.transport.writes() == 1 and h.transport.count == 2
 
 
 async def test_subtask_tree_is_one_request_and_keeps_the_hierarchy() -> None:
@@ -39,7 +40,7 @@ async def test_subtask_tree_is_one_request_and_keeps_the_hierarchy() -> None:
         result = await client.call_tool("add_item", {"items": [tree]})
         data = structured(result)
         assert data["ok"] == 4, text_of(result)
-        assert h.transport.count == 1
+        assert h.transport.writes() == 1 and h.transport.count == 2  # the session's first read, then the write
         by_content = {i["content"]: i for i in await h.active_items()}
         assert by_content["Book flight"]["parent_id"] == by_content["Trip"]["id"]
         assert by_content["Compare prices"]["parent_id"] == by_content["Book flight"]["id"]
@@ -281,7 +282,7 @@ async def test_query_changes_bounds_the_listing_with_a_more_count() -> None:
         data = structured(result)
         assert len(data["tasks"]) == 5 and data["more"] == 25
         assert "+25 more" in text_of(result)
-        assert h.transport.count == 2
+        assert h.transport.count == 3  # the session's first read, the write, query_changes' read
 
 
 # What a model reads of the tool list on every turn: names, titles, descriptions and input schemas (issue 22).

@@ -241,6 +241,7 @@ def pending_writes(draw: st.DrawFn) -> PendingWrite:
                 "extras": some,
                 "target": st.none() | ids,
                 "shared": st.none() | ids,
+                "missing": st.none() | texts,
             },
         )
         fields = {"steps": st.lists(step, max_size=3).map(tuple), "notes": st.lists(texts, max_size=2).map(tuple)}

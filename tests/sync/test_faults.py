@@ -115,7 +115,7 @@ async def test_a_thousand_writes_under_faults_lose_nothing_and_duplicate_nothing
 
 @dataclass
 class DropResponses(httpx.AsyncBaseTransport):
-    """The backend commits every request but no response arrives while ``dropping`` is set."""
+    """The backend commits every write but its response never arrives while ``dropping`` is set."""
 
     inner: httpx.AsyncBaseTransport
     dropping: bool = True
@@ -124,7 +124,8 @@ class DropResponses(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         await response.aread()
-        if self.dropping:
+        # Writes only: the session's first read (no write goes with sync_token "*") still arrives.
+        if self.dropping and b'"commands"' in request.content:
             raise httpx.ReadError("connection reset after commit", request=request)
         self.delivered += 1
         return response
@@ -338,3 +339,65 @@ async def test_two_thousand_writes_under_every_fault_end_confirmed_with_no_dupli
     )
     assert timed.longest <= CALL_BUDGET
     assert all(injected[k] > 0 for k, _ in rates.edges()), injected
+
+
+@dataclass
+class StripIds:
+    """The real local backend behind an ``httpx.MockTransport`` that takes ``temp_id_mapping`` out of every answer
+    (Todoist may do so, Doist's server code says), and with ``blind`` the objects a created id could be found by."""
+
+    inner: httpx.AsyncBaseTransport
+    blind: bool = False
+    stripping: bool = True
+
+    async def forward(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        body = json.loads(await response.aread())
+        sent = json.loads(request.content) if request.content else {}  # REST reads (GET) carry no body
+        if self.stripping and "commands" in sent:
+            body.pop("temp_id_mapping", None)
+        if self.blind and self.stripping:
+            body.pop("items", None)
+        return httpx.Response(response.status_code, json=body)
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.forward)
+
+
+async def test_created_tasks_whose_ids_the_answer_leaves_out_are_found_and_undo_reverts_them() -> None:
+    strips: list[StripIds] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        strips.append(StripIds(inner))
+        return strips[0].transport()
+
+    async with harness(wrap=wrap) as h, connected(h) as client:
+        reply = await client.call_tool("add_item", {"items": [{"content": "a", "subtasks": [{"content": "a1"}]},
+                                                              {"content": "b"}]})  # fmt: skip
+        data = structured(reply)
+        items = {i["content"]: i["id"] for i in await h.active_items()}
+        assert data["ok"] == 3 and data["ids"] == [items["a"], items["a1"], items["b"]], text_of(reply)
+        assert all(i in text_of(reply) for i in items.values()) and data.get("resend") is None
+        undone = await client.call_tool("undo", {"write": data["write"]})
+        assert "reverted 2 tasks" in text_of(undone), text_of(undone)  # a1 goes with a
+        assert await h.active_items() == []
+
+
+async def test_created_tasks_whose_ids_cannot_be_found_are_pending_and_a_resend_brings_them() -> None:
+    strips: list[StripIds] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        strips.append(StripIds(inner, blind=True))
+        return strips[0].transport()
+
+    async with harness(wrap=wrap) as h, connected(h) as client:
+        reply = await client.call_tool("add_item", {"items": [{"content": "a"}, {"content": "b"}]})
+        data = structured(reply)
+        assert data["ok"] == 0 and data["ids"] == [None, None] and data["resend"] in text_of(reply), text_of(reply)
+        assert {f["error_tag"] for f in data["failures"]} == {"UNCONFIRMED"}
+        assert text_of(reply).startswith("Added 0 of 2"), text_of(reply)
+        strips[0].stripping = False
+        done = structured(await client.call_tool("resend_writes", {"batch": data["resend"]}))
+        items = {i["content"]: i["id"] for i in await h.active_items()}
+        assert sorted(items) == ["a", "b"]  # each once: the resend was answered from the backend's record
+        assert done["ok"] == 2 and done["ids"] == [items["a"], items["b"]]

@@ -6,12 +6,14 @@ from tools_server.cursors.own_writes import Ahead, OwnWrites, mark_own_writes, o
 from tools_server.cursors.seen_resources import ObjectType, SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.cursors.view import (
+    ArchivedBrief,
     ChangesResult,
     TaskBrief,
     View,
     brief,
     change_line,
     diff,
+    label_briefs,
     ordered_tasks,
     project_briefs,
     task_line,
@@ -19,6 +21,7 @@ from tools_server.cursors.view import (
 
 __all__ = [
     "Ahead",
+    "ArchivedBrief",
     "ChangesResult",
     "ObjectType",
     "OwnWrites",
@@ -29,6 +32,7 @@ __all__ = [
     "brief",
     "change_line",
     "diff",
+    "label_briefs",
     "mark_own_writes",
     "ordered_tasks",
     "own_writes",

@@ -100,10 +100,22 @@ class ProjectBrief(BaseModel):
     inbox: bool | None = None
 
 
+class ArchivedBrief(BaseModel):
+    id: str
+    name: str
+
+
+class LabelBrief(BaseModel):
+    name: str
+    tasks: int
+
+
 class ChangesResult(BaseModel):
     cursor: str
     overview: bool
     projects: list[ProjectBrief] | None = None
+    labels: list[LabelBrief] | None = None
+    archived: list[ArchivedBrief] | None = None  # only when asked for
     tasks: list[TaskBrief] | None = None
     changes: list[Change] | None = None
     more: int = 0
@@ -198,6 +210,22 @@ def project_briefs(mirror: Mirror) -> list[ProjectBrief]:
     return [
         ProjectBrief(id=p.id, name=p.name, tasks=counts.get(p.id, 0), inbox=p.inbox_project or None) for p in projects
     ]
+
+
+def label_briefs(mirror: Mirror) -> list[LabelBrief]:
+    """The account's labels in their order, then names open tasks carry that are no label of the account (shared
+    labels), each with its open tasks; names compared case-insensitively, as Todoist does."""
+    counts: dict[str, int] = {}
+    spelt: dict[str, str] = {}
+    for item in mirror.items.values():
+        for name in item.labels:
+            key = name.casefold()
+            counts[key] = counts.get(key, 0) + 1
+            spelt.setdefault(key, name)
+    own = sorted(mirror.labels.values(), key=lambda label: (label.item_order is None, label.item_order or 0))
+    briefs = [LabelBrief(name=label.name, tasks=counts.pop(label.name.casefold(), 0)) for label in own]
+    briefs += [LabelBrief(name=spelt[key], tasks=count) for key, count in sorted(counts.items())]
+    return briefs
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -85,6 +85,8 @@ class WriteSpec(Generic[A]):
     # incremental read first, so a change made elsewhere since our last request is planned with, not overwritten.
     refresh: Callable[[A], bool] = _never
     missed_names: Callable[[Planned], bool] = _never  # a name was not found: one more sync may know it
+    # A missed name may be an archived project's (full syncs leave them out): read those too before failing.
+    archived: Callable[[A], bool] = _never
     extra: Callable[[WriteResult, PendingWrite], str] = _no_extra  # said after the counts of a sent write
     recurrence: bool = False  # report which tasks recurred instead of completing
     # What the write deletes, whose completed tasks (which the mirror does not hold) go along: read and counted
@@ -97,22 +99,26 @@ class WriteSpec(Generic[A]):
 
 
 async def _plan(spec: WriteSpec[A], session: Session, client: SyncClient, args: A) -> Planned:
-    # Plain writes do not need the mirror, and then their first request both writes and does the full sync.
+    # Plain writes do not need the mirror: their first request reads it (state/sessions.py), then writes.
     fresh = not session.mirror.synced
     if spec.refresh(args):
         await session.request(client)
         fresh = True
     elif spec.needs_mirror(args):
         await session.ensure_synced(client)
+    archived = spec.archived(args)
     try:
         planned = spec.planner(args, session.mirror)
-        if fresh or not spec.missed_names(planned):
+        if not spec.missed_names(planned) or (fresh and not archived):
             return planned
     except PlanError:
-        if fresh:
+        if fresh and not archived:
             raise
-    # The name may belong to a project created elsewhere since our last sync: look once more before failing.
-    await session.request(client)
+    if not fresh:
+        # The name may belong to a project created elsewhere since our last sync: look once more before failing.
+        await session.request(client)
+    if archived:
+        await session.read_archived(client)
     return spec.planner(args, session.mirror)
 
 

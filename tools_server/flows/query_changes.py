@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from tools_server.cursors import (
+    ArchivedBrief,
     ChangesResult,
     View,
     brief,
     change_line,
     diff,
+    label_briefs,
     ordered_tasks,
     project_briefs,
     task_line,
@@ -17,11 +19,25 @@ from tools_server.sync.client import SyncClient
 from tools_server.user import account_line
 
 MAX_PROJECTS_LISTED = 50
+MAX_LABELS_LISTED = 100
 
 
 async def query_changes_result(
-    session: Session, client: SyncClient, cursor: str | None, limit: int
+    session: Session, client: SyncClient, cursor: str | None, limit: int, archived: bool = False
 ) -> tuple[str, ChangesResult]:
+    text, result = await _changes(session, client, cursor, limit)
+    if not archived:
+        return text, result
+    # Full syncs leave archived projects out: read apart, and kept so manage_projects can unarchive them by name.
+    projects = sorted(await session.read_archived(client), key=lambda p: p.name.casefold())
+    listed = projects[:MAX_PROJECTS_LISTED]
+    shown = ", ".join(f"{p.name} ({p.id})" for p in listed) or "none"
+    more = f", +{len(projects) - len(listed)} more" if len(projects) > len(listed) else ""
+    result.archived = [ArchivedBrief(id=p.id, name=p.name) for p in listed]
+    return f"{text}\nArchived projects (id): {shown}{more}", result
+
+
+async def _changes(session: Session, client: SyncClient, cursor: str | None, limit: int) -> tuple[str, ChangesResult]:
     view = await session.get_view(cursor) if cursor else None
     await session.request(client)
     resynced = session.resynced
@@ -59,16 +75,27 @@ async def _overview(session: Session, cursor: str, view: View, limit: int, note:
     if len(projects) > len(listed):
         project_text += f", +{len(projects) - len(listed)} more"
     counts = f"{len(mirror.sections)} sections, {len(mirror.labels)} labels, {len(mirror.notes)} comments"
+    labels = label_briefs(mirror)
     lines = [
         note + account_line(mirror, session.clock.now()),
         f"Projects (id, open tasks): {project_text}",
         f"Active tasks: {len(tasks)}; {counts}",
     ]
+    if labels:
+        label_text = ", ".join(f"@{label.name} ({label.tasks})" for label in labels[:MAX_LABELS_LISTED])
+        if len(labels) > MAX_LABELS_LISTED:
+            label_text += f", +{len(labels) - MAX_LABELS_LISTED} more"
+        lines.append(f"Labels (open tasks): {label_text}")
     lines += [task_line(item, mirror) for item in shown]
     if more:
         lines.append(f"+{more} more (raise limit)")
     lines.append(f"cursor: {cursor} (pass it next time to get only changes)")
     result = ChangesResult(
-        cursor=cursor, overview=True, projects=listed, tasks=[brief(i, mirror.timezone) for i in shown], more=more
+        cursor=cursor,
+        overview=True,
+        projects=listed,
+        labels=labels[:MAX_LABELS_LISTED] or None,
+        tasks=[brief(i, mirror.timezone) for i in shown],
+        more=more,
     )
     return "\n".join(lines), result

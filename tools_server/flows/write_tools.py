@@ -145,7 +145,10 @@ UPDATE = WriteSpec[list[ItemChanges]](
     "Updated",
     lambda changes, m: Planned(task_plans.plan_update(changes, m)),
     undo="update",
-    refresh=lambda changes: any(c.due_date or c.due_datetime for c in changes),
+    # add_labels / remove_labels edit the task's labels as they are now, not as our last request saw them.
+    refresh=lambda changes: any(
+        c.due_date or c.due_datetime or c.add_labels is not None or c.remove_labels is not None for c in changes
+    ),
     needs_mirror=lambda changes: any("reminders" in (c.clear or ()) for c in changes),  # the task's reminders
 )
 
@@ -220,4 +223,5 @@ PROJECTS = WriteSpec[list[ProjectOp]](
     needs_mirror=lambda ops: any(op.op != "add" or op.parent is not None or op.project is not None for op in ops),
     deletes=lambda _ops, planned, mirror: _doomed(planned, mirror),
     missed_names=_missed_objects,
+    archived=lambda ops: any(op.op == "unarchive" and op.kind == "project" for op in ops),
 )

@@ -23,7 +23,7 @@ from tools_server.local.account import machine_timezone
 from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.oauth import OAUTH_PATHS, AuthorizationServer, TokenGate
 from tools_server.local.protocol import (
-    COMPLETED_PATHS,
+    REST_PATHS,
     Expected,
     HttpReply,
     check_head,
@@ -66,7 +66,7 @@ class SyncApp:
         if self._oauth is not None and scope["path"] in OAUTH_PATHS:
             await self._authorization(scope, receive, send, headers)
             return
-        if scope["path"] in COMPLETED_PATHS:  # REST reads: GET, no body
+        if scope["path"] in REST_PATHS:  # REST reads: GET, no body
             query = scope.get("query_string", b"").decode("latin-1")
             rest = partial(
                 rest_read, self._store, method=scope["method"], path=scope["path"], headers=headers, query=query,

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.errors import RequestError, auth_error, request_invalid, token_expired
 from tools_server.local.oauth import TokenGate
-from tools_server.local.rest import COMPLETED_PATHS, completed_reply
+from tools_server.local.rest import REST_PATHS, rest_reply
 from tools_server.local.store import SyncStore
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def handle_http(
     query: str = "",
 ) -> HttpReply:
     """``headers`` has lower-case names. ``expected_token`` None accepts any bearer token (in-process use)."""
-    if path in COMPLETED_PATHS:
+    if path in REST_PATHS:
         return rest_read(store, method=method, path=path, headers=headers, query=query, expected_token=expected_token)
     head = check_head(method=method, path=path, headers=headers, expected_token=expected_token)
     if isinstance(head, HttpReply):
@@ -115,7 +115,7 @@ def rest_read(
     except RequestError as exc:
         return _reply(exc.status, exc.body, exc.headers)
     try:
-        status, body = completed_reply(store.read, path, query)
+        status, body = rest_reply(store.read, path, query)
     except Exception:
         logger.exception("local backend failed on a REST read")
         return _error(500, "Internal error", "INTERNAL_ERROR")

@@ -1,4 +1,4 @@
-"""The documented REST reads of completed tasks (reference §4), answered from the store.
+"""The documented REST reads (reference §4) a Sync client needs beside the Sync endpoint, answered from the store.
 
 ``GET /api/v1/tasks/completed/by_completion_date`` lists completed tasks whose ``completed_at`` falls in
 [since, until] (at most 3 months), newest first; ``.../by_due_date`` those whose due date falls in it (at most 6
@@ -6,6 +6,11 @@ weeks), earliest due first, an all-day due counting for its whole day in the use
 ``{"items": [Task], "next_cursor": str | null}``. The cursor is opaque: it carries the last task returned (so
 completions made between pages neither repeat nor skip tasks) and a digest of the filters it was made for, and is
 refused with any other filters.
+
+``GET /api/v1/projects/archived`` (cursor, limit <= 200, default 50; Doist's SDK ``getArchivedProjects``) answers
+``{"results": [Project], "next_cursor": str | null}``: the archived projects a full sync leaves out, by id.
+``GET /api/v1/comments`` (task_id xor project_id, cursor, limit) answers the comments on one task (completed ones
+included) or project, oldest first, in the same envelope.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ COMPLETED_PATHS: dict[str, By] = {
     "/api/v1/tasks/completed/by_completion_date": "completion",
     "/api/v1/tasks/completed/by_due_date": "due",
 }
+ARCHIVED_PROJECTS_PATH = "/api/v1/projects/archived"
+COMMENTS_PATH = "/api/v1/comments"
+REST_PATHS = frozenset({*COMPLETED_PATHS, ARCHIVED_PROJECTS_PATH, COMMENTS_PATH})
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 _UNSUPPORTED = ("filter_query", "filter_lang")
@@ -240,14 +248,70 @@ def _due_key(task: Obj, query: CompletedQuery, zone: ZoneInfo) -> str | None:
     return timestamp(start) if inside else None
 
 
-def completed_reply(
+def _params(query_string: str) -> dict[str, str]:
+    try:
+        return {name: values[-1] for name, values in parse_qs(query_string, keep_blank_values=True).items()}
+    except ValueError:
+        raise request_invalid("query", "the query string cannot be read") from None
+
+
+def _paged(
+    where: str, args: tuple[Any, ...], bound: str, params: Mapping[str, str]
+) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
+    """One page of ``{"results", "next_cursor"}`` of the objects ``where`` selects, by id; the cursor carries the
+    last id returned and is bound to ``bound`` (the path and its filters)."""
+    limit = _limit(params.get("limit"))
+    given = params.get("cursor")
+    after = _decode_cursor(given, bound)[1] if given else ""
+
+    def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+        del now
+        sql = f"SELECT data FROM objects WHERE {where} AND id > ? ORDER BY id LIMIT ?"
+        rows = db.execute(sql, (*args, after, limit + 1)).fetchall()
+        page: list[Obj] = [json.loads(row[0]) for row in rows[:limit]]
+        cursor = _encode_cursor(bound, ("", page[-1]["id"])) if len(rows) > limit else None
+        return {"results": page, "next_cursor": cursor}
+
+    return read
+
+
+def archived_reader(query_string: str) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
+    """One page of archived projects, by id. RequestError on bad input."""
+    where = (
+        "kind = 'project' AND active = 0 AND json_extract(data, '$.is_archived') = 1"
+        " AND json_extract(data, '$.is_deleted') = 0"
+    )
+    return _paged(where, (), ARCHIVED_PROJECTS_PATH, _params(query_string))
+
+
+def comments_reader(query_string: str) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
+    """One page of the comments on a task (``task_id``) or a project (``project_id``), oldest (lowest id) first."""
+    params = _params(query_string)
+    task, project = params.get("task_id") or None, params.get("project_id") or None
+    if (task is None) == (project is None):
+        raise request_invalid("task_id", "give exactly one of task_id or project_id")
+    if task is not None:
+        where, args = "kind = 'note' AND json_extract(data, '$.item_id') = ?", (task,)
+    else:
+        where, args = "kind = 'project_note' AND json_extract(data, '$.project_id') = ?", (project,)
+    where += " AND json_extract(data, '$.is_deleted') = 0"
+    return _paged(where, args, f"{COMMENTS_PATH}?{task}&{project}", params)
+
+
+def rest_reply(
     read: Callable[[Callable[[sqlite3.Connection, datetime], dict[str, Any]]], dict[str, Any]],
     path: str,
     query_string: str,
 ) -> tuple[int, dict[str, Any]]:
-    """(status, JSON body) for one completed-tasks read; ``read`` runs the query on the store (``SyncStore.read``)."""
+    """(status, JSON body) for one REST read of ``REST_PATHS``; ``read`` runs the query on the store
+    (``SyncStore.read``)."""
     try:
-        query = parse_query(COMPLETED_PATHS[path], query_string)
+        if path == ARCHIVED_PROJECTS_PATH:
+            reader = archived_reader(query_string)
+        elif path == COMMENTS_PATH:
+            reader = comments_reader(query_string)
+        else:
+            reader = completed_reader(parse_query(COMPLETED_PATHS[path], query_string))
     except RequestError as exc:
         return exc.status, exc.body
-    return 200, read(completed_reader(query))
+    return 200, read(reader)

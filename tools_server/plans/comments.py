@@ -1,7 +1,8 @@
 """Pure: comment_items' writes as one Plan of note commands, and its listings from the mirror.
 
-Ids are checked against the mirror first: a comment on an unknown task or project, or an edit of an unknown comment,
-fails its own entry and is not sent.
+Ids are checked against the mirror first: a comment on a deleted task or an unknown project, or an edit of an
+unknown comment, fails its own entry and is not sent. A task the mirror does not hold may be a completed one (a full
+sync leaves those out): its comment is sent, and the backend says whether the task exists.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ def plan_comments(changes: CommentsInput, mirror: Mirror, *, new_uuid: NewUuid =
         if comment.task is not None:
             task = comment.task
             label = f"comment on {label_of(mirror, task)}"
-            known = task in mirror.items or mirror.gone.get(task, ("deleted",))[0] == "completed"
-            if not known:
-                steps.append(Step(index, label, error=LocalError("ITEM_NOT_FOUND", f"task: no task with id {task}")))
+            missing = f"task: no task with id {task}"
+            if mirror.gone.get(task, ("completed",))[0] == "deleted":
+                steps.append(Step(index, label, error=LocalError("ITEM_NOT_FOUND", missing)))
                 continue
             args = NoteAddArgs(item_id=task, content=comment.content)
+            command = NoteAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args)
+            steps.append(Step(index, label, command=command, missing=missing))
+            continue
         else:
             assert comment.project is not None  # NewComment requires one of the two
             project_id, error = resolve_project(mirror, comment.project)

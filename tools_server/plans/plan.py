@@ -35,6 +35,9 @@ class Step:
     target: str | None = None  # the task's id when ``command`` does not name it (a reminder-only update)
     # uuid of another command this step depends on: the item_reorder of Plan.after, or a listed ancestor's deletion
     shared: str | None = None
+    # Said instead of the backend's words when it does not know the object ``command`` names: a step sent for an
+    # object the mirror cannot hold (a completed task) is worded by what it was meant to find.
+    missing: str | None = None
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,9 @@ def _failed_extra(step: Step, outcome: Outcome) -> SyncError | None:
     return failed
 
 
+_UNKNOWN_ID_TAGS = frozenset({"ITEM_NOT_FOUND", "INVALID_TEMP_ID"})
+
+
 def step_result(step: Step, outcome: Outcome, mirror: Mirror, *, recurrence: bool = False) -> StepResult:
     """One step's result; for completions, whether the task recurred and its next due date."""
     if step.error is not None:
@@ -197,6 +200,17 @@ def step_result(step: Step, outcome: Outcome, mirror: Mirror, *, recurrence: boo
             if item is not None and item.due is not None and item.due.is_recurring:
                 result.recurred, result.next_due = True, show_due(item.due, mirror.timezone, rule=False)
         return result
+    if isinstance(status, SyncError) and step.missing is not None and status.error_tag in _UNKNOWN_ID_TAGS:
+        # An id that names nothing: Todoist says ITEM_NOT_FOUND, or INVALID_TEMP_ID when it is not shaped as an id.
+        return StepResult(
+            index=step.index,
+            status="error",
+            id=target,
+            parent_index=step.parent_index,
+            error_tag="ITEM_NOT_FOUND",
+            message=step.missing,
+            retryable=False,
+        )
     if isinstance(status, SyncError):
         tag = status.error_tag or (f"ERROR_{status.error_code}" if status.error_code is not None else "ERROR")
         return StepResult(

@@ -252,6 +252,12 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
         before = mirror.items.get(change.id)
         fields: dict[str, Any] = {"id": change.id}
         fields.update(given_fields(change, before, ("content", "description", "labels", "priority")))
+        if change.add_labels is not None or change.remove_labels is not None:
+            if before is None:
+                error = LocalError("ITEM_NOT_FOUND", f"id: no open task with id {change.id}")
+                steps.append(Step(index, change.id, error=error))
+                continue
+            fields["labels"] = edited_labels(before.labels, change.add_labels or (), change.remove_labels or ())
         clear = change.clear or []
         for name in clear:
             if name != "reminders":
@@ -276,6 +282,19 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
     return Plan(tuple(steps))
 
 
+def edited_labels(labels: Sequence[str], add: Sequence[str], remove: Sequence[str]) -> list[str]:
+    """The task's labels with ``remove`` taken out and ``add`` put after them, names compared as Todoist does
+    (case-insensitively), the ones kept spelt as they were."""
+    gone = {name.casefold() for name in remove}
+    kept = [name for name in labels if name.casefold() not in gone]
+    have = {name.casefold() for name in kept}
+    for name in add:
+        if name.casefold() not in have:
+            kept.append(name)
+            have.add(name.casefold())
+    return kept
+
+
 def reminder_commands(item_id: str, reminders: Sequence[ReminderIn], new_uuid: NewUuid) -> tuple[Command, ...]:
     """reminder_add per reminder: absolute with a due string, or relative with minute_offset (reference §3)."""
     commands: list[Command] = []
@@ -292,7 +311,12 @@ def plan_reopen(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4
     """item_uncomplete per id; completed tasks are not mirrored, so unknown ids are fine (the backend decides)."""
     unique, notes = _dedupe(ids)
     steps = tuple(
-        Step(i, label_of(mirror, item_id), command=ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)))
+        Step(
+            i,
+            label_of(mirror, item_id),
+            command=ItemUncomplete(uuid=new_uuid(), args=ItemIdArgs(id=item_id)),
+            missing=f"no completed task with id {item_id}",
+        )
         for i, item_id in enumerate(unique)
     )
     return Plan(steps, notes)

@@ -84,9 +84,10 @@ def register(server: MCPServer) -> None:
         ctx: ToolContext,
         cursor: Annotated[str | None, Field(max_length=64, description="From your previous call")] = None,
         limit: Annotated[int, Field(ge=1, le=500, description="Max tasks/changes listed")] = 50,
+        archived: Annotated[bool, Field(description="Also list archived projects")] = False,
     ) -> Annotated[CallToolResult, ChangesResult]:
         """No cursor: overview of projects and active tasks with ids. With cursor: only what changed elsewhere since."""
-        result = await run(ctx, lambda session, client: query_changes_result(session, client, cursor, limit))
+        result = await run(ctx, lambda session, client: query_changes_result(session, client, cursor, limit, archived))
         return for_board(ctx, result)
 
     server.add_resource(

@@ -79,7 +79,7 @@ def register(server: MCPServer) -> None:
         ctx: ToolContext,
         dry_run: bool = False,
     ) -> Written:
-        """Change fields of many tasks in one batch. due_date on a recurring task keeps its recurrence."""
+        """Change fields of many tasks in one batch."""
         return await write(ctx, write_tools.UPDATE, items, dry_run)
 
     @server.tool(title="Delete tasks", annotations=DELETE)

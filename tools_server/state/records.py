@@ -218,6 +218,7 @@ class StepRecord(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     extras: list[str] = []
     target: str | None = None
     shared: str | None = None
+    missing: str | None = None
 
 
 class PlanRecord(msgspec.Struct, forbid_unknown_fields=True):

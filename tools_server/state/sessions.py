@@ -31,8 +31,9 @@ from tools_server.plans import UndoRecord
 from tools_server.state.memory import MemoryState
 from tools_server.state.store import AccountState, Releaser, StateBackend
 from tools_server.sync.client import Deadline, RequestRejected, SyncClient, TokenRejected
-from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES, Command, SyncResponse
+from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES, Command, Project, SyncResponse
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.recover import missing_ids, new_ids, recover_ids
 from tools_server.sync.send import Outcome, Progress, Report, send
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ DELETE_UNCONFIRMED_MAX = 3
 DELETE_WINDOW_SECONDS = 600.0
 # Sessions (connections) one account may hold open on a replica, here and in front of the SDK's legacy sessions.
 MAX_SESSIONS_PER_ACCOUNT = 64
+# Pages of 200 archived projects read at most per call (a read that must end, even on a huge account).
+MAX_ARCHIVED_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,41 @@ class AccountCache:
     progress: Progress | None = None
 
     async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
-        """One Sync request (commands and a read) that also refreshes the mirror."""
+        """One Sync request (commands and a read) that also refreshes the mirror.
+
+        Commands never travel with ``sync_token: "*"``: Todoist may then leave ``temp_id_mapping`` out (Doist's own
+        server code says so), so an account with no token yet reads first (reference §6: the first call is a full
+        read). A created object whose id a response still leaves out is matched among the new objects it brought,
+        else among those of one more incremental read (sync/recover.py); one not found stays unmapped, and
+        sync/send.py keeps its command pending."""
+        if commands and self.sync_token == "*":
+            self._apply(await self._send(client, ()))
+        response = await self._send(client, commands)
+        missing = missing_ids(commands, response, {})
+        if not missing:
+            self._apply(response)
+            return response
+        mirror = self.mirror
+
+        def existed(table: str, oid: str) -> bool:
+            return oid in getattr(mirror, table)
+
+        response.temp_id_mapping.update(recover_ids(missing, response, existed, response.temp_id_mapping))
+        made = new_ids(response, existed)
+        self._apply(response)
+        missing = missing_ids(missing, response, {})
+        if missing:
+            logger.warning("the backend left out the ids of %d created objects; reading once more", len(missing))
+            later = await self._send(client, ())
+
+            def existed_before(table: str, oid: str) -> bool:
+                return oid in getattr(mirror, table) and (table, oid) not in made
+
+            response.temp_id_mapping.update(recover_ids(missing, later, existed_before, response.temp_id_mapping))
+            self._apply(later)
+        return response
+
+    async def _send(self, client: SyncClient, commands: Sequence[Command]) -> SyncResponse:
         token = self.sync_token
         deadline = self.scope.deadline
         on_wait = self.progress.waiting if self.progress is not None else None
@@ -102,27 +139,34 @@ class AccountCache:
                 on_wait=on_wait,
             )
         except RequestRejected as exc:
-            # A rejected request executed nothing, so sending the same uuids again with a full sync is safe; one
-            # resync, not a loop (reference §6: on a 4xx that names sync_token, reset to '*').
+            # A rejected request executed nothing, so sending the same uuids again is safe; one resync, not a loop
+            # (reference §6: on a 4xx that names sync_token, reset to '*'), and the commands after it, not with it.
             if token == "*" or exc.error.error_extra.get("argument") != "sync_token":
                 raise
             logger.warning("backend rejected the sync token; doing one full resync")
             response = await client.sync(
-                commands=commands,
-                sync_token="*",
-                resource_types=MIRRORED_RESOURCE_TYPES,
-                deadline=deadline,
-                on_wait=on_wait,
+                sync_token="*", resource_types=MIRRORED_RESOURCE_TYPES, deadline=deadline, on_wait=on_wait
             )
             self.resynced = True
+            if commands:
+                self._apply(response)
+                response = await client.sync(
+                    commands=commands,
+                    sync_token=self.sync_token,
+                    resource_types=MIRRORED_RESOURCE_TYPES,
+                    deadline=deadline,
+                    on_wait=on_wait,
+                )
         if response.full_sync and token != "*":
             self.resynced = True
+        return response
+
+    def _apply(self, response: SyncResponse) -> None:
         self.synced_at = self.clock.monotonic()
         self.mirror.apply(response)
         oldest = self.state.oldest_view_version()
         self.mirror.trim_log(self.mirror.version if oldest is None else min(oldest, self.mirror.version))
         self.sync_token = response.sync_token
-        return response
 
 
 @dataclass
@@ -244,6 +288,22 @@ class Session:
 
     async def request(self, client: SyncClient, commands: Sequence[Command] = ()) -> SyncResponse:
         return await self.account.request(client, commands)
+
+    async def read_archived(self, client: SyncClient) -> list[Project]:
+        """Every archived project (``GET /projects/archived``, page by page, bounded), kept in the mirror so they can
+        be named: full syncs leave them out."""
+        found: list[Project] = []
+        cursor: str | None = None
+        for _ in range(MAX_ARCHIVED_PAGES):
+            params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+            await self.state.spend_request(self.clock.now().timestamp())
+            page = await client.archived_projects(params)
+            found += page.results
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        self.mirror.keep_archived(found)
+        return [p for p in found if p.id in self.mirror.archived_projects]
 
     async def ensure_synced(self, client: SyncClient) -> None:
         if not self.mirror.synced:

@@ -39,9 +39,11 @@ from tools_server.sync.failures import (
     parse_retry_after,
 )
 from tools_server.sync.responses import (
+    ArchivedProjectsPage,
     SyncError,
     SyncResponse,
     UnreadableResponse,
+    read_archived_page,
     read_completed_page,
     read_response,
 )
@@ -187,6 +189,16 @@ class SyncClient:
             return read_completed_page(response.content)
         except UnreadableResponse as exc:
             raise BackendUnavailable(self._redact(f"backend sent a malformed completed-tasks page ({exc})")) from None
+
+    async def archived_projects(self, params: Mapping[str, str]) -> ArchivedProjectsPage:
+        """One page of ``GET /api/v1/projects/archived`` (cursor, limit): the archived projects full syncs leave out."""
+        url = rest_url(self._url, "projects/archived")
+        headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
+        response = await self._exchange(lambda _: self._http.get(url, params=dict(params), headers=headers), (), None)
+        try:
+            return read_archived_page(response.content)
+        except UnreadableResponse as exc:
+            raise BackendUnavailable(self._redact(f"backend sent a malformed archived-projects page ({exc})")) from None
 
     async def _exchange(
         self,

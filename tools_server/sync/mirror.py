@@ -171,6 +171,13 @@ class Mirror:
         if user.lang:
             self.lang = user.lang
 
+    def keep_archived(self, projects: Collection[Project]) -> None:
+        """Archived projects read apart (``GET /projects/archived``): kept so they can be named, unless a Sync
+        response since says they are active again (then they are in ``projects``)."""
+        for project in projects:
+            if project.is_archived and not project.is_deleted and project.id not in self.projects:
+                self.archived_projects[project.id] = project
+
     def _hide_archived(self, response: SyncResponse) -> set[str]:
         """Tasks of a project archived in this response leave the mirror, as they leave a full sync; unarchiving
         sends them again."""

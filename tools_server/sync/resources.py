@@ -214,3 +214,10 @@ class CompletedTask(Record):
 class CompletedPage(Record):
     items: tuple[CompletedTask, ...] = ()
     next_cursor: str | None = None
+
+
+class ArchivedProjectsPage(Record):
+    """One page of ``GET /api/v1/projects/archived``."""
+
+    results: tuple[Project, ...] = ()
+    next_cursor: str | None = None

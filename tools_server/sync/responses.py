@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from tools_server.sync.lenient import Record, decoder, describe, read
 from tools_server.sync.resource_types import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
 from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
+from tools_server.sync.resources import ArchivedProjectsPage as ArchivedProjectsPage
 from tools_server.sync.resources import CommandStatus as CommandStatus
 from tools_server.sync.resources import CompletedPage as CompletedPage
 from tools_server.sync.resources import CompletedTask as CompletedTask
@@ -228,10 +229,23 @@ def _short(value: object) -> str:
 _COMPLETED_PAGE = decoder(CompletedPage)
 
 
+_ARCHIVED_PAGE = decoder(ArchivedProjectsPage)
+_PageT = TypeVar("_PageT", CompletedPage, ArchivedProjectsPage)
+
+
 def read_completed_page(content: bytes) -> CompletedPage:
     """One page of completed tasks; ``UnreadableResponse`` (where and why) when it is not one."""
+    return _read_page(CompletedPage, _COMPLETED_PAGE, content)
+
+
+def read_archived_page(content: bytes) -> ArchivedProjectsPage:
+    """One page of archived projects; ``UnreadableResponse`` (where and why) when it is not one."""
+    return _read_page(ArchivedProjectsPage, _ARCHIVED_PAGE, content)
+
+
+def _read_page(cls: type[_PageT], strict: msgspec.json.Decoder[_PageT], content: bytes) -> _PageT:
     try:
-        return read(CompletedPage, _COMPLETED_PAGE, content)
+        return read(cls, strict, content)
     except msgspec.ValidationError as exc:
         where, why = describe(exc)
         raise UnreadableResponse(f"{where or 'body'}: {why}") from None

@@ -14,6 +14,7 @@ from typing import Literal
 from tools_server.sync.batch import chunk_commands, rewrite_temp_ids
 from tools_server.sync.commands import Command, SyncError, SyncResponse
 from tools_server.sync.failures import Forbidden, SyncFailure, TokenRejected
+from tools_server.sync.recover import missing_ids
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class NotConfirmed:
 
 Status = Literal["ok"] | SyncError | NotConfirmed
 _NO_STATUS = NotConfirmed("UNCONFIRMED", "the backend's response had no status for this command", True)
+_NO_ID = NotConfirmed("UNCONFIRMED", "the backend confirmed it but did not say the new object's id", True)
 
 
 @dataclass
@@ -120,6 +122,10 @@ async def send(
         for command in chunk:
             outcome.statuses[command.uuid] = returned.get(command.uuid, _NO_STATUS)
         outcome.temp_id_mapping.update(response.temp_id_mapping)
+        # Created, by the backend's word, but with no id even after a look (state/sessions.py): reported as an add
+        # with no id it could be neither edited nor undone. A resend with its uuid is answered with its id.
+        for command in missing_ids(chunk, response, outcome.temp_id_mapping):
+            outcome.statuses[command.uuid] = _NO_ID
         if progress is not None:
             await progress.chunk_done()
     return outcome
