@@ -275,6 +275,19 @@ async function main() {
         expect(step, (extended.reminders ?? []).length === 2, 'reminders missing')
         expect(step, (extended.remindersLocation ?? []).length === 1, 'location reminder missing')
         expect(step, (extended.filters ?? []).length === 1, 'filter missing')
+        // filter_update_orders goes out as this server sends it (the SDK would rewrite the keys of id_order_mapping,
+        // reference §1); the SDK then validates the reordered filter an incremental sync returns.
+        step = 'command: filter_update_orders (sent as is), then the reordered filter read by the SDK'
+        const ordered = await fetch(`${backend.url}/api/v1/sync`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({
+                commands: [{ type: 'filter_update_orders', uuid: randomUUID(), args: { id_order_mapping: { [more.f_urgent]: 7 } } }],
+            }),
+        }).then((r) => r.json())
+        expect(step, Object.values(ordered.sync_status ?? {})[0] === 'ok', `not ok: ${JSON.stringify(ordered.sync_status)}`)
+        const reordered = await sync(step, { syncToken: extended.syncToken, resourceTypes: everyType })
+        expect(step, (reordered.filters ?? []).some((f) => f.id === more.f_urgent && f.itemOrder === 7), 'order not kept')
         const removal = [
             command('note_delete', { id: more.n_task }),
             command('reminder_delete', { id: more.r_rel }),

@@ -234,7 +234,7 @@ def _known_color(value: str) -> str:
 
 Color = Annotated[str, AfterValidator(_known_color)]
 OpName = Literal["add", "update", "move", "reorder", "archive", "unarchive", "delete"]
-OpKind = Literal["project", "section", "label"]
+OpKind = Literal["project", "section", "label", "filter"]
 _DETAILS = frozenset({"name", "color", "is_favorite", "view_style", "description"})
 # (op, kind) -> (fields it may carry, fields it needs). reorder takes exactly one of order/before/after.
 _POSITION = frozenset({"order", "before", "after"})
@@ -248,16 +248,20 @@ OP_FIELDS: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {
     ("add", "label"): (frozenset({"name", "color", "is_favorite"}), frozenset({"name"})),
     ("update", "label"): (frozenset({"id", "name", "color", "is_favorite"}), frozenset({"id"})),
     ("delete", "label"): (frozenset({"id"}), frozenset({"id"})),
+    # Saved filters (reference §2.8): a name for a query in the filter language find_items reads.
+    ("add", "filter"): (frozenset({"name", "query", "color", "is_favorite"}), frozenset({"name", "query"})),
+    ("update", "filter"): (frozenset({"id", "name", "query", "color", "is_favorite"}), frozenset({"id"})),
+    ("delete", "filter"): (frozenset({"id"}), frozenset({"id"})),
 }
-for _kind in ("project", "section", "label"):
+for _kind in ("project", "section", "label", "filter"):
     OP_FIELDS[("reorder", _kind)] = (_POSITION | {"id", "project"}, frozenset({"id"}))
 for _op in ("archive", "unarchive", "delete"):
     for _kind in ("project", "section"):
         OP_FIELDS[(_op, _kind)] = (frozenset({"id", "project"}), frozenset({"id"}))
 
 
-# One change to a project, section or label; which fields apply depends on op and kind (checked here). A comment,
-# not a docstring: a docstring would be advertised in the schema.
+# One change to a project, section, label or saved filter; which fields apply depends on op and kind (checked here).
+# A comment, not a docstring: a docstring would be advertised in the schema.
 class ProjectOp(_Strict):
     op: OpName
     kind: OpKind
@@ -269,6 +273,9 @@ class ProjectOp(_Strict):
     is_favorite: bool | None = None
     view_style: Literal["list", "board", "calendar"] | None = None
     description: Annotated[str, Field(max_length=1024)] | None = None
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)] | None = Field(
+        default=None, description="Filter's query"
+    )
     order: Annotated[int, Field(ge=1, description="Position, 1 = first")] | None = None
     before: Ref | None = Field(default=None, description="Sibling")
     after: Ref | None = None

@@ -49,6 +49,7 @@ from tools_server.state.views import Snapshots, joined, split
 from tools_server.sync.commands import (
     COMMAND_ADAPTER,
     Command,
+    Filter,
     Item,
     Label,
     Note,
@@ -115,10 +116,12 @@ def of_type(hint: Any) -> st.SearchStrategy[Any]:
 
 
 items = of_type(Item)
-images = st.one_of(of_type(Project), of_type(Section), of_type(Label), of_type(Note))
+images = st.one_of(of_type(Project), of_type(Section), of_type(Label), of_type(Note), of_type(Filter))
 dues = st.one_of(st.fixed_dictionaries({"string": texts}), st.fixed_dictionaries({"date": st.just("2026-12-03")}))
 orders = st.fixed_dictionaries({"id": ids, "child_order": ints})
-_ONE_ID = ("item_close", "item_uncomplete", "item_delete", "project_archive", "section_delete", "note_delete")
+_ONE_ID = (
+    "item_close", "item_uncomplete", "item_delete", "project_archive", "section_delete", "note_delete", "filter_delete"
+)  # fmt: skip
 # (type, args, makes a temp id): commands of many kinds, with explicit nulls where an update clears a field.
 _KINDS: list[tuple[str, st.SearchStrategy[dict[str, Any]], bool]] = [
     (
@@ -146,6 +149,8 @@ _KINDS: list[tuple[str, st.SearchStrategy[dict[str, Any]], bool]] = [
     ("project_move", st.fixed_dictionaries({"id": ids, "parent_id": st.none() | ids}), False),
     ("section_add", st.fixed_dictionaries({"name": texts.filter(bool), "project_id": ids}), True),
     ("label_update", st.fixed_dictionaries({"id": ids, "name": texts.filter(bool)}), False),
+    ("filter_add", st.fixed_dictionaries({"name": texts.filter(bool), "query": texts.filter(bool)}), True),
+    ("filter_update_orders", st.fixed_dictionaries({"id_order_mapping": st.dictionaries(ids, ints)}), False),
     ("note_add", st.fixed_dictionaries({"content": texts.filter(bool), "item_id": ids}), True),
     (
         "reminder_add",
@@ -287,6 +292,7 @@ mirrors = every_field(
         "archived_sections": st.dictionaries(ids, of_type(Section), max_size=2),
         "user": st.none() | users,
         "reminders": st.dictionaries(ids, of_type(Reminder), max_size=2),
+        "filters": st.dictionaries(ids, of_type(Filter), max_size=2),
         "inbox_project_id": st.none() | ids,
         "timezone": st.none() | texts,
         "start_day": st.integers(1, 7),

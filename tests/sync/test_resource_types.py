@@ -22,6 +22,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "notes": {"id": "N1", "content": "on a task", "item_id": "T1"},
     "project_notes": {"id": "N2", "content": "on a project", "project_id": "P1"},
     "reminders": {"id": "R1", "item_id": "T1", "type": "relative", "minute_offset": 5},
+    "filters": {"id": "F1", "name": "Important", "query": "priority 1"},
 }
 
 

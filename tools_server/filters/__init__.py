@@ -15,7 +15,7 @@ A term is the text between two operators, so names may contain spaces (``#Work S
 * ``today``, ``tomorrow``, ``yesterday``, ``date: <day>``: due on that day (a timed due counts on its day);
 * ``overdue``: due before today, or timed earlier than ``now`` when ``now`` is given;
 * ``no date``, ``recurring``, ``subtask``, ``no labels``, ``all``;
-* ``p1``..``p4``: priority, ``p1`` being the API's priority 4;
+* ``p1``..``p4`` (or ``priority 1``..``priority 4``): priority, ``p1`` being the API's priority 4;
 * ``N days`` / ``next N days``: due from today to today + N - 1 (``7 days`` covers a week including today);
 * ``due before: <day>`` / ``due after: <day>`` (``date before:``/``date after:`` too): strictly before/after that day;
 * ``#Project`` (that project only), ``##Project`` (and all its subprojects), ``/Section`` (sections of that name in

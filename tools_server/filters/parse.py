@@ -47,7 +47,8 @@ _TOKEN = re.compile(r"[&|!(),]|[^&|!(),\s][^&|!(),]*")
 _SEARCH = re.compile(r"search\s*:\s*", re.IGNORECASE)
 _DATE_PREFIX = re.compile(r"(?:due|date)(?:\s+(before|after))?\s*:\s*", re.IGNORECASE)
 _DAYS = re.compile(r"(?:next\s+)?([0-9]{1,4})\s+days?", re.IGNORECASE)
-_PRIORITY = re.compile(r"p([0-9]+)", re.IGNORECASE)
+# "p1" and the long form "priority 1", which the documented saved filter example uses (reference §2.8, DS 18).
+_PRIORITY = re.compile(r"(?:p|priority\s+)([0-9]+)", re.IGNORECASE)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DAY_MONTH = re.compile(r"([0-9]{1,2}) ([a-z]+)|([a-z]+) ([0-9]{1,2})")
 

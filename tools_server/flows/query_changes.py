@@ -64,6 +64,9 @@ async def _overview(session: Session, cursor: str, view: View, limit: int, note:
         f"Projects (id, open tasks): {project_text}",
         f"Active tasks: {len(tasks)}; {counts}",
     ]
+    if mirror.filters:
+        saved = sorted(mirror.filters.values(), key=lambda f: (f.item_order, f.name))
+        lines.append("Saved filters (find_items by name): " + ", ".join(f"{f.name} ({f.id})" for f in saved))
     lines += [task_line(item, mirror) for item in shown]
     if more:
         lines.append(f"+{more} more (raise limit)")

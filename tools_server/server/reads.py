@@ -60,7 +60,10 @@ def register(server: MCPServer) -> None:
     @server.tool(title="Find open tasks", annotations=READ)
     async def find_items(
         filter: Annotated[
-            str, Field(min_length=1, max_length=500, description="Todoist filter, e.g. 'today | overdue'")
+            str,
+            Field(
+                min_length=1, max_length=500, description="Todoist filter (e.g. 'today | overdue') or saved filter name"
+            ),
         ],
         ctx: ToolContext,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,

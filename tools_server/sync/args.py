@@ -218,6 +218,27 @@ class LabelOrdersArgs(_Lenient):
     id_order_mapping: dict[str, int]
 
 
+# filter_update_orders takes the same documented mapping (reference §3).
+FilterOrdersArgs = LabelOrdersArgs
+
+
+class FilterAddArgs(_Lenient):
+    name: Annotated[str, Field(min_length=1)]
+    query: Annotated[str, Field(min_length=1)]
+    color: str | None = None
+    item_order: int | None = None
+    is_favorite: bool | None = None
+
+
+class FilterUpdateArgs(_Lenient):
+    id: str
+    name: Annotated[str, Field(min_length=1)] | None = None
+    query: Annotated[str, Field(min_length=1)] | None = None
+    color: str | None = None
+    item_order: int | None = None
+    is_favorite: bool | None = None
+
+
 class NoteAddArgs(_Lenient):
     """Exactly one of ``item_id`` (a task comment) or ``project_id`` (a project comment)."""
 

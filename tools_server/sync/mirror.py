@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
 from tools_server.sync.resource_types import ITEMS, RESOURCE_TYPES, ResourceType
-from tools_server.sync.responses import Item, Label, Note, Project, Reminder, Section, SyncResponse, User
+from tools_server.sync.responses import Filter, Item, Label, Note, Project, Reminder, Section, SyncResponse, User
 
 GoneReason = Literal["completed", "deleted"]
 # How many completed/deleted items to remember so query_changes can say which of the two happened.
@@ -36,6 +36,7 @@ class Mirror:
     archived_sections: dict[str, Section] = field(default_factory=dict[str, Section])
     user: User | None = None
     reminders: dict[str, Reminder] = field(default_factory=dict[str, Reminder])
+    filters: dict[str, Filter] = field(default_factory=dict[str, Filter])  # saved filters
     inbox_project_id: str | None = None
     # The user's settings (reference §2.9): IANA zone for "today" and shown times, 1 = Monday .. 7 = Sunday,
     # 0 = DD-MM-YYYY / 1 = MM-DD-YYYY, and the language Todoist reads due strings in when none is given.
@@ -264,6 +265,13 @@ class Mirror:
             for s in self.sections.values()
             if s.name.casefold() == folded and (project_id is None or s.project_id == project_id)
         ]
+
+    def find_filters(self, ref: str) -> list[Filter]:
+        """Saved filters by id, else by exact name (case-insensitive)."""
+        if ref in self.filters:
+            return [self.filters[ref]]
+        folded = ref.casefold()
+        return [f for f in self.filters.values() if f.name.casefold() == folded]
 
     def project_suggestions(self, ref: str) -> list[str]:
         return _closest(ref, [p.name for p in self.projects.values()])

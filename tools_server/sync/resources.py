@@ -118,6 +118,20 @@ class Label(Record):
     is_favorite: bool = False
 
 
+class Filter(Record):
+    """A saved filter (reference §2.8): a name for a query in Todoist's filter language."""
+
+    id: str
+    name: str = ""
+    query: str = ""
+    color: str = "charcoal"
+    item_order: int = 0
+    is_deleted: bool = False
+    is_favorite: bool = False
+    is_frozen: bool = False
+    description: str | None = None
+
+
 class Note(Record):
     """A comment: on a task (``item_id``, from ``notes``) or on a project (``project_id``, from ``project_notes``)."""
 

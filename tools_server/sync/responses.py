@@ -24,6 +24,7 @@ from tools_server.sync.resources import CompletedPage as CompletedPage
 from tools_server.sync.resources import CompletedTask as CompletedTask
 from tools_server.sync.resources import Deadline as Deadline
 from tools_server.sync.resources import Due as Due
+from tools_server.sync.resources import Filter as Filter
 from tools_server.sync.resources import Item as Item
 from tools_server.sync.resources import ItemDuration as ItemDuration
 from tools_server.sync.resources import Label as Label
@@ -55,6 +56,7 @@ class SyncResponse:
     notes: list[Note] | None = None
     project_notes: list[Note] | None = None
     reminders: list[Reminder] | None = None
+    filters: list[Filter] | None = None
     user: User | None = None
 
 
