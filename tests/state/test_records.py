@@ -404,6 +404,16 @@ def test_a_mirror_comes_back_with_its_sync_token_user_and_gone_tasks(mirror: Mir
     assert type(back.gone) is OrderedDict and list(back.gone) == list(mirror.gone)
 
 
+def test_a_mirror_kept_before_saved_filters_were_mirrored_is_read_as_none_so_the_next_sync_is_full() -> None:
+    mirror = Mirror(synced=True, labels={"L1": Label(id="L1", name="home")})
+    body = msgspec.json.decode(MIRROR.encode((mirror, "token-1")))
+    del body["filters"]  # as this server's earlier version wrote it
+    back, token = MIRROR.decode(msgspec.json.encode(body))
+    assert (back.synced, back.labels, token) == (False, {}, "*")
+    kept, kept_token = MIRROR.decode(MIRROR.encode((mirror, "token-1")))
+    assert (kept.synced, set(kept.labels), kept_token) == (True, {"L1"}, "token-1")
+
+
 @round_trip(VIEW)
 @settings(max_examples=25, deadline=None)
 @given(views())
