@@ -238,6 +238,12 @@ async function main() {
         const surface = [
             command('note_add', { itemId: ids.t_review, content: 'bring the slides' }, 'n_task'),
             command('note_add', { projectId: ids.p_work, content: 'kick-off notes' }, 'n_project'),
+            // A file by URL, as comment_items attaches one (DS 14: "any external resource").
+            command(
+                'note_add',
+                { itemId: ids.t_review, content: 'the deck', fileAttachment: { fileUrl: 'https://example.com/deck.pdf', fileName: 'deck.pdf', fileType: 'application/pdf' } },
+                'n_file',
+            ),
             command('note_update', { id: 'n_task', content: 'bring the slides and the numbers' }),
             command('reminder_add', { itemId: ids.t_review, type: 'relative', minuteOffset: 30 }, 'r_rel'),
             command('reminder_add', { itemId: ids.t_madrid, type: 'absolute', due: { date: '2027-01-02T09:00:00' } }, 'r_abs'),
@@ -271,7 +277,8 @@ async function main() {
             commands: surface,
         })
         const more = extended.tempIdMapping ?? {}
-        expect(step, (extended.notes ?? []).length === 1 && (extended.projectNotes ?? []).length === 1, 'notes missing')
+        expect(step, (extended.notes ?? []).length === 2 && (extended.projectNotes ?? []).length === 1, 'notes missing')
+        expect(step, (extended.notes ?? []).some((n) => n.fileAttachment?.fileName === 'deck.pdf'), 'attachment missing')
         expect(step, (extended.reminders ?? []).length === 2, 'reminders missing')
         expect(step, (extended.remindersLocation ?? []).length === 1, 'location reminder missing')
         expect(step, (extended.filters ?? []).length === 1, 'filter missing')

@@ -6,6 +6,7 @@ before anything reaches the backend.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Literal, Self
 
@@ -202,10 +203,21 @@ MAX_OPS_PER_CALL = 200
 CommentText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT_CHARS)]
 
 
+def _web_url(value: str) -> str:
+    # Checked here, not advertised as a schema pattern: the tools/list budget (issue 22).
+    if not re.fullmatch(r"https?://\S+", value):
+        raise ValueError("must be an http(s) URL without spaces")
+    return value
+
+
+WebUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_web_url)]
+
+
 class NewComment(_Strict):
     task: TaskId | None = None
     project: Ref | None = None
     content: CommentText
+    file_url: WebUrl | None = Field(default=None, description="Attach file by URL")
 
     @model_validator(mode="after")
     def _one_parent(self) -> Self:
@@ -273,9 +285,7 @@ class ProjectOp(_Strict):
     is_favorite: bool | None = None
     view_style: Literal["list", "board", "calendar"] | None = None
     description: Annotated[str, Field(max_length=1024)] | None = None
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)] | None = Field(
-        default=None, description="Filter's query"
-    )
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)] | None = None
     order: Annotated[int, Field(ge=1, description="Position, 1 = first")] | None = None
     before: Ref | None = Field(default=None, description="Sibling")
     after: Ref | None = None

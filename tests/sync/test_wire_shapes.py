@@ -375,3 +375,39 @@ async def test_the_documented_saved_filter_is_read_run_by_name_and_changed_in_th
         ("filter_update_orders", {"id_order_mapping": {"4638878": 1}}),
         ("filter_delete", {"id": "4638878"}),
     ]
+
+
+@pytest.mark.anyio
+async def test_the_documented_attachment_is_shown_and_a_file_by_url_goes_out_in_the_documented_shape() -> None:
+    data = clean_full_sync()
+    # The docs' example task comment's attachment (DS 14), on the corpus's comment.
+    data["notes"][0]["file_attachment"] = {
+        "file_type": "text/plain",
+        "file_name": "File1.txt",
+        "file_size": 1234,
+        "file_url": "https://example.com/File1.txt",
+        "upload_state": "completed",
+    }
+    corpus = CorpusServer(full=data, incremental=None, write={"sync_token": "t2"})
+    async with corpus_client(corpus) as client:
+        listed = await client.call_tool("comment_items", {"list": [APPLES]})
+        assert "the crunchy kind [file: File1.txt, text/plain, 1.2 KB, https://example.com/File1.txt]" in text_of(
+            listed
+        )
+        [comment] = structured(listed)["comments"]
+        assert comment["attachment"] == {
+            "name": "File1.txt",
+            "type": "text/plain",
+            "size": 1234,
+            "url": "https://example.com/File1.txt",
+        }
+        add = {"task": APPLES, "content": "Note1", "file_url": "https://domain/image.gif"}
+        reply = await client.call_tool("comment_items", {"add": [add]})
+        assert structured(reply)["failed"] == 0, text_of(reply)
+    [sent] = corpus.commands()
+    assert problems(sent) == []
+    assert sent["args"] == {
+        "item_id": APPLES,
+        "content": "Note1",
+        "file_attachment": {"file_url": "https://domain/image.gif", "file_name": "image.gif", "file_type": "image/gif"},
+    }

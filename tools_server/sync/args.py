@@ -239,12 +239,22 @@ class FilterUpdateArgs(_Lenient):
     is_favorite: bool | None = None
 
 
+class FileAttachment(_Lenient):
+    """A file on a comment: one uploaded, or "any external resource" by its URL (DS 14, File Attachments)."""
+
+    file_url: str
+    file_name: str | None = None
+    file_type: str | None = None  # the MIME type Todoist renders the preview by
+    file_size: int | None = None
+
+
 class NoteAddArgs(_Lenient):
     """Exactly one of ``item_id`` (a task comment) or ``project_id`` (a project comment)."""
 
     content: Annotated[str, Field(min_length=1)]
     item_id: str | None = None
     project_id: str | None = None
+    file_attachment: FileAttachment | None = None
 
 
 class NoteUpdateArgs(_Lenient):
