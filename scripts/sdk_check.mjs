@@ -321,6 +321,11 @@ async function main() {
         step = 'REST completed tasks by completion date'
         expect(step, Array.isArray(completed.items), 'no items array')
         console.log(`ok   ${step} (${completed.items.length} tasks)`)
+        const stats = await api.getProductivityStats()
+        step = 'REST productivity stats (completed/stats)'
+        expect(step, stats.completedCount >= 2 && stats.daysItems.length === 7 && stats.weekItems.length === 4, 'counts')
+        expect(step, stats.goals.dailyGoal === 5 && stats.goals.currentDailyStreak.count >= 0, 'goals')
+        console.log(`ok   ${step} (${stats.completedCount} completed)`)
         const changedSince = removed
 
         await sync('incremental sync, nothing changed', { syncToken: changedSince.syncToken, resourceTypes: everyType })

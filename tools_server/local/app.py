@@ -21,7 +21,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tools_server.local.account import machine_timezone
 from tools_server.local.args import MAX_BODY_BYTES
-from tools_server.local.protocol import COMPLETED_PATHS, HttpReply, check_head, handle_body, rest_read, too_slow
+from tools_server.local.protocol import REST_PATHS, HttpReply, check_head, handle_body, rest_read, too_slow
 from tools_server.local.store import SyncStore
 
 HEADER_TIMEOUT_SECONDS = 10.0
@@ -46,7 +46,7 @@ class SyncApp:
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if scope["path"] in COMPLETED_PATHS:  # REST reads: GET, no body
+        if scope["path"] in REST_PATHS:  # REST reads: GET, no body
             query = scope.get("query_string", b"").decode("latin-1")
             rest = partial(
                 rest_read, self._store, method=scope["method"], path=scope["path"], headers=headers, query=query,

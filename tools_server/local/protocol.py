@@ -18,11 +18,14 @@ from urllib.parse import parse_qs
 from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.errors import RequestError, auth_error, request_invalid
 from tools_server.local.rest import COMPLETED_PATHS, completed_reply
+from tools_server.local.stats import STATS_PATH, stats_reader
 from tools_server.local.store import SyncStore
 
 logger = logging.getLogger(__name__)
 
 SYNC_PATHS = frozenset({"/api/v1/sync", "/sync/v9/sync"})
+# The documented REST reads this backend answers (GET, no body): completed tasks, productivity stats.
+REST_PATHS = frozenset({*COMPLETED_PATHS, STATS_PATH})
 DEPRECATED_PREFIXES = ("/sync/v9/", "/sync/v8/", "/rest/v1/", "/rest/v2/")
 _JSON_HEADERS = {"content-type": "application/json"}
 
@@ -56,7 +59,7 @@ def handle_http(
     query: str = "",
 ) -> HttpReply:
     """``headers`` has lower-case names. ``expected_token`` None accepts any bearer token (in-process use)."""
-    if path in COMPLETED_PATHS:
+    if path in REST_PATHS:
         return rest_read(store, method=method, path=path, headers=headers, query=query, expected_token=expected_token)
     head = check_head(method=method, path=path, headers=headers, expected_token=expected_token)
     if isinstance(head, HttpReply):
@@ -112,7 +115,9 @@ def rest_read(
     except RequestError as exc:
         return _reply(exc.status, exc.body, exc.headers)
     try:
-        status, body = completed_reply(store.read, path, query)
+        status, body = (
+            (200, store.read(stats_reader)) if path == STATS_PATH else completed_reply(store.read, path, query)
+        )
     except Exception:
         logger.exception("local backend failed on a REST read")
         return _error(500, "Internal error", "INTERNAL_ERROR")

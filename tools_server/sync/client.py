@@ -39,11 +39,13 @@ from tools_server.sync.failures import (
     parse_retry_after,
 )
 from tools_server.sync.responses import (
+    ProductivityStats,
     SyncError,
     SyncResponse,
     UnreadableResponse,
     read_completed_page,
     read_response,
+    read_stats,
 )
 from tools_server.sync.retry import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
 from tools_server.sync.retry import Deadline as Deadline
@@ -172,6 +174,16 @@ class SyncClient:
             return read_completed_page(response.content)
         except UnreadableResponse as exc:
             raise BackendUnavailable(self._redact(f"backend sent a malformed completed-tasks page ({exc})")) from None
+
+    async def productivity_stats(self) -> ProductivityStats:
+        """``GET /api/v1/tasks/completed/stats``: one documented REST read, retried and authorised as the others."""
+        url = rest_url(self._url, "tasks/completed/stats")
+        headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
+        response = await self._exchange(lambda _: self._http.get(url, headers=headers), (), None)
+        try:
+            return read_stats(response.content)
+        except UnreadableResponse as exc:
+            raise BackendUnavailable(self._redact(f"backend sent malformed productivity stats ({exc})")) from None
 
     async def _exchange(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import msgspec
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tools_server.sync.lenient import Record
@@ -225,3 +226,47 @@ class CompletedTask(Record):
 class CompletedPage(Record):
     items: tuple[CompletedTask, ...] = ()
     next_cursor: str | None = None
+
+
+# ``GET /api/v1/tasks/completed/stats`` (reference §4; Doist's SDK ``ProductivityStatsSchema``): what find_completed
+# shows of it. Per-project items, karma history and project colours are not read.
+
+
+class Streak(Record):
+    count: int = 0
+    start: str | None = None  # the docs: null when there is no streak; the SDK: a date
+    end: str | None = None
+
+
+class DayCount(Record):
+    date: str = ""
+    total_completed: int = 0
+
+
+class WeekCount(Record):
+    first: str = msgspec.field(default="", name="from")
+    to: str = ""
+    total_completed: int = 0
+
+
+class Goals(Record):
+    daily_goal: int = 0
+    weekly_goal: int = 0
+    ignore_days: tuple[int, ...] = ()
+    vacation_mode: int | bool = 0
+    karma_disabled: int | bool = 0
+    current_daily_streak: Streak | None = None
+    last_daily_streak: Streak | None = None
+    max_daily_streak: Streak | None = None
+    current_weekly_streak: Streak | None = None
+    last_weekly_streak: Streak | None = None
+    max_weekly_streak: Streak | None = None
+
+
+class ProductivityStats(Record):
+    completed_count: int = 0
+    days_items: tuple[DayCount, ...] = ()
+    week_items: tuple[WeekCount, ...] = ()
+    goals: Goals | None = None
+    karma: float = 0
+    karma_trend: str = ""

@@ -29,6 +29,7 @@ from tools_server.sync.resources import Item as Item
 from tools_server.sync.resources import ItemDuration as ItemDuration
 from tools_server.sync.resources import Label as Label
 from tools_server.sync.resources import Note as Note
+from tools_server.sync.resources import ProductivityStats as ProductivityStats
 from tools_server.sync.resources import Project as Project
 from tools_server.sync.resources import Reminder as Reminder
 from tools_server.sync.resources import Section as Section
@@ -234,6 +235,20 @@ def read_completed_page(content: bytes) -> CompletedPage:
     """One page of completed tasks; ``UnreadableResponse`` (where and why) when it is not one."""
     try:
         return read(CompletedPage, _COMPLETED_PAGE, content)
+    except msgspec.ValidationError as exc:
+        where, why = describe(exc)
+        raise UnreadableResponse(f"{where or 'body'}: {why}") from None
+    except msgspec.DecodeError:
+        raise UnreadableResponse("body: not JSON") from None
+
+
+_STATS = decoder(ProductivityStats)
+
+
+def read_stats(content: bytes) -> ProductivityStats:
+    """Productivity stats; ``UnreadableResponse`` (where and why) when the body is not them."""
+    try:
+        return read(ProductivityStats, _STATS, content)
     except msgspec.ValidationError as exc:
         where, why = describe(exc)
         raise UnreadableResponse(f"{where or 'body'}: {why}") from None
