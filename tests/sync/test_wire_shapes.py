@@ -66,7 +66,11 @@ DOCUMENTED: dict[str, tuple[set[str], set[str]]] = {
     "note_update": ({"id", "content"}, {"id", "content", "file_attachment"}),
     "note_delete": ({"id"}, {"id"}),
     "item_reorder": ({"items"}, {"items"}),
-    "reminder_add": ({"item_id"}, {"item_id", "notify_uid", "type", "due", "minute_offset", "is_urgent"}),
+    "reminder_add": (
+        {"item_id"},
+        {"item_id", "notify_uid", "type", "due", "minute_offset", "is_urgent", "name", "loc_lat", "loc_long",
+         "loc_trigger", "radius"},
+    ),
     "reminder_delete": ({"id"}, {"id"}),
     "filter_add": ({"name", "query"}, {"name", "query", "color", "item_order", "is_favorite"}),
     "filter_update": ({"id"}, {"id", "name", "query", "color", "item_order", "is_favorite"}),

@@ -220,6 +220,9 @@ def task_line(item: Item, mirror: Mirror) -> str:
 
 
 def _reminder(reminder: Reminder, zone_name: str) -> str:
+    if reminder.type == "location":
+        way = "leaving" if reminder.loc_trigger == "on_leave" else "arriving at"
+        return f"{way} {reminder.name or 'a place'}" + (f" ({reminder.radius} m)" if reminder.radius else "")
     if reminder.type == "relative":
         return f"{reminder.minute_offset or 0}m before"
     if reminder.due is None:

@@ -133,9 +133,15 @@ class ProjectAddArgs(_Lenient):
 
 class ReminderAddArgs(_Lenient):
     item_id: str
-    type: Literal["relative", "absolute"]
+    type: Literal["relative", "absolute", "location"]
     due: DueInput | None = None
     minute_offset: Annotated[int, Field(ge=0)] | None = None
+    # type "location" (reference §2.7): coordinates are strings.
+    name: str | None = None
+    loc_lat: str | None = None
+    loc_long: str | None = None
+    loc_trigger: Literal["on_enter", "on_leave"] | None = None
+    radius: int | None = None
 
 
 class SectionAddArgs(_Lenient):

@@ -123,10 +123,23 @@ PROJECT_NOTES = ResourceType(
     cursor="comment",
     owns=lambda note: note.item_id is None,
 )
-REMINDERS = ResourceType("reminders", Reminder, table="reminders", word="reminder", compared=())
+# Time and location reminders share one table (one id space, as in Todoist); each list is read and replaced apart.
+REMINDERS = ResourceType(
+    "reminders", Reminder, table="reminders", word="reminder", compared=(), owns=lambda r: r.type != "location"
+)
+REMINDERS_LOCATION = ResourceType(
+    "reminders_location",
+    Reminder,
+    table="reminders",
+    word="reminder",
+    compared=(),
+    owns=lambda r: r.type == "location",
+)
 # Saved filters hold no tasks and are not among query_changes' object changes: find_items runs them by name.
 FILTERS = ResourceType("filters", Filter, table="filters", word="saved filter", compared=())
 
-RESOURCE_TYPES = _declare(ITEMS, PROJECTS, SECTIONS, LABELS, NOTES, PROJECT_NOTES, REMINDERS, FILTERS)
+RESOURCE_TYPES = _declare(
+    ITEMS, PROJECTS, SECTIONS, LABELS, NOTES, PROJECT_NOTES, REMINDERS, REMINDERS_LOCATION, FILTERS
+)
 # What every Sync request asks for: the declared lists, and the user (one object of settings, not a table).
 MIRRORED_RESOURCE_TYPES = (*RESOURCE_TYPES, "user")

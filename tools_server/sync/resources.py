@@ -153,6 +153,13 @@ class Reminder(Record):
     due: Due | None = None
     minute_offset: int | None = None
     is_deleted: bool = False
+    # type "location" (from ``reminders_location``): the place's name, coordinates as strings (reference §2.7),
+    # on_enter | on_leave, the radius in metres.
+    name: str | None = None
+    loc_lat: str | None = None
+    loc_long: str | None = None
+    loc_trigger: str | None = None
+    radius: int | None = None
 
 
 class TzInfo(_Lenient):

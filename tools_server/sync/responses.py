@@ -57,6 +57,7 @@ class SyncResponse:
     notes: list[Note] | None = None
     project_notes: list[Note] | None = None
     reminders: list[Reminder] | None = None
+    reminders_location: list[Reminder] | None = None
     filters: list[Filter] | None = None
     user: User | None = None
 
