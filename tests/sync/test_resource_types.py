@@ -24,6 +24,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "reminders": {"id": "R1", "item_id": "T1", "type": "relative", "minute_offset": 5},
     "reminders_location": {"id": "R2", "item_id": "T1", "type": "location", "name": "Office"},
     "filters": {"id": "F1", "name": "Important", "query": "priority 1"},
+    "collaborators": {"id": "2671362", "email": "you@example.com", "full_name": "Example Friend"},
 }
 
 

@@ -212,6 +212,8 @@ def task_line(item: Item, mirror: Mirror) -> str:
     parts.append(_where(item, mirror))
     if item.labels:
         parts.append(" ".join(f"@{label}" for label in item.labels))
+    if item.responsible_uid:
+        parts.append(f"assigned to {mirror.person(item.responsible_uid)}")
     if mirror.reminders:
         alarms = [_reminder(r, timezone_of(mirror)) for r in mirror.reminders_of(item.id)]
         if alarms:

@@ -33,6 +33,7 @@ from pydantic import TypeAdapter, ValidationError
 from tools_server.cursors import ObjectType, SeenObjects
 from tools_server.plans import Image, LocalError, PendingWrite, Plan, Step, UndoRecord, WriteKind
 from tools_server.sync.commands import (
+    Collaborator,
     Command,
     Filter,
     Item,
@@ -283,6 +284,7 @@ class MirrorRecord(StoredRecord, tag="mirror"):
     # Absent from mirrors kept before saved filters were mirrored: such a mirror is read as none (a full sync),
     # since no incremental sync would ever bring the filters it lacks.
     filters: dict[str, Filter] | None = None
+    collaborators: dict[str, Collaborator] = msgspec.field(default_factory=dict[str, Collaborator])
 
 
 # ---------------------------------------------------------------------------------------------------------------------

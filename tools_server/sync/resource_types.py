@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeVar
 
 from tools_server.sync.lenient import Record
-from tools_server.sync.resources import Filter, Item, Label, Note, Project, Reminder, Section
+from tools_server.sync.resources import Collaborator, Filter, Item, Label, Note, Project, Reminder, Section
 
 R = TypeVar("R", bound=Record)
 # What query_changes calls a changed object that is not a task (its "of").
@@ -138,8 +138,11 @@ REMINDERS_LOCATION = ResourceType(
 # Saved filters hold no tasks and are not among query_changes' object changes: find_items runs them by name.
 FILTERS = ResourceType("filters", Filter, table="filters", word="saved filter", compared=())
 
+# The people of the user's shared projects: names for the tasks assigned to them.
+COLLABORATORS = ResourceType("collaborators", Collaborator, table="collaborators", word="collaborator", compared=())
+
 RESOURCE_TYPES = _declare(
-    ITEMS, PROJECTS, SECTIONS, LABELS, NOTES, PROJECT_NOTES, REMINDERS, REMINDERS_LOCATION, FILTERS
+    ITEMS, PROJECTS, SECTIONS, LABELS, NOTES, PROJECT_NOTES, REMINDERS, REMINDERS_LOCATION, FILTERS, COLLABORATORS
 )
 # What every Sync request asks for: the declared lists, and the user (one object of settings, not a table).
 MIRRORED_RESOURCE_TYPES = (*RESOURCE_TYPES, "user")

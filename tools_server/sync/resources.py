@@ -146,6 +146,16 @@ class Note(Record):
     file_attachment: dict[str, Any] | None = None
 
 
+class Collaborator(Record):
+    """A person sharing a project with the user (reference §2.11: ``collaborators``); shown as the assignee of a task
+    whose ``responsible_uid`` names them."""
+
+    id: str
+    email: str = ""
+    full_name: str = ""
+    is_deleted: bool = False  # not sent by Todoist; lets a collaborator be merged like every other record
+
+
 class Reminder(Record):
     id: str
     item_id: str = ""

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from tools_server.sync.lenient import Record, decoder, describe, read
 from tools_server.sync.resource_types import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
 from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
+from tools_server.sync.resources import Collaborator as Collaborator
 from tools_server.sync.resources import CommandStatus as CommandStatus
 from tools_server.sync.resources import CompletedPage as CompletedPage
 from tools_server.sync.resources import CompletedTask as CompletedTask
@@ -59,6 +60,7 @@ class SyncResponse:
     reminders: list[Reminder] | None = None
     reminders_location: list[Reminder] | None = None
     filters: list[Filter] | None = None
+    collaborators: list[Collaborator] | None = None
     user: User | None = None
 
 
