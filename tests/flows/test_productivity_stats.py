@@ -86,6 +86,13 @@ async def test_the_stats_read_is_in_the_documented_shape_with_each_streak_dated(
         assert len(stats["days_items"]) == 7 and len(stats["week_items"]) == 4
 
 
+async def test_a_day_off_with_enough_completions_neither_breaks_nor_extends_the_daily_streak() -> None:
+    async with harness() as h:
+        await complete_on(h, {**COMPLETIONS, "2026-11-21": 6})  # Saturday, a day off, over the goal
+        goals = h.store.read(stats_reader)["goals"]
+        assert goals["current_daily_streak"] == {"count": 3, "start": "2026-11-19", "end": "2026-11-23"}
+
+
 async def test_stats_take_no_range_project_or_search_and_send_nothing_when_given_one() -> None:
     async with harness() as h, connected(h) as client:
         await client.call_tool("query_changes", {})

@@ -58,7 +58,8 @@ def stats_reader(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
     days = [today - timedelta(days=n) for n in range(DAYS_LISTED)]
     weeks = [week_of(today) - timedelta(weeks=n) for n in range(WEEKS_LISTED)]
     daily = _runs(
-        (d for d in sorted(per_day) if sum(per_day[d].values()) >= daily_goal > 0),
+        # A day off counts for nothing: met or not, the streak runs from the working day before to the one after.
+        (d for d in sorted(per_day) if d.isoweekday() not in days_off and sum(per_day[d].values()) >= daily_goal > 0),
         step=lambda d: _next_working_day(d, days_off),
     )
     weekly = _runs(
