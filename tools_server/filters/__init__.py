@@ -22,6 +22,9 @@ A term is the text between two operators, so names may contain spaces (``#Work S
   any project), ``@label``; names match case-insensitively and a name that exists nowhere matches nothing
   (``unknown_names`` lists those so a tool can warn);
 * ``search: text``: case-insensitive substring of the task's content.
+* ``assigned to: me|others|<name or email>``, ``assigned by: me|<name or email>``, ``assigned`` (``!assigned``: not
+  assigned): the task's ``responsible_uid`` / ``assigned_by_uid`` against the user and the mirrored collaborators;
+  a name no collaborator has matches nothing and is listed by ``unknown_names``.
 
 ``<day>`` is ``YYYY-MM-DD``, ``today``, ``tomorrow``, ``yesterday``, a month and day (``jan 5``, ``5 january``) in
 the current year, or a weekday (``monday``, ``next monday``, ``fri``): the next such day after today, never today.
