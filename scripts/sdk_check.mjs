@@ -247,6 +247,12 @@ async function main() {
         const surface = [
             command('note_add', { itemId: ids.t_review, content: 'bring the slides' }, 'n_task'),
             command('note_add', { projectId: ids.p_work, content: 'kick-off notes' }, 'n_project'),
+            // A file by URL, as comment_items attaches one (DS 14: "any external resource").
+            command(
+                'note_add',
+                { itemId: ids.t_review, content: 'the deck', fileAttachment: { fileUrl: 'https://example.com/deck.pdf', fileName: 'deck.pdf', fileType: 'application/pdf' } },
+                'n_file',
+            ),
             command('note_update', { id: 'n_task', content: 'bring the slides and the numbers' }),
             command('reminder_add', { itemId: ids.t_review, type: 'relative', minuteOffset: 30 }, 'r_rel'),
             command('reminder_add', { itemId: ids.t_madrid, type: 'absolute', due: { date: '2027-01-02T09:00:00' } }, 'r_abs'),
@@ -280,10 +286,24 @@ async function main() {
             commands: surface,
         })
         const more = extended.tempIdMapping ?? {}
-        expect(step, (extended.notes ?? []).length === 1 && (extended.projectNotes ?? []).length === 1, 'notes missing')
+        expect(step, (extended.notes ?? []).length === 2 && (extended.projectNotes ?? []).length === 1, 'notes missing')
+        expect(step, (extended.notes ?? []).some((n) => n.fileAttachment?.fileName === 'deck.pdf'), 'attachment missing')
         expect(step, (extended.reminders ?? []).length === 2, 'reminders missing')
         expect(step, (extended.remindersLocation ?? []).length === 1, 'location reminder missing')
         expect(step, (extended.filters ?? []).length === 1, 'filter missing')
+        // filter_update_orders goes out as this server sends it (the SDK would rewrite the keys of id_order_mapping,
+        // reference §1); the SDK then validates the reordered filter an incremental sync returns.
+        step = 'command: filter_update_orders (sent as is), then the reordered filter read by the SDK'
+        const ordered = await fetch(`${backend.url}/api/v1/sync`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({
+                commands: [{ type: 'filter_update_orders', uuid: randomUUID(), args: { id_order_mapping: { [more.f_urgent]: 7 } } }],
+            }),
+        }).then((r) => r.json())
+        expect(step, Object.values(ordered.sync_status ?? {})[0] === 'ok', `not ok: ${JSON.stringify(ordered.sync_status)}`)
+        const reordered = await sync(step, { syncToken: extended.syncToken, resourceTypes: everyType })
+        expect(step, (reordered.filters ?? []).some((f) => f.id === more.f_urgent && f.itemOrder === 7), 'order not kept')
         const removal = [
             command('note_delete', { id: more.n_task }),
             command('reminder_delete', { id: more.r_rel }),
@@ -337,6 +357,11 @@ async function main() {
         expect(step, kept.results.some((c) => c.content === 'moved to 9:30'), 'task comment missing')
         expect(step, onProject.results.some((c) => c.content === 'kick-off notes'), 'project comment missing')
         console.log(`ok   ${step}`)
+        const stats = await api.getProductivityStats()
+        step = 'REST productivity stats (completed/stats)'
+        expect(step, stats.completedCount >= 2 && stats.daysItems.length === 7 && stats.weekItems.length === 4, 'counts')
+        expect(step, stats.goals.dailyGoal === 5 && stats.goals.currentDailyStreak.count >= 0, 'goals')
+        console.log(`ok   ${step} (${stats.completedCount} completed)`)
         const changedSince = shelved
 
         await sync('incremental sync, nothing changed', { syncToken: changedSince.syncToken, resourceTypes: everyType })

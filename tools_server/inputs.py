@@ -90,6 +90,10 @@ class _Strict(BaseModel):
 # Advertised as plain integers: their bounds are size caps the server enforces (README "Limits"), and the schema of
 # every task in add_item's unrolled subtask tree repeats these fields (the tools/list budget is 15,000 characters).
 _INTEGER = WithJsonSchema({"type": "integer"})
+# Todoist's 17 due languages are checked (a wrong code is refused naming the field and the choices) but advertised as
+# a two-letter string: the enum, repeated at every level of add_item's unrolled subtask tree, cost 700 characters of
+# the tool list a model reads, for a field models rarely set.
+DueLangIn = Annotated[DueLang, WithJsonSchema({"type": "string", "maxLength": 2})]
 
 
 class DurationIn(_Strict):
@@ -133,7 +137,7 @@ class NewTaskFields(_Strict):
     )
     due_date: DateStr | None = None
     due_datetime: DateTimeStr | None = Field(default=None, description="ISO 8601")
-    due_lang: DueLang | None = None
+    due_lang: DueLangIn | None = None
     deadline: DateStr | None = None
     duration: DurationIn | None = None
     reminders: Reminders | None = None
@@ -232,7 +236,7 @@ class ItemChanges(_Strict):
     )
     due_date: DateStr | None = Field(default=None, description="New date; a recurring task keeps recurring")
     due_datetime: DateTimeStr | None = None
-    due_lang: DueLang | None = None
+    due_lang: DueLangIn | None = None
     deadline: DateStr | None = None
     duration: DurationIn | None = None
     reminders: Reminders | None = Field(default=None, description="Added; with clear ['reminders'] they replace")
@@ -265,10 +269,21 @@ MAX_OPS_PER_CALL = 200
 CommentText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COMMENT_CHARS)]
 
 
+def _web_url(value: str) -> str:
+    # Checked here, not advertised as a schema pattern: the tools/list budget (issue 22).
+    if not re.fullmatch(r"https?://\S+", value):
+        raise ValueError("must be an http(s) URL without spaces")
+    return value
+
+
+WebUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_web_url)]
+
+
 class NewComment(_Strict):
     task: TaskId | None = None
     project: Ref | None = None
     content: CommentText
+    file_url: WebUrl | None = Field(default=None, description="Attach file by URL")
 
     @model_validator(mode="after")
     def _one_parent(self) -> Self:
@@ -297,7 +312,7 @@ def _known_color(value: str) -> str:
 
 Color = Annotated[str, AfterValidator(_known_color)]
 OpName = Literal["add", "update", "move", "reorder", "archive", "unarchive", "delete"]
-OpKind = Literal["project", "section", "label"]
+OpKind = Literal["project", "section", "label", "filter"]
 _DETAILS = frozenset({"name", "color", "is_favorite", "view_style", "description"})
 # (op, kind) -> (fields it may carry, fields it needs). reorder takes exactly one of order/before/after.
 _POSITION = frozenset({"order", "before", "after"})
@@ -311,16 +326,20 @@ OP_FIELDS: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {
     ("add", "label"): (frozenset({"name", "color", "is_favorite"}), frozenset({"name"})),
     ("update", "label"): (frozenset({"id", "name", "color", "is_favorite"}), frozenset({"id"})),
     ("delete", "label"): (frozenset({"id"}), frozenset({"id"})),
+    # Saved filters (reference §2.8): a name for a query in the filter language find_items reads.
+    ("add", "filter"): (frozenset({"name", "query", "color", "is_favorite"}), frozenset({"name", "query"})),
+    ("update", "filter"): (frozenset({"id", "name", "query", "color", "is_favorite"}), frozenset({"id"})),
+    ("delete", "filter"): (frozenset({"id"}), frozenset({"id"})),
 }
-for _kind in ("project", "section", "label"):
+for _kind in ("project", "section", "label", "filter"):
     OP_FIELDS[("reorder", _kind)] = (_POSITION | {"id", "project"}, frozenset({"id"}))
 for _op in ("archive", "unarchive", "delete"):
     for _kind in ("project", "section"):
         OP_FIELDS[(_op, _kind)] = (frozenset({"id", "project"}), frozenset({"id"}))
 
 
-# One change to a project, section or label; which fields apply depends on op and kind (checked here). A comment,
-# not a docstring: a docstring would be advertised in the schema.
+# One change to a project, section, label or saved filter; which fields apply depends on op and kind (checked here).
+# A comment, not a docstring: a docstring would be advertised in the schema.
 class ProjectOp(_Strict):
     op: OpName
     kind: OpKind
@@ -332,6 +351,7 @@ class ProjectOp(_Strict):
     is_favorite: bool | None = None
     view_style: Literal["list", "board", "calendar"] | None = None
     description: Annotated[str, Field(max_length=1024)] | None = None
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)] | None = None
     order: Annotated[int, Field(ge=1, description="Position, 1 = first")] | None = None
     before: Ref | None = Field(default=None, description="Sibling")
     after: Ref | None = None

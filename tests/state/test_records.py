@@ -48,7 +48,9 @@ from tools_server.state.sessions import token_secret
 from tools_server.state.views import Snapshots, joined, split
 from tools_server.sync.commands import (
     COMMAND_ADAPTER,
+    Collaborator,
     Command,
+    Filter,
     Item,
     Label,
     Note,
@@ -115,10 +117,12 @@ def of_type(hint: Any) -> st.SearchStrategy[Any]:
 
 
 items = of_type(Item)
-images = st.one_of(of_type(Project), of_type(Section), of_type(Label), of_type(Note))
+images = st.one_of(of_type(Project), of_type(Section), of_type(Label), of_type(Note), of_type(Filter))
 dues = st.one_of(st.fixed_dictionaries({"string": texts}), st.fixed_dictionaries({"date": st.just("2026-12-03")}))
 orders = st.fixed_dictionaries({"id": ids, "child_order": ints})
-_ONE_ID = ("item_close", "item_uncomplete", "item_delete", "project_archive", "section_delete", "note_delete")
+_ONE_ID = (
+    "item_close", "item_uncomplete", "item_delete", "project_archive", "section_delete", "note_delete", "filter_delete"
+)  # fmt: skip
 # (type, args, makes a temp id): commands of many kinds, with explicit nulls where an update clears a field.
 _KINDS: list[tuple[str, st.SearchStrategy[dict[str, Any]], bool]] = [
     (
@@ -146,6 +150,8 @@ _KINDS: list[tuple[str, st.SearchStrategy[dict[str, Any]], bool]] = [
     ("project_move", st.fixed_dictionaries({"id": ids, "parent_id": st.none() | ids}), False),
     ("section_add", st.fixed_dictionaries({"name": texts.filter(bool), "project_id": ids}), True),
     ("label_update", st.fixed_dictionaries({"id": ids, "name": texts.filter(bool)}), False),
+    ("filter_add", st.fixed_dictionaries({"name": texts.filter(bool), "query": texts.filter(bool)}), True),
+    ("filter_update_orders", st.fixed_dictionaries({"id_order_mapping": st.dictionaries(ids, ints)}), False),
     ("note_add", st.fixed_dictionaries({"content": texts.filter(bool), "item_id": ids}), True),
     (
         "reminder_add",
@@ -290,6 +296,8 @@ mirrors = every_field(
         "archived_sections": st.dictionaries(ids, of_type(Section), max_size=2),
         "user": st.none() | users,
         "reminders": st.dictionaries(ids, of_type(Reminder), max_size=2),
+        "filters": st.dictionaries(ids, of_type(Filter), max_size=2),
+        "collaborators": st.dictionaries(ids, of_type(Collaborator), max_size=2),
         "inbox_project_id": st.none() | ids,
         "timezone": st.none() | texts,
         "start_day": st.integers(1, 7),
@@ -399,6 +407,16 @@ def test_a_mirror_comes_back_with_its_sync_token_user_and_gone_tasks(mirror: Mir
     back, back_token = through_the_stores("mirror", MIRROR, (mirror, token))
     assert plain(back) == plain(mirror) and back_token == token
     assert type(back.gone) is OrderedDict and list(back.gone) == list(mirror.gone)
+
+
+def test_a_mirror_kept_before_saved_filters_were_mirrored_is_read_as_none_so_the_next_sync_is_full() -> None:
+    mirror = Mirror(synced=True, labels={"L1": Label(id="L1", name="home")})
+    body = msgspec.json.decode(MIRROR.encode((mirror, "token-1")))
+    del body["filters"]  # as this server's earlier version wrote it
+    back, token = MIRROR.decode(msgspec.json.encode(body))
+    assert (back.synced, back.labels, token) == (False, {}, "*")
+    kept, kept_token = MIRROR.decode(MIRROR.encode((mirror, "token-1")))
+    assert (kept.synced, set(kept.labels), kept_token) == (True, {"L1"}, "token-1")
 
 
 @round_trip(VIEW)

@@ -353,7 +353,7 @@ class StripIds:
     async def forward(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         body = json.loads(await response.aread())
-        sent = json.loads(request.content) if request.content else {}  # REST reads (GET) carry no body
+        sent: dict[str, Any] = json.loads(request.content) if request.content else {}  # REST reads (GET) carry no body
         if self.stripping and "commands" in sent:
             body.pop("temp_id_mapping", None)
         if self.blind and self.stripping:

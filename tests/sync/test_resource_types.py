@@ -22,6 +22,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "notes": {"id": "N1", "content": "on a task", "item_id": "T1"},
     "project_notes": {"id": "N2", "content": "on a project", "project_id": "P1"},
     "reminders": {"id": "R1", "item_id": "T1", "type": "relative", "minute_offset": 5},
+    "reminders_location": {"id": "R2", "item_id": "T1", "type": "location", "name": "Office"},
+    "filters": {"id": "F1", "name": "Important", "query": "priority 1"},
+    "collaborators": {"id": "2671362", "email": "you@example.com", "full_name": "Example Friend"},
 }
 
 
@@ -80,3 +83,11 @@ def test_a_cursor_reports_a_change_only_in_a_field_its_type_declares_compared() 
     renamed = {"labels": [{**SAMPLES["labels"], "name": "house"}], "project_notes": [SAMPLES["project_notes"]]}
     mirror.apply(read_response(json.dumps({"sync_token": "s3", **renamed})))
     assert [(c.kind, c.of, c.id) for c in diff(view, mirror)] == [("updated", "label", "L1")]
+
+
+def test_a_full_list_of_time_reminders_keeps_the_location_reminders_of_the_shared_table() -> None:
+    mirror = _mirror({"reminders": [SAMPLES["reminders"]], "reminders_location": [SAMPLES["reminders_location"]]})
+    mirror.apply(read_response(json.dumps({"sync_token": "s2", "full_sync": True, "reminders": []})))
+    assert set(mirror.reminders) == {"R2"} and mirror.reminders["R2"].name == "Office"
+    mirror.apply(read_response(json.dumps({"sync_token": "s3", "full_sync": True, "reminders_location": []})))
+    assert mirror.reminders == {}

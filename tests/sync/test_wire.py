@@ -43,6 +43,8 @@ SAMPLE_ARGS: dict[str, dict[str, Any]] = {
     "section_reorder": {"sections": [{"id": "1", "section_order": 2}]},
     "label_add": {"name": "L"},
     "label_update_orders": {"id_order_mapping": {"1": 2}},
+    "filter_add": {"name": "Important", "query": "priority 1"},
+    "filter_update_orders": {"id_order_mapping": {"1": 2}},
     "note_add": {"item_id": "1", "content": "c"},
     "note_update": {"id": "1", "content": "c"},
     "item_reorder": {"items": [{"id": "1", "child_order": 1}]},

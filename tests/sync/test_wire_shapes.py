@@ -66,10 +66,18 @@ DOCUMENTED: dict[str, tuple[set[str], set[str]]] = {
     "note_update": ({"id", "content"}, {"id", "content", "file_attachment"}),
     "note_delete": ({"id"}, {"id"}),
     "item_reorder": ({"items"}, {"items"}),
-    "reminder_add": ({"item_id"}, {"item_id", "notify_uid", "type", "due", "minute_offset", "is_urgent"}),
+    "reminder_add": (
+        {"item_id"},
+        {"item_id", "notify_uid", "type", "due", "minute_offset", "is_urgent", "name", "loc_lat", "loc_long",
+         "loc_trigger", "radius"},
+    ),
     "reminder_delete": ({"id"}, {"id"}),
+    "filter_add": ({"name", "query"}, {"name", "query", "color", "item_order", "is_favorite"}),
+    "filter_update": ({"id"}, {"id", "name", "query", "color", "item_order", "is_favorite"}),
+    "filter_delete": ({"id"}, {"id"}),
+    "filter_update_orders": ({"id_order_mapping"}, {"id_order_mapping"}),
 }  # fmt: skip
-CREATES = {"item_add", "project_add", "section_add", "label_add", "note_add", "reminder_add"}
+CREATES = {"item_add", "project_add", "section_add", "label_add", "note_add", "reminder_add", "filter_add"}
 # An explicit null removes these (item_update); nowhere else is null a documented input.
 CLEARABLE = {"due", "deadline", "duration", "responsible_uid"}
 DUE_KEYS = {"date", "string", "timezone", "lang", "is_recurring"}
@@ -341,3 +349,69 @@ async def test_on_the_local_backend_a_new_day_for_a_timed_recurring_task_keeps_i
         assert structured(moved)["ok"] == 1, text_of(moved)
         [stored] = [i for i in await h.active_items() if i["id"] == task_id]
     assert stored["due"]["date"] == "2026-11-30T09:00:00" and stored["due"]["is_recurring"] is True
+
+
+@pytest.mark.anyio
+async def test_the_documented_saved_filter_is_read_run_by_name_and_changed_in_the_documented_shapes() -> None:
+    # The corpus carries the docs' own filter object: {"id": "4638878", "name": "Important", "query": "priority 1",
+    # "color": "lime_green", "item_order": 3, ...} (reference §2.8, DS 18).
+    corpus = CorpusServer(full=clean_full_sync(), incremental=None, write={"sync_token": "t2"})
+    async with corpus_client(corpus) as client:
+        overview = text_of(await client.call_tool("query_changes", {}))
+        assert "Saved filters (find_items by name): Important (4638878)" in overview
+        found = await client.call_tool("find_items", {"filter": "Important"})
+        assert text_of(found).startswith("Saved filter 'Important' (4638878): priority 1\n1 task(s)")
+        assert [t["content"] for t in structured(found)["lists"][0]["tasks"]] == ["Dentist in Madrid"]
+        ops = [
+            {"op": "add", "kind": "filter", "name": "Important", "query": "priority 1"},
+            {"op": "update", "kind": "filter", "id": "4638878", "name": "Not Important", "query": "priority 4"},
+            {"op": "reorder", "kind": "filter", "id": "Not Important", "order": 1},
+            {"op": "delete", "kind": "filter", "id": "Not Important"},
+        ]
+        reply = await client.call_tool("manage_projects", {"ops": ops})
+        assert structured(reply)["failed"] == 0, text_of(reply)
+    sent = corpus.commands()
+    assert [p for c in sent for p in problems(c)] == []
+    # The docs' own examples of each command, argument for argument.
+    assert [(c["type"], c["args"]) for c in sent] == [
+        ("filter_add", {"name": "Important", "query": "priority 1"}),
+        ("filter_update", {"id": "4638878", "name": "Not Important", "query": "priority 4"}),
+        ("filter_update_orders", {"id_order_mapping": {"4638878": 1}}),
+        ("filter_delete", {"id": "4638878"}),
+    ]
+
+
+@pytest.mark.anyio
+async def test_the_documented_attachment_is_shown_and_a_file_by_url_goes_out_in_the_documented_shape() -> None:
+    data = clean_full_sync()
+    # The docs' example task comment's attachment (DS 14), on the corpus's comment.
+    data["notes"][0]["file_attachment"] = {
+        "file_type": "text/plain",
+        "file_name": "File1.txt",
+        "file_size": 1234,
+        "file_url": "https://example.com/File1.txt",
+        "upload_state": "completed",
+    }
+    corpus = CorpusServer(full=data, incremental=None, write={"sync_token": "t2"})
+    async with corpus_client(corpus) as client:
+        listed = await client.call_tool("comment_items", {"list": [APPLES]})
+        assert "the crunchy kind [file: File1.txt, text/plain, 1.2 KB, https://example.com/File1.txt]" in text_of(
+            listed
+        )
+        [comment] = structured(listed)["comments"]
+        assert comment["attachment"] == {
+            "name": "File1.txt",
+            "type": "text/plain",
+            "size": 1234,
+            "url": "https://example.com/File1.txt",
+        }
+        add = {"task": APPLES, "content": "Note1", "file_url": "https://domain/image.gif"}
+        reply = await client.call_tool("comment_items", {"add": [add]})
+        assert structured(reply)["failed"] == 0, text_of(reply)
+    [sent] = corpus.commands()
+    assert problems(sent) == []
+    assert sent["args"] == {
+        "item_id": APPLES,
+        "content": "Note1",
+        "file_attachment": {"file_url": "https://domain/image.gif", "file_name": "image.gif", "file_type": "image/gif"},
+    }

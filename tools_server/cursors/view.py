@@ -243,6 +243,8 @@ def task_line(item: Item, mirror: Mirror) -> str:
     parts.append(_where(item, mirror))
     if item.labels:
         parts.append(" ".join(f"@{label}" for label in item.labels))
+    if item.responsible_uid:
+        parts.append(f"assigned to {mirror.person(item.responsible_uid)}")
     if mirror.reminders:
         alarms = [_reminder(r, timezone_of(mirror)) for r in mirror.reminders_of(item.id)]
         if alarms:
@@ -251,6 +253,9 @@ def task_line(item: Item, mirror: Mirror) -> str:
 
 
 def _reminder(reminder: Reminder, zone_name: str) -> str:
+    if reminder.type == "location":
+        way = "leaving" if reminder.loc_trigger == "on_leave" else "arriving at"
+        return f"{way} {reminder.name or 'a place'}" + (f" ({reminder.radius} m)" if reminder.radius else "")
     if reminder.type == "relative":
         return f"{reminder.minute_offset or 0}m before"
     if reminder.due is None:

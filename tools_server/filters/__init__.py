@@ -15,13 +15,16 @@ A term is the text between two operators, so names may contain spaces (``#Work S
 * ``today``, ``tomorrow``, ``yesterday``, ``date: <day>``: due on that day (a timed due counts on its day);
 * ``overdue``: due before today, or timed earlier than ``now`` when ``now`` is given;
 * ``no date``, ``recurring``, ``subtask``, ``no labels``, ``all``;
-* ``p1``..``p4``: priority, ``p1`` being the API's priority 4;
+* ``p1``..``p4`` (or ``priority 1``..``priority 4``): priority, ``p1`` being the API's priority 4;
 * ``N days`` / ``next N days``: due from today to today + N - 1 (``7 days`` covers a week including today);
 * ``due before: <day>`` / ``due after: <day>`` (``date before:``/``date after:`` too): strictly before/after that day;
 * ``#Project`` (that project only), ``##Project`` (and all its subprojects), ``/Section`` (sections of that name in
   any project), ``@label``; names match case-insensitively and a name that exists nowhere matches nothing
   (``unknown_names`` lists those so a tool can warn);
 * ``search: text``: case-insensitive substring of the task's content.
+* ``assigned to: me|others|<name or email>``, ``assigned by: me|<name or email>``, ``assigned`` (``!assigned``: not
+  assigned): the task's ``responsible_uid`` / ``assigned_by_uid`` against the user and the mirrored collaborators;
+  a name no collaborator has matches nothing and is listed by ``unknown_names``.
 
 ``<day>`` is ``YYYY-MM-DD``, ``today``, ``tomorrow``, ``yesterday``, a month and day (``jan 5``, ``5 january``) in
 the current year, or a weekday (``monday``, ``next monday``, ``fri``): the next such day after today, never today.

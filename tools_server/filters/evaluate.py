@@ -11,6 +11,9 @@ from typing import NamedTuple, assert_never
 from tools_server.filters.nodes import (
     All,
     And,
+    Assigned,
+    AssignedBy,
+    AssignedTo,
     DueAfter,
     DueBefore,
     DueOn,
@@ -114,6 +117,10 @@ def unknown_names(nodes: list[Node], mirror: Mirror) -> list[str]:
                     missing = fold(name) not in projects
                 case InSection(name):
                     missing = fold(name) not in sections
+                case AssignedTo(who) | AssignedBy(who) if fold(who) not in ("me", "others"):
+                    missing = not any(
+                        fold(who) in (fold(c.full_name), fold(c.email)) for c in mirror.collaborators.values()
+                    )
                 case HasLabel(name):
                     if labels is None:
                         labels = {fold(label.name) for label in mirror.labels.values()}
@@ -158,6 +165,19 @@ class _Context:
         for project in self.mirror.projects.values():
             table.setdefault(fold(project.name), []).append(project.id)
         return table
+
+    @cached_property
+    def me(self) -> str | None:
+        """The user's id: what "assigned to: me" compares with."""
+        user = self.mirror.user
+        return user.id if user is not None and user.id else None
+
+    def people(self, who: str) -> frozenset[str]:
+        """The ids of the collaborators with this name or email (case-insensitive)."""
+        wanted = fold(who)
+        return frozenset(
+            c.id for c in self.mirror.collaborators.values() if wanted in (fold(c.full_name), fold(c.email))
+        )
 
     @cached_property
     def subprojects(self) -> dict[str, list[str]]:
@@ -310,6 +330,19 @@ def _compile_term(term: Term, context: _Context) -> Predicate:
             return lambda item: item.parent_id is not None
         case All():
             return lambda item: True
+        case Assigned():
+            return lambda item: item.responsible_uid is not None
+        case AssignedTo(who):
+            me = context.me
+            if fold(who) == "me":
+                return lambda item: me is not None and item.responsible_uid == me
+            if fold(who) == "others":
+                return lambda item: item.responsible_uid is not None and item.responsible_uid != me
+            people = context.people(who)
+            return lambda item: item.responsible_uid in people
+        case AssignedBy(who):
+            people = frozenset({context.me} if fold(who) == "me" and context.me else context.people(who))
+            return lambda item: item.assigned_by_uid in people
         case _:
             assert_never(term)
 

@@ -167,6 +167,21 @@ class All:
     pass
 
 
+@dataclass(frozen=True)
+class AssignedTo:
+    who: str  # "me", "others", or a collaborator's name or email
+
+
+@dataclass(frozen=True)
+class AssignedBy:
+    who: str  # "me", or a collaborator's name or email
+
+
+@dataclass(frozen=True)
+class Assigned:
+    pass
+
+
 Term: TypeAlias = (
     DueOn
     | DueBefore
@@ -183,5 +198,8 @@ Term: TypeAlias = (
     | Search
     | Subtask
     | All
+    | AssignedTo
+    | AssignedBy
+    | Assigned
 )
 Node: TypeAlias = And | Or | Not | Term

@@ -13,6 +13,9 @@ from tools_server.filters.nodes import (
     MAX_DEPTH,
     All,
     And,
+    Assigned,
+    AssignedBy,
+    AssignedTo,
     DayRef,
     DueAfter,
     DueBefore,
@@ -45,9 +48,11 @@ _OPERATOR_CHARS = "&|!(),"
 # An operator, or a term: everything up to the next operator (names and search text may contain spaces).
 _TOKEN = re.compile(r"[&|!(),]|[^&|!(),\s][^&|!(),]*")
 _SEARCH = re.compile(r"search\s*:\s*", re.IGNORECASE)
+_ASSIGNED = re.compile(r"assigned\s+(to|by)\s*:\s*", re.IGNORECASE)
 _DATE_PREFIX = re.compile(r"(?:due|date)(?:\s+(before|after))?\s*:\s*", re.IGNORECASE)
 _DAYS = re.compile(r"(?:next\s+)?([0-9]{1,4})\s+days?", re.IGNORECASE)
-_PRIORITY = re.compile(r"p([0-9]+)", re.IGNORECASE)
+# "p1" and the long form "priority 1", which the documented saved filter example uses (reference §2.8, DS 18).
+_PRIORITY = re.compile(r"(?:p|priority\s+)([0-9]+)", re.IGNORECASE)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DAY_MONTH = re.compile(r"([0-9]{1,2}) ([a-z]+)|([a-z]+) ([0-9]{1,2})")
 
@@ -61,6 +66,7 @@ _KEYWORDS: dict[str, Term] = {
     "subtask": Subtask(),
     "no labels": NoLabels(),
     "all": All(),
+    "assigned": Assigned(),
 }
 _MONTHS = {
     name: number
@@ -108,7 +114,8 @@ _NAMED: dict[str, tuple[Callable[[str], Term], str]] = {
 }
 MONTH_ABBR = ["", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 # Listed in "did you mean" hints for an unknown word.
-_SUGGESTIONS = [*_KEYWORDS, "p1", "p2", "p3", "p4", "7 days", "search:", "due before:", "due after:"]
+_SUGGESTIONS = [*_KEYWORDS, "p1", "p2", "p3", "p4", "7 days", "search:", "due before:", "due after:", "assigned to:",
+                "assigned by:"]  # fmt: skip
 
 
 def fold(text: str) -> str:
@@ -229,6 +236,15 @@ def _classify(raw: str, position: int, text: str) -> Term | None:
         if not needle:
             raise FilterError("expected text to search for after 'search:'", position + match.end(), text)
         return Search(needle)
+    if match := _ASSIGNED.match(raw):
+        who = raw[match.end() :].strip()
+        if not who:
+            raise FilterError(f"expected me, others or a name after {raw[: match.end()].strip()!r}", position, text)
+        if match.group(1).casefold() == "to":
+            return AssignedTo(who)
+        if fold(who) == "others":
+            raise FilterError("'assigned by:' takes me or a name", position + match.end(), text)
+        return AssignedBy(who)
     if match := _DATE_PREFIX.match(raw):
         day = _day_ref(raw[match.end() :], position + match.end(), text)
         direction = (match.group(1) or "").casefold()

@@ -7,6 +7,9 @@ from typing import assert_never
 from tools_server.filters.nodes import (
     All,
     And,
+    Assigned,
+    AssignedBy,
+    AssignedTo,
     DayRef,
     DueAfter,
     DueBefore,
@@ -94,6 +97,12 @@ def format_term(term: Term) -> str:
             return f"search: {text}"
         case Subtask():
             return "subtask"
+        case AssignedTo(who):
+            return f"assigned to: {who}"
+        case AssignedBy(who):
+            return f"assigned by: {who}"
+        case Assigned():
+            return "assigned"
         case All():
             return "all"
         case _:

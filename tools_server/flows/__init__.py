@@ -2,7 +2,7 @@
 
 The face other wings import from; the modules below it are this wing's own."""
 
-from tools_server.flows.find_completed import CompletedResult, search_completed_tasks
+from tools_server.flows.find_completed import CompletedResult, productivity, search_completed_tasks
 from tools_server.flows.find_items import FindResult, search_open_tasks
 from tools_server.flows.pipeline import NeedsConfirmation, WriteSpec, run_resend, run_write
 from tools_server.flows.query_changes import query_changes_result
@@ -15,6 +15,7 @@ __all__ = [
     "FindResult",
     "NeedsConfirmation",
     "WriteSpec",
+    "productivity",
     "projects_json",
     "query_changes_result",
     "run_resend",

@@ -1,5 +1,6 @@
 """find_completed, pure parts: the user's local days -> UTC windows for the REST reads, and completed tasks -> the
-compact result (ids, local completion times, a count per day).
+compact result (ids, local completion times, a count per day); with ``by="stats"``, the productivity stats instead
+(completed today and this week against the user's goals, streaks, karma: one REST read).
 
 Todoist limits one read to 3 months (by completion date) or 6 weeks (by due date); a longer range is split into
 windows and read window by window, up to ``MAX_RANGE_DAYS``.
@@ -20,10 +21,13 @@ from tools_server.state import Session
 from tools_server.sync.client import SyncClient
 from tools_server.sync.commands import CompletedTask
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resources import Streak
+from tools_server.sync.responses import ProductivityStats
 from tools_server.text import clip
 from tools_server.user import timezone_of, user_zone, week_start_of
 
 By = Literal["completion", "due"]
+Shown = Literal["completion", "due", "stats"]
 # Days per REST read: 3 months is never shorter than 89 days; 6 weeks is 42.
 WINDOW_DAYS: dict[By, int] = {"completion": 89, "due": 42}
 MAX_RANGE_DAYS = 366
@@ -92,15 +96,30 @@ class Done(BaseModel):
     project: str | None = None
 
 
+class StatsBrief(BaseModel):
+    today: int
+    daily_goal: int
+    this_week: int
+    weekly_goal: int
+    daily_streak: int = Field(description="Days, current")
+    max_daily_streak: int
+    weekly_streak: int = Field(description="Weeks, current")
+    max_weekly_streak: int
+    karma: float
+    karma_trend: str
+    completed_count: int = Field(description="All time")
+
+
 class CompletedResult(BaseModel):
     since: str
     until: str
-    by: By
+    by: Shown
     total: int = Field(description="Tasks found (all of them when complete, else those read)")
     per_day: dict[str, int] = Field(description="Local day -> tasks; days without any are left out")
     tasks: list[Done]
     complete: bool = Field(description="False: more matched than were read or listed")
     requests: int
+    stats: StatsBrief | None = None
 
 
 @dataclass(frozen=True)
@@ -197,3 +216,62 @@ async def search_completed_tasks(
         project_id = found.id
     tasks = await fetch(client, windows(first, last, by, zone), by, project_id, search, limit)
     return result(tasks, mirror, first, last, by, limit)
+
+
+def _count(streak: Streak | None) -> int:
+    return streak.count if streak is not None else 0
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def stats_result(stats: ProductivityStats, mirror: Mirror, today: date) -> tuple[str, CompletedResult]:
+    """The stats as find_completed shows them: today and this week against the goals (found by the user's local
+    date, whatever order the lists come in), streaks, karma, and the days and weeks listed."""
+    goals = stats.goals
+    day = today.isoformat()
+    done_today = next((d.total_completed for d in stats.days_items if d.date == day), 0)
+    week = next((w for w in stats.week_items if w.first <= day <= w.to), None)
+    brief = StatsBrief(
+        today=done_today,
+        daily_goal=goals.daily_goal if goals else 0,
+        this_week=week.total_completed if week else 0,
+        weekly_goal=goals.weekly_goal if goals else 0,
+        daily_streak=_count(goals.current_daily_streak if goals else None),
+        max_daily_streak=_count(goals.max_daily_streak if goals else None),
+        weekly_streak=_count(goals.current_weekly_streak if goals else None),
+        max_weekly_streak=_count(goals.max_weekly_streak if goals else None),
+        karma=stats.karma,
+        karma_trend=stats.karma_trend,
+        completed_count=stats.completed_count,
+    )
+    days = sorted(stats.days_items, key=lambda d: d.date)
+    per_day = {d.date: d.total_completed for d in days if d.total_completed}
+    karma = int(brief.karma) if float(brief.karma).is_integer() else brief.karma
+    lines = [
+        f"Productivity ({timezone_of(mirror)}): today {brief.today}/{brief.daily_goal} (daily goal), this week "
+        f"{brief.this_week}/{brief.weekly_goal} (weekly goal); streaks: {brief.daily_streak} day(s) (longest "
+        f"{brief.max_daily_streak}), {brief.weekly_streak} week(s) (longest {brief.max_weekly_streak}); karma "
+        f"{karma} (trend {brief.karma_trend or 'none'}); {brief.completed_count} completed in all."
+    ]
+    if goals is not None and goals.ignore_days:
+        off = ", ".join(_WEEKDAYS[d - 1] for d in sorted(goals.ignore_days) if 1 <= d <= 7)
+        lines.append(f"Days off (no goal): {off}." + (" Vacation mode on." if goals.vacation_mode else ""))
+    if days:
+        lines.append("Per day: " + ", ".join(f"{d.date[5:]}: {d.total_completed}" for d in days) + ".")
+    weeks = sorted(stats.week_items, key=lambda w: w.first)
+    if weeks:
+        lines.append("Per week: " + ", ".join(f"{w.first[5:]}..{w.to[5:]}: {w.total_completed}" for w in weeks) + ".")
+    first = days[0].date if days else day
+    out = CompletedResult(
+        since=first, until=day, by="stats", total=sum(d.total_completed for d in days), per_day=per_day, tasks=[],
+        complete=True, requests=1, stats=brief,
+    )  # fmt: skip
+    return "\n".join(lines), out
+
+
+async def productivity(session: Session, client: SyncClient, now: datetime) -> tuple[str, CompletedResult]:
+    """find_completed by="stats": one REST read; the user's zone (for "today") comes from the mirror."""
+    await session.ensure_synced(client)
+    stats = await client.productivity_stats()
+    return stats_result(stats, session.mirror, now.astimezone(user_zone(session.mirror)).date())

@@ -86,6 +86,9 @@ async def _overview(session: Session, cursor: str, view: View, limit: int, note:
         if len(labels) > MAX_LABELS_LISTED:
             label_text += f", +{len(labels) - MAX_LABELS_LISTED} more"
         lines.append(f"Labels (open tasks): {label_text}")
+    if mirror.filters:
+        saved = sorted(mirror.filters.values(), key=lambda f: (f.item_order, f.name))
+        lines.append("Saved filters (find_items by name): " + ", ".join(f"{f.name} ({f.id})" for f in saved))
     lines += [task_line(item, mirror) for item in shown]
     if more:
         lines.append(f"+{more} more (raise limit)")

@@ -17,12 +17,17 @@ from urllib.parse import parse_qs
 from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.errors import RequestError, auth_error, request_invalid, token_expired
 from tools_server.local.oauth import TokenGate
-from tools_server.local.rest import REST_PATHS, rest_reply
+from tools_server.local.rest import REST_PATHS as _REST_READS
+from tools_server.local.rest import rest_reply
+from tools_server.local.stats import STATS_PATH, stats_reader
 from tools_server.local.store import SyncStore
 
 logger = logging.getLogger(__name__)
 
 SYNC_PATHS = frozenset({"/api/v1/sync", "/sync/v9/sync"})
+# The documented REST reads this backend answers (GET, no body): completed tasks, archived projects, comments
+# (local/rest.py) and productivity stats (local/stats.py).
+REST_PATHS = frozenset({*_REST_READS, STATS_PATH})
 DEPRECATED_PREFIXES = ("/sync/v9/", "/sync/v8/", "/rest/v1/", "/rest/v2/")
 _JSON_HEADERS = {"content-type": "application/json"}
 # The token a request must bear: one fixed token, the tokens a gate accepts (local-api with its authorization
@@ -115,7 +120,7 @@ def rest_read(
     except RequestError as exc:
         return _reply(exc.status, exc.body, exc.headers)
     try:
-        status, body = rest_reply(store.read, path, query)
+        status, body = (200, store.read(stats_reader)) if path == STATS_PATH else rest_reply(store.read, path, query)
     except Exception:
         logger.exception("local backend failed on a REST read")
         return _error(500, "Internal error", "INTERNAL_ERROR")

@@ -7,14 +7,20 @@ sync leaves those out): its comment is sent, and the backend says whether the ta
 
 from __future__ import annotations
 
+import functools
+import mimetypes
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
 from pydantic import BaseModel
 
 from tools_server.inputs import CommentEdit, NewComment
 from tools_server.plans.plan import LocalError, Plan, Step
 from tools_server.plans.projects import resolve_project
 from tools_server.plans.tasks import label_of
+from tools_server.sync.args import FileAttachment
 from tools_server.sync.batch import NewUuid, new_uuid4
-from tools_server.sync.commands import ItemIdArgs, NoteAdd, NoteAddArgs, NoteDelete, NoteUpdate, NoteUpdateArgs
+from tools_server.sync.commands import ItemIdArgs, Note, NoteAdd, NoteAddArgs, NoteDelete, NoteUpdate, NoteUpdateArgs
 from tools_server.sync.mirror import Mirror
 from tools_server.text import clip
 from tools_server.user import local_time, timezone_of
@@ -36,7 +42,7 @@ def plan_comments(changes: CommentsInput, mirror: Mirror, *, new_uuid: NewUuid =
             if mirror.gone.get(task, ("completed",))[0] == "deleted":
                 steps.append(Step(index, label, error=LocalError("ITEM_NOT_FOUND", missing)))
                 continue
-            args = NoteAddArgs(item_id=task, content=comment.content)
+            args = NoteAddArgs.model_validate({"item_id": task, "content": comment.content, **_file(comment)})
             command = NoteAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args)
             steps.append(Step(index, label, command=command, missing=missing))
             continue
@@ -47,7 +53,7 @@ def plan_comments(changes: CommentsInput, mirror: Mirror, *, new_uuid: NewUuid =
             if error is not None or project_id is None:
                 steps.append(Step(index, label, error=error))
                 continue
-            args = NoteAddArgs(project_id=project_id, content=comment.content)
+            args = NoteAddArgs.model_validate({"project_id": project_id, "content": comment.content, **_file(comment)})
         steps.append(Step(index, label, command=NoteAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args)))
     for edit in edits:
         step = _existing(len(steps), edit.id, mirror)
@@ -64,6 +70,26 @@ def plan_comments(changes: CommentsInput, mirror: Mirror, *, new_uuid: NewUuid =
     return Plan(tuple(steps), notes, noun="comment change")
 
 
+@functools.cache
+def _types() -> mimetypes.MimeTypes:
+    # The standard library's built-in table: the same answer on every machine (the host's mime.types is not read).
+    return mimetypes.MimeTypes()
+
+
+def _file(comment: NewComment) -> dict[str, FileAttachment]:
+    """The ``file_attachment`` argument when a file is given, else nothing (an unset argument is never sent)."""
+    return {} if comment.file_url is None else {"file_attachment": _by_url(comment.file_url)}
+
+
+def _by_url(url: str) -> FileAttachment:
+    """An attachment pointing at an external file (DS 14): its name from the URL's path, its type from the name, so
+    that Todoist can render a preview."""
+    name = unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2]) or None
+    kind = _types().guess_type(name, strict=False)[0] if name else None
+    given = {"file_url": url, "file_name": name, "file_type": kind}
+    return FileAttachment.model_validate({k: v for k, v in given.items() if v is not None})  # no nulls on the wire
+
+
 def _existing(index: int, note_id: str, mirror: Mirror) -> Step:
     note = mirror.notes.get(note_id)
     if note is None:
@@ -71,11 +97,49 @@ def _existing(index: int, note_id: str, mirror: Mirror) -> Step:
     return Step(index, clip(note.content, 40))
 
 
+class AttachmentBrief(BaseModel):
+    name: str | None = None
+    type: str | None = None  # MIME type, else the attachment's resource type
+    size: int | None = None  # bytes
+    url: str | None = None
+
+
 class CommentBrief(BaseModel):
     id: str
     on: str  # the task or project id
     posted: str  # in the user's timezone
     content: str
+    attachment: AttachmentBrief | None = None
+
+
+def attachment_of(note: Note) -> AttachmentBrief | None:
+    """A comment's file as the documented attachment describes it (DS 14): name, type, size and URL; a link
+    attachment may carry only ``url``/``title``."""
+    raw: dict[str, Any] | None = note.file_attachment
+    if not raw:
+        return None
+
+    def text(*names: str) -> str | None:
+        return next((str(raw[n]) for n in names if isinstance(raw.get(n), str) and raw[n]), None)
+
+    size = raw.get("file_size")
+    return AttachmentBrief(
+        name=text("file_name", "title"),
+        type=text("file_type", "resource_type"),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        url=text("file_url", "url", "image"),
+    )
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    return f"{count / 1024:.1f} KB" if count < 1024 * 1024 else f"{count / (1024 * 1024):.1f} MB"
+
+
+def attachment_text(brief: AttachmentBrief) -> str:
+    parts = [p for p in (brief.name, brief.type, _size(brief.size) if brief.size is not None else None, brief.url) if p]
+    return f"[file: {', '.join(parts)}]"
 
 
 def list_comments(mirror: Mirror, refs: list[str]) -> tuple[list[str], list[CommentBrief]]:
@@ -100,9 +164,11 @@ def list_comments(mirror: Mirror, refs: list[str]) -> tuple[list[str], list[Comm
                 on=target,
                 posted=local_time(note.posted_at, zone),
                 content=clip(note.content, _CONTENT_CHARS),
+                attachment=attachment_of(note),
             )
             briefs.append(brief)
-            lines.append(f"- {brief.id} {brief.posted} {brief.content}")
+            shown = f" {attachment_text(brief.attachment)}" if brief.attachment is not None else ""
+            lines.append(f"- {brief.id} {brief.posted} {brief.content}{shown}")
         if len(found) > MAX_LISTED_PER_TARGET:
             lines.append(f"+{len(found) - MAX_LISTED_PER_TARGET} more")
     return lines, briefs

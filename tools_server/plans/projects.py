@@ -1,4 +1,4 @@
-"""Pure planning for manage_projects: ops on projects, sections and labels -> one Plan of Sync commands.
+"""Pure planning for manage_projects: ops on projects, sections, labels and saved filters -> one Plan of Sync commands.
 
 Targets are named by id or name (resolved from the mirror, or from objects added earlier in the same call, which are
 referred to by their temp ids so that everything goes in one request). A target that cannot be resolved fails its
@@ -17,6 +17,13 @@ from tools_server.sync.args import ChildOrder, SectionOrder
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
     Command,
+    FilterAdd,
+    FilterAddArgs,
+    FilterDelete,
+    FilterOrdersArgs,
+    FilterUpdate,
+    FilterUpdateArgs,
+    FilterUpdateOrders,
     ItemIdArgs,
     LabelAdd,
     LabelAddArgs,
@@ -89,6 +96,7 @@ class _Planner:
     new_projects: dict[str, str] = field(default_factory=dict[str, str])
     new_sections: dict[tuple[str, str], str] = field(default_factory=dict[tuple[str, str], str])
     new_labels: dict[str, str] = field(default_factory=dict[str, str])
+    new_filters: dict[str, str] = field(default_factory=dict[str, str])
     # Orders changed by reorders earlier in this call, so that several reorders of one list compose.
     orders: dict[str, int] = field(default_factory=dict[str, int])
 
@@ -144,6 +152,19 @@ class _Planner:
             close = [n for n in names if folded in n.casefold()][:3]
             raise _Failed(LocalError("LABEL_NOT_FOUND", not_found("label", ref, close)))
         return match.id
+
+    def saved_filter(self, ref: str) -> str:
+        temp = self.new_filters.get(ref.casefold())
+        if temp is not None:
+            return temp
+        matches = self.mirror.find_filters(ref)
+        if len(matches) == 1:
+            return matches[0].id
+        if matches:
+            ids = ", ".join(sorted(f.id for f in matches))
+            raise _Failed(LocalError("AMBIGUOUS_FILTER", f"several saved filters are named '{ref}'; use an id: {ids}"))
+        close = [f.name for f in self.mirror.filters.values() if ref.casefold() in f.name.casefold()][:3]
+        raise _Failed(LocalError("FILTER_NOT_FOUND", not_found("saved filter", ref, close)))
 
     # -- per kind -------------------------------------------------------------------------------------------------
 
@@ -237,6 +258,27 @@ class _Planner:
             return LabelUpdateOrders(uuid=self.new_uuid(), args=LabelOrdersArgs(id_order_mapping=orders))
         return LabelDelete(uuid=self.new_uuid(), args=LabelDeleteArgs(id=target))
 
+    def _filter(self, op: ProjectOp) -> Command:
+        fields = {n: getattr(op, n) for n in ("name", "query", "color", "is_favorite") if getattr(op, n) is not None}
+        if op.op == "add":
+            assert op.name is not None
+            temp = self.new_uuid()
+            self.new_filters[op.name.casefold()] = temp
+            return FilterAdd(uuid=self.new_uuid(), temp_id=temp, args=FilterAddArgs.model_validate(fields))
+        assert op.id is not None
+        target = self.saved_filter(op.id)
+        if op.op == "update":
+            if op.name is not None:
+                self.new_filters[op.name.casefold()] = target
+            return FilterUpdate(uuid=self.new_uuid(), args=FilterUpdateArgs.model_validate({"id": target, **fields}))
+        if op.op == "reorder":
+            if target not in self.mirror.filters:
+                raise _Failed(LocalError("NOT_YET_CREATED", "reorder a new saved filter in a later call"))
+            siblings = [f.id for f in sorted(self.mirror.filters.values(), key=lambda f: (f.item_order, f.name))]
+            orders = self._reorder(target, siblings, lambda i: self.mirror.filters[i].item_order, op)
+            return FilterUpdateOrders(uuid=self.new_uuid(), args=FilterOrdersArgs(id_order_mapping=orders))
+        return FilterDelete(uuid=self.new_uuid(), args=ItemIdArgs(id=target))
+
     def _reorder(self, target: str, siblings: list[str], stored: Callable[[str], int], op: ProjectOp) -> dict[str, int]:
         """New orders (1..n) for the list with ``target`` at its new place; only entries that change, plus target."""
         current = sorted(siblings, key=lambda i: self.orders.get(i, stored(i)))
@@ -261,6 +303,8 @@ class _Planner:
             anchor = self.project(ref)
         elif op.kind == "section":
             anchor = self.section(ref, op.project)
+        elif op.kind == "filter":
+            anchor = self.saved_filter(ref)
         else:
             anchor = self.label(ref)
         if anchor not in siblings:

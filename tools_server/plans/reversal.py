@@ -242,7 +242,12 @@ class _TaskReversal:
         return command(kind, self.new_uuid(), args)
 
     def _re_add(self, reminder: Reminder) -> Command:
-        if reminder.type == "relative":
+        if reminder.type == "location":
+            place = {"name": reminder.name, "loc_lat": reminder.loc_lat, "loc_long": reminder.loc_long,
+                     "loc_trigger": reminder.loc_trigger, "radius": reminder.radius}  # fmt: skip
+            given = {k: v for k, v in place.items() if v is not None}
+            args = ReminderAddArgs.model_validate({"item_id": reminder.item_id, "type": "location", **given})
+        elif reminder.type == "relative":
             args = ReminderAddArgs(item_id=reminder.item_id, type="relative", minute_offset=reminder.minute_offset or 0)
         else:
             due = reminder.due

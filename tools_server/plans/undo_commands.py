@@ -1,4 +1,5 @@
-"""Pure undo of comment_items and manage_projects writes (comments, projects, sections, labels), command by command.
+"""Pure undo of comment_items and manage_projects writes (comments, projects, sections, labels, saved filters), command
+by command.
 
 Each confirmed command is reversed, last first, by the undo recipe its declaration names (sync/facts.py), from the
 images of what it touched as they were just before the write. What Todoist cannot reverse (a deletion) is said, not
@@ -14,8 +15,10 @@ from typing import Any, TypeGuard
 from tools_server.plans.unchanged import compared, differing, shown, strangers
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
+    ARGS_MODELS,
     COMMAND_KINDS,
     Command,
+    Filter,
     Item,
     ItemIdArgs,
     ItemUncomplete,
@@ -31,11 +34,11 @@ from tools_server.sync.commands import (
     target_of,
     touched_ids,
 )
-from tools_server.sync.facts import DeleteAdded, Inverse, MoveBack, NoUndo, ReorderBack, RestoreFields
+from tools_server.sync.facts import DeleteAdded, Inverse, MoveBack, NoUndo, ReAdd, ReorderBack, RestoreFields
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
 
-Image = Project | Section | Label | Note
+Image = Project | Section | Label | Note | Filter
 Kind = ResourceType[Any]
 
 
@@ -143,11 +146,22 @@ class _Reversal:
                 self._add(_label(before, kind), kind_of(type(done)), {"id": before.id, **_place(before, recipe.to)})
                 self.out.append((_label(before, kind), self._orders(recipe.order_by, [before])))
             case ReorderBack(entries=entries):
-                olds = [o for i in ids_in(done, entries) if _is(o := self.images.get(i), kind)]
+                # Only objects that still exist: one gone since (or deleted by this write, and added again under a
+                # new id with its old order) would fail the whole reorder.
+                olds = [
+                    o
+                    for i in ids_in(done, entries)
+                    if _is(o := self.images.get(i), kind) and _find(self.mirror, kind, i) is not None
+                ]
                 if olds:
                     self.out.append((f"{kind.word} order", self._orders(kind_of(type(done)), olds)))
             case Inverse() as recipe:
                 self._inverse(done, kind, recipe, target, before)
+            case ReAdd(by=by) if _is(before, kind):
+                # The image's fields that the add command takes: the same object again, under a new id.
+                old = before.model_dump(mode="json")
+                args = {n: old[n] for n in ARGS_MODELS[by].model_fields if n != "id" and old.get(n) is not None}
+                self.out.append((_label(before, kind), command(by, self.new_uuid(), args, temp_id=self.new_uuid())))
             case _:
                 pass  # no other recipe is sent by these writes
 

@@ -1,4 +1,5 @@
-"""The projects tool: add, update, move, reorder, archive and delete projects, sections and labels in one batch."""
+"""The projects tool: add, update, move, reorder, archive and delete projects, sections, labels and saved filters in one
+batch."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from tools_server.sync.client import SyncClient
 
 
 def register(server: MCPServer) -> None:
-    @server.tool(annotations=MANAGE, title="Projects, sections, labels")
+    @server.tool(annotations=MANAGE, title="Projects, sections, labels, filters")
     async def manage_projects(
         ops: Annotated[list[ProjectOp], Field(min_length=1, max_length=MAX_OPS_PER_CALL)],
         ctx: ToolContext,
         confirm: Annotated[int | None, Field(description="Deleting >3 tasks: their count")] = None,
         dry_run: bool = False,
     ) -> Written | InputRequiredResult:
-        """Change projects, sections, labels by id or name in one batch; ops may name projects added before them."""
+        """Change projects, sections, labels, saved filters by id or name in one batch; ops may name new ones."""
 
         def attempt(count: int | None) -> Awaitable[CallToolResult]:
             # Deleting projects or sections is counted in tasks removed, confirmed as delete_items is.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import CallToolResult
 from pydantic import Field
@@ -18,6 +18,7 @@ from tools_server.flows import (
     TASK_URI_TEMPLATE,
     CompletedResult,
     FindResult,
+    productivity,
     query_changes_result,
     search_completed_tasks,
     search_open_tasks,
@@ -44,13 +45,18 @@ def register(server: MCPServer) -> None:
         ctx: ToolContext,
         since: Annotated[DateStr | None, Field(description="First day (user's timezone); default: this week")] = None,
         until: Annotated[DateStr | None, Field(description="Last day, inclusive")] = None,
-        by: Literal["completion", "due"] = "completion",
+        by: Literal["completion", "due", "stats"] = "completion",
         project: Annotated[Ref | None, Field(description="Project id or name")] = None,
         search: Annotated[str | None, Field(min_length=1, max_length=200, description="Text in the title")] = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
     ) -> Annotated[CallToolResult, CompletedResult]:
-        """Completed tasks with ids and local completion times, and a count per day."""
+        """Completed tasks with ids and local completion times, and a count per day. by=stats: goals, streaks, karma."""
         clock = clock_of(ctx)
+        if by == "stats":
+            given = [n for n, v in (("since", since), ("until", until), ("project", project), ("search", search)) if v]
+            if given:
+                raise ToolError(f"{given[0]}: not used with by=stats")
+            return await run(ctx, lambda session, client: productivity(session, client, clock.now()))
         return await run(
             ctx,
             lambda session, client: search_completed_tasks(
@@ -61,7 +67,10 @@ def register(server: MCPServer) -> None:
     @server.tool(title="Find open tasks", annotations=READ, meta=TOOL_META)
     async def find_items(
         filter: Annotated[
-            str, Field(min_length=1, max_length=500, description="Todoist filter, e.g. 'today | overdue'")
+            str,
+            Field(
+                min_length=1, max_length=500, description="Todoist filter (e.g. 'today | overdue') or saved filter name"
+            ),
         ],
         ctx: ToolContext,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,

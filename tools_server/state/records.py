@@ -33,7 +33,9 @@ from pydantic import TypeAdapter, ValidationError
 from tools_server.cursors import ObjectType, SeenObjects
 from tools_server.plans import Image, LocalError, PendingWrite, Plan, Step, UndoRecord, WriteKind
 from tools_server.sync.commands import (
+    Collaborator,
     Command,
+    Filter,
     Item,
     Label,
     Note,
@@ -120,13 +122,18 @@ class _CommentImage(msgspec.Struct, tag_field="of", tag="comment", forbid_unknow
     value: Note
 
 
-# An object image is one of four untagged structs; stored, it says which.
-ImageRecord = _ProjectImage | _SectionImage | _LabelImage | _CommentImage
+class _FilterImage(msgspec.Struct, tag_field="of", tag="filter", forbid_unknown_fields=True):
+    value: Filter
+
+
+# An object image is one of these untagged structs; stored, it says which.
+ImageRecord = _ProjectImage | _SectionImage | _LabelImage | _CommentImage | _FilterImage
 _IMAGE_WRAPPERS: dict[type[Any], Callable[[Any], ImageRecord]] = {
     Project: _ProjectImage,
     Section: _SectionImage,
     Label: _LabelImage,
     Note: _CommentImage,
+    Filter: _FilterImage,
 }
 
 
@@ -278,6 +285,10 @@ class MirrorRecord(StoredRecord, tag="mirror"):
     gone: dict[str, tuple[GoneReason, Item]]
     synced: bool
     sync_token: str
+    # Absent from mirrors kept before saved filters were mirrored: such a mirror is read as none (a full sync),
+    # since no incremental sync would ever bring the filters it lacks.
+    filters: dict[str, Filter] | None = None
+    collaborators: dict[str, Collaborator] = msgspec.field(default_factory=dict[str, Collaborator])
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -510,6 +521,8 @@ def _mirror_stored(value: tuple[Mirror, str]) -> MirrorRecord:
 
 
 def _mirror(record: MirrorRecord) -> tuple[Mirror, str]:
+    if record.filters is None:
+        return Mirror(), "*"
     convert: Convert = {"gone": OrderedDict[str, tuple[GoneReason, Item]], "user": _user}
     return _from_stored(Mirror, _MIRROR_FIELDS, record, convert), record.sync_token
 

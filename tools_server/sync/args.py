@@ -133,9 +133,15 @@ class ProjectAddArgs(_Lenient):
 
 class ReminderAddArgs(_Lenient):
     item_id: str
-    type: Literal["relative", "absolute"]
+    type: Literal["relative", "absolute", "location"]
     due: DueInput | None = None
     minute_offset: Annotated[int, Field(ge=0)] | None = None
+    # type "location" (reference §2.7): coordinates are strings.
+    name: str | None = None
+    loc_lat: str | None = None
+    loc_long: str | None = None
+    loc_trigger: Literal["on_enter", "on_leave"] | None = None
+    radius: int | None = None
 
 
 class SectionAddArgs(_Lenient):
@@ -218,12 +224,43 @@ class LabelOrdersArgs(_Lenient):
     id_order_mapping: dict[str, int]
 
 
+# filter_update_orders takes the same documented mapping (reference §3).
+FilterOrdersArgs = LabelOrdersArgs
+
+
+class FilterAddArgs(_Lenient):
+    name: Annotated[str, Field(min_length=1)]
+    query: Annotated[str, Field(min_length=1)]
+    color: str | None = None
+    item_order: int | None = None
+    is_favorite: bool | None = None
+
+
+class FilterUpdateArgs(_Lenient):
+    id: str
+    name: Annotated[str, Field(min_length=1)] | None = None
+    query: Annotated[str, Field(min_length=1)] | None = None
+    color: str | None = None
+    item_order: int | None = None
+    is_favorite: bool | None = None
+
+
+class FileAttachment(_Lenient):
+    """A file on a comment: one uploaded, or "any external resource" by its URL (DS 14, File Attachments)."""
+
+    file_url: str
+    file_name: str | None = None
+    file_type: str | None = None  # the MIME type Todoist renders the preview by
+    file_size: int | None = None
+
+
 class NoteAddArgs(_Lenient):
     """Exactly one of ``item_id`` (a task comment) or ``project_id`` (a project comment)."""
 
     content: Annotated[str, Field(min_length=1)]
     item_id: str | None = None
     project_id: str | None = None
+    file_attachment: FileAttachment | None = None
 
 
 class NoteUpdateArgs(_Lenient):

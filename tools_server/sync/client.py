@@ -40,12 +40,14 @@ from tools_server.sync.failures import (
 )
 from tools_server.sync.responses import (
     ArchivedProjectsPage,
+    ProductivityStats,
     SyncError,
     SyncResponse,
     UnreadableResponse,
     read_archived_page,
     read_completed_page,
     read_response,
+    read_stats,
 )
 from tools_server.sync.retry import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
 from tools_server.sync.retry import Deadline as Deadline
@@ -199,6 +201,16 @@ class SyncClient:
             return read_archived_page(response.content)
         except UnreadableResponse as exc:
             raise BackendUnavailable(self._redact(f"backend sent a malformed archived-projects page ({exc})")) from None
+
+    async def productivity_stats(self) -> ProductivityStats:
+        """``GET /api/v1/tasks/completed/stats``: one documented REST read, retried and authorised as the others."""
+        url = rest_url(self._url, "tasks/completed/stats")
+        headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
+        response = await self._exchange(lambda _: self._http.get(url, headers=headers), (), None)
+        try:
+            return read_stats(response.content)
+        except UnreadableResponse as exc:
+            raise BackendUnavailable(self._redact(f"backend sent malformed productivity stats ({exc})")) from None
 
     async def _exchange(
         self,

@@ -22,6 +22,9 @@ from tools_server.sync.args import DueInput as DueInput
 from tools_server.sync.args import DueLang as DueLang
 from tools_server.sync.args import Duration as Duration
 from tools_server.sync.args import (
+    FilterAddArgs,
+    FilterOrdersArgs,
+    FilterUpdateArgs,
     ItemAddArgs,
     ItemCompleteArgs,
     ItemDateCompleteArgs,
@@ -64,11 +67,13 @@ from tools_server.sync.facts import (
 )
 from tools_server.sync.resource_types import ITEMS, RESOURCE_TYPES
 from tools_server.sync.responses import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
+from tools_server.sync.responses import Collaborator as Collaborator
 from tools_server.sync.responses import CommandStatus as CommandStatus
 from tools_server.sync.responses import CompletedPage as CompletedPage
 from tools_server.sync.responses import CompletedTask as CompletedTask
 from tools_server.sync.responses import Deadline as Deadline
 from tools_server.sync.responses import Due as Due
+from tools_server.sync.responses import Filter as Filter
 from tools_server.sync.responses import Item as Item
 from tools_server.sync.responses import ItemDuration as ItemDuration
 from tools_server.sync.responses import Label as Label
@@ -519,7 +524,48 @@ class ReminderAdd(SyncCommand[ReminderAddArgs]):
 
 class ReminderDelete(SyncCommand[ItemIdArgs]):
     type: Literal["reminder_delete"] = "reminder_delete"
-    facts = Facts("reminders", ID, cascades_to=None, own_write="objects", undo=ReAdd(), unchanged=Unchanged(()))
+    facts = Facts(
+        "reminders", ID, cascades_to=None, own_write="objects", undo=ReAdd("reminder_add"), unchanged=Unchanged(())
+    )
+
+
+# -- saved filters ----------------------------------------------------------------------------------------------------
+
+
+class FilterAdd(SyncCommand[FilterAddArgs]):
+    type: Literal["filter_add"] = "filter_add"
+    creates_temp_id = True
+    facts = Facts(
+        "filters",
+        NOTHING,
+        cascades_to=None,
+        own_write="none",
+        undo=DeleteAdded("filter_delete"),
+        unchanged=Unchanged(("name", "query", "color", "is_favorite")),
+    )
+
+
+class FilterUpdate(SyncCommand[FilterUpdateArgs]):
+    type: Literal["filter_update"] = "filter_update"
+    facts = Facts("filters", ID, cascades_to=None, own_write="none", undo=RestoreFields(), unchanged=Unchanged(SET))
+
+
+class FilterDelete(SyncCommand[ItemIdArgs]):
+    type: Literal["filter_delete"] = "filter_delete"
+    # A saved filter is a name for a query: added again from its image, it is the same filter under a new id.
+    facts = Facts("filters", ID, cascades_to=None, own_write="none", undo=ReAdd("filter_add"), unchanged=Unchanged(()))
+
+
+class FilterUpdateOrders(SyncCommand[FilterOrdersArgs]):
+    type: Literal["filter_update_orders"] = "filter_update_orders"
+    facts = Facts(
+        "filters",
+        ("id_order_mapping",),
+        cascades_to=None,
+        own_write="none",
+        undo=ReorderBack("id_order_mapping", order="item_order", keyed=True),
+        unchanged=Unchanged(("item_order",)),
+    )
 
 
 # Derived from the declarations above; declare a new kind above this line.

@@ -82,7 +82,10 @@ class Inverse:
 
 @dataclass(frozen=True)
 class ReAdd:
-    """Undone by adding it again from its before-image (a new object: Todoist has no undelete)."""
+    """Undone by adding it again from its before-image with the ``by`` command (a new object: Todoist has no
+    undelete)."""
+
+    by: str
 
 
 @dataclass(frozen=True)

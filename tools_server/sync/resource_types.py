@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeVar
 
 from tools_server.sync.lenient import Record
-from tools_server.sync.resources import Item, Label, Note, Project, Reminder, Section
+from tools_server.sync.resources import Collaborator, Filter, Item, Label, Note, Project, Reminder, Section
 
 R = TypeVar("R", bound=Record)
 # What query_changes calls a changed object that is not a task (its "of").
@@ -123,8 +123,26 @@ PROJECT_NOTES = ResourceType(
     cursor="comment",
     owns=lambda note: note.item_id is None,
 )
-REMINDERS = ResourceType("reminders", Reminder, table="reminders", word="reminder", compared=())
+# Time and location reminders share one table (one id space, as in Todoist); each list is read and replaced apart.
+REMINDERS = ResourceType(
+    "reminders", Reminder, table="reminders", word="reminder", compared=(), owns=lambda r: r.type != "location"
+)
+REMINDERS_LOCATION = ResourceType(
+    "reminders_location",
+    Reminder,
+    table="reminders",
+    word="reminder",
+    compared=(),
+    owns=lambda r: r.type == "location",
+)
+# Saved filters hold no tasks and are not among query_changes' object changes: find_items runs them by name.
+FILTERS = ResourceType("filters", Filter, table="filters", word="saved filter", compared=())
 
-RESOURCE_TYPES = _declare(ITEMS, PROJECTS, SECTIONS, LABELS, NOTES, PROJECT_NOTES, REMINDERS)
+# The people of the user's shared projects: names for the tasks assigned to them.
+COLLABORATORS = ResourceType("collaborators", Collaborator, table="collaborators", word="collaborator", compared=())
+
+RESOURCE_TYPES = _declare(
+    ITEMS, PROJECTS, SECTIONS, LABELS, NOTES, PROJECT_NOTES, REMINDERS, REMINDERS_LOCATION, FILTERS, COLLABORATORS
+)
 # What every Sync request asks for: the declared lists, and the user (one object of settings, not a table).
 MIRRORED_RESOURCE_TYPES = (*RESOURCE_TYPES, "user")

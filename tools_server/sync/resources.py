@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import msgspec
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tools_server.sync.lenient import Record
@@ -118,6 +119,20 @@ class Label(Record):
     is_favorite: bool = False
 
 
+class Filter(Record):
+    """A saved filter (reference §2.8): a name for a query in Todoist's filter language."""
+
+    id: str
+    name: str = ""
+    query: str = ""
+    color: str = "charcoal"
+    item_order: int = 0
+    is_deleted: bool = False
+    is_favorite: bool = False
+    is_frozen: bool = False
+    description: str | None = None
+
+
 class Note(Record):
     """A comment: on a task (``item_id``, from ``notes``) or on a project (``project_id``, from ``project_notes``)."""
 
@@ -131,6 +146,16 @@ class Note(Record):
     file_attachment: dict[str, Any] | None = None
 
 
+class Collaborator(Record):
+    """A person sharing a project with the user (reference §2.11: ``collaborators``); shown as the assignee of a task
+    whose ``responsible_uid`` names them."""
+
+    id: str
+    email: str = ""
+    full_name: str = ""
+    is_deleted: bool = False  # not sent by Todoist; lets a collaborator be merged like every other record
+
+
 class Reminder(Record):
     id: str
     item_id: str = ""
@@ -138,6 +163,13 @@ class Reminder(Record):
     due: Due | None = None
     minute_offset: int | None = None
     is_deleted: bool = False
+    # type "location" (from ``reminders_location``): the place's name, coordinates as strings (reference §2.7),
+    # on_enter | on_leave, the radius in metres.
+    name: str | None = None
+    loc_lat: str | None = None
+    loc_long: str | None = None
+    loc_trigger: str | None = None
+    radius: int | None = None
 
 
 class TzInfo(_Lenient):
@@ -221,3 +253,47 @@ class ArchivedProjectsPage(Record):
 
     results: tuple[Project, ...] = ()
     next_cursor: str | None = None
+
+
+# ``GET /api/v1/tasks/completed/stats`` (reference §4; Doist's SDK ``ProductivityStatsSchema``): what find_completed
+# shows of it. Per-project items, karma history and project colours are not read.
+
+
+class Streak(Record):
+    count: int = 0
+    start: str | None = None  # the docs: null when there is no streak; the SDK: a date
+    end: str | None = None
+
+
+class DayCount(Record):
+    date: str = ""
+    total_completed: int = 0
+
+
+class WeekCount(Record):
+    first: str = msgspec.field(default="", name="from")
+    to: str = ""
+    total_completed: int = 0
+
+
+class Goals(Record):
+    daily_goal: int = 0
+    weekly_goal: int = 0
+    ignore_days: tuple[int, ...] = ()
+    vacation_mode: int | bool = 0
+    karma_disabled: int | bool = 0
+    current_daily_streak: Streak | None = None
+    last_daily_streak: Streak | None = None
+    max_daily_streak: Streak | None = None
+    current_weekly_streak: Streak | None = None
+    last_weekly_streak: Streak | None = None
+    max_weekly_streak: Streak | None = None
+
+
+class ProductivityStats(Record):
+    completed_count: int = 0
+    days_items: tuple[DayCount, ...] = ()
+    week_items: tuple[WeekCount, ...] = ()
+    goals: Goals | None = None
+    karma: float = 0
+    karma_trend: str = ""

@@ -20,15 +20,18 @@ from tools_server.sync.lenient import Record, decoder, describe, read
 from tools_server.sync.resource_types import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
 from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
 from tools_server.sync.resources import ArchivedProjectsPage as ArchivedProjectsPage
+from tools_server.sync.resources import Collaborator as Collaborator
 from tools_server.sync.resources import CommandStatus as CommandStatus
 from tools_server.sync.resources import CompletedPage as CompletedPage
 from tools_server.sync.resources import CompletedTask as CompletedTask
 from tools_server.sync.resources import Deadline as Deadline
 from tools_server.sync.resources import Due as Due
+from tools_server.sync.resources import Filter as Filter
 from tools_server.sync.resources import Item as Item
 from tools_server.sync.resources import ItemDuration as ItemDuration
 from tools_server.sync.resources import Label as Label
 from tools_server.sync.resources import Note as Note
+from tools_server.sync.resources import ProductivityStats as ProductivityStats
 from tools_server.sync.resources import Project as Project
 from tools_server.sync.resources import Reminder as Reminder
 from tools_server.sync.resources import Section as Section
@@ -56,6 +59,9 @@ class SyncResponse:
     notes: list[Note] | None = None
     project_notes: list[Note] | None = None
     reminders: list[Reminder] | None = None
+    reminders_location: list[Reminder] | None = None
+    filters: list[Filter] | None = None
+    collaborators: list[Collaborator] | None = None
     user: User | None = None
 
 
@@ -246,6 +252,20 @@ def read_archived_page(content: bytes) -> ArchivedProjectsPage:
 def _read_page(cls: type[_PageT], strict: msgspec.json.Decoder[_PageT], content: bytes) -> _PageT:
     try:
         return read(cls, strict, content)
+    except msgspec.ValidationError as exc:
+        where, why = describe(exc)
+        raise UnreadableResponse(f"{where or 'body'}: {why}") from None
+    except msgspec.DecodeError:
+        raise UnreadableResponse("body: not JSON") from None
+
+
+_STATS = decoder(ProductivityStats)
+
+
+def read_stats(content: bytes) -> ProductivityStats:
+    """Productivity stats; ``UnreadableResponse`` (where and why) when the body is not them."""
+    try:
+        return read(ProductivityStats, _STATS, content)
     except msgspec.ValidationError as exc:
         where, why = describe(exc)
         raise UnreadableResponse(f"{where or 'body'}: {why}") from None
