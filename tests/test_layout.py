@@ -1,4 +1,4 @@
-"""The house in wings: imports point down the layering README's Architecture states, no module imports itself back
+"""The house in wings: imports point down the layering docs/development.md's Architecture states, no module imports itself back
 through a cycle, only the entry point and the shared leaves sit at the top, and no module is named as another's
 overflow. Read from the source's own import statements (ast), so moving a line of code cannot hide from it."""
 
@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tools_server"
-# README "Architecture": a wing may import only wings of a lower rank (and itself).
+# docs/development.md "Architecture": a wing may import only wings of a lower rank (and itself).
 RANK = {
     "cli": 0,
     "server": 1,

@@ -5,7 +5,7 @@ loop; every example is one ``tools/call`` through that client against the embedd
 arbitrary unicode, huge strings (10k-200k characters), nulls, wrong types, JSON inside strings, unknown keys, subtask
 chains up to 120 levels, more than 1000 tasks, prompt-injection text. Most writes are dry runs; small ones are real.
 
-An oracle written here from the contract (README "Limits" and the argument models) says, for each call, which
+An oracle written here from the contract (docs/tools.md "Limits" and the argument models) says, for each call, which
 argument paths are invalid. Then:
 
 * the call returns a result (the client raises nothing);
@@ -48,7 +48,7 @@ from tools_server.sync.commands import DueLang
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The contract, restated: README "Limits" and the argument models' constraints
+# The contract, restated: docs/tools.md "Limits" and the argument models' constraints
 
 MAX_TASKS = 1000
 MAX_LEVELS = 5  # a task plus 4 levels of subtasks
