@@ -1,6 +1,6 @@
-"""The house in wings: imports point down the layering docs/development.md's Architecture states, no module imports itself back
-through a cycle, only the entry point and the shared leaves sit at the top, and no module is named as another's
-overflow. Read from the source's own import statements (ast), so moving a line of code cannot hide from it."""
+"""The house in wings: imports point down the layering docs/development.md's Architecture states, no module imports
+itself back through a cycle, only the entry point and the shared leaves sit at the top, and no module is named as
+another's overflow. Read from the source's own import statements (ast), so moving a line of code cannot hide from it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ RANK = {
     "dues": 6,
     "filters": 6,
     "sync": 7,
-    "local": 7,
+    "local": 5,
     "text": 8,
     "clock": 8,
 }

@@ -133,7 +133,9 @@ async def test_limit_and_range_are_checked_with_the_argument_named(http: httpx.A
     await refused(http, BY_COMPLETION, "until", since="2026-08-22T00:00:00Z", until="2026-11-23T00:00:00Z")
     await get(http, BY_DUE, since="2026-10-12T00:00:00Z", until="2026-11-23T00:00:00Z")
     await refused(http, BY_DUE, "until", since="2026-10-11T23:00:00Z", until="2026-11-23T00:00:00Z")
-    await refused(http, BY_COMPLETION, "filter_query", **WEEK, filter_query="today")
+    await refused(http, BY_COMPLETION, "filter_query", **WEEK, filter_query="#Work &")
+    await refused(http, BY_COMPLETION, "filter_query", **WEEK, filter_query="p1, p2")
+    await refused(http, BY_COMPLETION, "filter_lang", **WEEK, filter_query="p1", filter_lang="xx")
 
 
 @pytest.mark.anyio
@@ -153,6 +155,37 @@ async def test_project_section_and_parent_filters(store: SyncStore, http: httpx.
     assert sorted(contents(await get(http, BY_COMPLETION, **WEEK, section_id=ids["s"]))) == ["in section", "sub"]
     assert contents(await get(http, BY_COMPLETION, **WEEK, parent_id=ids["b"])) == ["sub"]
     assert (await get(http, BY_COMPLETION, **WEEK, workspace_id="1"))["items"] == []  # no workspaces here
+
+
+@pytest.mark.anyio
+async def test_filter_query_keeps_the_completed_tasks_it_matches_in_order_and_pages(
+    store: SyncStore, http: httpx.AsyncClient
+) -> None:
+    ids = run(
+        store,
+        cmd("project_add", {"name": "Work"}, temp_id="w"),
+        cmd("section_add", {"name": "Calls", "project_id": "w"}, temp_id="s"),
+        cmd("item_add", {"content": "call Ann", "section_id": "s", "labels": ["phone"], "priority": 4}, temp_id="a"),
+        cmd("item_add", {"content": "call Bob", "project_id": "w", "labels": ["phone"]}, temp_id="b"),
+        cmd("item_add", {"content": "report", "project_id": "w", "due": {"date": "2026-11-18"}}, temp_id="c"),
+        cmd("item_add", {"content": "phone mum", "labels": ["phone"], "due": {"date": "2026-11-19"}}, temp_id="d"),
+    )
+    moments = {"a": "2026-11-20T10:00:00Z", "b": "2026-11-19T10:00:00Z", "c": "2026-11-18T10:00:00Z",
+               "d": "2026-11-17T10:00:00Z"}  # fmt: skip
+    run(store, *(cmd("item_complete", {"id": ids[k], "completed_at": at}) for k, at in moments.items()))
+    assert contents(await get(http, BY_COMPLETION, **WEEK, filter_query="#Work & @phone")) == ["call Ann", "call Bob"]
+    assert contents(await get(http, BY_COMPLETION, **WEEK, filter_query="/Calls | p1", filter_lang="en")) == [
+        "call Ann"]  # fmt: skip
+    assert contents(await get(http, BY_COMPLETION, **WEEK, filter_query="!#Work")) == ["phone mum"]
+    assert contents(await get(http, BY_COMPLETION, **WEEK, filter_query="search: call")) == ["call Ann", "call Bob"]
+    assert contents(await get(http, BY_DUE, **WEEK, filter_query="@phone")) == ["phone mum"]
+    # Pages of one through the matches only, the cursor bound to the filter.
+    first = await get(http, BY_COMPLETION, **WEEK, filter_query="@phone", limit=1)
+    second = await get(http, BY_COMPLETION, **WEEK, filter_query="@phone", limit=1, cursor=first["next_cursor"])
+    third = await get(http, BY_COMPLETION, **WEEK, filter_query="@phone", limit=1, cursor=second["next_cursor"])
+    assert contents(first) + contents(second) + contents(third) == ["call Ann", "call Bob", "phone mum"]
+    assert third["next_cursor"] is None
+    await refused(http, BY_COMPLETION, "cursor", **WEEK, filter_query="#Work", cursor=first["next_cursor"])
 
 
 @pytest.mark.anyio

@@ -23,14 +23,21 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
+import msgspec
+
+from tools_server.filters import FilterError, Node, evaluate, parse_filter
 from tools_server.local.errors import RequestError, request_invalid
 from tools_server.local.moments import as_utc, known_zone, parse_moment, timestamp
 from tools_server.local.recurrence import add_months
 from tools_server.local.tx import Obj
+from tools_server.sync.mirror import Mirror
+from tools_server.sync.responses import Item, Label, Project, Section
+
+_R = TypeVar("_R", Project, Section, Label)
 
 By = Literal["completion", "due"]
 COMPLETED_PATHS: dict[str, By] = {
@@ -42,7 +49,8 @@ COMMENTS_PATH = "/api/v1/comments"
 REST_PATHS = frozenset({*COMPLETED_PATHS, ARCHIVED_PROJECTS_PATH, COMMENTS_PATH})
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-_UNSUPPORTED = ("filter_query", "filter_lang")
+# The filter language this backend reads (the client's own parser and evaluator: one filter language in the project).
+_FILTER_LANGS = ("en",)
 
 
 @dataclass(frozen=True)
@@ -56,10 +64,12 @@ class CompletedQuery:
     workspace_id: str | None
     limit: int
     after: tuple[str, str] | None  # (sort key, id) of the last task of the previous page
+    filter_query: str | None = None
+    filter: Node | None = None  # filter_query parsed
 
     def digest(self) -> str:
         bound = [self.by, self.since.isoformat(), self.until.isoformat(), self.project_id, self.section_id,
-                 self.parent_id, self.workspace_id]  # fmt: skip
+                 self.parent_id, self.workspace_id, self.filter_query]  # fmt: skip
         return hashlib.sha256(json.dumps(bound).encode()).hexdigest()[:16]
 
 
@@ -74,9 +84,11 @@ def parse_query(by: By, query_string: str) -> CompletedQuery:
     except ValueError:
         raise request_invalid("query", "the query string cannot be read") from None
     params = {name: values[-1] for name, values in fields.items()}
-    for name in _UNSUPPORTED:
-        if params.get(name):
-            raise request_invalid(name, "filter queries are not supported by the local backend")
+    lang = params.get("filter_lang")
+    if lang and lang not in _FILTER_LANGS:
+        raise request_invalid("filter_lang", f"the local backend reads filters in {', '.join(_FILTER_LANGS)} only")
+    text = params.get("filter_query") or None
+    node = _filter(text) if text is not None else None
     since, until = _moment(params, "since"), _moment(params, "until")
     if until < since:
         raise request_invalid("until", "must not be before since")
@@ -88,12 +100,22 @@ def parse_query(by: By, query_string: str) -> CompletedQuery:
         raise request_invalid("until", f"the range from since to until may span at most {limit_text}")
     query = CompletedQuery(
         by, since, until, _id(params, "project_id"), _id(params, "section_id"), _id(params, "parent_id"),
-        _id(params, "workspace_id"), _limit(params.get("limit")), None,
+        _id(params, "workspace_id"), _limit(params.get("limit")), None, text, node,
     )  # fmt: skip
     cursor = params.get("cursor")
     if cursor:
         query = replace(query, after=_decode_cursor(cursor, query.digest()))
     return query
+
+
+def _filter(text: str) -> Node:
+    try:
+        nodes = parse_filter(text)
+    except FilterError as exc:
+        raise request_invalid("filter_query", str(exc)) from None
+    if len(nodes) != 1:
+        raise request_invalid("filter_query", "one filter only (no comma-separated lists)")
+    return nodes[0]
 
 
 def _moment(params: Mapping[str, str], name: str) -> datetime:
@@ -155,10 +177,11 @@ def _decode_cursor(cursor: str, digest: str) -> tuple[str, str]:
 
 def completed_reader(query: CompletedQuery) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
     def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
-        del now
         if query.workspace_id is not None:  # a local account has no workspaces
             return {"items": [], "next_cursor": None}
         keyed = _by_completion(db, query) if query.by == "completion" else _by_due(db, query)
+        if query.filter is not None:
+            keyed = _passing(db, keyed, query.filter, now)
         page = keyed[: query.limit]
         more = len(keyed) > query.limit
         cursor = _encode_cursor(query.digest(), (page[-1][0], page[-1][1]["id"])) if more else None
@@ -186,9 +209,32 @@ def _by_completion(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[
     if query.after is not None:
         sql += f" AND ({_COMPLETED_AT} < ? OR ({_COMPLETED_AT} = ? AND id < ?))"
         params += [query.after[0], query.after[0], query.after[1]]
-    sql += f" ORDER BY {_COMPLETED_AT} DESC, id DESC LIMIT ?"
-    params.append(query.limit + 1)
+    sql += f" ORDER BY {_COMPLETED_AT} DESC, id DESC"
+    if query.filter is None:  # with a filter, every task of the range is a candidate (at most 3 months of them)
+        sql += " LIMIT ?"
+        params.append(query.limit + 1)
     return [(str(row[0]), json.loads(row[1])) for row in db.execute(sql, params)]
+
+
+def _passing(db: sqlite3.Connection, keyed: list[tuple[str, Obj]], node: Node, now: datetime) -> list[tuple[str, Obj]]:
+    """The tasks ``node`` matches, in their order: evaluated by the client's own filter evaluator over a mirror of the
+    candidates and of the account's projects, sections and labels (so #Project, /Section and @label resolve by name),
+    with "today" the user's."""
+    mirror = Mirror(
+        items={task["id"]: msgspec.convert(task, Item, strict=False) for _, task in keyed},
+        projects=_active(db, "project", Project),
+        sections=_active(db, "section", Section),
+        labels=_active(db, "label", Label),
+    )
+    today = now.astimezone(_user_zone(db))
+    matched = {item.id for item in evaluate([node], mirror, today=today.date(), now=today)[0]}
+    return [pair for pair in keyed if pair[1]["id"] in matched]
+
+
+def _active(db: sqlite3.Connection, kind: str, record: type[_R]) -> dict[str, _R]:
+    rows = db.execute("SELECT data FROM objects WHERE kind = ? AND json_extract(data, '$.is_deleted') = 0", (kind,))
+    found = (msgspec.convert(json.loads(row[0]), record, strict=False) for row in rows)
+    return {one.id: one for one in found}
 
 
 def _by_due(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[str, Obj]]:
