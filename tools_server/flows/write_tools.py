@@ -33,7 +33,8 @@ from tools_server.sync.mirror import Mirror
 from tools_server.sync.resource_types import PROJECTS as PROJECT_TYPE
 from tools_server.sync.resource_types import SECTIONS
 
-AddInput = tuple[list[NewItem], list[NewProject]]
+# The tasks, the projects to create first, and how each Quick Add line was read (empty without quick).
+AddInput = tuple[list[NewItem], list[NewProject], list[str]]
 
 
 def _uses_names(items: list[NewItem]) -> bool:
@@ -43,6 +44,8 @@ def _uses_names(items: list[NewItem]) -> bool:
 
 def _plan_add(args: AddInput, mirror: Mirror) -> Planned:
     projects, plan = task_plans.plan_add(args[0], mirror, new_projects=args[1])
+    if args[2]:
+        plan = replace(plan, notes=(*plan.notes, *args[2]))
     return Planned(plan, projects)
 
 
