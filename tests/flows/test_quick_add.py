@@ -1,0 +1,74 @@
+"""add_item's quick: Todoist Quick Add lines through a real MCP client against the local store (issue 23 item 5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import connected, harness, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_quick_lines_land_in_the_store_in_one_write_and_the_result_says_how_each_was_read() -> None:
+    async with harness() as h, connected(h) as client:
+        result = await client.call_tool(
+            "add_item",
+            {
+                "quick": True,
+                "new_projects": [{"name": "Groceries", "sections": ["Dairy"]}],
+                "items": [
+                    {"content": "Buy milk tomorrow 5pm p1 #Groceries /Dairy @errand {2026-12-11} //semi-skimmed"},
+                    {"content": "Water plants every friday @home p3"},
+                    {"content": "Review PR +Alice"},
+                ],
+            },
+        )
+        assert not result.is_error, text_of(result)
+        data = structured(result)
+        assert data["failed"] == 0, text_of(result)
+        assert h.transport.writes() == 1
+        milk_id, plants_id, review_id = data["ids"]
+        items = {i["id"]: i for i in await h.active_items()}
+        projects = {
+            p["id"]: p["name"]
+            for p in (await h.raw_sync({"sync_token": "*", "resource_types": ["projects"]}))["projects"]
+        }
+        milk, plants, review = items[milk_id], items[plants_id], items[review_id]
+        assert (milk["content"], projects[milk["project_id"]], milk["labels"], milk["priority"]) == (
+            "Buy milk",
+            "Groceries",
+            ["errand"],
+            4,
+        )
+        assert milk["section_id"] is not None and milk["description"] == "semi-skimmed"
+        assert milk["due"]["string"] == "tomorrow 5pm" and milk["due"]["date"].endswith("T17:00:00")
+        assert milk["deadline"]["date"] == "2026-12-11"
+        assert (plants["content"], plants["labels"], plants["priority"]) == ("Water plants", ["home"], 2)
+        assert plants["due"]["is_recurring"] is True and plants["due"]["string"] == "every friday"
+        assert review["content"] == "Review PR +Alice"
+        notes = data["notes"]
+        assert any(
+            n.startswith("#0 read as title 'Buy milk', project Groceries, section Dairy, labels errand") for n in notes
+        )
+        assert "#1 read as title 'Water plants', labels home, due 'every friday', p3" in notes
+        assert any("assignee +Alice not supported yet" in n for n in notes)
+        assert "#1 read as title 'Water plants'" in text_of(result)
+
+
+async def test_an_unknown_quick_project_fails_its_line_with_suggestions_and_a_bad_line_sends_nothing() -> None:
+    async with harness() as h, connected(h) as client:
+        made = await client.call_tool(
+            "add_item", {"new_projects": [{"name": "Groceries"}], "items": [{"content": "x"}]}
+        )
+        assert not made.is_error, text_of(made)
+        result = await client.call_tool(
+            "add_item", {"quick": True, "items": [{"content": "Eggs #Grocerie"}, {"content": "Tea"}]}
+        )
+        data = structured(result)
+        assert data["ok"] == 1 and data["failed"] == 1
+        assert "no project named 'Grocerie'; closest: Groceries" in text_of(result)
+        before = h.transport.writes()
+        bad = await client.call_tool("add_item", {"quick": True, "items": [{"content": "Gift {friday}"}]})
+        assert bad.is_error and "deadline {friday}: write it as {YYYY-MM-DD}" in text_of(bad)
+        assert h.transport.writes() == before
+        assert "Gift {friday}" not in {i["content"] for i in await h.active_items()}
