@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from tests.support import connected, harness, structured, text_of
+from tests.support import FixedClock, connected, harness, structured, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -68,7 +70,19 @@ async def test_an_unknown_quick_project_fails_its_line_with_suggestions_and_a_ba
         assert data["ok"] == 1 and data["failed"] == 1
         assert "no project named 'Grocerie'; closest: Groceries" in text_of(result)
         before = h.transport.writes()
-        bad = await client.call_tool("add_item", {"quick": True, "items": [{"content": "Gift {friday}"}]})
-        assert bad.is_error and "deadline {friday}: write it as {YYYY-MM-DD}" in text_of(bad)
+        bad = await client.call_tool("add_item", {"quick": True, "items": [{"content": "Gift {someday}"}]})
+        assert bad.is_error and "deadline {someday}: not read" in text_of(bad)
         assert h.transport.writes() == before
-        assert "Gift {friday}" not in {i["content"] for i in await h.active_items()}
+        assert "Gift {someday}" not in {i["content"] for i in await h.active_items()}
+
+
+async def test_a_quick_deadline_phrase_is_computed_from_the_users_today_in_their_zone() -> None:
+    # 11:30 UTC on Monday 23 November is 00:30 on Tuesday the 24th in Auckland: "tomorrow" there is the 25th.
+    clock = FixedClock(datetime(2026, 11, 23, 11, 30, tzinfo=UTC))
+    async with harness(clock=clock, timezone="Pacific/Auckland") as h, connected(h) as client:
+        result = await client.call_tool("add_item", {"quick": True, "items": [{"content": "Visa {tomorrow}"}]})
+        data = structured(result)
+        assert data["failed"] == 0, text_of(result)
+        (task,) = [i for i in await h.active_items() if i["id"] == data["ids"][0]]
+        assert (task["content"], task["deadline"]["date"]) == ("Visa", "2026-11-25")
+        assert "#0 read as title 'Visa', no due, deadline 2026-11-25" in data["notes"]

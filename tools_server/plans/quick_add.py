@@ -9,9 +9,11 @@ Names are resolved against the mirror by the add planner, like add_item's ``proj
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -102,11 +104,14 @@ class QuickLine:
     errors: list[str] = field(default_factory=list[str])
 
 
-def read_line(text: str) -> QuickLine:
-    """One Quick Add line -> what it sets. Pure: names are not looked up, dates not computed."""
+def read_line(text: str, today: date | None = None) -> QuickLine:
+    """One Quick Add line -> what it sets. Pure: names are not looked up; the due phrase is not computed (Todoist
+    reads it), the deadline is (Todoist takes a deadline as a date): from ``today``, the user's, else only ISO."""
     body, description = _split_description(text)
     line = QuickLine(content="", description=description)
     body = _take_braces(body, line)
+    if line.deadline is not None:
+        _resolve_deadline(line, line.deadline, today)
     body = _take_reminders(body, line)
     kept: list[str] = []
     for word in body.replace("\x00", "!").split():
@@ -143,13 +148,80 @@ def _take_braces(body: str, line: QuickLine) -> str:
         phrase = match.group(1).strip()
         if line.deadline is not None:
             line.ambiguous.append(f"several deadlines: kept {{{line.deadline}}}, ignored {{{phrase}}}")
-        elif _ISO_DATE.fullmatch(phrase):
-            line.deadline = phrase
         else:
-            line.errors.append(f"deadline {{{phrase}}}: write it as {{YYYY-MM-DD}} (a deadline is a date)")
+            line.deadline = phrase
         return " "
 
     return re.sub(r"\{([^{}]*)\}", deadline, body)
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_IN = re.compile(r"in\s+(\d+|an?|one|two|three)\s+(day|week|month|year)s?")
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
+
+
+def _resolve_deadline(line: QuickLine, phrase: str, today: date | None) -> None:
+    """``{phrase}`` -> a deadline date, the phrases Todoist's help shows for deadlines (a date, a weekday, a day of a
+    month, ``in 3 days``); anything else is refused naming it rather than guessed."""
+    text = _SPACES.sub(" ", phrase.strip().casefold())
+    if _ISO_DATE.fullmatch(text):
+        line.deadline = text
+        return
+    found = _deadline_date(text, today) if today is not None else None
+    if found is None:
+        line.deadline = None
+        line.errors.append(
+            f"deadline {{{phrase}}}: not read; write it as {{YYYY-MM-DD}}, a weekday, 'jan 27' or 'in 3 days'"
+        )
+        return
+    line.deadline = found.isoformat()
+    assert today is not None
+    weekday = re.fullmatch(r"(?:next\s+|this\s+)?(" + _WEEKDAY + ")", text)
+    if weekday is not None and found - today == timedelta(days=7):
+        line.ambiguous.append(f"{{{phrase}}} is today's weekday: read as a week away, {found.isoformat()}")
+
+
+def _deadline_date(text: str, today: date) -> date | None:
+    if text in ("today", "tod"):
+        return today
+    if text in ("tomorrow", "tmr", "tmrw"):
+        return today + timedelta(days=1)
+    if text == "next week":
+        return today + timedelta(days=7 - today.weekday())
+    if text in ("end of month", "end of the month"):
+        return today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    weekday = re.fullmatch(r"(?:next\s+|this\s+)?(" + _WEEKDAY + ")", text)
+    if weekday is not None:
+        ahead = (_WEEKDAYS.index(weekday.group(1)[:3]) - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead)
+    within = _IN.fullmatch(text)
+    if within is not None:
+        count = _NUMBERS.get(within.group(1)) or int(within.group(1))
+        unit = within.group(2)
+        if unit in ("day", "week"):
+            return today + timedelta(days=count * (7 if unit == "week" else 1))
+        months = count * (12 if unit == "year" else 1)
+        year, month = divmod(today.month - 1 + months, 12)
+        year += today.year
+        return date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
+    day_month = re.fullmatch(
+        r"(?:(" + _MONTH + r")\s+(\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th)?\s+(" + _MONTH + r"))"
+        r"(?:,?\s+(\d{4}))?",
+        text,
+    )
+    if day_month is not None:
+        month = _MONTHS.index((day_month.group(1) or day_month.group(4))[:3]) + 1
+        day = int(day_month.group(2) or day_month.group(3))
+        year = int(day_month.group(5)) if day_month.group(5) else today.year
+        try:
+            found = date(year, month, day)
+            if day_month.group(5) is None and found < today:
+                found = date(year + 1, month, day)  # a day already past this year is next year's
+        except ValueError:
+            return None
+        return found
+    return None
 
 
 def _take_reminders(body: str, line: QuickLine) -> str:
@@ -238,7 +310,9 @@ class QuickAddError(ValueError):
     """A line that cannot be read into a task: nothing of the call is sent."""
 
 
-def read_items(items: Sequence[T], counter: list[int] | None = None) -> tuple[list[T], list[str]]:
+def read_items(
+    items: Sequence[T], today: date | None = None, counter: list[int] | None = None
+) -> tuple[list[T], list[str]]:
     """Each task's ``content`` (subtasks too) read as a Quick Add line: the tasks with the fields it sets, and one
     reading per task in planning order (depth-first, as the result's indexes). A field given explicitly wins over
     the line's, and the reading says so."""
@@ -248,7 +322,7 @@ def read_items(items: Sequence[T], counter: list[int] | None = None) -> tuple[li
     for item in items:
         index = position[0]
         position[0] += 1
-        line = read_line(item.content)
+        line = read_line(item.content, today)
         if line.errors:
             raise QuickAddError(f"items #{index} '{item.content}': " + "; ".join(line.errors))
         data: dict[str, Any] = item.model_dump(exclude_none=True, exclude={"subtasks"})
@@ -276,7 +350,7 @@ def read_items(items: Sequence[T], counter: list[int] | None = None) -> tuple[li
                 kept.append(name)
                 continue
             data[name] = value
-        children, child_readings = read_items(item.subtasks or [], position)
+        children, child_readings = read_items(item.subtasks or [], today, position)
         if children:
             data["subtasks"] = children
         try:

@@ -25,9 +25,8 @@ from tools_server.inputs import (
     tree_depth,
 )
 from tools_server.plans import AddResult
-from tools_server.plans.quick_add import QuickAddError, read_items
 from tools_server.server.arguments import compact_errors
-from tools_server.server.calls import DELETE, WRITE, ToolContext, Written, write
+from tools_server.server.calls import DELETE, WRITE, ToolContext, Written, clock_of, write
 from tools_server.server.confirm import confirmed_write
 from tools_server.state import DELETE_UNCONFIRMED_MAX
 
@@ -52,13 +51,8 @@ def register(server: MCPServer) -> None:
             raise ToolError(f"items: at most {MAX_ITEMS_PER_CALL} tasks per call, subtasks included (got {total})")
         if tree_depth(items) > MAX_SUBTASK_DEPTH + 1:
             raise ToolError(f"items: subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep")
-        readings: list[str] = []
-        if quick:
-            try:
-                items, readings = read_items(items)
-            except QuickAddError as exc:
-                raise ToolError(str(exc)) from None
-        return await write(ctx, write_tools.ADD, (items, new_projects or [], readings), dry_run)
+        now = clock_of(ctx).now() if quick else None
+        return await write(ctx, write_tools.ADD, (items, new_projects or [], now), dry_run)
 
     @server.tool(title="Complete tasks", annotations=WRITE)
     async def complete_items(ids: Ids, ctx: ToolContext, dry_run: bool = False) -> Written:

@@ -7,6 +7,7 @@ date phrases are those of Todoist's "Introduction to dates and time" and "recurr
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -58,6 +59,10 @@ TABLE: list[tuple[str, dict[str, Any]]] = [
     ("Fix leak p3", {"content": "Fix leak", "priority": 2}),
     ("Fix leak p4", {"content": "Fix leak", "priority": 1}),
     ("File taxes {2027-04-15}", {"content": "File taxes", "deadline": "2027-04-15"}),
+    ("Ship v2 {friday}", {"content": "Ship v2", "deadline": "2026-12-11"}),
+    ("Essay {in 3 days}", {"content": "Essay", "deadline": "2026-12-08"}),
+    ("Visa {jan 27}", {"content": "Visa", "deadline": "2027-01-27"}),
+    ("Audit {tomorrow}", {"content": "Audit", "deadline": "2026-12-06"}),
     ("Essay //outline first, then draft", {"content": "Essay", "description": "outline first, then draft"}),
     ("Call dentist !30m tomorrow at 4pm", {"content": "Call dentist", "due": "tomorrow at 4pm", "reminders": [30]}),
     ("Pick up kids !tomorrow 3pm", {"content": "Pick up kids", "reminders": ["tomorrow 3pm"]}),
@@ -79,6 +84,7 @@ TABLE: list[tuple[str, dict[str, Any]]] = [
         },
     ),
 ]
+TODAY = date(2026, 12, 5)  # a Saturday
 EMPTY: dict[str, Any] = {
     "project": None,
     "section": None,
@@ -98,7 +104,7 @@ def test_the_table_has_at_least_40_lines() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), TABLE, ids=[t for t, _ in TABLE])
 def test_a_quick_add_line_sets_what_todoist_documents(text: str, expected: dict[str, Any]) -> None:
-    line = read_line(text)
+    line = read_line(text, TODAY)
     assert line.errors == []
     got = {name: getattr(line, name) for name in ("content", *EMPTY)}
     assert got == {**EMPTY, **expected}
@@ -123,10 +129,18 @@ def test_an_assignee_is_said_unsupported_not_dropped() -> None:
     assert "assignee +Alice not supported yet (left in the title)" in reading(read_line("Review +Alice"))
 
 
-def test_a_deadline_phrase_that_is_not_a_date_is_refused_naming_it() -> None:
-    assert read_line("Gift {friday}").errors == ["deadline {friday}: write it as {YYYY-MM-DD} (a deadline is a date)"]
-    with pytest.raises(QuickAddError, match=r"items #0 'Gift \{friday\}': deadline \{friday\}"):
-        read_items([NewItem(content="Gift {friday}")])
+def test_a_deadline_phrase_that_is_not_read_is_refused_naming_it() -> None:
+    assert read_line("Gift {someday}", TODAY).errors == [
+        "deadline {someday}: not read; write it as {YYYY-MM-DD}, a weekday, 'jan 27' or 'in 3 days'"
+    ]
+    with pytest.raises(QuickAddError, match=r"items #0 'Gift \{someday\}': deadline \{someday\}"):
+        read_items([NewItem(content="Gift {someday}")], TODAY)
+
+
+def test_a_deadline_on_todays_weekday_is_a_week_away_and_said_ambiguous() -> None:
+    line = read_line("Gift {saturday}", TODAY)
+    assert line.deadline == "2026-12-12"
+    assert line.ambiguous == ["{saturday} is today's weekday: read as a week away, 2026-12-12"]
 
 
 def test_a_line_of_markers_only_has_no_title() -> None:
