@@ -86,3 +86,19 @@ async def test_a_quick_deadline_phrase_is_computed_from_the_users_today_in_their
         (task,) = [i for i in await h.active_items() if i["id"] == data["ids"][0]]
         assert (task["content"], task["deadline"]["date"]) == ("Visa", "2026-11-25")
         assert "#0 read as title 'Visa', no due, deadline 2026-11-25" in data["notes"]
+
+
+async def test_many_quick_lines_go_in_one_sync_request_per_100_commands() -> None:
+    async with harness() as h, connected(h) as client:
+        lines = [{"content": f"Task {n} tomorrow p{n % 4 + 1} @batch"} for n in range(150)]
+        result = await client.call_tool("add_item", {"quick": True, "items": lines})
+        data = structured(result)
+        assert (data["ok"], data["failed"]) == (150, 0), text_of(result)
+        assert h.transport.writes() == 2
+        stored = {i["content"]: i for i in await h.active_items()}
+        assert stored["Task 0"]["priority"] == 4 and stored["Task 3"]["priority"] == 1
+        assert all(stored[f"Task {n}"]["labels"] == ["batch"] for n in range(150))
+        assert (
+            len(data["notes"]) == 150
+            and data["notes"][149] == "#149 read as title 'Task 149', labels batch, due 'tomorrow', p2"
+        )
