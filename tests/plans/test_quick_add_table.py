@@ -118,6 +118,18 @@ def test_a_second_date_phrase_is_kept_in_the_title_and_called_ambiguous() -> Non
     assert "ambiguous: 'monday' also reads as a date" in reading(line)
 
 
+def test_a_day_abbreviation_that_is_also_a_word_is_read_as_a_date_and_said_ambiguous() -> None:
+    line = read_line("Buy sun cream")
+    assert (line.content, line.due) == ("Buy cream", "sun")
+    assert line.ambiguous == ["'sun' read as a date; if it belongs to the title, set due explicitly"]
+
+
+def test_a_relative_reminder_needs_a_whole_word() -> None:
+    line = read_line("Call !2hello")
+    assert (line.reminders, line.content) == ([], "Call !2hello")
+    assert line.ambiguous == ["'!2hello' is no reminder time: kept in the title"]
+
+
 def test_two_projects_or_priorities_keep_the_first_and_say_so() -> None:
     line = read_line("Plan #Work #Home p1 p3")
     assert (line.project, line.priority) == ("Work", 4)

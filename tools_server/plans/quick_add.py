@@ -79,7 +79,10 @@ _RECURRING = (
 _WHEN = r"(?:(?:on|by)\s+)?(?:" + _DAY + r"(?:\s+" + _TIME + r")?|" + _TIME + r"(?:\s+" + _DAY + r")?)"
 _DATE_PHRASE = re.compile(r"(?<![\w@#/+!{])(?:" + _RECURRING + r"|" + _WHEN + r")(?![\w}])", re.IGNORECASE)
 # "!30m", "!2h", "!30 min before": relative to the due's time; anything else after "!" is a moment.
-_RELATIVE = re.compile(r"(\d+)\s*(m|min|mins|minutes?|h|hrs?|hours?)(?:\s+before)?", re.IGNORECASE)
+_RELATIVE = re.compile(r"(\d+)\s*(m|min|mins|minutes?|h|hrs?|hours?)(?:\s+before)?(?!\w)", re.IGNORECASE)
+# Bare day abbreviations that are also everyday words ("sun cream", "sat exam"): read as dates, as Todoist does, but
+# said to be ambiguous.
+_WORDLIKE = frozenset({"sun", "sat", "wed", "mon", "tue", "thu", "fri", "tod"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PRIORITY = re.compile(r"p([1-4])", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -124,6 +127,8 @@ def read_line(text: str, today: date | None = None) -> QuickLine:
         # "on"/"by" lead into the phrase but are not part of the date Todoist is sent.
         line.due = re.sub(r"^(?:on|by)\s+", "", _SPACES.sub(" ", first.group(0)).strip(), flags=re.IGNORECASE)
         rest = rest[: first.start()] + rest[first.end() :]
+        if line.due.casefold() in _WORDLIKE:
+            line.ambiguous.append(f"'{line.due}' read as a date; if it belongs to the title, set due explicitly")
         for other in found[1:]:
             line.ambiguous.append(f"'{other.group(0)}' also reads as a date: kept in the title")
     line.content = _SPACES.sub(" ", rest).strip()
