@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
+from tools_server.dues import zone
 from tools_server.flows.pipeline import (
     NAME_ERRORS,
     Planned,
@@ -27,13 +29,16 @@ from tools_server.plans import (
 from tools_server.plans import comments as comment_plans
 from tools_server.plans import projects as project_plans
 from tools_server.plans import tasks as task_plans
+from tools_server.plans.quick_add import QuickAddError, read_items
 from tools_server.state import Session
 from tools_server.sync.commands import ItemDelete, target_of
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.resource_types import PROJECTS as PROJECT_TYPE
 from tools_server.sync.resource_types import SECTIONS
 
-AddInput = tuple[list[NewItem], list[NewProject]]
+# The tasks, the projects to create first, and with quick the moment the lines are read at (a deadline phrase is
+# computed from the user's today, in the zone of the mirror).
+AddInput = tuple[list[NewItem], list[NewProject], datetime | None]
 
 
 def _uses_names(items: list[NewItem]) -> bool:
@@ -42,7 +47,15 @@ def _uses_names(items: list[NewItem]) -> bool:
 
 
 def _plan_add(args: AddInput, mirror: Mirror) -> Planned:
-    projects, plan = task_plans.plan_add(args[0], mirror, new_projects=args[1])
+    items, readings = args[0], list[str]()
+    if args[2] is not None:
+        try:
+            items, readings = read_items(items, args[2].astimezone(zone(mirror.timezone)).date())
+        except QuickAddError as exc:
+            raise PlanError(str(exc)) from None
+    projects, plan = task_plans.plan_add(items, mirror, new_projects=args[1])
+    if readings:
+        plan = replace(plan, notes=(*plan.notes, *readings))
     return Planned(plan, projects)
 
 
@@ -94,7 +107,8 @@ ADD = WriteSpec[AddInput](
     "Added",
     _plan_add,
     undo="add",
-    needs_mirror=lambda a: _uses_names(a[0]) or any(p.parent for p in a[1]),
+    # Quick Add lines name projects in their text, and their deadlines need the user's zone.
+    needs_mirror=lambda a: a[2] is not None or _uses_names(a[0]) or any(p.parent for p in a[1]),
     missed_names=_missed_names,
     extra=projects_note,
 )

@@ -26,7 +26,7 @@ from tools_server.inputs import (
 )
 from tools_server.plans import AddResult
 from tools_server.server.arguments import compact_errors
-from tools_server.server.calls import DELETE, WRITE, ToolContext, Written, write
+from tools_server.server.calls import DELETE, WRITE, ToolContext, Written, clock_of, write
 from tools_server.server.confirm import confirmed_write
 from tools_server.state import DELETE_UNCONFIRMED_MAX
 
@@ -39,6 +39,10 @@ def register(server: MCPServer) -> None:
         new_projects: Annotated[
             list[NewProject] | None, Field(max_length=50, description="Projects to create first; tasks may name them")
         ] = None,
+        quick: Annotated[
+            bool,
+            Field(description="Read each content as Todoist Quick Add: dates, #project /section @label p1 {deadline}"),
+        ] = False,
         dry_run: bool = False,
     ) -> Annotated[CallToolResult, AddResult]:
         """Create tasks (with subtasks) in one batch. Unknown project/section names fail per task with suggestions."""
@@ -47,7 +51,8 @@ def register(server: MCPServer) -> None:
             raise ToolError(f"items: at most {MAX_ITEMS_PER_CALL} tasks per call, subtasks included (got {total})")
         if tree_depth(items) > MAX_SUBTASK_DEPTH + 1:
             raise ToolError(f"items: subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep")
-        return await write(ctx, write_tools.ADD, (items, new_projects or []), dry_run)
+        now = clock_of(ctx).now() if quick else None
+        return await write(ctx, write_tools.ADD, (items, new_projects or [], now), dry_run)
 
     @server.tool(title="Complete tasks", annotations=WRITE)
     async def complete_items(ids: Ids, ctx: ToolContext, dry_run: bool = False) -> Written:

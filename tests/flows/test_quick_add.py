@@ -1,0 +1,104 @@
+"""add_item's quick: Todoist Quick Add lines through a real MCP client against the local store (issue 23 item 5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support import FixedClock, connected, harness, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_quick_lines_land_in_the_store_in_one_write_and_the_result_says_how_each_was_read() -> None:
+    async with harness() as h, connected(h) as client:
+        result = await client.call_tool(
+            "add_item",
+            {
+                "quick": True,
+                "new_projects": [{"name": "Groceries", "sections": ["Dairy"]}],
+                "items": [
+                    {"content": "Buy milk tomorrow 5pm p1 #Groceries /Dairy @errand {2026-12-11} //semi-skimmed"},
+                    {"content": "Water plants every friday @home p3"},
+                    {"content": "Review PR +Alice"},
+                ],
+            },
+        )
+        assert not result.is_error, text_of(result)
+        data = structured(result)
+        assert data["failed"] == 0, text_of(result)
+        assert h.transport.writes() == 1
+        milk_id, plants_id, review_id = data["ids"]
+        items = {i["id"]: i for i in await h.active_items()}
+        projects = {
+            p["id"]: p["name"]
+            for p in (await h.raw_sync({"sync_token": "*", "resource_types": ["projects"]}))["projects"]
+        }
+        milk, plants, review = items[milk_id], items[plants_id], items[review_id]
+        assert (milk["content"], projects[milk["project_id"]], milk["labels"], milk["priority"]) == (
+            "Buy milk",
+            "Groceries",
+            ["errand"],
+            4,
+        )
+        assert milk["section_id"] is not None and milk["description"] == "semi-skimmed"
+        assert milk["due"]["string"] == "tomorrow 5pm" and milk["due"]["date"].endswith("T17:00:00")
+        assert milk["deadline"]["date"] == "2026-12-11"
+        assert (plants["content"], plants["labels"], plants["priority"]) == ("Water plants", ["home"], 2)
+        assert plants["due"]["is_recurring"] is True and plants["due"]["string"] == "every friday"
+        assert review["content"] == "Review PR +Alice"
+        notes = data["notes"]
+        assert any(
+            n.startswith("#0 read as title 'Buy milk', project Groceries, section Dairy, labels errand") for n in notes
+        )
+        assert "#1 read as title 'Water plants', labels home, due 'every friday', p3" in notes
+        assert any("assignee +Alice not supported yet" in n for n in notes)
+        assert "#1 read as title 'Water plants'" in text_of(result)
+
+
+async def test_an_unknown_quick_project_fails_its_line_with_suggestions_and_a_bad_line_sends_nothing() -> None:
+    async with harness() as h, connected(h) as client:
+        made = await client.call_tool(
+            "add_item", {"new_projects": [{"name": "Groceries"}], "items": [{"content": "x"}]}
+        )
+        assert not made.is_error, text_of(made)
+        result = await client.call_tool(
+            "add_item", {"quick": True, "items": [{"content": "Eggs #Grocerie"}, {"content": "Tea"}]}
+        )
+        data = structured(result)
+        assert data["ok"] == 1 and data["failed"] == 1
+        assert "no project named 'Grocerie'; closest: Groceries" in text_of(result)
+        before = h.transport.writes()
+        bad = await client.call_tool("add_item", {"quick": True, "items": [{"content": "Gift {someday}"}]})
+        assert bad.is_error and "deadline {someday}: not read" in text_of(bad)
+        assert h.transport.writes() == before
+        assert "Gift {someday}" not in {i["content"] for i in await h.active_items()}
+
+
+async def test_a_quick_deadline_phrase_is_computed_from_the_users_today_in_their_zone() -> None:
+    # 11:30 UTC on Monday 23 November is 00:30 on Tuesday the 24th in Auckland: "tomorrow" there is the 25th.
+    clock = FixedClock(datetime(2026, 11, 23, 11, 30, tzinfo=UTC))
+    async with harness(clock=clock, timezone="Pacific/Auckland") as h, connected(h) as client:
+        result = await client.call_tool("add_item", {"quick": True, "items": [{"content": "Visa {tomorrow}"}]})
+        data = structured(result)
+        assert data["failed"] == 0, text_of(result)
+        (task,) = [i for i in await h.active_items() if i["id"] == data["ids"][0]]
+        assert (task["content"], task["deadline"]["date"]) == ("Visa", "2026-11-25")
+        assert "#0 read as title 'Visa', no due, deadline 2026-11-25" in data["notes"]
+
+
+async def test_many_quick_lines_go_in_one_sync_request_per_100_commands() -> None:
+    async with harness() as h, connected(h) as client:
+        lines = [{"content": f"Task {n} tomorrow p{n % 4 + 1} @batch"} for n in range(150)]
+        result = await client.call_tool("add_item", {"quick": True, "items": lines})
+        data = structured(result)
+        assert (data["ok"], data["failed"]) == (150, 0), text_of(result)
+        assert h.transport.writes() == 2
+        stored = {i["content"]: i for i in await h.active_items()}
+        assert stored["Task 0"]["priority"] == 4 and stored["Task 3"]["priority"] == 1
+        assert all(stored[f"Task {n}"]["labels"] == ["batch"] for n in range(150))
+        assert (
+            len(data["notes"]) == 150
+            and data["notes"][149] == "#149 read as title 'Task 149', labels batch, due 'tomorrow', p2"
+        )
