@@ -102,3 +102,6 @@ async def test_many_quick_lines_go_in_one_sync_request_per_100_commands() -> Non
             len(data["notes"]) == 150
             and data["notes"][149] == "#149 read as title 'Task 149', labels batch, due 'tomorrow', p2"
         )
+        # The text reads back the first 20 lines and points at the rest, so it stays short whatever the batch.
+        assert "+130 more in the structured notes" in text_of(result) and "#19 read as" in text_of(result)
+        assert "#20 read as" not in text_of(result) and len(text_of(result)) < 2_500

@@ -323,6 +323,11 @@ def named(plan: Plan, mirror: Mirror) -> Plan:
     return replace(plan, steps=tuple(steps))
 
 
+# Notes said in the text, the rest only in the structured result: a quick-add call reads back every line it read, and
+# 1,000 lines would otherwise put some 65,000 characters in front of the model.
+_NOTES_SHOWN = 20
+
+
 def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "") -> str:
     """E.g. 'Completed 5 tasks.' or 'Moved 3 of 4 tasks. Failed: ...' with one short line per failure."""
     if result.write:
@@ -344,7 +349,13 @@ def summary_text(verb: str, plan: Plan, result: WriteResult, *, extra: str = "")
         head += ". " + _id_list(ids, MAX_TEXT_CHARS - len(head) - len(". .") - len(extra))
     parts = [head + "." + extra]
     if result.notes:
-        parts.append("Note: " + "; ".join(result.notes) + ".")
+        shown = result.notes[:_NOTES_SHOWN]
+        more = (
+            f"; +{len(result.notes) - len(shown)} more in the structured notes"
+            if len(result.notes) > len(shown)
+            else ""
+        )
+        parts.append("Note: " + "; ".join(shown) + more + ".")
     if result.failed or any(r.partial is not None for r in result.steps):
         parts.append("Failed:")
         parts.extend(failure_lines(plan, result))
