@@ -387,6 +387,8 @@ async function main() {
         expect(step, inWork.results.some((e) => e.objectType === 'comment' && e.extraData?.content === 'kick-off notes'), 'no project comment')
         const archived = await api.getActivityLogs({ objectEventTypes: ['project:archived', ':deleted'] })
         expect(step, archived.results.some((e) => e.eventType === 'archived') && archived.results.some((e) => e.eventType === 'deleted'), 'types')
+        const withChildren = await api.getActivityLogs({ objectId: ids.p_work, includeChildObjects: true, initiatorIdNull: true })
+        expect(step, withChildren.results.some((e) => e.objectType === 'project') && withChildren.results.some((e) => e.objectType === 'task'), 'no child events')
         console.log(`ok   ${step} (${doneIds.length} completions over 2 pages)`)
         const changedSince = shelved
 

@@ -102,6 +102,11 @@ async def test_filters_by_object_project_and_object_event_types(store: SyncStore
     assert kinds(await get(http, object_type="item", event_type="deleted")) == [("item", "deleted", "Milk")]
     # Every local event is the user's own (initiator null): a collaborator's id matches nothing.
     assert (await get(http, initiator_id="123"))["results"] == []
+    assert (await get(http, initiator_id_null="false"))["results"] == []
+    assert len((await get(http, initiator_id_null="true"))["results"]) == 6
+    # A project with its children: its own event and those of the tasks in it.
+    assert kinds(await get(http, object_id=ids["w"], include_child_objects="true")) == [
+        ("item", "completed", "Report"), ("item", "added", "Report"), ("project", "added", "Work")]  # fmt: skip
 
 
 @pytest.mark.anyio

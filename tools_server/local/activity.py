@@ -9,7 +9,10 @@ changed. ``initiator_id`` is null: Todoist sets it only for shared objects, and 
 
 The read answers ``{"results": [event], "next_cursor": str | null}``, newest first; ``object_event_types`` is a JSON
 array of ``"type:event"`` strings where either side may be empty (``"item:completed"``, ``"note:"``, ``":deleted"``);
-``date_from``/``date_to`` are inclusive days (YYYY-MM-DD) in the user's timezone; ``limit`` <= 100, default 50.
+``date_from``/``date_to`` are inclusive days (YYYY-MM-DD) in the user's timezone; ``limit`` <= 100, default 50;
+``include_child_objects`` with ``object_id`` adds the events of its subtasks and comments (or, for a project, of
+everything in it); ``initiator_id_null`` false matches nothing here. The annotation flags (``annotate_notes``,
+``annotate_parents``, ``include_parent_object``, ``ensure_last_state``) are accepted and add nothing.
 """
 
 from __future__ import annotations
@@ -173,10 +176,12 @@ class ActivityQuery:
     date_to: date | None
     limit: int
     after: int | None  # id of the last event of the previous page
+    initiator_null: bool | None = None  # True: only events without an initiator; False: only those with one
+    with_children: bool = False  # with object_id: also the events whose parent task or project it is
 
     def digest(self) -> str:
         bound = [self.pairs, self.object_id, self.parent_project_id, self.parent_item_id, self.initiator_id,
-                 str(self.date_from), str(self.date_to)]  # fmt: skip
+                 str(self.date_from), str(self.date_to), self.initiator_null, self.with_children]  # fmt: skip
         return hashlib.sha256(json.dumps(bound).encode()).hexdigest()[:16]
 
 
@@ -191,6 +196,7 @@ def parse_activity_query(params: Mapping[str, str]) -> ActivityQuery:
         pairs, params.get("object_id") or None, params.get("parent_project_id") or None,
         params.get("parent_item_id") or None, params.get("initiator_id") or None,
         _day(params, "date_from"), _day(params, "date_to"), _limit(params.get("limit")), None,
+        _flag(params, "initiator_id_null"), bool(_flag(params, "include_child_objects")),
     )  # fmt: skip
     if query.date_from and query.date_to and query.date_to < query.date_from:
         raise request_invalid("date_to", "must not be before date_from")
@@ -221,6 +227,17 @@ def _pairs(params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
         kind, _, event = text.partition(":")
         found.append((_API_TYPES.get(kind, kind), event))
     return tuple(found)
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool | None:
+    value = params.get(name, "").strip().lower()
+    if value in ("", "null"):
+        return None
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise request_invalid(name, f"{value!r} is not a boolean (true or false)")
 
 
 def _day(params: Mapping[str, str], name: str) -> date | None:
@@ -263,12 +280,17 @@ def _encode_cursor(digest: str, last: int) -> str:
 def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
     def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
         del now
-        if query.initiator_id is not None:  # every local event has a null initiator
+        if query.initiator_id is not None or query.initiator_null is False:  # every local event has no initiator
             return {"results": [], "next_cursor": None}
         sql = "SELECT id, at, object_type, object_id, event_type, parent_project_id, parent_item_id, data FROM activity"
         where: list[str] = []
         args: list[Any] = []
-        for column, wanted in (("object_id", query.object_id), ("parent_project_id", query.parent_project_id),
+        own = query.object_id
+        if own is not None and query.with_children:
+            where.append("(object_id = ? OR parent_item_id = ? OR parent_project_id = ?)")
+            args += [own, own, own]
+            own = None
+        for column, wanted in (("object_id", own), ("parent_project_id", query.parent_project_id),
                                ("parent_item_id", query.parent_item_id)):  # fmt: skip
             if wanted is not None:
                 where.append(f"{column} = ?")
