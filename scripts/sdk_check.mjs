@@ -373,6 +373,23 @@ async function main() {
         expect(step, stats.completedCount >= 2 && stats.daysItems.length === 7 && stats.weekItems.length === 4, 'counts')
         expect(step, stats.goals.dailyGoal === 5 && stats.goals.currentDailyStreak.count >= 0, 'goals')
         console.log(`ok   ${step} (${stats.completedCount} completed)`)
+        step = 'REST activity log (getActivityLogs): filters and pages'
+        // The SDK sends its modern names ("task:completed") and this backend reads them as the API's ("item:...").
+        const doneOnes = await api.getActivityLogs({ objectEventTypes: ['task:completed'], limit: 2 })
+        expect(step, doneOnes.results.length === 2 && doneOnes.nextCursor, 'no first page of completions with a cursor')
+        expect(step, doneOnes.results.every((e) => e.objectType === 'task' && e.eventType === 'completed'), 'wrong events')
+        const doneRest = await api.getActivityLogs({ objectEventTypes: ['task:completed'], limit: 2, cursor: doneOnes.nextCursor })
+        const doneIds = [...doneOnes.results, ...doneRest.results].map((e) => e.id)
+        expect(step, new Set(doneIds).size === doneIds.length && doneRest.results.length >= 1, `pages: ${doneIds}`)
+        const onReview = await api.getActivityLogs({ objectId: ids.t_review, dateFrom: '2000-01-01', dateTo: new Date() })
+        expect(step, onReview.results.some((e) => e.eventType === 'updated' && e.extraData?.content === 'Weekly review'), 'no update of the task')
+        const inWork = await api.getActivityLogs({ parentProjectId: ids.p_work, objectEventTypes: ['comment:'] })
+        expect(step, inWork.results.some((e) => e.objectType === 'comment' && e.extraData?.content === 'kick-off notes'), 'no project comment')
+        const archived = await api.getActivityLogs({ objectEventTypes: ['project:archived', ':deleted'] })
+        expect(step, archived.results.some((e) => e.eventType === 'archived') && archived.results.some((e) => e.eventType === 'deleted'), 'types')
+        const withChildren = await api.getActivityLogs({ objectId: ids.p_work, includeChildObjects: true, initiatorIdNull: true })
+        expect(step, withChildren.results.some((e) => e.objectType === 'project') && withChildren.results.some((e) => e.objectType === 'task'), 'no child events')
+        console.log(`ok   ${step} (${doneIds.length} completions over 2 pages)`)
         const changedSince = shelved
 
         await sync('incremental sync, nothing changed', { syncToken: changedSince.syncToken, resourceTypes: everyType })

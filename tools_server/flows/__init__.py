@@ -2,6 +2,7 @@
 
 The face other wings import from; the modules below it are this wing's own."""
 
+from tools_server.flows.activity import search_activity
 from tools_server.flows.find_completed import CompletedResult, productivity, search_completed_tasks
 from tools_server.flows.find_items import FindResult, search_open_tasks
 from tools_server.flows.pipeline import NeedsConfirmation, WriteSpec, run_resend, run_write
@@ -20,6 +21,7 @@ __all__ = [
     "query_changes_result",
     "run_resend",
     "run_write",
+    "search_activity",
     "search_completed_tasks",
     "search_open_tasks",
     "task_json",

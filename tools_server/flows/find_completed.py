@@ -27,7 +27,7 @@ from tools_server.text import clip
 from tools_server.user import timezone_of, user_zone, week_start_of
 
 By = Literal["completion", "due"]
-Shown = Literal["completion", "due", "stats"]
+Shown = Literal["completion", "due", "stats", "activity"]
 # Days per REST read: 3 months is never shorter than 89 days; 6 weeks is 42.
 WINDOW_DAYS: dict[By, int] = {"completion": 89, "due": 42}
 MAX_RANGE_DAYS = 366
@@ -61,7 +61,7 @@ def windows(first: date, last: date, by: By, zone: ZoneInfo) -> list[tuple[str, 
     return spans
 
 
-def _day(name: str, text: str | None) -> date | None:
+def parse_day(name: str, text: str | None) -> date | None:
     if text is None:
         return None
     try:
@@ -110,6 +110,18 @@ class StatsBrief(BaseModel):
     completed_count: int = Field(description="All time")
 
 
+class Activity(BaseModel):
+    """One activity-log event as by="activity" lists it."""
+
+    when: str = Field(description="Local time, YYYY-MM-DD HH:MM")
+    event: str
+    object_type: str
+    object_id: str
+    name: str
+    project: str | None = None
+    by: str
+
+
 class CompletedResult(BaseModel):
     since: str
     until: str
@@ -120,6 +132,7 @@ class CompletedResult(BaseModel):
     complete: bool = Field(description="False: more matched than were read or listed")
     requests: int
     stats: StatsBrief | None = None
+    events: list[Activity] | None = None
 
 
 @dataclass(frozen=True)
@@ -203,7 +216,7 @@ async def search_completed_tasks(
     limit: int,
 ) -> tuple[str, CompletedResult]:
     """find_completed: the user's zone and week start (and project names) come from the mirror, kept current."""
-    first_day, last_day = _day("since", since), _day("until", until)
+    first_day, last_day = parse_day("since", since), parse_day("until", until)
     await session.ensure_synced(client)
     mirror = session.mirror
     zone = user_zone(mirror)

@@ -10,7 +10,7 @@ refused with any other filters.
 ``GET /api/v1/projects/archived`` (cursor, limit <= 200, default 50; Doist's SDK ``getArchivedProjects``) answers
 ``{"results": [Project], "next_cursor": str | null}``: the archived projects a full sync leaves out, by id.
 ``GET /api/v1/comments`` (task_id xor project_id, cursor, limit) answers the comments on one task (completed ones
-included) or project, oldest first, in the same envelope.
+included) or project, oldest first, in the same envelope. ``GET /api/v1/activities`` is local/activity.py's.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from tools_server.filters import FilterError, Node, evaluate, parse_filter
+from tools_server.local.activity import ACTIVITIES_PATH, activity_reader, parse_activity_query
 from tools_server.local.errors import RequestError, request_invalid
 from tools_server.local.moments import as_utc, known_zone, parse_moment, timestamp
 from tools_server.local.recurrence import add_months
@@ -46,7 +47,7 @@ COMPLETED_PATHS: dict[str, By] = {
 }
 ARCHIVED_PROJECTS_PATH = "/api/v1/projects/archived"
 COMMENTS_PATH = "/api/v1/comments"
-REST_PATHS = frozenset({*COMPLETED_PATHS, ARCHIVED_PROJECTS_PATH, COMMENTS_PATH})
+REST_PATHS = frozenset({*COMPLETED_PATHS, ARCHIVED_PROJECTS_PATH, COMMENTS_PATH, ACTIVITIES_PATH})
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 # The filter language this backend reads (the client's own parser and evaluator: one filter language in the project).
@@ -356,6 +357,8 @@ def rest_reply(
             reader = archived_reader(query_string)
         elif path == COMMENTS_PATH:
             reader = comments_reader(query_string)
+        elif path == ACTIVITIES_PATH:
+            reader = activity_reader(parse_activity_query(_params(query_string)))
         else:
             reader = completed_reader(parse_query(COMPLETED_PATHS[path], query_string))
     except RequestError as exc:

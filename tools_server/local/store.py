@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from tools_server.clock import utc_now
+from tools_server.local import activity
 from tools_server.local.account import check_settings, create_account, update_account
 from tools_server.local.args import ACCEPT_CLIENT_DUE_SHAPES, MAX_COMMANDS_PER_REQUEST
 from tools_server.local.commands import HANDLERS
@@ -98,6 +99,7 @@ class SyncStore:
         # 64 MiB of page cache: indexes of a 100k-task account stay in memory, so writes do not slow as it grows.
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.executescript(SCHEMA)
+        self._db.executescript(activity.SCHEMA)
         self._initialise(user_timezone, start_day)
 
     def close(self) -> None:
@@ -255,10 +257,12 @@ class SyncStore:
             if not isinstance(args, dict):
                 raise invalid_argument("args", "must be an object")
             _check_numbers(args)  # pyright: ignore[reportUnknownArgumentType]
+            old = activity.before(tx, kind, args)  # pyright: ignore[reportUnknownArgumentType]
             try:
                 created = handler(tx, args)  # pyright: ignore[reportUnknownArgumentType]
             except OverflowError:  # a number no check above foresaw, too big for SQLite: this command fails alone
                 raise invalid_argument("args", "a number is out of range") from None
+            activity.record(tx, kind, args, created, old)  # pyright: ignore[reportUnknownArgumentType]
         except CommandError as exc:
             self._db.execute("ROLLBACK TO command")
             status = exc.body

@@ -20,6 +20,7 @@ from tools_server.flows import (
     FindResult,
     productivity,
     query_changes_result,
+    search_activity,
     search_completed_tasks,
     search_open_tasks,
     task_json,
@@ -43,15 +44,27 @@ def register(server: MCPServer) -> None:
     @server.tool(title="Find completed tasks", annotations=READ)
     async def find_completed(
         ctx: ToolContext,
-        since: Annotated[DateStr | None, Field(description="First day (user's timezone); default: this week")] = None,
+        since: Annotated[DateStr | None, Field(description="First day (user's zone); default this week")] = None,
         until: Annotated[DateStr | None, Field(description="Last day, inclusive")] = None,
-        by: Literal["completion", "due", "stats"] = "completion",
+        by: Literal["completion", "due", "stats", "activity"] = "completion",
         project: Annotated[Ref | None, Field(description="Project id or name")] = None,
-        search: Annotated[str | None, Field(min_length=1, max_length=200, description="Text in the title")] = None,
+        search: Annotated[str | None, Field(min_length=1, max_length=200, description="Text in title")] = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
+        task: Annotated[Ref | None, Field(description="Task id")] = None,
+        events: Annotated[str | None, Field(max_length=200, description="e.g. completed, task:added")] = None,
     ) -> Annotated[CallToolResult, CompletedResult]:
-        """Completed tasks with ids and local completion times, and a count per day. by=stats: goals, streaks, karma."""
+        """Completed tasks (ids, local times, per-day count). by=stats: goals, streaks, karma; by=activity: changes"""
         clock = clock_of(ctx)
+        if by == "activity":
+            return await run(
+                ctx,
+                lambda session, client: search_activity(
+                    session, client, clock.now(), since, until, project, task, events, search, limit
+                ),
+            )
+        given = [n for n, v in (("task", task), ("events", events)) if v]
+        if given:
+            raise ToolError(f"{given[0]}: used with by=activity only")
         if by == "stats":
             given = [n for n, v in (("since", since), ("until", until), ("project", project), ("search", search)) if v]
             if given:

@@ -39,11 +39,13 @@ from tools_server.sync.failures import (
     parse_retry_after,
 )
 from tools_server.sync.responses import (
+    ActivityPage,
     ArchivedProjectsPage,
     ProductivityStats,
     SyncError,
     SyncResponse,
     UnreadableResponse,
+    read_activity_page,
     read_archived_page,
     read_completed_page,
     read_response,
@@ -201,6 +203,16 @@ class SyncClient:
             return read_archived_page(response.content)
         except UnreadableResponse as exc:
             raise BackendUnavailable(self._redact(f"backend sent a malformed archived-projects page ({exc})")) from None
+
+    async def activities(self, params: Mapping[str, str]) -> ActivityPage:
+        """One page of ``GET /api/v1/activities`` (filters, cursor, limit <= 100): the account's activity log."""
+        url = rest_url(self._url, "activities")
+        headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
+        response = await self._exchange(lambda _: self._http.get(url, params=dict(params), headers=headers), (), None)
+        try:
+            return read_activity_page(response.content)
+        except UnreadableResponse as exc:
+            raise BackendUnavailable(self._redact(f"backend sent a malformed activity page ({exc})")) from None
 
     async def productivity_stats(self) -> ProductivityStats:
         """``GET /api/v1/tasks/completed/stats``: one documented REST read, retried and authorised as the others."""

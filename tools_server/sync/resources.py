@@ -255,6 +255,28 @@ class ArchivedProjectsPage(Record):
     next_cursor: str | None = None
 
 
+class ActivityEvent(Record):
+    """One event of ``GET /api/v1/activities`` (reference §4; Doist's SDK ``ActivityEventSchema``): ``id`` is a string
+    or a number, ``event_date`` UTC; ``extra_data`` holds e.g. ``content``/``name`` and ``last_*`` values."""
+
+    object_type: str
+    object_id: str
+    event_type: str
+    event_date: str
+    id: str | int | None = None
+    parent_project_id: str | None = None
+    parent_item_id: str | None = None
+    initiator_id: str | None = None
+    extra_data: dict[str, Any] | None = None
+
+
+class ActivityPage(Record):
+    """One page of ``GET /api/v1/activities``."""
+
+    results: tuple[ActivityEvent, ...] = ()
+    next_cursor: str | None = None
+
+
 # ``GET /api/v1/tasks/completed/stats`` (reference §4; Doist's SDK ``ProductivityStatsSchema``): what find_completed
 # shows of it. Per-project items, karma history and project colours are not read.
 

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from tools_server.sync.lenient import Record, decoder, describe, read
 from tools_server.sync.resource_types import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
 from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
+from tools_server.sync.resources import ActivityEvent as ActivityEvent
+from tools_server.sync.resources import ActivityPage as ActivityPage
 from tools_server.sync.resources import ArchivedProjectsPage as ArchivedProjectsPage
 from tools_server.sync.resources import Collaborator as Collaborator
 from tools_server.sync.resources import CommandStatus as CommandStatus
@@ -236,7 +238,8 @@ _COMPLETED_PAGE = decoder(CompletedPage)
 
 
 _ARCHIVED_PAGE = decoder(ArchivedProjectsPage)
-_PageT = TypeVar("_PageT", CompletedPage, ArchivedProjectsPage)
+_ACTIVITY_PAGE = decoder(ActivityPage)
+_PageT = TypeVar("_PageT", CompletedPage, ArchivedProjectsPage, ActivityPage)
 
 
 def read_completed_page(content: bytes) -> CompletedPage:
@@ -247,6 +250,11 @@ def read_completed_page(content: bytes) -> CompletedPage:
 def read_archived_page(content: bytes) -> ArchivedProjectsPage:
     """One page of archived projects; ``UnreadableResponse`` (where and why) when it is not one."""
     return _read_page(ArchivedProjectsPage, _ARCHIVED_PAGE, content)
+
+
+def read_activity_page(content: bytes) -> ActivityPage:
+    """One page of activity events; ``UnreadableResponse`` (where and why) when it is not one."""
+    return _read_page(ActivityPage, _ACTIVITY_PAGE, content)
 
 
 def _read_page(cls: type[_PageT], strict: msgspec.json.Decoder[_PageT], content: bytes) -> _PageT:
