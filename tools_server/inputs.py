@@ -161,6 +161,8 @@ class NewItem(NewTaskFields):
     project: Ref | None = Field(default=None, description="Project id or name; default Inbox")
     section: Ref | None = Field(default=None, description="Section id or name")
     parent: TaskId | None = Field(default=None, description="Parent task id")
+    # On the top-level task only: the subtask levels repeat every field of NewTaskFields (tools/list budget).
+    assignee: Ref | None = Field(default=None, description="Collaborator name/email/id, or me")
 
 
 class NewProject(_Strict):
@@ -214,7 +216,7 @@ def tree_depth(items: Sequence[NewTaskFields]) -> int:
     return max((1 + tree_depth(item.subtasks or []) for item in items), default=0)
 
 
-Clearable = Literal["due", "deadline", "duration", "description", "labels", "reminders"]
+Clearable = Literal["due", "deadline", "duration", "description", "labels", "reminders", "assignee"]
 
 
 class ItemChanges(_Strict):
@@ -239,6 +241,7 @@ class ItemChanges(_Strict):
     due_lang: DueLangIn | None = None
     deadline: DateStr | None = None
     duration: DurationIn | None = None
+    assignee: Ref | None = None
     reminders: Reminders | None = Field(default=None, description="Added; with clear ['reminders'] they replace")
     clear: list[Clearable] | None = Field(default=None, description="Fields to empty")
 

@@ -49,6 +49,7 @@ from tools_server.state.views import Snapshots, joined, split
 from tools_server.sync.commands import (
     COMMAND_ADAPTER,
     Collaborator,
+    CollaboratorState,
     Command,
     Filter,
     Item,
@@ -298,6 +299,7 @@ mirrors = every_field(
         "reminders": st.dictionaries(ids, of_type(Reminder), max_size=2),
         "filters": st.dictionaries(ids, of_type(Filter), max_size=2),
         "collaborators": st.dictionaries(ids, of_type(Collaborator), max_size=2),
+        "collaborator_states": st.dictionaries(ids, of_type(CollaboratorState), max_size=2),
         "inbox_project_id": st.none() | ids,
         "timezone": st.none() | texts,
         "start_day": st.integers(1, 7),

@@ -68,6 +68,7 @@ from tools_server.sync.facts import (
 from tools_server.sync.resource_types import ITEMS, RESOURCE_TYPES
 from tools_server.sync.responses import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
 from tools_server.sync.responses import Collaborator as Collaborator
+from tools_server.sync.responses import CollaboratorState as CollaboratorState
 from tools_server.sync.responses import CommandStatus as CommandStatus
 from tools_server.sync.responses import CompletedPage as CompletedPage
 from tools_server.sync.responses import CompletedTask as CompletedTask

@@ -21,6 +21,7 @@ from tools_server.sync.resource_types import MIRRORED_RESOURCE_TYPES as MIRRORED
 from tools_server.sync.resource_types import RESOURCE_TYPES, ResourceType
 from tools_server.sync.resources import ArchivedProjectsPage as ArchivedProjectsPage
 from tools_server.sync.resources import Collaborator as Collaborator
+from tools_server.sync.resources import CollaboratorState as CollaboratorState
 from tools_server.sync.resources import CommandStatus as CommandStatus
 from tools_server.sync.resources import CompletedPage as CompletedPage
 from tools_server.sync.resources import CompletedTask as CompletedTask
@@ -62,6 +63,7 @@ class SyncResponse:
     reminders_location: list[Reminder] | None = None
     filters: list[Filter] | None = None
     collaborators: list[Collaborator] | None = None
+    collaborator_states: list[CollaboratorState] | None = None
     user: User | None = None
 
 
