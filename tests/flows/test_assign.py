@@ -76,3 +76,73 @@ async def test_undo_puts_back_the_responsible_before_on_the_local_backend() -> N
         assert not undone.is_error, text_of(undone)
         [stored] = [i for i in await h.active_items() if i["id"] == task]
         assert stored["responsible_uid"] == user
+
+
+async def test_the_overview_lists_who_each_shared_project_is_shared_with() -> None:
+    async with corpus_client(CorpusServer(full=clean_full_sync(), incremental=None)) as client:
+        result = await client.call_tool("query_changes", {})
+    assert "Shared projects (assignees besides me): Shopping List: Example Friend (you@example.com)" in text_of(result)
+    [shopping] = [p for p in structured(result)["projects"] if p["name"] == "Shopping List"]
+    assert shopping["shared_with"] == ["Example Friend (you@example.com)"]
+
+
+async def test_share_assign_and_unshare_through_the_tools_on_the_local_backend() -> None:
+    async with harness() as h, connected(h) as client:
+        ops = [
+            {"op": "add", "kind": "project", "name": "Team"},
+            {"op": "share", "kind": "project", "id": "Team", "email": "ana@example.com"},
+        ]
+        shared = await client.call_tool("manage_projects", {"ops": ops})
+        assert not shared.is_error, text_of(shared)
+        overview = text_of(await client.call_tool("query_changes", {}))
+        assert "Shared projects (assignees besides me): Team: ana (ana@example.com)" in overview
+        added = await client.call_tool(
+            "add_item",
+            {
+                "items": [
+                    {"content": "agenda", "project": "Team", "assignee": "ana@example.com"},
+                    {"content": "lunch", "assignee": "ana"},  # the Inbox is not shared: refused, nothing sent
+                ]
+            },
+        )
+        assert "assignee: project Inbox is not shared; only me can be" in text_of(added)
+        state = await h.raw_sync(
+            {"sync_token": "*", "resource_types": ["items", "collaborators", "collaborator_states"]}
+        )
+        [ana] = state["collaborators"]
+        assert ana["email"] == "ana@example.com"
+        assert {(s["user_id"], s["state"]) for s in state["collaborator_states"]} == {
+            (ana["id"], "invited"),
+            ((await h.raw_sync({"sync_token": "*", "resource_types": ["user"]}))["user"]["id"], "active"),
+        }
+        assert [
+            (i["content"], i["responsible_uid"]) for i in state["items"] if i["content"] in ("agenda", "lunch")
+        ] == [("agenda", ana["id"])]
+        unshare = [{"op": "unshare", "kind": "project", "id": "Team", "email": "ana@example.com"}]
+        assert not (await client.call_tool("manage_projects", {"ops": unshare})).is_error
+        after = await h.raw_sync({"sync_token": "*", "resource_types": ["collaborator_states", "projects"]})
+        assert after["collaborator_states"] == []
+        assert [p["shared"] for p in after["projects"] if p["name"] == "Team"] == [False]
+        overview = text_of(await client.call_tool("query_changes", {}))
+        assert "Shared projects" not in overview
+        # Taken off the project, Ana can no longer be made responsible there: the tool says so, nothing is sent.
+        [task] = [i["id"] for i in state["items"] if i["content"] == "agenda"]
+        again = await client.call_tool("update_items", {"items": [{"id": task, "assignee": "ana"}]})
+        assert "assignee: project Team is not shared; only me can be" in text_of(again)
+
+
+async def test_the_local_backend_refuses_a_responsible_who_is_not_a_collaborator_of_the_project() -> None:
+    async with harness() as h:
+        body = {
+            "sync_token": "*",
+            "resource_types": ["items"],
+            "commands": [
+                {"type": "item_add", "uuid": "a", "temp_id": "t", "args": {"content": "x", "responsible_uid": "42"}},
+                {"type": "item_add", "uuid": "b", "temp_id": "u", "args": {"content": "y"}},
+                {"type": "item_update", "uuid": "c", "args": {"id": "u", "responsible_uid": "42"}},
+            ],
+        }
+        reply = await h.raw_sync(body)
+        for uuid in ("a", "c"):
+            assert reply["sync_status"][uuid]["error_extra"]["argument"] == "responsible_uid"
+        assert [(i["content"], i["responsible_uid"]) for i in reply["items"]] == [("y", None)]
