@@ -118,6 +118,9 @@ async def test_share_assign_and_unshare_through_the_tools_on_the_local_backend()
         assert [
             (i["content"], i["responsible_uid"]) for i in state["items"] if i["content"] in ("agenda", "lunch")
         ] == [("agenda", ana["id"])]
+        found = await client.call_tool("find_items", {"filter": "assigned to: ana@example.com"})
+        assert [t["content"] for t in structured(found)["lists"][0]["tasks"]] == ["agenda"]
+        assert "agenda · #Team · assigned to ana" in text_of(found)
         unshare = [{"op": "unshare", "kind": "project", "id": "Team", "email": "ana@example.com"}]
         assert not (await client.call_tool("manage_projects", {"ops": unshare})).is_error
         after = await h.raw_sync({"sync_token": "*", "resource_types": ["collaborator_states", "projects"]})
