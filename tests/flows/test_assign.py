@@ -31,14 +31,16 @@ async def test_add_item_assigns_by_name_email_id_or_me_and_refuses_anyone_not_in
         {"content": "Taxes", "assignee": "me"},
         {"content": "Kiwis", "project": "Shopping List", "assignee": "Nobody"},
         {"content": "Rent", "assignee": "Example Friend"},  # the Inbox is not shared with them
+        {"content": "Plan", "project": "Trip", "assignee": "Example Friend"},  # made in this call: no members yet
     ]
     async with corpus_client(corpus) as client:
-        result = await client.call_tool("add_item", {"items": items})
+        result = await client.call_tool("add_item", {"items": items, "new_projects": [{"name": "Trip"}]})
     text = text_of(result)
     sent = {a["content"]: a.get("responsible_uid") for a in _sent(corpus, "item_add")}
     assert sent == {"Pears": FRIEND, "Plums": FRIEND, "Figs": FRIEND, "Taxes": ME}
     assert "assignee: no collaborator of Shopping List named 'Nobody'; closest: Example Friend" in text
     assert "assignee: project Inbox is not shared; only me can be" in text
+    assert "assignee: a project new in this call is not shared; only me can be" in text
 
 
 async def test_update_items_assigns_and_clears_and_names_the_task_it_cannot_assign() -> None:

@@ -174,14 +174,16 @@ def assignee_uid(ref: str, project_id: str | None, mirror: Mirror) -> tuple[str 
     found = [c for c in members if ref == c.id or folded in (c.full_name.casefold(), c.email.casefold())]
     if len(found) == 1:
         return found[0].id, None
-    name = mirror.project_name(where) if where else "Inbox"
+    # A project made in this call has a temp id and no members yet.
+    name = f"project {mirror.project_name(where)}" if where in mirror.projects else "a project new in this call"
     if found:
         emails = ", ".join(c.email or c.id for c in found)
         return None, LocalError("AMBIGUOUS_ASSIGNEE", f"assignee: several collaborators are '{ref}' ({emails})")
     if not members:
-        return None, LocalError("ASSIGNEE_NOT_FOUND", f"assignee: project {name} is not shared; only me can be")
+        return None, LocalError("ASSIGNEE_NOT_FOUND", f"assignee: {name} is not shared; only me can be")
     names = [c.full_name or c.email or c.id for c in members if c.id != me]
-    return None, LocalError("ASSIGNEE_NOT_FOUND", f"assignee: {not_found(f'collaborator of {name}', ref, names)}")
+    kind = "collaborator of " + name.removeprefix("project ")
+    return None, LocalError("ASSIGNEE_NOT_FOUND", f"assignee: {not_found(kind, ref, names)}")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
