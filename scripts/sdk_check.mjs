@@ -279,6 +279,8 @@ async function main() {
             command('project_move', { id: ids.p_clients, parentId: null }),
             command('project_add', { name: 'Doomed' }, 'p_doomed'),
             command('item_add', { content: 'goes with it', projectId: 'p_doomed' }, 't_doomed'),
+            // Sharing (reference §3): the collaborator and both memberships come back in this response.
+            command('share_project', { projectId: ids.p_work, email: 'ana@example.com' }),
         ]
         const extended = await sync('commands: comments, reminders, labels, filters, orders, archive, edits', {
             syncToken: changed.syncToken,
@@ -291,6 +293,8 @@ async function main() {
         expect(step, (extended.reminders ?? []).length === 2, 'reminders missing')
         expect(step, (extended.remindersLocation ?? []).length === 1, 'location reminder missing')
         expect(step, (extended.filters ?? []).length === 1, 'filter missing')
+        const ana = (extended.collaborators ?? []).find((c) => c.email === 'ana@example.com')
+        expect(step, ana !== undefined && (extended.collaboratorStates ?? []).length === 2, 'collaborators missing')
         // filter_update_orders goes out as this server sends it (the SDK would rewrite the keys of id_order_mapping,
         // reference §1); the SDK then validates the reordered filter an incremental sync returns.
         step = 'command: filter_update_orders (sent as is), then the reordered filter read by the SDK'
@@ -305,6 +309,9 @@ async function main() {
         const reordered = await sync(step, { syncToken: extended.syncToken, resourceTypes: everyType })
         expect(step, (reordered.filters ?? []).some((f) => f.id === more.f_urgent && f.itemOrder === 7), 'order not kept')
         const removal = [
+            // Only a collaborator of the project can be responsible: Ana is one of Work, until she is taken off it.
+            command('item_update', { id: ids.t_standup, responsibleUid: ana.id }),
+            command('delete_collaborator', { projectId: ids.p_work, email: 'ana@example.com' }),
             command('note_delete', { id: more.n_task }),
             command('reminder_delete', { id: more.r_rel }),
             command('reminder_update', { id: more.r_abs, type: 'absolute', due: { date: '2027-01-02T10:00:00' } }),
@@ -323,6 +330,9 @@ async function main() {
             commands: removal,
         })
         expect(step, (removed.notes ?? []).some((n) => n.isDeleted), 'no note tombstone')
+        const left = (removed.collaboratorStates ?? []).filter((c) => c.isDeleted).length
+        expect(step, left === 2, `memberships not ended: ${left}`)
+        expect(step, (removed.items ?? []).some((i) => i.id === ids.t_standup && i.responsibleUid === ana.id), 'not assigned')
         const completed = await api.getCompletedTasksByCompletionDate({
             since: '2026-11-01T00:00:00Z',
             until: '2027-01-31T00:00:00Z',

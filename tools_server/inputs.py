@@ -161,6 +161,8 @@ class NewItem(NewTaskFields):
     project: Ref | None = Field(default=None, description="Project id or name; default Inbox")
     section: Ref | None = Field(default=None, description="Section id or name")
     parent: TaskId | None = Field(default=None, description="Parent task id")
+    # On the top-level task only: the subtask levels repeat every field of NewTaskFields (tools/list budget).
+    assignee: Ref | None = Field(default=None, description="Collaborator name/email/id, or me")
 
 
 class NewProject(_Strict):
@@ -214,11 +216,11 @@ def tree_depth(items: Sequence[NewTaskFields]) -> int:
     return max((1 + tree_depth(item.subtasks or []) for item in items), default=0)
 
 
-Clearable = Literal["due", "deadline", "duration", "description", "labels", "reminders"]
+Clearable = Literal["due", "deadline", "duration", "description", "labels", "reminders", "assignee"]
 
 
 class ItemChanges(_Strict):
-    """Fields to change on one task; anything left out stays as it is."""
+    """Fields left out stay as they are."""
 
     id: TaskId
     content: (
@@ -226,7 +228,7 @@ class ItemChanges(_Strict):
     ) = None
     description: Annotated[str | None, Field(max_length=MAX_DESCRIPTION_CHARS)] = None
     labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = Field(
-        default=None, description="Replaces the whole list"
+        default=None, description="Replaces all"
     )
     add_labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
     remove_labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
@@ -234,11 +236,12 @@ class ItemChanges(_Strict):
     due: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="Natural language; replaces any recurrence"
     )
-    due_date: DateStr | None = Field(default=None, description="New date; a recurring task keeps recurring")
+    due_date: DateStr | None = Field(default=None, description="Recurring tasks keep recurring")
     due_datetime: DateTimeStr | None = None
     due_lang: DueLangIn | None = None
     deadline: DateStr | None = None
     duration: DurationIn | None = None
+    assignee: Ref | None = None
     reminders: Reminders | None = Field(default=None, description="Added; with clear ['reminders'] they replace")
     clear: list[Clearable] | None = Field(default=None, description="Fields to empty")
 
@@ -311,7 +314,17 @@ def _known_color(value: str) -> str:
 
 
 Color = Annotated[str, AfterValidator(_known_color)]
-OpName = Literal["add", "update", "move", "reorder", "archive", "unarchive", "delete"]
+
+
+def _email(value: str) -> str:
+    # Checked here, not advertised as a schema pattern: the tools/list budget (issue 22).
+    value = value.strip()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) or len(value) > 254:
+        raise ValueError("must be an email address")
+    return value
+
+
+OpName = Literal["add", "update", "move", "reorder", "archive", "unarchive", "delete", "share", "unshare"]
 OpKind = Literal["project", "section", "label", "filter"]
 _DETAILS = frozenset({"name", "color", "is_favorite", "view_style", "description"})
 # (op, kind) -> (fields it may carry, fields it needs). reorder takes exactly one of order/before/after.
@@ -333,6 +346,9 @@ OP_FIELDS: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {
 }
 for _kind in ("project", "section", "label", "filter"):
     OP_FIELDS[("reorder", _kind)] = (_POSITION | {"id", "project"}, frozenset({"id"}))
+# Sharing (reference §3: share_project, delete_collaborator): the project by id or name, the person by email.
+for _op in ("share", "unshare"):
+    OP_FIELDS[(_op, "project")] = (frozenset({"id", "email"}), frozenset({"id", "email"}))
 for _op in ("archive", "unarchive", "delete"):
     for _kind in ("project", "section"):
         OP_FIELDS[(_op, _kind)] = (frozenset({"id", "project"}), frozenset({"id"}))
@@ -355,6 +371,7 @@ class ProjectOp(_Strict):
     order: Annotated[int, Field(ge=1, description="Position, 1 = first")] | None = None
     before: Ref | None = Field(default=None, description="Sibling")
     after: Ref | None = None
+    email: Annotated[str, AfterValidator(_email)] | None = None
 
     @model_validator(mode="after")
     def _fits_op(self) -> Self:

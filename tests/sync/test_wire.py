@@ -49,6 +49,8 @@ SAMPLE_ARGS: dict[str, dict[str, Any]] = {
     "note_update": {"id": "1", "content": "c"},
     "item_reorder": {"items": [{"id": "1", "child_order": 1}]},
     "reminder_add": {"item_id": "1", "type": "relative", "minute_offset": 5},
+    "share_project": {"project_id": "1", "email": "ana@example.com"},
+    "delete_collaborator": {"project_id": "1", "email": "ana@example.com"},
 }
 
 

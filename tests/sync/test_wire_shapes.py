@@ -76,6 +76,8 @@ DOCUMENTED: dict[str, tuple[set[str], set[str]]] = {
     "filter_update": ({"id"}, {"id", "name", "query", "color", "item_order", "is_favorite"}),
     "filter_delete": ({"id"}, {"id"}),
     "filter_update_orders": ({"id_order_mapping"}, {"id_order_mapping"}),
+    "share_project": ({"project_id", "email"}, {"project_id", "email", "role"}),
+    "delete_collaborator": ({"project_id", "email"}, {"project_id", "email"}),
 }  # fmt: skip
 CREATES = {"item_add", "project_add", "section_add", "label_add", "note_add", "reminder_add", "filter_add"}
 # An explicit null removes these (item_update); nowhere else is null a documented input.
@@ -415,3 +417,24 @@ async def test_the_documented_attachment_is_shown_and_a_file_by_url_goes_out_in_
         "content": "Note1",
         "file_attachment": {"file_url": "https://domain/image.gif", "file_name": "image.gif", "file_type": "image/gif"},
     }
+
+
+@pytest.mark.anyio
+async def test_sharing_goes_out_as_the_documented_share_project_and_delete_collaborator() -> None:
+    corpus = CorpusServer(full=clean_full_sync(), incremental=None)
+    async with corpus_client(corpus) as client:
+        ops = [
+            {"op": "share", "kind": "project", "id": "Groceries", "email": "ana@example.com"},
+            {"op": "unshare", "kind": "project", "id": "Shopping List", "email": "you@example.com"},
+            {"op": "share", "kind": "project", "id": "Groceries", "email": "not an email"},
+        ]
+        bad = await client.call_tool("manage_projects", {"ops": ops})
+        assert bad.is_error and "email" in text_of(bad) and "must be an email address" in text_of(bad)
+        reply = await client.call_tool("manage_projects", {"ops": ops[:2]})
+        assert structured(reply)["failed"] == 0, text_of(reply)
+    sent = corpus.commands()
+    assert [p for c in sent for p in problems(c)] == []
+    assert [(c["type"], c["args"]) for c in sent] == [
+        ("share_project", {"project_id": "6Jf8VQXxpwv56VQ8", "email": "ana@example.com"}),
+        ("delete_collaborator", {"project_id": "6Jf8VQXxpwv56VQ7", "email": "you@example.com"}),
+    ]

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from tools_server.cursors.seen_resources import ObjectType, SeenObjects
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.dues import show_due
-from tools_server.sync.commands import Item, Reminder
+from tools_server.sync.commands import Collaborator, Item, Reminder
 from tools_server.sync.mirror import Mirror, project_rank
 from tools_server.sync.resource_types import ITEMS
 from tools_server.text import clip
@@ -98,6 +98,7 @@ class ProjectBrief(BaseModel):
     name: str
     tasks: int
     inbox: bool | None = None
+    shared_with: list[str] | None = None  # its collaborators but the user, "name (email)": who can be assignee
 
 
 class ArchivedBrief(BaseModel):
@@ -207,9 +208,23 @@ def project_briefs(mirror: Mirror) -> list[ProjectBrief]:
     for item in mirror.items.values():
         counts[item.project_id] = counts.get(item.project_id, 0) + 1
     projects = sorted(mirror.projects.values(), key=project_rank)
+    me = mirror.user.id if mirror.user is not None else None
     return [
-        ProjectBrief(id=p.id, name=p.name, tasks=counts.get(p.id, 0), inbox=p.inbox_project or None) for p in projects
+        ProjectBrief(
+            id=p.id,
+            name=p.name,
+            tasks=counts.get(p.id, 0),
+            inbox=p.inbox_project or None,
+            shared_with=[_someone(c) for c in mirror.members(p.id) if c.id != me] or None,
+        )
+        for p in projects
     ]
+
+
+def _someone(person: Collaborator) -> str:
+    if person.full_name and person.email:
+        return f"{person.full_name} ({person.email})"
+    return person.full_name or person.email or person.id
 
 
 def label_briefs(mirror: Mirror) -> list[LabelBrief]:

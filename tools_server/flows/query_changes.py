@@ -81,6 +81,10 @@ async def _overview(session: Session, cursor: str, view: View, limit: int, note:
         f"Projects (id, open tasks): {project_text}",
         f"Active tasks: {len(tasks)}; {counts}",
     ]
+    shared = [p for p in listed if p.shared_with]
+    if shared:
+        people = "; ".join(f"{p.name}: {', '.join(p.shared_with or ())}" for p in shared)
+        lines.append(f"Shared projects (assignees besides me): {people}")
     if labels:
         label_text = ", ".join(f"@{label.name} ({label.tasks})" for label in labels[:MAX_LABELS_LISTED])
         if len(labels) > MAX_LABELS_LISTED:

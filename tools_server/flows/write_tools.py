@@ -42,8 +42,8 @@ AddInput = tuple[list[NewItem], list[NewProject], datetime | None]
 
 
 def _uses_names(items: list[NewItem]) -> bool:
-    # Subtasks name no project or section: they live where their parent lives.
-    return any(i.project is not None or i.section is not None for i in items)
+    # Subtasks name no project, section or assignee: they live where their parent lives.
+    return any(i.project is not None or i.section is not None or i.assignee is not None for i in items)
 
 
 def _plan_add(args: AddInput, mirror: Mirror) -> Planned:
@@ -163,7 +163,8 @@ UPDATE = WriteSpec[list[ItemChanges]](
     refresh=lambda changes: any(
         c.due_date or c.due_datetime or c.add_labels is not None or c.remove_labels is not None for c in changes
     ),
-    needs_mirror=lambda changes: any("reminders" in (c.clear or ()) for c in changes),  # the task's reminders
+    # The task's reminders; an assignee is one of the members of the task's project.
+    needs_mirror=lambda changes: any("reminders" in (c.clear or ()) or c.assignee is not None for c in changes),
 )
 
 

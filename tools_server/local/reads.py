@@ -26,6 +26,8 @@ LIST_RESOURCES = {
     "reminders": "reminder",
     "reminders_location": "reminder",
     "filters": "filter",
+    "collaborators": "collaborator",
+    "collaborator_states": "collaborator_state",
 }
 # Location reminders share the reminders' kind (one id space, one cascade) and are answered under their own type.
 _OF_TYPE: dict[str, Callable[[Obj], bool]] = {
@@ -63,6 +65,8 @@ def read_resources(
             found = _objects(db, LIST_RESOURCES[name], since)
             keep = _OF_TYPE.get(name)
             body[name] = [o for o in found if keep(o)] if keep is not None else found
+            if name == "collaborator_states":  # stored under <project>:<user>; Todoist's memberships have no id
+                body[name] = [{k: v for k, v in o.items() if k != "id"} for o in found]
         elif since is not None or name not in INCREMENTAL_ONLY:
             body[name] = empty(name)
     return body

@@ -162,8 +162,6 @@ _EMPTY_LISTS = (
     "reminders_location",
     "locations",
     "live_notifications",
-    "collaborators",
-    "collaborator_states",
     "completed_info",
     "workspaces",
     "workspace_users",

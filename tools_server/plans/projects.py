@@ -13,10 +13,11 @@ from typing import Any
 
 from tools_server.inputs import ProjectOp
 from tools_server.plans.plan import LocalError, Plan, Step, not_found
-from tools_server.sync.args import ChildOrder, SectionOrder
+from tools_server.sync.args import ChildOrder, SectionOrder, ShareArgs
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
     Command,
+    DeleteCollaborator,
     FilterAdd,
     FilterAddArgs,
     FilterDelete,
@@ -55,6 +56,7 @@ from tools_server.sync.commands import (
     SectionUnarchive,
     SectionUpdate,
     SectionUpdateArgs,
+    ShareProject,
     facts_of,
     target_of,
 )
@@ -190,6 +192,10 @@ class _Planner:
             if parent == target:
                 raise _Failed(LocalError("INVALID_DESTINATION", "a project cannot go under itself"))
             return ProjectMove(uuid=self.new_uuid(), args=ProjectMoveArgs(id=target, parent_id=parent))
+        if op.op in ("share", "unshare"):
+            assert op.email is not None  # ProjectOp requires it
+            kind = ShareProject if op.op == "share" else DeleteCollaborator
+            return kind(uuid=self.new_uuid(), args=ShareArgs(project_id=target, email=op.email))
         if op.op == "reorder":
             project = self.mirror.projects.get(target)
             if project is None:

@@ -114,6 +114,13 @@ class _AddPlanner:
             if item.parent is not None:
                 # Under an existing task: Todoist rejects or ignores a conflicting project/section.
                 fields = {"content": item.content, "parent_id": item.parent}
+            if item.assignee is not None:
+                parent_task = self.mirror.items.get(item.parent) if item.parent is not None else None
+                where = parent_task.project_id if parent_task is not None else project_id
+                uid, error = assignee_uid(item.assignee, where, self.mirror)
+                if error is not None:
+                    return None, error
+                fields["responsible_uid"] = uid
         fields.update(given_fields(item, None, ("description", "labels", "priority")))
         return fields, None
 
@@ -151,6 +158,32 @@ def plan_add(
     for item in items:
         planner.add_item(item, None)
     return Plan(tuple(planner.project_steps)), Plan(tuple(planner.steps))
+
+
+def assignee_uid(ref: str, project_id: str | None, mirror: Mirror) -> tuple[str | None, LocalError | None]:
+    """The user id ``ref`` names for a task in ``project_id`` (None: the Inbox): ``me``, else one collaborator of
+    that project by id, name or email (case-insensitive); Todoist lets only those be responsible (reference §2.11)."""
+    me = mirror.user.id if mirror.user is not None else None
+    if ref.casefold() == "me" or ref == me:
+        if me is None:
+            return None, LocalError("USER_UNKNOWN", "assignee: the user is not known yet; sync first")
+        return me, None
+    where = project_id or mirror.inbox_project_id or ""
+    members = mirror.members(where)
+    folded = ref.casefold()
+    found = [c for c in members if ref == c.id or folded in (c.full_name.casefold(), c.email.casefold())]
+    if len(found) == 1:
+        return found[0].id, None
+    # A project made in this call has a temp id and no members yet.
+    name = f"project {mirror.project_name(where)}" if where in mirror.projects else "a project new in this call"
+    if found:
+        emails = ", ".join(c.email or c.id for c in found)
+        return None, LocalError("AMBIGUOUS_ASSIGNEE", f"assignee: several collaborators are '{ref}' ({emails})")
+    if not members:
+        return None, LocalError("ASSIGNEE_NOT_FOUND", f"assignee: {name} is not shared; only me can be")
+    names = [c.full_name or c.email or c.id for c in members if c.id != me]
+    kind = "collaborator of " + name.removeprefix("project ")
+    return None, LocalError("ASSIGNEE_NOT_FOUND", f"assignee: {not_found(kind, ref, names)}")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -258,9 +291,21 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
                 steps.append(Step(index, change.id, error=error))
                 continue
             fields["labels"] = edited_labels(before.labels, change.add_labels or (), change.remove_labels or ())
+        if change.assignee is not None:
+            if before is None:
+                error = LocalError("ITEM_NOT_FOUND", f"id: no open task with id {change.id}")
+                steps.append(Step(index, change.id, error=error))
+                continue
+            uid, error = assignee_uid(change.assignee, before.project_id, mirror)
+            if error is not None:
+                steps.append(Step(index, label_of(mirror, change.id), error=error))
+                continue
+            fields["responsible_uid"] = uid
         clear = change.clear or []
         for name in clear:
-            if name != "reminders":
+            if name == "assignee":
+                fields["responsible_uid"] = None
+            elif name != "reminders":
                 fields[name] = _CLEARED[name]
         label = label_of(mirror, change.id)
         reminders = [

@@ -45,7 +45,7 @@ def register(server: MCPServer) -> None:
         ] = False,
         dry_run: bool = False,
     ) -> Annotated[CallToolResult, AddResult]:
-        """Create tasks (with subtasks) in one batch. Unknown project/section names fail per task with suggestions."""
+        """Create tasks (with subtasks) in one batch; unknown names fail per task with suggestions."""
         total = count_items(items)
         if total > MAX_ITEMS_PER_CALL:
             raise ToolError(f"items: at most {MAX_ITEMS_PER_CALL} tasks per call, subtasks included (got {total})")

@@ -34,6 +34,7 @@ from tools_server.cursors import ObjectType, SeenObjects
 from tools_server.plans import Image, LocalError, PendingWrite, Plan, Step, UndoRecord, WriteKind
 from tools_server.sync.commands import (
     Collaborator,
+    CollaboratorState,
     Command,
     Filter,
     Item,
@@ -289,6 +290,8 @@ class MirrorRecord(StoredRecord, tag="mirror"):
     # since no incremental sync would ever bring the filters it lacks.
     filters: dict[str, Filter] | None = None
     collaborators: dict[str, Collaborator] = msgspec.field(default_factory=dict[str, Collaborator])
+    # Absent from mirrors kept before project memberships were mirrored: read as none, like ``filters``.
+    collaborator_states: dict[str, CollaboratorState] | None = None
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -521,7 +524,7 @@ def _mirror_stored(value: tuple[Mirror, str]) -> MirrorRecord:
 
 
 def _mirror(record: MirrorRecord) -> tuple[Mirror, str]:
-    if record.filters is None:
+    if record.filters is None or record.collaborator_states is None:
         return Mirror(), "*"
     convert: Convert = {"gone": OrderedDict[str, tuple[GoneReason, Item]], "user": _user}
     return _from_stored(Mirror, _MIRROR_FIELDS, record, convert), record.sync_token

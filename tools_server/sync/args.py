@@ -144,6 +144,13 @@ class ReminderAddArgs(_Lenient):
     radius: int | None = None
 
 
+class ShareArgs(_Lenient):
+    """share_project / delete_collaborator: the project and the person, by email (reference §3)."""
+
+    project_id: str
+    email: str
+
+
 class SectionAddArgs(_Lenient):
     name: Annotated[str, Field(min_length=1)]
     project_id: str

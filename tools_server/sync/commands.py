@@ -47,6 +47,7 @@ from tools_server.sync.args import (
     SectionMoveArgs,
     SectionReorderArgs,
     SectionUpdateArgs,
+    ShareArgs,
 )
 from tools_server.sync.args import Priority as Priority
 from tools_server.sync.facts import (
@@ -68,6 +69,7 @@ from tools_server.sync.facts import (
 from tools_server.sync.resource_types import ITEMS, RESOURCE_TYPES
 from tools_server.sync.responses import MIRRORED_RESOURCE_TYPES as MIRRORED_RESOURCE_TYPES
 from tools_server.sync.responses import Collaborator as Collaborator
+from tools_server.sync.responses import CollaboratorState as CollaboratorState
 from tools_server.sync.responses import CommandStatus as CommandStatus
 from tools_server.sync.responses import CompletedPage as CompletedPage
 from tools_server.sync.responses import CompletedTask as CompletedTask
@@ -566,6 +568,23 @@ class FilterUpdateOrders(SyncCommand[FilterOrdersArgs]):
         undo=ReorderBack("id_order_mapping", order="item_order", keyed=True),
         unchanged=Unchanged(("item_order",)),
     )
+
+
+# -- sharing ----------------------------------------------------------------------------------------------------------
+
+# Not reversed by undo: unsharing would end an invitation the person may have answered, and sharing again would
+# invite someone who was taken off on purpose; the result says so and the model can send the other op.
+NO_UNSHARE = NoUndo("sharing is changed by share/unshare, not undo", done="shared", noun="sharing change")
+
+
+class ShareProject(SyncCommand[ShareArgs]):
+    type: Literal["share_project"] = "share_project"
+    facts = Facts("projects", ("project_id",), cascades_to=None, own_write="objects", undo=NO_UNSHARE, unchanged=None)
+
+
+class DeleteCollaborator(SyncCommand[ShareArgs]):
+    type: Literal["delete_collaborator"] = "delete_collaborator"
+    facts = Facts("projects", ("project_id",), cascades_to=None, own_write="objects", undo=NO_UNSHARE, unchanged=None)
 
 
 # Derived from the declarations above; declare a new kind above this line.

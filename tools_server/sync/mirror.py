@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 from tools_server.sync.resource_types import ITEMS, RESOURCE_TYPES, ResourceType
 from tools_server.sync.responses import (
     Collaborator,
+    CollaboratorState,
     Filter,
     Item,
     Label,
@@ -49,6 +50,7 @@ class Mirror:
     reminders: dict[str, Reminder] = field(default_factory=dict[str, Reminder])
     filters: dict[str, Filter] = field(default_factory=dict[str, Filter])  # saved filters
     collaborators: dict[str, Collaborator] = field(default_factory=dict[str, Collaborator])
+    collaborator_states: dict[str, CollaboratorState] = field(default_factory=dict[str, CollaboratorState])
     inbox_project_id: str | None = None
     # The user's settings (reference §2.9): IANA zone for "today" and shown times, 1 = Monday .. 7 = Sunday,
     # 0 = DD-MM-YYYY / 1 = MM-DD-YYYY, and the language Todoist reads due strings in when none is given.
@@ -299,6 +301,12 @@ class Mirror:
             return "me"
         found = self.collaborators.get(uid)
         return (found.full_name or found.email or uid) if found is not None else uid
+
+    def members(self, project_id: str) -> list[Collaborator]:
+        """The collaborators of a shared project (active or invited, as ``collaborator_states`` says), by name."""
+        ids = {s.user_id for s in self.collaborator_states.values() if s.project_id == project_id}
+        people = [self.collaborators.get(uid) or Collaborator(id=uid) for uid in ids]
+        return sorted(people, key=lambda c: (c.full_name.casefold(), c.id))
 
     def find_filters(self, ref: str) -> list[Filter]:
         """Saved filters by id, else by exact name (case-insensitive)."""

@@ -15,7 +15,17 @@ from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeVar
 
 from tools_server.sync.lenient import Record
-from tools_server.sync.resources import Collaborator, Filter, Item, Label, Note, Project, Reminder, Section
+from tools_server.sync.resources import (
+    Collaborator,
+    CollaboratorState,
+    Filter,
+    Item,
+    Label,
+    Note,
+    Project,
+    Reminder,
+    Section,
+)
 
 R = TypeVar("R", bound=Record)
 # What query_changes calls a changed object that is not a task (its "of").
@@ -140,9 +150,23 @@ FILTERS = ResourceType("filters", Filter, table="filters", word="saved filter", 
 
 # The people of the user's shared projects: names for the tasks assigned to them.
 COLLABORATORS = ResourceType("collaborators", Collaborator, table="collaborators", word="collaborator", compared=())
+# Who is a member of which shared project: the people a task there can be assigned to.
+COLLABORATOR_STATES = ResourceType(
+    "collaborator_states", CollaboratorState, table="collaborator_states", word="collaborator", compared=()
+)
 
 RESOURCE_TYPES = _declare(
-    ITEMS, PROJECTS, SECTIONS, LABELS, NOTES, PROJECT_NOTES, REMINDERS, REMINDERS_LOCATION, FILTERS, COLLABORATORS
+    ITEMS,
+    PROJECTS,
+    SECTIONS,
+    LABELS,
+    NOTES,
+    PROJECT_NOTES,
+    REMINDERS,
+    REMINDERS_LOCATION,
+    FILTERS,
+    COLLABORATORS,
+    COLLABORATOR_STATES,
 )
 # What every Sync request asks for: the declared lists, and the user (one object of settings, not a table).
 MIRRORED_RESOURCE_TYPES = (*RESOURCE_TYPES, "user")

@@ -156,6 +156,20 @@ class Collaborator(Record):
     is_deleted: bool = False  # not sent by Todoist; lets a collaborator be merged like every other record
 
 
+class CollaboratorState(Record):
+    """A person's membership of one shared project (reference §2.11: ``collaborator_states``): who may be made
+    responsible for its tasks. Todoist gives it no id; the pair of ids is one, so it merges like every record."""
+
+    user_id: str
+    project_id: str
+    state: str = "active"  # active or invited
+    is_deleted: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.project_id}:{self.user_id}"
+
+
 class Reminder(Record):
     id: str
     item_id: str = ""

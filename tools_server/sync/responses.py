@@ -23,6 +23,7 @@ from tools_server.sync.resources import ActivityEvent as ActivityEvent
 from tools_server.sync.resources import ActivityPage as ActivityPage
 from tools_server.sync.resources import ArchivedProjectsPage as ArchivedProjectsPage
 from tools_server.sync.resources import Collaborator as Collaborator
+from tools_server.sync.resources import CollaboratorState as CollaboratorState
 from tools_server.sync.resources import CommandStatus as CommandStatus
 from tools_server.sync.resources import CompletedPage as CompletedPage
 from tools_server.sync.resources import CompletedTask as CompletedTask
@@ -64,6 +65,7 @@ class SyncResponse:
     reminders_location: list[Reminder] | None = None
     filters: list[Filter] | None = None
     collaborators: list[Collaborator] | None = None
+    collaborator_states: list[CollaboratorState] | None = None
     user: User | None = None
 
 

@@ -16,6 +16,7 @@ from tools_server.local.commands.fields import due_from_arg, nonblank, stamp_arg
 from tools_server.local.commands.labels import task_labels
 from tools_server.local.commands.lookups import delete_items
 from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
+from tools_server.local.commands.sharing import check_responsible
 from tools_server.local.commands.table import command
 from tools_server.local.dates import Due, next_occurrence
 from tools_server.local.errors import invalid_argument
@@ -144,6 +145,7 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         project_id = tx.meta["inbox_project_id"]
     due = due_from_arg(tx, args.due) if args.due is not None else None
     deadline = _deadline(args.deadline) if args.deadline is not None else None
+    check_responsible(tx, project_id, args.responsible_uid)
     labels = task_labels(tx, args.labels or [])  # last: it may create labels, so everything that can fail comes first
     order = (
         args.child_order if args.child_order is not None else tx.next_order("item", project_id, section_id, parent_id)
@@ -210,6 +212,8 @@ def item_update(tx: Tx, raw: dict[str, Any]) -> None:
             changes[name] = bool(value)
         else:  # assigned_by_uid, responsible_uid
             changes[name] = value
+    if "responsible_uid" in changes:
+        check_responsible(tx, item["project_id"], changes["responsible_uid"])
     item.update(changes)
     tx.put("item", item)
     return None
