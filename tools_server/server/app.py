@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from types import CodeType
 from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.tools import Tool as MCPServerTool
 from mcp.types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
 
@@ -38,6 +40,10 @@ INSTRUCTIONS = (
 _COPIES = MAX_SUBTASK_DEPTH
 
 
+# Tools built once per process, by the code, arguments and options they were registered with (see _Server.add_tool).
+_BUILT: dict[tuple[CodeType, tuple[Any, ...], str], MCPServerTool] = {}
+
+
 class _Server(MCPServer):
     async def read_resource(self, uri: AnyUrl | str, context: Context[Any, Any] | None = None) -> Any:
         # Static resources get no Context in this SDK, but the project list is per session (per token): serve it
@@ -59,6 +65,21 @@ class _Server(MCPServer):
         return listed
 
     def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        # The SDK builds a tool's argument model and input schema from its signature for every server (two thirds of
+        # build_server, which every session of the tests and of sessionless HTTP pays). A tool group registers the same
+        # function code with the same options each time, so the first build in this process is reused with the new
+        # closure: the signature, and so everything derived from it, is the same.
+        key = (fn.__code__, args, repr(sorted(kwargs.items())))
+        built = _BUILT.get(key)
+        if built is not None:
+            self._tool_manager._tools[built.name] = built.model_copy(update={"fn": fn})  # pyright: ignore[reportPrivateUsage]
+            return
+        self._add_tool(fn, *args, **kwargs)
+        tool = self._tool_manager.get_tool(kwargs.get("name") or fn.__name__)
+        if tool is not None:
+            _BUILT[key] = tool
+
+    def _add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         result = result_model(fn)
         if result is not None:
             # The SDK derives a tool's output schema anew for every server built (about 2 ms a tool, a third of a
