@@ -271,16 +271,17 @@ def local_api(
 
 
 @contextmanager
-def http_server(tmp_path: Path, *args: str) -> Generator[tuple[int, list[str]]]:
-    """`tools-server http` in a subprocess over the local store under ``tmp_path``: (port, its log lines so far).
-    Always stopped; the lines it logged after readiness are appended for the caller."""
+def http_server(tmp_path: Path, *args: str, env: Mapping[str, str] | None = None) -> Generator[tuple[int, list[str]]]:
+    """`tools-server http` in a subprocess, over the local store under ``tmp_path`` unless ``env`` says otherwise:
+    (port, its log lines so far). Always stopped; the lines it logged after readiness are appended for the caller."""
     port = free_port()
     process = subprocess.Popen(
         [str(SCRIPT), "http", "--port", str(port), *args],
+        stdin=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        env=local_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
+        env=dict(env) if env is not None else local_env(tmp_path, TOOLS_SERVER_LOG_LEVEL="INFO"),
     )
     seen: list[str] = []
     try:

@@ -4,7 +4,6 @@ that accepts only its own --token): the operator's token is in the environment a
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.support import command, free_port, local_api, structured
+from tests.support import command, http_server, local_api, structured
 
 pytestmark = pytest.mark.slow  # subprocess servers
 
@@ -26,37 +25,15 @@ OPERATOR = "secret"  # local-api's token, and the operator's TODOIST_API_TOKEN
 
 @contextmanager
 def _multi_user(tmp_path: Path, sync_url: str) -> Generator[str]:
-    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "TODOIST_API_TOKEN": OPERATOR,
         "TODOIST_SYNC_URL": sync_url,
     }
-    process = subprocess.Popen(
-        [str(SCRIPT), "http", "--multi-user", "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    seen: list[str] = []
-    try:
-        assert process.stderr is not None
-        for _ in range(200):
-            line = process.stderr.readline()
-            seen.append(line)
-            if not line or "Uvicorn running" in line:
-                break
-        assert process.poll() is None, "http server exited early: " + "".join(seen)
+    with http_server(tmp_path, "--multi-user", env=env) as (port, seen):
         assert any("TODOIST_API_TOKEN is ignored in multi-user mode" in line for line in seen), seen
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 @pytest.mark.anyio

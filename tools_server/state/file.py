@@ -53,7 +53,6 @@ from tools_server.state.records import (
     Sealer,
 )
 from tools_server.state.store import (
-    BATCH_ID,
     MAX_SNAPSHOTS,
     MAX_VIEWS_PER_ACCOUNT,
     MAX_WRITE_HANDLES,
@@ -65,9 +64,11 @@ from tools_server.state.store import (
     StateRefusal,
     Unresumable,
     WriteLockBusy,
+    named_refusals,
     new_batch_id,
     new_removal_id,
     new_write_handle,
+    open_batches,
     write_refused,
 )
 from tools_server.state.views import Snapshots, joined, split
@@ -407,24 +408,11 @@ class FileAccount:
         # the cursors the last ones handed out.
         return [name for name, _ in self._rows("view")][-CARRIED_CURSORS:]
 
-    def _opened_batches(self) -> tuple[dict[str, PendingWrite], Unresumable]:
-        found: dict[str, PendingWrite] = {}
-        refused: Unresumable = {}
-        for batch, sealed in self._rows("pending"):
-            try:
-                found[batch] = self._sealer.open("pending:" + batch, PENDING, sealed)
-            except Refused as exc:
-                refused[batch] = str(exc)
-        return found, refused
-
     async def pending(self) -> dict[str, PendingWrite]:
-        return self._opened_batches()[0]
+        return open_batches(self._sealer, self._rows("pending"))[0]
 
     async def unresumable(self) -> Unresumable:
-        refused = self._opened_batches()[1]
-        if refused:
-            logger.warning("state: pending batches that cannot be read back: %s", ", ".join(refused)[:200])
-        return {batch: why for batch, why in refused.items() if BATCH_ID.fullmatch(batch)}
+        return named_refusals(open_batches(self._sealer, self._rows("pending"))[1])
 
     async def keep_pending(self, write: PendingWrite) -> None:
         if not write.batch:

@@ -11,15 +11,16 @@ from tools_server.cursors import View
 from tools_server.plans import PendingWrite, UndoRecord, check_room
 from tools_server.state.records import PENDING, REMOVAL, UNDO, Refused, Sealed, Sealer
 from tools_server.state.store import (
-    BATCH_ID,
     MAX_VIEWS_PER_ACCOUNT,
     MAX_WRITE_HANDLES,
     BudgetSpent,
     Releaser,
     Unresumable,
+    named_refusals,
     new_batch_id,
     new_removal_id,
     new_write_handle,
+    open_batches,
     window_of,
     write_refused,
 )
@@ -60,24 +61,11 @@ class MemoryAccount:
         while len(self.views) > MAX_VIEWS_PER_ACCOUNT:
             self.views.popitem(last=False)
 
-    def _opened_batches(self) -> tuple[dict[str, PendingWrite], Unresumable]:
-        found: dict[str, PendingWrite] = {}
-        refused: Unresumable = {}
-        for batch, sealed in self.batches.items():
-            try:
-                found[batch] = self.sealer.open("pending:" + batch, PENDING, sealed)
-            except Refused as exc:
-                refused[batch] = str(exc)
-        return found, refused
-
     async def pending(self) -> dict[str, PendingWrite]:
-        return self._opened_batches()[0]
+        return open_batches(self.sealer, self.batches.items())[0]
 
     async def unresumable(self) -> Unresumable:
-        refused = self._opened_batches()[1]
-        if refused:
-            logger.warning("state: pending batches that cannot be read back: %s", ", ".join(refused))
-        return {batch: why for batch, why in refused.items() if BATCH_ID.fullmatch(batch)}
+        return named_refusals(open_batches(self.sealer, self.batches.items())[1])
 
     async def keep_pending(self, write: PendingWrite) -> None:
         if not write.batch:

@@ -14,12 +14,12 @@ import logging
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from tools_server.cursors import View
 from tools_server.plans import PendingWrite, UndoRecord
-from tools_server.state.records import Refused
+from tools_server.state.records import PENDING, Refused, Sealed, Sealer
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,26 @@ class AccountState(Protocol):
     # Cursors a new session of this store takes as its own (its writes count as seen in them): the last ones saved
     # when the store outlives processes that are one client (stdio, `call`); none when clients share it.
     def carried_cursors(self) -> list[str]: ...
+
+
+def open_batches(sealer: Sealer, kept: Iterable[tuple[str, Sealed]]) -> tuple[dict[str, PendingWrite], Unresumable]:
+    """Each kept batch opened, or why it cannot be (an earlier version's record, or sealed with another secret)."""
+    found: dict[str, PendingWrite] = {}
+    refused: Unresumable = {}
+    for batch, sealed in kept:
+        try:
+            found[batch] = sealer.open("pending:" + batch, PENDING, sealed)
+        except Refused as exc:
+            refused[batch] = str(exc)
+    return found, refused
+
+
+def named_refusals(refused: Unresumable) -> Unresumable:
+    """The batches that could not be opened, logged, and of them those named as this program names batches: what
+    resend_writes reports (never dropped in silence)."""
+    if refused:
+        logger.warning("state: pending batches that cannot be read back: %s", ", ".join(refused)[:200])
+    return {batch: why for batch, why in refused.items() if BATCH_ID.fullmatch(batch)}
 
 
 def new_batch_id() -> str:
