@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.corpus import CorpusServer, clean_full_sync, corpus_client
 from tests.support import FixedClock, connected, harness, structured, text_of
 
 pytestmark = pytest.mark.anyio
+
+FRIEND, ME = "2671362", "2671355"  # the corpus's collaborator (a member of Shopping List) and its user
 
 
 async def test_quick_lines_land_in_the_store_in_one_write_and_the_result_says_how_each_was_read() -> None:
@@ -27,15 +30,20 @@ async def test_quick_lines_land_in_the_store_in_one_write_and_the_result_says_ho
         )
         assert not result.is_error, text_of(result)
         data = structured(result)
-        assert data["failed"] == 0, text_of(result)
+        # +Alice is read as the assignee, and the local Inbox is shared with no one: that line alone fails.
+        assert data["failed"] == 1, text_of(result)
+        assert "#2 'Review PR': ASSIGNEE_NOT_FOUND assignee: project Inbox is not shared; only me can be" in text_of(
+            result
+        )
         assert h.transport.writes() == 1
         milk_id, plants_id, review_id = data["ids"]
+        assert review_id is None
         items = {i["id"]: i for i in await h.active_items()}
         projects = {
             p["id"]: p["name"]
             for p in (await h.raw_sync({"sync_token": "*", "resource_types": ["projects"]}))["projects"]
         }
-        milk, plants, review = items[milk_id], items[plants_id], items[review_id]
+        milk, plants = items[milk_id], items[plants_id]
         assert (milk["content"], projects[milk["project_id"]], milk["labels"], milk["priority"]) == (
             "Buy milk",
             "Groceries",
@@ -47,14 +55,31 @@ async def test_quick_lines_land_in_the_store_in_one_write_and_the_result_says_ho
         assert milk["deadline"]["date"] == "2026-12-11"
         assert (plants["content"], plants["labels"], plants["priority"]) == ("Water plants", ["home"], 2)
         assert plants["due"]["is_recurring"] is True and plants["due"]["string"] == "every friday"
-        assert review["content"] == "Review PR +Alice"
+        assert "Review PR" not in {i["content"] for i in items.values()}
         notes = data["notes"]
         assert any(
             n.startswith("#0 read as title 'Buy milk', project Groceries, section Dairy, labels errand") for n in notes
         )
         assert "#1 read as title 'Water plants', labels home, due 'every friday', p3" in notes
-        assert any("assignee +Alice not supported yet" in n for n in notes)
+        assert "#2 read as title 'Review PR', no due, assignee Alice" in notes
         assert "#1 read as title 'Water plants'" in text_of(result)
+
+
+async def test_a_quick_assignee_is_sent_as_the_collaborators_responsible_uid() -> None:
+    corpus = CorpusServer(full=clean_full_sync(), incremental=None)
+    items = [
+        {"content": "Pears tomorrow +YOU@example.com", "project": "Shopping List"},
+        {"content": "Plums +me p2"},
+        {"content": "Figs +Nobody", "project": "Shopping List"},
+    ]
+    async with corpus_client(corpus) as client:
+        result = await client.call_tool("add_item", {"quick": True, "items": items})
+    sent = {c["args"]["content"]: c["args"] for c in corpus.commands() if c["type"] == "item_add"}
+    assert {name: args.get("responsible_uid") for name, args in sent.items()} == {"Pears": FRIEND, "Plums": ME}
+    assert (sent["Pears"]["due"], sent["Plums"]["priority"]) == ({"string": "tomorrow"}, 3)
+    text = text_of(result)
+    assert "#0 read as title 'Pears', due 'tomorrow', assignee YOU@example.com" in text
+    assert "assignee: no collaborator of Shopping List named 'Nobody'; closest: Example Friend" in text
 
 
 async def test_an_unknown_quick_project_fails_its_line_with_suggestions_and_a_bad_line_sends_nothing() -> None:
