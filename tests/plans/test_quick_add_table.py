@@ -10,15 +10,19 @@ phrase; a ``{deadline}`` is computed here, from TODAY, so it is asserted as the 
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from tools_server.inputs import NewItem
+from tools_server.local.args import DueArg
+from tools_server.local.dates import DueError, resolve_due
 from tools_server.plans.quick_add import QuickAddError, read_items, read_line, reading
 
 TODAY = date(2026, 12, 5)  # a Saturday
+RECURRING_WORDS = {"daily", "weekly", "monthly", "yearly"}
 MID_TITLE = "read as a date; if it belongs to the title, set due explicitly"
 
 # line -> the fields it must set (content always; the others only where named: unnamed ones must stay empty, and
@@ -126,6 +130,83 @@ DOCUMENTED: list[tuple[str, dict[str, Any]]] = [
     ("Buy milk every 23rd", {"content": "Buy milk", "due": "every 23rd"}),
 ]
 
+# Where the due phrase lands on local-api (its date reader, tools_server/local/dates.py), at NOW in UTC: the concrete
+# date each documented phrase means, checked against the article's own gloss ("next month": 1st day of the next
+# month; "6pm": today unless passed; "every morning": every day at 9am, so tomorrow's once 9am has gone). A phrase
+# local-api cannot read yet maps to the start of its refusal: such a line fails alone, naming the phrase, on the local
+# backend (Todoist itself reads it).
+NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+REFUSED = "could not understand the recurring date"
+ON_LOCAL_API: dict[str, str] = {
+    "11am Sunday": "2026-12-06T11:00:00",
+    "today": "2026-12-05",
+    "tod": "2026-12-05",
+    "tomorrow": "2026-12-06",
+    "tom": "2026-12-06",
+    "next month": "2027-01-01",
+    "jan 27": "2027-01-27",
+    "27 jan": "2027-01-27",
+    "27/1": "2027-01-27",
+    "01/27/2016": "2016-01-27",
+    "27/01/2016": "2016-01-27",
+    "2016/01/27": "2016-01-27",
+    "2016-01-27": "2016-01-27",
+    "27th": "2026-12-27",
+    "mid January": "2027-01-15",
+    "end of month": "2026-12-31",
+    "today at 10": "2026-12-05T10:00:00",
+    "Tomorrow at 16:00": "2026-12-06T16:00:00",
+    "Fri @ 7pm": "2026-12-11T19:00:00",
+    "Friday @ 7pm": "2026-12-11T19:00:00",
+    "Fri at 7pm": "2026-12-11T19:00:00",
+    "Fri at 19:00": "2026-12-11T19:00:00",
+    "6pm": "2026-12-05T18:00:00",
+    "18:00": "2026-12-05T18:00:00",
+    "5 days": "2026-12-10",
+    "+5 days": "2026-12-10",
+    "3 weeks": "2026-12-26",
+    "2 hours": "2026-12-05T12:00:00",
+    "every day at 10am starting Friday for 8 weeks": "end dates on recurring due dates",
+    "every week": "2026-12-05",
+    "every 12 hours starting at 07:00 PM": REFUSED,
+    "monthly": "2026-12-05",
+    "every Monday": "2026-12-07",
+    "every weekend": "2026-12-05",
+    "daily": "2026-12-05",
+    "every morning": "2026-12-06T09:00:00",
+    "every afternoon": "2026-12-05T12:00:00",
+    "every evening": "2026-12-05T19:00:00",
+    "every night": "2026-12-05T22:00:00",
+    "every weekday": "2026-12-07",
+    "every workday": "2026-12-07",
+    "weekly": "2026-12-05",
+    "every month": "2026-12-05",
+    "every 3rd friday": REFUSED,
+    "every 27th": "2026-12-27",
+    "every 27": "2026-12-27",
+    "every year": "2026-12-05",
+    "yearly": "2026-12-05",
+    "every jan 27th": "2027-01-27",
+    "every last day": "2026-12-31",
+    "every hour": REFUSED,
+    "every 14 days 7am starting 1 Nov": "2027-11-01T07:00:00",
+    "every other Tues 7am starting 1 Nov": REFUSED,
+    "every mon, tues, wed, and fri": "2026-12-07",
+    "every other week": "2026-12-05",
+    "every monday, friday": "2026-12-07",
+    "ev monday, friday": "2026-12-07",
+    "every mon, fri": "2026-12-07",
+    "ev mon, fri": "2026-12-07",
+    "every 15th workday, last workday": REFUSED,
+    "every 3 days": "2026-12-05",
+    "tomorrow at 2pm": "2026-12-06T14:00:00",
+    "tomorrow at 5pm": "2026-12-06T17:00:00",
+    "in 2 days": "2026-12-07",
+    "June 1st": "2027-06-01",
+    "every 23rd": "2026-12-23",
+}
+DUES = sorted({expected["due"] for _, expected in DOCUMENTED if "due" in expected})
+
 # Our own lines, in Todoist's style but not from its documentation: the markers the help pages above do not show
 # (/section, !reminder, //description), deadline phrases, and edges of our reading.
 OURS: list[tuple[str, dict[str, Any]]] = [
@@ -215,6 +296,24 @@ def test_a_line_from_todoists_documentation_sets_what_it_documents(text: str, ex
 @pytest.mark.parametrize(("text", "expected"), OURS, ids=[t for t, _ in OURS])
 def test_one_of_our_own_lines_sets_what_we_expect(text: str, expected: dict[str, Any]) -> None:
     assert _read(text) == {**EMPTY, **expected}
+
+
+@pytest.mark.parametrize("phrase", DUES)
+def test_a_documented_due_phrase_lands_on_its_date_on_local_api(phrase: str) -> None:
+    wanted = ON_LOCAL_API[phrase]
+    if wanted[0].isdigit():
+        due = resolve_due(DueArg(string=phrase), now=NOW)
+        assert (due.date, due.is_recurring) == (
+            wanted,
+            phrase.startswith(("every", "ev ")) or phrase in RECURRING_WORDS,
+        )
+    else:
+        with pytest.raises(DueError, match=re.escape(wanted)):
+            resolve_due(DueArg(string=phrase), now=NOW)
+
+
+def test_every_documented_due_phrase_has_its_local_date() -> None:
+    assert set(ON_LOCAL_API) == set(DUES)
 
 
 def test_a_second_date_phrase_is_kept_in_the_title_and_called_ambiguous() -> None:
