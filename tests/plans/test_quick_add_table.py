@@ -1,9 +1,12 @@
 """Quick Add lines from Todoist's own documentation, each with what it must set (issue 23 item 5).
 
-The first table holds only Doist's words: a line quoted whole, or a date phrase from a help article's table put in a
-task name, as the article says to ("In the task name, use natural language..."), after a title the article itself
-uses. Each group names its source. Todoist's Help Center articles "Use Quick Add", deadlines and reminders were not in
-the stored corpora this table was drawn from, so ``!reminder`` lines are ours only (second table).
+The first table holds only Doist's words: a line quoted whole, or a phrase from a help article's table (or a tool's
+example) put in a task name, as the articles say to ("In the task name, use natural language..."), after a title
+Doist's own examples use: "Call mom" (the Dates and Times article) or "buy milk" (the recurring-dates article's "buy
+milk every week", Doist's CLI's "Buy milk tomorrow p1 #Shopping"). Each group names its source. Todoist's current
+Help Center articles "Use Quick Add", "Introduction to dates and time", deadlines, reminders, labels and task
+descriptions were not in the stored corpora this table was drawn from, so the older "Dates and Times" article stands
+for the first, and ``/section``, ``!reminder`` and ``//description`` lines are ours only (second table).
 
 The reader finds the due phrase and sends it as ``due.string`` for Todoist to read, so a due is asserted as the
 phrase; a ``{deadline}`` is computed here, from TODAY, so it is asserted as the date."""
@@ -110,11 +113,11 @@ DOCUMENTED: list[tuple[str, dict[str, Any]]] = [
     ("buy milk every 15th workday, last workday", {"content": "buy milk", "due": "every 15th workday, last workday"}),
     ("buy milk every 3 days", {"content": "buy milk", "due": "every 3 days"}),
     # https://todoist.com/api/v1/docs#tag/Tasks/operation/quick_add_api_v1_tasks_quick_post, `text`: "a deadline
-    # between {} (e.g. {in 3 days})" (quoted word for word by Doist's SDK docs' QuickAddTaskArgs link and by the
-    # clients that copy the endpoint's description)
+    # between {} (e.g. {in 3 days})" (the page itself was not stored: its wording is read from the API clients that
+    # copy the endpoint's description word for word; Doist's SDK docs' QuickAddTaskArgs link to it)
     ("buy milk {in 3 days}", {"content": "buy milk", "deadline": "2026-12-08"}),
     # github.com/Doist/todoist-cli (cad7f14): README.md ("td add ..."), src/lib/skills/content.ts and src/index.ts
-    # ("td task quickadd ...", "td task qa ...")
+    # ("td task quickadd ...", "td task qa ...", and its date example "tomorrow at 2pm" after the same title)
     ("Buy milk tomorrow #Shopping", {"content": "Buy milk", "due": "tomorrow", "project": "Shopping"}),
     (
         "Buy milk tomorrow p1 #Shopping",
