@@ -70,6 +70,9 @@ MONTHS: dict[str, int] = {
 }
 _UNITS: dict[str, Unit] = {"day": "day", "week": "week", "month": "month", "year": "year"}
 _WORD_RULES = dict(daily="day", everyday="day", weekly="week", monthly="month", yearly="year", annually="year")
+# "every 3rd friday", "every last monday": the nth such day of the month.
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "last": -1}
+_NTH = re.compile(r"(first|1st|second|2nd|third|3rd|fourth|4th|last)\s+([a-z]+)")
 # Todoist's recurring-dates article: "every morning" is every day at 9am, afternoon 12pm, evening 7pm, night 10pm.
 _DAY_PARTS = {"morning": time(9), "afternoon": time(12), "evening": time(19), "night": time(22)}
 
@@ -376,9 +379,14 @@ def _rule_body(body: str) -> Rule | None:
         month, day, year = month_day
         # 2028 is a leap year, so "every feb 29" is accepted (and falls on Feb 28 in other years).
         return Rule("year", month=month, month_day=day) if year is None and _valid_date(2028, month, day) else None
+    if (match := _NTH.fullmatch(body)) is not None and match[2] in WEEKDAYS:
+        return Rule("month", weekdays=frozenset({WEEKDAYS[match[2]]}), nth=_ORDINALS[match[1]])
+    interval = 1
+    if (match := re.fullmatch(r"(other|\d+)\s+(.+)", body)) is not None:
+        interval, body = (2 if match[1] == "other" else int(match[1])), match[2]
     names = [name for name in re.split(r"(?:\s|,|&|\band\b)+", body) if name]
-    if names and all(name in WEEKDAYS for name in names):
-        return Rule("week", weekdays=frozenset(WEEKDAYS[name] for name in names))
+    if names and all(name in WEEKDAYS for name in names) and interval >= 1:
+        return Rule("week", interval=interval, weekdays=frozenset(WEEKDAYS[name] for name in names))
     return None
 
 
