@@ -130,3 +130,31 @@ async def test_many_quick_lines_go_in_one_sync_request_per_100_commands() -> Non
         # The text reads back the first 20 lines and points at the rest, so it stays short whatever the batch.
         assert "+130 more in the structured notes" in text_of(result) and "#19 read as" in text_of(result)
         assert "#20 read as" not in text_of(result) and len(text_of(result)) < 2_500
+
+
+async def test_documented_lines_land_on_their_dates_and_one_local_api_cannot_read_fails_alone() -> None:
+    # Lines from Todoist's help pages (tests/plans/test_quick_add_table.py), on Saturday 5 December 2026 at 10:00 UTC.
+    clock = FixedClock(datetime(2026, 12, 5, 10, 0, tzinfo=UTC))
+    lines = [
+        "Create monthly report",
+        "buy milk every morning",
+        "Call mom mid January",
+        "buy milk every 3rd friday",
+        "take medication every 12 hours starting at 07:00 PM",
+    ]
+    async with harness(clock=clock, timezone="UTC") as h, connected(h) as client:
+        result = await client.call_tool("add_item", {"quick": True, "items": [{"content": c} for c in lines]})
+        data = structured(result)
+        assert (data["ok"], data["failed"]) == (4, 1), text_of(result)
+        items = {i["id"]: i for i in await h.active_items()}
+    landed = [(items[i]["content"], items[i]["due"]["date"], items[i]["due"]["is_recurring"]) for i in data["ids"][:4]]
+    assert landed == [
+        ("Create report", "2026-12-05", True),
+        ("buy milk", "2026-12-06T09:00:00", True),  # every day at 9am, and today's 9am has gone
+        ("Call mom", "2027-01-15", False),
+        ("buy milk", "2026-12-18", True),
+    ]
+    assert data["ids"][4] is None and len(items) == 4
+    text = text_of(result)
+    assert "#0 read as title 'Create report', due 'monthly', ambiguous: 'monthly' read as a date" in text
+    assert "#4 'take medication': " in text and "every 12 hours starting at 07:00 pm" in text
