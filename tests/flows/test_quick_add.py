@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.corpus import CorpusServer, clean_full_sync, corpus_client
 from tests.support import FixedClock, connected, harness, structured, text_of
 
 pytestmark = pytest.mark.anyio
+
+FRIEND, ME = "2671362", "2671355"  # the corpus's collaborator (a member of Shopping List) and its user
 
 
 async def test_quick_lines_land_in_the_store_in_one_write_and_the_result_says_how_each_was_read() -> None:
@@ -27,15 +30,20 @@ async def test_quick_lines_land_in_the_store_in_one_write_and_the_result_says_ho
         )
         assert not result.is_error, text_of(result)
         data = structured(result)
-        assert data["failed"] == 0, text_of(result)
+        # +Alice is read as the assignee, and the local Inbox is shared with no one: that line alone fails.
+        assert data["failed"] == 1, text_of(result)
+        assert "#2 'Review PR': ASSIGNEE_NOT_FOUND assignee: project Inbox is not shared; only me can be" in text_of(
+            result
+        )
         assert h.transport.writes() == 1
         milk_id, plants_id, review_id = data["ids"]
+        assert review_id is None
         items = {i["id"]: i for i in await h.active_items()}
         projects = {
             p["id"]: p["name"]
             for p in (await h.raw_sync({"sync_token": "*", "resource_types": ["projects"]}))["projects"]
         }
-        milk, plants, review = items[milk_id], items[plants_id], items[review_id]
+        milk, plants = items[milk_id], items[plants_id]
         assert (milk["content"], projects[milk["project_id"]], milk["labels"], milk["priority"]) == (
             "Buy milk",
             "Groceries",
@@ -47,14 +55,31 @@ async def test_quick_lines_land_in_the_store_in_one_write_and_the_result_says_ho
         assert milk["deadline"]["date"] == "2026-12-11"
         assert (plants["content"], plants["labels"], plants["priority"]) == ("Water plants", ["home"], 2)
         assert plants["due"]["is_recurring"] is True and plants["due"]["string"] == "every friday"
-        assert review["content"] == "Review PR +Alice"
+        assert "Review PR" not in {i["content"] for i in items.values()}
         notes = data["notes"]
         assert any(
             n.startswith("#0 read as title 'Buy milk', project Groceries, section Dairy, labels errand") for n in notes
         )
         assert "#1 read as title 'Water plants', labels home, due 'every friday', p3" in notes
-        assert any("assignee +Alice not supported yet" in n for n in notes)
+        assert "#2 read as title 'Review PR', no due, assignee Alice" in notes
         assert "#1 read as title 'Water plants'" in text_of(result)
+
+
+async def test_a_quick_assignee_is_sent_as_the_collaborators_responsible_uid() -> None:
+    corpus = CorpusServer(full=clean_full_sync(), incremental=None)
+    items = [
+        {"content": "Pears tomorrow +YOU@example.com", "project": "Shopping List"},
+        {"content": "Plums +me p2"},
+        {"content": "Figs +Nobody", "project": "Shopping List"},
+    ]
+    async with corpus_client(corpus) as client:
+        result = await client.call_tool("add_item", {"quick": True, "items": items})
+    sent = {c["args"]["content"]: c["args"] for c in corpus.commands() if c["type"] == "item_add"}
+    assert {name: args.get("responsible_uid") for name, args in sent.items()} == {"Pears": FRIEND, "Plums": ME}
+    assert (sent["Pears"]["due"], sent["Plums"]["priority"]) == ({"string": "tomorrow"}, 3)
+    text = text_of(result)
+    assert "#0 read as title 'Pears', due 'tomorrow', assignee YOU@example.com" in text
+    assert "assignee: no collaborator of Shopping List named 'Nobody'; closest: Example Friend" in text
 
 
 async def test_an_unknown_quick_project_fails_its_line_with_suggestions_and_a_bad_line_sends_nothing() -> None:
@@ -105,3 +130,31 @@ async def test_many_quick_lines_go_in_one_sync_request_per_100_commands() -> Non
         # The text reads back the first 20 lines and points at the rest, so it stays short whatever the batch.
         assert "+130 more in the structured notes" in text_of(result) and "#19 read as" in text_of(result)
         assert "#20 read as" not in text_of(result) and len(text_of(result)) < 2_500
+
+
+async def test_documented_lines_land_on_their_dates_and_one_local_api_cannot_read_fails_alone() -> None:
+    # Lines from Todoist's help pages (tests/plans/test_quick_add_table.py), on Saturday 5 December 2026 at 10:00 UTC.
+    clock = FixedClock(datetime(2026, 12, 5, 10, 0, tzinfo=UTC))
+    lines = [
+        "Create monthly report",
+        "buy milk every morning",
+        "Call mom mid January",
+        "buy milk every 3rd friday",
+        "take medication every 12 hours starting at 07:00 PM",
+    ]
+    async with harness(clock=clock, timezone="UTC") as h, connected(h) as client:
+        result = await client.call_tool("add_item", {"quick": True, "items": [{"content": c} for c in lines]})
+        data = structured(result)
+        assert (data["ok"], data["failed"]) == (4, 1), text_of(result)
+        items = {i["id"]: i for i in await h.active_items()}
+    landed = [(items[i]["content"], items[i]["due"]["date"], items[i]["due"]["is_recurring"]) for i in data["ids"][:4]]
+    assert landed == [
+        ("Create report", "2026-12-05", True),
+        ("buy milk", "2026-12-06T09:00:00", True),  # every day at 9am, and today's 9am has gone
+        ("Call mom", "2027-01-15", False),
+        ("buy milk", "2026-12-18", True),
+    ]
+    assert data["ids"][4] is None and len(items) == 4
+    text = text_of(result)
+    assert "#0 read as title 'Create report', due 'monthly', ambiguous: 'monthly' read as a date" in text
+    assert "#4 'take medication': " in text and "every 12 hours starting at 07:00 pm" in text

@@ -310,6 +310,11 @@ def test_a_task_completed_early_moves_past_its_own_date() -> None:
         ("every last day", "2026-11-30", "2026-12-31"),
         ("every year", "2026-11-23", "2027-11-23"),
         ("every dec 25", "2025-12-25", "2026-12-25"),
+        # Todoist's recurring-dates article: "every 3rd friday" is the 3rd Friday of the month; "every other Tues".
+        ("every 3rd friday", "2026-11-20", "2026-12-18"),
+        ("every last friday", "2026-11-27", "2026-12-25"),
+        ("every other tues", "2026-11-24", "2026-12-08"),
+        ("every 2 mon, fri", "2026-11-27", "2026-12-07"),
     ],
 )
 def test_recurring_patterns_advance_to_their_next_date(string: str, current: str, expected: str) -> None:

@@ -70,6 +70,11 @@ MONTHS: dict[str, int] = {
 }
 _UNITS: dict[str, Unit] = {"day": "day", "week": "week", "month": "month", "year": "year"}
 _WORD_RULES = dict(daily="day", everyday="day", weekly="week", monthly="month", yearly="year", annually="year")
+# "every 3rd friday", "every last monday": the nth such day of the month.
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "last": -1}
+_NTH = re.compile(r"(first|1st|second|2nd|third|3rd|fourth|4th|last)\s+([a-z]+)")
+# Todoist's recurring-dates article: "every morning" is every day at 9am, afternoon 12pm, evening 7pm, night 10pm.
+_DAY_PARTS = {"morning": time(9), "afternoon": time(12), "evening": time(19), "night": time(22)}
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?", re.I)
@@ -85,7 +90,7 @@ _DAY_FIRST = re.compile(r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>[
 _IN = re.compile(r"in\s+(?P<n>\d+|an?|one)\s+(?P<unit>day|week|month|year)s?")
 _RECURRING = re.compile(r"(?:every|ev)(?P<bang>!?)(?:\s+|$)|(?P<word>daily|everyday|weekly|monthly|yearly|annually)\b")
 _STARTING = re.compile(r"\s+(?:starting|from)\s+(?:on\s+)?")
-_ENDING = re.compile(r"\b(?:ending|until|for\s+\d+\s+times)\b")
+_ENDING = re.compile(r"\b(?:ending|until|for\s+\d+\s+(?:times|days?|weeks?|months?|years?))\b")
 # Recurrence words of Todoist's other languages: such a phrase must not reach dateparser, which would read "cada
 # lunes" as a one-off Monday.
 _FOREIGN_RECURRING = re.compile(
@@ -269,6 +274,11 @@ def _parse_day(text: str, today: date) -> date | None:
         return _weekday_after(today, WEEKDAYS[text])
     if text.startswith("next "):
         return _parse_next(text.removeprefix("next ").strip(), today)
+    if text in ("end of month", "end of the month"):
+        return add_months(today, 0, 31)
+    if (mid := re.fullmatch(r"mid[-\s]+([a-z]+)", text)) is not None and mid[1] in MONTHS:
+        # Todoist's "Dates and Times" table: "mid January" is January 15th.
+        text = f"{mid[1]} 15"
     if match := _IN.fullmatch(text):
         count = int(match["n"]) if match["n"].isdigit() else 1
         try:
@@ -329,7 +339,10 @@ def _month_day(text: str) -> tuple[int, int, int | None] | None:
 def _parse_rule(normalized: str) -> tuple[Rule, str | None]:
     """The rule of an ``every ...`` phrase and its ``starting`` phrase (unparsed), or DueError."""
     if _ENDING.search(normalized):
-        raise DueError("due", "end dates on recurring due dates ('ending', 'until', 'for N times') are not supported")
+        raise DueError(
+            "due",
+            "end dates on recurring due dates ('ending', 'until', 'for N times', 'for N weeks') are not supported",
+        )
     split = _extract_time(normalized)
     if split is None:
         raise DueError("due", f"could not understand the time in '{normalized}'")
@@ -343,7 +356,7 @@ def _parse_rule(normalized: str) -> tuple[Rule, str | None]:
     rule = _rule_body(tail if word is None else "" if tail else _WORD_RULES[word])
     if rule is None:
         raise DueError("due", f"could not understand the recurring date '{normalized}'")
-    return replace(rule, at=at, from_completion=bool(prefix["bang"])), (starting[0] if starting else None)
+    return replace(rule, at=at or rule.at, from_completion=bool(prefix["bang"])), (starting[0] if starting else None)
 
 
 def _rule_body(body: str) -> Rule | None:
@@ -352,6 +365,8 @@ def _rule_body(body: str) -> Rule | None:
     if match := re.fullmatch(r"(other|\d+)\s+(day|week|month|year)s?", body):
         interval = 2 if match[1] == "other" else int(match[1])
         return Rule(_UNITS[match[2]], interval=interval) if interval >= 1 else None
+    if body in _DAY_PARTS:
+        return Rule("day", at=_DAY_PARTS[body])
     if body in ("weekday", "workday", "work day", "week day"):
         return Rule("week", weekdays=frozenset(range(5)))
     if body == "weekend":
@@ -364,9 +379,14 @@ def _rule_body(body: str) -> Rule | None:
         month, day, year = month_day
         # 2028 is a leap year, so "every feb 29" is accepted (and falls on Feb 28 in other years).
         return Rule("year", month=month, month_day=day) if year is None and _valid_date(2028, month, day) else None
+    if (match := _NTH.fullmatch(body)) is not None and match[2] in WEEKDAYS:
+        return Rule("month", weekdays=frozenset({WEEKDAYS[match[2]]}), nth=_ORDINALS[match[1]])
+    interval = 1
+    if (match := re.fullmatch(r"(other|\d+)\s+(.+)", body)) is not None:
+        interval, body = (2 if match[1] == "other" else int(match[1])), match[2]
     names = [name for name in re.split(r"(?:\s|,|&|\band\b)+", body) if name]
-    if names and all(name in WEEKDAYS for name in names):
-        return Rule("week", weekdays=frozenset(WEEKDAYS[name] for name in names))
+    if names and all(name in WEEKDAYS for name in names) and interval >= 1:
+        return Rule("week", interval=interval, weekdays=frozenset(WEEKDAYS[name] for name in names))
     return None
 
 

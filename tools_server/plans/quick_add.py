@@ -27,14 +27,19 @@ _MONTH = (
     r"|nov(?:ember)?|dec(?:ember)?)"
 )
 _ORD = r"\d{1,2}(?:st|nd|rd|th)?"
-_TIME = r"(?:(?:at\s+)?\d{1,2}(?::\d{2})?\s?(?:am|pm)|(?:at\s+)?\d{1,2}:\d{2}|(?:at\s+)?(?:noon|midnight))"
+# "at" or "@" (``Fri @ 7pm``) leads into a time; a bare hour needs it and a day before it (``today at 10``).
+_AT = r"(?:(?:at|@)\s+)"
+_TIME = r"(?:" + _AT + r"?\d{1,2}(?::\d{2})?\s?(?:am|pm)|" + _AT + r"?\d{1,2}:\d{2}|" + _AT + r"?(?:noon|midnight))"
+_HOUR = r"(?:" + _TIME + r"|" + _AT + r"\d{1,2}(?![\d:]))"
 _UNIT = r"(?:min(?:ute)?s?|hours?|hrs?|days?|weeks?|months?|years?)"
+# Bare forms Todoist's "Dates and Times" table lists (``5 days``, ``+5 days``, ``27th``, ``mid January``) come last so
+# a longer phrase that starts the same way (``27th jan``) wins.
 _DAY = (
-    r"(?:today|tod|tonight|tomorrow|tmrw?|yesterday|this\s+weekend|next\s+weekend|next\s+week|next\s+month"
+    r"(?:today|tod|tonight|tomorrow|tmrw?|tom|yesterday|this\s+weekend|next\s+weekend|next\s+week|next\s+month"
     r"|next\s+year|end\s+of\s+(?:the\s+)?(?:week|month)|(?:next\s+|this\s+)?" + _WEEKDAY + r"|in\s+(?:\d+|an?|one|two|"
     r"three)\s+"
     + _UNIT
-    + r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|"
+    + r"|\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|"
     + _MONTH
     + r"\s+"
     + _ORD
@@ -42,16 +47,26 @@ _DAY = (
     + _ORD
     + r"\s+"
     + _MONTH
-    + r"(?:,?\s+\d{4})?)"
+    + r"(?:,?\s+\d{4})?|mid[-\s]+"
+    + _MONTH
+    + r"|\+?\d+\s+"
+    + _UNIT
+    + r"|\d{1,2}(?:st|nd|rd|th))"
 )
-# What follows "every": an interval, day names, dates in the month or year, then a time and a start or end.
+# What follows "every": an interval, day names, dates in the month or year, then a time and a start or end. A list
+# goes "mon, fri", "mon and fri" or "mon, tues, wed, and fri"; workdays of the month are listed before plain
+# ordinals so "every 15th workday, last workday" is not cut at "15th".
+_AND = r"(?:\s*,\s*(?:and\s+)?|\s+and\s+)"
+_WORKDAY = r"(?:\d{1,2}(?:st|nd|rd|th)?|first|last)\s+workday"
 _EVERY_BODY = (
-    r"(?:other\s+)?(?:\d+\s+)?(?:" + _UNIT + r"|weekdays?|workdays?|morning|afternoon|evening|night"
+    r"(?:other\s+)?(?:\d+\s+)?(?:" + _UNIT + r"|weekdays?|workdays?|weekends?|morning|afternoon|evening|night"
+    r"|" + _WORKDAY + r"(?:" + _AND + _WORKDAY + r")*"
     r"|(?:(?:first|second|third|fourth|last|1st|2nd|3rd|4th)\s+)?"
     + _WEEKDAY
-    + r"(?:\s*(?:,|and)\s*"
+    + r"(?:"
+    + _AND
     + _WEEKDAY
-    + r")*|last\s+day|(?:first|last)\s+workday|"
+    + r")*|last\s+day|"
     + _MONTH
     + r"\s+"
     + _ORD
@@ -64,25 +79,35 @@ _EVERY_BODY = (
     + _ORD
     + r")*)"
 )
+# Then a start (``starting 1 Nov``, ``starting at 07:00 PM``) and an end (``until jan 27``, ``for 8 weeks``).
 _RECURRING = (
     r"(?:(?:every!?|ev!?|after)\s+" + _EVERY_BODY + r"|daily|weekly|monthly|yearly|annually)"
     r"(?:\s+on\s+(?:the\s+)?"
     + _ORD
     + r")?(?:\s+"
     + _TIME
-    + r")?(?:\s+(?:starting|from)\s+"
+    + r")?(?:\s+(?:starting|from)\s+(?:"
     + _DAY
-    + r")?(?:\s+(?:until|ending)\s+"
+    + r"(?:\s+"
+    + _TIME
+    + r")?|"
+    + _TIME
+    + r"))?(?:\s+(?:until|ending)\s+"
     + _DAY
+    + r"|\s+for\s+\d+\s+"
+    + _UNIT
     + r")?"
 )
-_WHEN = r"(?:(?:on|by)\s+)?(?:" + _DAY + r"(?:\s+" + _TIME + r")?|" + _TIME + r"(?:\s+" + _DAY + r")?)"
+_WHEN = r"(?:(?:on|by)\s+)?(?:" + _DAY + r"(?:\s+" + _HOUR + r")?|" + _TIME + r"(?:\s+" + _DAY + r")?)"
 _DATE_PHRASE = re.compile(r"(?<![\w@#/+!{])(?:" + _RECURRING + r"|" + _WHEN + r")(?![\w}])", re.IGNORECASE)
 # "!30m", "!2h", "!30 min before": relative to the due's time; anything else after "!" is a moment.
 _RELATIVE = re.compile(r"(\d+)\s*(m|min|mins|minutes?|h|hrs?|hours?)(?:\s+before)?(?!\w)", re.IGNORECASE)
-# Bare day abbreviations that are also everyday words ("sun cream", "sat exam"): read as dates, as Todoist does, but
-# said to be ambiguous.
-_WORDLIKE = frozenset({"sun", "sat", "wed", "mon", "tue", "thu", "fri", "tod"})
+# Bare day abbreviations that are also everyday words or names ("sun cream", "sat exam", "Call Tom"): read as dates,
+# as Todoist does, but said to be ambiguous.
+_WORDLIKE = frozenset({"sun", "sat", "wed", "mon", "tue", "thu", "fri", "tod", "tom"})
+# Loose forms that read as a title's own words when more title follows them: Todoist's help warns that in "Create
+# monthly report" the word monthly is taken as a recurring date; "27th birthday" and "5 days trip" are alike.
+_LOOSE = re.compile(r"daily|weekly|monthly|yearly|annually|\d+\s+" + _UNIT + r"|\d{1,2}(?:st|nd|rd|th)", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PRIORITY = re.compile(r"p([1-4])", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -126,14 +151,13 @@ def read_line(text: str, today: date | None = None) -> QuickLine:
         first = found[0]
         # "on"/"by" lead into the phrase but are not part of the date Todoist is sent.
         line.due = re.sub(r"^(?:on|by)\s+", "", _SPACES.sub(" ", first.group(0)).strip(), flags=re.IGNORECASE)
+        inside = rest[first.end() :].strip() != ""
         rest = rest[: first.start()] + rest[first.end() :]
-        if line.due.casefold() in _WORDLIKE:
+        if line.due.casefold() in _WORDLIKE or (inside and _LOOSE.fullmatch(line.due)):
             line.ambiguous.append(f"'{line.due}' read as a date; if it belongs to the title, set due explicitly")
         for other in found[1:]:
             line.ambiguous.append(f"'{other.group(0)}' also reads as a date: kept in the title")
     line.content = _SPACES.sub(" ", rest).strip()
-    if line.assignee is not None:
-        line.content = f"{line.content} +{line.assignee}".strip()
     if not line.content:
         line.errors.append("no title left once the Quick Add markers were read")
     return line
@@ -274,7 +298,10 @@ def _take_marker(word: str, line: QuickLine) -> bool:
             line.labels.append(name)
         return True
     if sigil == "+" and name and not name[0].isdigit():
-        line.assignee = name
+        if line.assignee is not None:
+            line.ambiguous.append(f"several assignees: kept +{line.assignee}, ignored +{name}")
+        else:
+            line.assignee = name
         return True
     priority = _PRIORITY.fullmatch(word)
     if priority is not None:
@@ -306,7 +333,7 @@ def reading(line: QuickLine) -> str:
     if line.description is not None:
         parts.append("description")
     if line.assignee is not None:
-        parts.append(f"assignee +{line.assignee} not supported yet (left in the title)")
+        parts.append(f"assignee {line.assignee}")
     parts.extend(f"ambiguous: {note}" for note in line.ambiguous)
     return ", ".join(parts)
 
@@ -342,9 +369,12 @@ def read_items(
             "reminders": [{"minutes_before": r} if isinstance(r, int) else {"due": r} for r in line.reminders] or None,
         }
         if isinstance(item, NewItem):
-            read |= {"project": line.project, "section": line.section}
+            read |= {"project": line.project, "section": line.section, "assignee": line.assignee}
         elif line.project is not None or line.section is not None:
             raise QuickAddError(f"items #{index}: a subtask lives in its parent's project: no #project or /section")
+        elif line.assignee is not None:
+            # add_item offers assignee on top-level tasks only (the subtask schema repeats no more fields).
+            raise QuickAddError(f"items #{index}: a subtask takes no +assignee here; assign it with update_items")
         for name, value in read.items():
             if value is None:
                 continue
