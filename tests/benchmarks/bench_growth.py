@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.benchmarks.bench_growth            # 1k / 10k / 100k tasks, 7 pairs per figure
     .venv/bin/python -m tests.benchmarks.bench_growth --quick    # 1k / 10k / 20k tasks, 3 pairs
+    .venv/bin/python -m tests.benchmarks.bench_growth --smoke    # 300 / 600 tasks, 1 pair: that it runs (CI)
 
 In process against the embedded backend (the suite's harness), one account per size: two thirds of its tasks dated
 from 20 days ago to 19 days ahead (some timed), a third undated, priorities mixed. Each tool call is paired with the
@@ -241,8 +242,12 @@ def _ratio(pair: Pair, cpu: bool = False) -> float:
     return statistics.median(t / r for t, r in zip(tool, raw, strict=True) if r > 0)
 
 
-async def main(quick: bool) -> None:
-    sizes, repeats = ((1_000, 10_000, 20_000), 3) if quick else ((1_000, 10_000, 100_000), 7)
+async def main(size: str) -> None:
+    sizes, repeats = {
+        "smoke": ((300, 600), 1),
+        "quick": ((1_000, 10_000, 20_000), 3),
+        "full": ((1_000, 10_000, 100_000), 7),
+    }[size]
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would bury the tables
     print(f"tools-server growth benchmark on {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
     results = {n: await _size(n, repeats) for n in sizes}
@@ -262,7 +267,7 @@ async def main(quick: bool) -> None:
     for measure, sides in (("wall", (0, 1)), ("CPU", (2, 3))):
         header = ["call", "cursors"]
         for smaller, larger in itertools.pairwise(sizes):
-            header += [f"tool {larger // 1000}k/{smaller // 1000}k", f"raw {larger // 1000}k/{smaller // 1000}k"]
+            header += [f"tool {larger:,}/{smaller:,}", f"raw {larger:,}/{smaller:,}"]
         growth: list[list[str]] = []
         for count in CURSORS:
             for call in calls:
@@ -280,4 +285,6 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    anyio.run(main, parser.parse_args().quick)
+    parser.add_argument("--smoke", action="store_true")
+    parsed = parser.parse_args()
+    anyio.run(main, "smoke" if parsed.smoke else "quick" if parsed.quick else "full")
