@@ -142,6 +142,11 @@ def _floor_server(http: httpx.AsyncClient) -> MCPServer:
 
     @server.tool()
     async def add(items: list[dict[str, str]]) -> str:  # pyright: ignore[reportUnusedFunction]
+        if token[0] == "*":  # as the product does: commands never travel with a full read (issue 21 item 6)
+            body = {"sync_token": "*", "resource_types": list(MIRRORED_RESOURCE_TYPES)}
+            token[0] = (await http.post(SYNC_URL, json=body, headers={"Authorization": "Bearer local"})).json()[
+                "sync_token"
+            ]
         commands = [{"type": "item_add", "uuid": str(uuid.uuid4()), "temp_id": str(uuid.uuid4()), "args": item}
                     for item in items]  # fmt: skip
         for first in range(0, len(commands), 100):
