@@ -95,6 +95,65 @@ async def session_rows() -> list[Row]:
         ]
 
 
+async def feature_rows() -> list[Row]:
+    """Issue 23's features, each as a model would call it on a warm session: requests per call (one, or one REST page
+    per 100 events for the activity log) and result characters."""
+    async with harness() as h, connected(h) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        setup = await client.call_tool(
+            "add_item",
+            {"new_projects": [{"name": "Groceries", "sections": ["Dairy"]}],
+             "items": [{"content": f"errand {n}", "project": "Groceries", "due": "today"} for n in range(5)]},
+        )  # fmt: skip
+        ids: list[str] = structured(setup)["ids"]
+        await client.call_tool("complete_items", {"ids": ids[:2]})
+        await client.call_tool("query_changes", {})
+        row: Callable[[str, str, dict[str, Any]], Awaitable[Row]] = lambda call, tool, args: _call(  # noqa: E731
+            h, client, tools, call, tool, args
+        )
+        filter_op = {"op": "add", "kind": "filter", "name": "Errands", "query": "#Groceries & today"}
+        return [
+            await row(
+                "save two filters",
+                "manage_projects",
+                {"ops": [filter_op, {**filter_op, "name": "Urgent", "query": "p1"}]},
+            ),
+            await row("run a saved filter by name", "find_items", {"filter": "Errands"}),
+            await row(
+                "rename and reorder saved filters",
+                "manage_projects",
+                {
+                    "ops": [
+                        {"op": "update", "kind": "filter", "id": "Errands", "name": "Shop"},
+                        {"op": "reorder", "kind": "filter", "id": "Urgent", "order": 1},
+                    ]
+                },
+            ),
+            await row(
+                "quick add 3 lines",
+                "add_item",
+                {
+                    "quick": True,
+                    "items": [
+                        {"content": "Buy milk tomorrow 5pm p1 #Groceries /Dairy @errand"},
+                        {"content": "Call mom every sunday //ask about the trip"},
+                        {"content": "Pay rent {friday} @home"},
+                    ],
+                },
+            ),
+            await row(
+                "comment with an attachment",
+                "comment_items",
+                {"add": [{"task": ids[2], "content": "receipt", "file_url": "https://example.com/r.pdf"}]},
+            ),
+            await row("productivity stats", "find_completed", {"by": "stats"}),
+            await row("activity log of a project", "find_completed", {"by": "activity", "project": "Groceries"}),
+            await row(
+                "delete a saved filter", "manage_projects", {"ops": [{"op": "delete", "kind": "filter", "id": "Shop"}]}
+            ),
+        ]
+
+
 def print_rows(rows: list[Row]) -> None:
     print("call | tool | requests (target 1) | result characters | ok")
     for r in rows:
@@ -106,3 +165,5 @@ def print_rows(rows: list[Row]) -> None:
 
 if __name__ == "__main__":
     print_rows(anyio.run(session_rows))
+    print()
+    print_rows(anyio.run(feature_rows))

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.benchmarks.session import print_rows, session_rows
+from tests.benchmarks.session import feature_rows, print_rows, session_rows
 from tests.support import local_api, structured, text_of
 from tools_server.cli.backends import backend_over
 from tools_server.server import build_server
@@ -23,6 +23,17 @@ async def test_each_call_of_the_session_is_one_request() -> None:
     assert {r.tool for r in ran} >= {"update_items", "move_items", "find_completed", "reopen_items"}
     assert [(r.call, r.requests, r.ok) for r in ran] == [(r.call, 1, True) for r in ran]
     assert all(r.characters < 1_000 for r in ran), rows
+
+
+async def test_each_issue_23_feature_costs_one_request_at_most() -> None:
+    """Saved filters, Quick Add, attachments, stats and the activity log: one request per call on a warm session, and
+    none for a saved filter run on a fresh mirror (issue 23's budget)."""
+    rows = await feature_rows()
+    print_rows(rows)
+    assert [(r.call, r.requests is not None, r.ok) for r in rows] == [(r.call, True, True) for r in rows]
+    by_call = {r.call: r.requests for r in rows}
+    assert by_call.pop("run a saved filter by name") == 0
+    assert set(by_call.values()) == {1}, by_call
 
 
 @pytest.mark.slow
