@@ -3,6 +3,13 @@ exactly the changes it has not seen."""
 
 from __future__ import annotations
 
+from typing import Any
+from unittest.mock import patch
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tools_server.cursors import view as view_module
 from tools_server.cursors.seen_tasks import SeenItems
 from tools_server.cursors.view import View, diff
 from tools_server.sync.commands import Item, SyncResponse
@@ -72,3 +79,62 @@ def test_a_view_restored_from_a_plain_table_still_reports_changes() -> None:
     assert _kinds(view, mirror) == [("added", "1"), ("updated", "0")]
     view.refresh(mirror, {"1"})
     assert _kinds(view, mirror) == [("updated", "0")]
+
+
+# Steps on one mirror: ("elsewhere", id, what) is a change made by someone else; ("own", id, what) one this session
+# made and marks as seen; ("refresh",) a query_changes. what: 0 edit, 1 add or edit, 2 complete, 3 delete.
+_STEP = st.one_of(
+    st.tuples(st.sampled_from(["elsewhere", "own"]), st.integers(0, 40), st.integers(0, 3)),
+    st.just(("refresh",)),
+)
+
+
+def _change(mirror: Mirror, token: list[int], item_id: int, what: int) -> None:
+    token[0] += 1
+    item = Item(id=str(item_id), content=f"v{token[0]}", project_id="P", checked=what == 2, is_deleted=what == 3)
+    mirror.apply(SyncResponse(sync_token=f"s{token[0]}", items=[item]))
+
+
+@settings(max_examples=150)
+@given(st.lists(_STEP, max_size=60), st.integers(0, 2))
+def test_a_view_rebased_after_its_own_writes_reports_exactly_what_a_plain_copy_would(
+    steps: list[tuple[Any, ...]], floor: int
+) -> None:
+    """A view re-based by its own writes (``_DRIFT_FLOOR`` lowered so it happens often) holds the same tasks, counts
+    them the same and reports the same changes as a plain table of what it saw, after every step."""
+    mirror = _mirror(20)
+    token = [1]
+    view = View()
+    view.refresh(mirror)
+    seen: dict[str, Item] = dict(mirror.items)
+    with patch.object(view_module, "_DRIFT_FLOOR", floor):
+        for step in steps:
+            if step[0] == "refresh":
+                view.refresh(mirror)
+                seen = dict(mirror.items)
+            else:
+                _change(mirror, token, step[1], step[2])
+                if step[0] == "own":
+                    view.refresh(mirror, {str(step[1])})
+                    now = mirror.items.get(str(step[1]))
+                    if now is None:
+                        seen.pop(str(step[1]), None)
+                    else:
+                        seen[str(step[1])] = now
+            assert dict(view.seen) == seen and len(view.seen) == len(seen)
+            plain = View(seen=dict(seen), version=-1)
+            assert sorted(_kinds(view, mirror)) == sorted(_kinds(plain, mirror))
+
+
+def test_own_writes_past_the_drift_put_the_view_on_the_current_snapshot_keeping_what_changed_elsewhere() -> None:
+    mirror = _mirror(600)
+    view = View()
+    view.refresh(mirror)
+    first = view.seen
+    mirror.apply(SyncResponse(sync_token="s2", items=[Item(id="599", content="elsewhere", project_id="P")]))
+    own = [Item(id=str(n), content="mine", project_id="P") for n in range(300)]
+    mirror.apply(SyncResponse(sync_token="s3", items=own))
+    view.refresh(mirror, {str(n) for n in range(300)})
+    assert isinstance(view.seen, SeenItems) and isinstance(first, SeenItems)
+    assert view.seen.snapshot is not first.snapshot and view.seen.drift == 1  # only the change made elsewhere
+    assert _kinds(view, mirror) == [("updated", "599")]
