@@ -261,6 +261,14 @@ async function main() {
                 { itemId: ids.t_madrid, type: 'location', name: 'Office', locLat: '40.4168', locLong: '-3.7038', locTrigger: 'on_enter' },
                 'r_loc',
             ),
+            // As update_items sends a place (radius given, leaving), and with only what the SDK's type requires.
+            command(
+                'reminder_add',
+                { itemId: ids.t_madrid, type: 'location', name: 'Home', locLat: '51.5074', locLong: '-0.1278', locTrigger: 'on_leave', radius: 200 },
+                'r_home',
+            ),
+            command('reminder_add', { itemId: ids.t_madrid, type: 'location', name: 'Gym', locLat: '48.8566', locLong: '2.3522' }, 'r_gym'),
+            command('reminder_delete', { id: 'r_home' }),
             command('label_add', { name: 'errands', color: 'lime_green', isFavorite: true }, 'l_errands'),
             command('label_update', { id: 'l_errands', name: 'chores' }),
             command('filter_add', { name: 'Urgent', query: 'p1 & today', color: 'red' }, 'f_urgent'),
@@ -291,7 +299,10 @@ async function main() {
         expect(step, (extended.notes ?? []).length === 2 && (extended.projectNotes ?? []).length === 1, 'notes missing')
         expect(step, (extended.notes ?? []).some((n) => n.fileAttachment?.fileName === 'deck.pdf'), 'attachment missing')
         expect(step, (extended.reminders ?? []).length === 2, 'reminders missing')
-        expect(step, (extended.remindersLocation ?? []).length === 1, 'location reminder missing')
+        const located = (extended.remindersLocation ?? []).filter((r) => !r.isDeleted)
+        expect(step, located.length === 2, 'location reminders missing')
+        const gym = located.find((r) => r.name === 'Gym')
+        expect(step, gym?.locTrigger === 'on_enter' && gym?.radius === 100, 'a place without trigger or radius not defaulted')
         expect(step, (extended.filters ?? []).length === 1, 'filter missing')
         const ana = (extended.collaborators ?? []).find((c) => c.email === 'ana@example.com')
         expect(step, ana !== undefined && (extended.collaboratorStates ?? []).length === 2, 'collaborators missing')
