@@ -420,6 +420,29 @@ async function main() {
         expect(step, live.has(ids.t_standup) && live.has(ids.t_rent), 'active task missing from a full sync')
         await sync('full sync after the changes, every type listed', { syncToken: '*', resourceTypes: everyType })
         await sync('incremental sync from the first token', { syncToken: full.syncToken, resourceTypes: ['all'] })
+
+        // Uploads (POST/DELETE /api/v1/uploads): a PNG through the SDK's uploadFile, whose answer it validates as an
+        // Attachment; the bytes served back at file_url; a comment carrying it; deleteUpload, then the URL is gone.
+        step = 'REST upload (uploadFile): a PNG, its file_url, a comment with it, deleteUpload'
+        const png = Buffer.from('89504e470d0a1a0a0000000d494844520000000300000002080000000000000000', 'hex')
+        const upload = await api.uploadFile({ file: png, fileName: 'chart.png', projectId: ids.p_work })
+        expect(step, upload.resourceType === 'image' && upload.fileName === 'chart.png' && upload.fileType === 'image/png', 'upload answer')
+        expect(step, upload.fileSize === png.length && upload.imageWidth === 3 && upload.imageHeight === 2, 'size or image fields')
+        expect(step, upload.uploadState === 'completed' && upload.image === upload.fileUrl, 'upload state or image URL')
+        const auth = { headers: { Authorization: `Bearer ${token}` } }
+        const served = await fetch(upload.fileUrl, auth)
+        expect(step, served.ok && Buffer.from(await served.arrayBuffer()).equals(png), 'file_url does not serve the bytes')
+        const attachment = { fileUrl: upload.fileUrl, fileName: upload.fileName, fileType: upload.fileType, resourceType: upload.resourceType }
+        const noted = await api.sync({
+            syncToken: after.syncToken,
+            resourceTypes: ['notes'],
+            commands: [command('note_add', { itemId: ids.t_review, content: 'the chart', fileAttachment: attachment }, 'n_chart')],
+        })
+        const chart = (noted.notes ?? []).find((n) => n.content === 'the chart')
+        expect(step, chart?.fileAttachment?.fileUrl === upload.fileUrl && chart?.fileAttachment?.resourceType === 'image', 'comment attachment')
+        expect(step, (await api.deleteUpload({ fileUrl: upload.fileUrl })) === true, 'deleteUpload')
+        expect(step, (await fetch(upload.fileUrl, auth)).status === 404, 'a deleted upload still served')
+        console.log(`ok   ${step}`)
         await oauth(backend.url, customFetch, (name) => (step = name))
     } catch (error) {
         console.error(`FAIL ${step}`)
