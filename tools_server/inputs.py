@@ -320,6 +320,7 @@ def _web_url(value: str) -> str:
 
 
 WebUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_web_url)]
+LocalPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_one_line)]
 
 
 class NewComment(_Strict):
@@ -327,11 +328,15 @@ class NewComment(_Strict):
     project: Ref | None = None
     content: CommentText
     file_url: WebUrl | None = Field(default=None, description="Attach file by URL")
+    # Read and uploaded only where the server runs on the user's machine (stdio, `call`); refused over HTTP.
+    file_path: LocalPath | None = None
 
     @model_validator(mode="after")
     def _one_parent(self) -> Self:
         if (self.task is None) == (self.project is None):
             raise ValueError("give exactly one of task or project")
+        if self.file_url is not None and self.file_path is not None:
+            raise ValueError("give one of file_url, file_path")
         return self
 
 
