@@ -106,7 +106,7 @@ async def test_a_location_reminder_added_from_a_tool_is_listed_removed_and_resto
         assert "leaving Office (200 m)" in text_of(await client.call_tool("query_changes", {}))
 
 
-async def test_clear_locations_keeps_time_reminders_and_update_items_adds_a_place() -> None:
+async def test_clear_locations_keeps_time_reminders_and_undo_of_an_added_place_deletes_it() -> None:
     async with harness() as h, connected(h) as client:
         new = {"content": "call", "due": "tomorrow 9am", "reminders": [{"minutes_before": 15}]}
         [task] = structured(await client.call_tool("add_item", {"items": [new]}))["ids"]
@@ -118,8 +118,15 @@ async def test_clear_locations_keeps_time_reminders_and_update_items_adds_a_plac
         assert structured(cleared)["ok"] == 1, text_of(cleared)
         stored = await h.raw_sync({"sync_token": "*", "resource_types": ["reminders", "reminders_location"]})
         assert stored["reminders_location"] == [] and [r["minute_offset"] for r in stored["reminders"]] == [15]
+        undone = await client.call_tool("undo", {})
+        assert not undone.is_error and [r["name"] for r in await places(h)] == ["Home"], text_of(undone)
+        await client.call_tool("update_items", {"items": [{"id": task, "clear": ["locations"]}]})
         again = await client.call_tool("update_items", {"items": [{"id": task, "clear": ["locations"]}]})
         assert structured(again)["failed"] == 1 and "no reminders to clear" in text_of(again)
+        # Undo of the write that added a place deletes it again.
+        await client.call_tool("update_items", {"items": [{"id": task, "reminders": [home]}]})
+        assert [r["name"] for r in await places(h)] == ["Home"]
+        assert not (await client.call_tool("undo", {})).is_error and await places(h) == []
 
 
 async def test_a_bad_place_or_an_unknown_reminder_name_sends_nothing() -> None:
@@ -140,3 +147,17 @@ async def test_a_bad_place_or_an_unknown_reminder_name_sends_nothing() -> None:
         unknown = await client.call_tool("update_items", {"items": [{"id": task, "remove_reminders": ["Gym"]}]})
         assert structured(unknown)["failed"] == 1 and "no reminder at or with id 'Gym'" in text_of(unknown)
         assert h.transport.writes() == 0
+
+
+async def test_undo_leaves_an_added_place_that_someone_changed_since_and_says_so() -> None:
+    async with harness() as h, connected(h) as client:
+        [task] = structured(await client.call_tool("add_item", {"items": [{"content": "gym bag"}]}))["ids"]
+        gym = {"place": {"name": "Gym", "lat": 48.8566, "long": 2.3522}}
+        assert structured(await client.call_tool("update_items", {"items": [{"id": task, "reminders": [gym]}]}))["ok"]
+        [added] = await places(h)
+        # Another app widens it.
+        change = {"type": "reminder_update", "uuid": "elsewhere", "args": {"id": added["id"], "radius": 500}}
+        await h.raw_sync({"sync_token": "*", "commands": [change]})
+        undone = await client.call_tool("undo", {})
+        assert added["id"] in text_of(undone) and "radius" in text_of(undone), text_of(undone)
+        assert [(r["name"], r["radius"]) for r in await places(h)] == [("Gym", 500)]
