@@ -261,6 +261,14 @@ async function main() {
                 { itemId: ids.t_madrid, type: 'location', name: 'Office', locLat: '40.4168', locLong: '-3.7038', locTrigger: 'on_enter' },
                 'r_loc',
             ),
+            // As update_items sends a place (radius given, leaving), and with only what the SDK's type requires.
+            command(
+                'reminder_add',
+                { itemId: ids.t_madrid, type: 'location', name: 'Home', locLat: '51.5074', locLong: '-0.1278', locTrigger: 'on_leave', radius: 200 },
+                'r_home',
+            ),
+            command('reminder_add', { itemId: ids.t_madrid, type: 'location', name: 'Gym', locLat: '48.8566', locLong: '2.3522' }, 'r_gym'),
+            command('reminder_delete', { id: 'r_home' }),
             command('label_add', { name: 'errands', color: 'lime_green', isFavorite: true }, 'l_errands'),
             command('label_update', { id: 'l_errands', name: 'chores' }),
             command('filter_add', { name: 'Urgent', query: 'p1 & today', color: 'red' }, 'f_urgent'),
@@ -291,7 +299,10 @@ async function main() {
         expect(step, (extended.notes ?? []).length === 2 && (extended.projectNotes ?? []).length === 1, 'notes missing')
         expect(step, (extended.notes ?? []).some((n) => n.fileAttachment?.fileName === 'deck.pdf'), 'attachment missing')
         expect(step, (extended.reminders ?? []).length === 2, 'reminders missing')
-        expect(step, (extended.remindersLocation ?? []).length === 1, 'location reminder missing')
+        const located = (extended.remindersLocation ?? []).filter((r) => !r.isDeleted)
+        expect(step, located.length === 2, 'location reminders missing')
+        const gym = located.find((r) => r.name === 'Gym')
+        expect(step, gym?.locTrigger === 'on_enter' && gym?.radius === 100, 'a place without trigger or radius not defaulted')
         expect(step, (extended.filters ?? []).length === 1, 'filter missing')
         const ana = (extended.collaborators ?? []).find((c) => c.email === 'ana@example.com')
         expect(step, ana !== undefined && (extended.collaboratorStates ?? []).length === 2, 'collaborators missing')
@@ -409,6 +420,29 @@ async function main() {
         expect(step, live.has(ids.t_standup) && live.has(ids.t_rent), 'active task missing from a full sync')
         await sync('full sync after the changes, every type listed', { syncToken: '*', resourceTypes: everyType })
         await sync('incremental sync from the first token', { syncToken: full.syncToken, resourceTypes: ['all'] })
+
+        // Uploads (POST/DELETE /api/v1/uploads): a PNG through the SDK's uploadFile, whose answer it validates as an
+        // Attachment; the bytes served back at file_url; a comment carrying it; deleteUpload, then the URL is gone.
+        step = 'REST upload (uploadFile): a PNG, its file_url, a comment with it, deleteUpload'
+        const png = Buffer.from('89504e470d0a1a0a0000000d494844520000000300000002080000000000000000', 'hex')
+        const upload = await api.uploadFile({ file: png, fileName: 'chart.png', projectId: ids.p_work })
+        expect(step, upload.resourceType === 'image' && upload.fileName === 'chart.png' && upload.fileType === 'image/png', 'upload answer')
+        expect(step, upload.fileSize === png.length && upload.imageWidth === 3 && upload.imageHeight === 2, 'size or image fields')
+        expect(step, upload.uploadState === 'completed' && upload.image === upload.fileUrl, 'upload state or image URL')
+        const auth = { headers: { Authorization: `Bearer ${token}` } }
+        const served = await fetch(upload.fileUrl, auth)
+        expect(step, served.ok && Buffer.from(await served.arrayBuffer()).equals(png), 'file_url does not serve the bytes')
+        const attachment = { fileUrl: upload.fileUrl, fileName: upload.fileName, fileType: upload.fileType, resourceType: upload.resourceType }
+        const noted = await api.sync({
+            syncToken: after.syncToken,
+            resourceTypes: ['notes'],
+            commands: [command('note_add', { itemId: ids.t_review, content: 'the chart', fileAttachment: attachment }, 'n_chart')],
+        })
+        const chart = (noted.notes ?? []).find((n) => n.content === 'the chart')
+        expect(step, chart?.fileAttachment?.fileUrl === upload.fileUrl && chart?.fileAttachment?.resourceType === 'image', 'comment attachment')
+        expect(step, (await api.deleteUpload({ fileUrl: upload.fileUrl })) === true, 'deleteUpload')
+        expect(step, (await fetch(upload.fileUrl, auth)).status === 404, 'a deleted upload still served')
+        console.log(`ok   ${step}`)
         await oauth(backend.url, customFetch, (name) => (step = name))
     } catch (error) {
         console.error(`FAIL ${step}`)

@@ -78,6 +78,9 @@ LabelName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(_one_line)
 ]
 DateStr = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_calendar_date)]
+# A task's dates: the form said once in words where the field is described; add_item's unrolled subtask copies drop
+# descriptions, where a repeated pattern cost tools/list 38 characters a field.
+TaskDate = Annotated[DateStr, WithJsonSchema({"type": "string", "description": "YYYY-MM-DD"})]
 DateTimeStr = Annotated[str, StringConstraints(min_length=10, max_length=40), AfterValidator(_iso_datetime)]
 
 
@@ -90,6 +93,9 @@ class _Strict(BaseModel):
 # Advertised as plain integers: their bounds are size caps the server enforces (README "Limits"), and the schema of
 # every task in add_item's unrolled subtask tree repeats these fields (the tools/list budget is 15,000 characters).
 _INTEGER = WithJsonSchema({"type": "integer"})
+# The range said in words where the field is described: the copies of add_item's unrolled subtask tree drop
+# descriptions, where "minimum"/"maximum" cost 28 characters a level.
+_PRIORITY = WithJsonSchema({"type": "integer", "description": "1-4; 4 = most urgent (p1)"})
 # Todoist's 17 due languages are checked (a wrong code is refused naming the field and the choices) but advertised as
 # a two-letter string: the enum, repeated at every level of add_item's unrolled subtask tree, cost 700 characters of
 # the tool list a model reads, for a field models rarely set.
@@ -102,24 +108,53 @@ class DurationIn(_Strict):
 
 
 MAX_REMINDERS = 10
+_MAX_RADIUS_METRES = 50_000
 
 
 # One reminder: at a moment (due), or minutes_before the task's timed due. (A comment, not a docstring: pydantic
 # would put a docstring into every tools/list.)
-class ReminderIn(_Strict):
-    due: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
-        default=None, description="e.g. 'tomorrow 9am'"
-    )
+class TimeReminderIn(_Strict):
+    due: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     minutes_before: Annotated[int, Field(ge=0, le=43_200), _INTEGER] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
-        if (self.due is None) == (self.minutes_before is None):
-            raise ValueError("give exactly one of due, minutes_before")
+        kinds = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of {', '.join(type(self).model_fields)}")
         return self
 
 
-Reminders = Annotated[list[ReminderIn], Field(max_length=MAX_REMINDERS)]
+def _latitude(value: float) -> float:
+    if not -90 <= value <= 90:
+        raise ValueError("a latitude is between -90 and 90")
+    return value
+
+
+def _longitude(value: float) -> float:
+    if not -180 <= value <= 180:
+        raise ValueError("a longitude is between -180 and 180")
+    return value
+
+
+# A location reminder's place (Todoist's reminder_add type "location", reference §2.7): on arriving unless on_leave.
+# The coordinates' ranges are checked, not advertised (tools/list budget); numbers here, strings on the wire.
+class PlaceIn(_Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
+    lat: Annotated[float, AfterValidator(_latitude)]
+    long: Annotated[float, AfterValidator(_longitude)]
+    on_leave: bool = False
+    radius: Annotated[int, Field(ge=1, le=_MAX_RADIUS_METRES), _INTEGER] | None = None
+
+
+# On a top-level task and in update_items only: a place at every level of add_item's unrolled subtask tree would
+# cost tools/list room for what a subtask rarely needs.
+class ReminderIn(TimeReminderIn):
+    place: PlaceIn | None = None
+
+
+TimeReminders = Annotated[Sequence[TimeReminderIn], Field(max_length=MAX_REMINDERS)]
+Reminders = Annotated[Sequence[ReminderIn], Field(max_length=MAX_REMINDERS)]
 
 
 # The fields of a new task wherever it sits in a tree. A comment, not a docstring: pydantic would advertise it.
@@ -131,16 +166,16 @@ class NewTaskFields(_Strict):
     ]
     description: Annotated[str | None, Field(max_length=MAX_DESCRIPTION_CHARS)] = None
     labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
-    priority: Annotated[int, Field(ge=1, le=4, description="4 = most urgent (p1), 1 = normal")] | None = None
+    priority: Annotated[int, Field(ge=1, le=4), _PRIORITY] | None = None
     due: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="Natural language, e.g. 'tomorrow 9am', 'every monday'"
     )
-    due_date: DateStr | None = None
+    due_date: TaskDate | None = None
     due_datetime: DateTimeStr | None = Field(default=None, description="ISO 8601")
     due_lang: DueLangIn | None = None
-    deadline: DateStr | None = None
+    deadline: TaskDate | None = None
     duration: DurationIn | None = None
-    reminders: Reminders | None = None
+    reminders: TimeReminders | None = None
     subtasks: Annotated[list[NewSubtask], Field(max_length=MAX_ITEMS_PER_CALL)] | None = None
 
     @model_validator(mode="after")
@@ -158,11 +193,14 @@ class NewSubtask(NewTaskFields):
 
 
 class NewItem(NewTaskFields):
-    project: Ref | None = Field(default=None, description="Project id or name; default Inbox")
-    section: Ref | None = Field(default=None, description="Section id or name")
-    parent: TaskId | None = Field(default=None, description="Parent task id")
+    project: Ref | None = Field(default=None, description="Id or name; default Inbox")
+    section: Ref | None = Field(default=None, description="Id or name")
+    parent: TaskId | None = Field(default=None, description="Task id")
     # On the top-level task only: the subtask levels repeat every field of NewTaskFields (tools/list budget).
-    assignee: Ref | None = Field(default=None, description="Collaborator name/email/id, or me")
+    assignee: Ref | None = Field(default=None, description="Name, email, id or me")
+    # A place too, on the top-level task only. A narrower element type of a sequence nobody assigns to after
+    # validation: pyright's invariance rule for mutable attributes guards a mutation that does not happen here.
+    reminders: Reminders | None = None  # pyright: ignore[reportIncompatibleVariableOverride]
 
 
 class NewProject(_Strict):
@@ -216,12 +254,11 @@ def tree_depth(items: Sequence[NewTaskFields]) -> int:
     return max((1 + tree_depth(item.subtasks or []) for item in items), default=0)
 
 
-Clearable = Literal["due", "deadline", "duration", "description", "labels", "reminders", "assignee"]
+Clearable = Literal["due", "deadline", "duration", "description", "labels", "reminders", "locations", "assignee"]
 
 
+# Fields left out stay as they are. (A comment, not a docstring: pydantic would advertise it.)
 class ItemChanges(_Strict):
-    """Fields left out stay as they are."""
-
     id: TaskId
     content: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT_CHARS)] | None
@@ -232,17 +269,20 @@ class ItemChanges(_Strict):
     )
     add_labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
     remove_labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS)] | None = None
-    priority: Annotated[int, Field(ge=1, le=4, description="4 = most urgent (p1)")] | None = None
+    priority: Annotated[int, Field(ge=1, le=4), _PRIORITY] | None = None
     due: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="Natural language; replaces any recurrence"
     )
-    due_date: DateStr | None = Field(default=None, description="Recurring tasks keep recurring")
+    due_date: TaskDate | None = Field(default=None, description="YYYY-MM-DD; recurring tasks keep recurring")
     due_datetime: DateTimeStr | None = None
     due_lang: DueLangIn | None = None
-    deadline: DateStr | None = None
+    deadline: TaskDate | None = None
     duration: DurationIn | None = None
     assignee: Ref | None = None
     reminders: Reminders | None = Field(default=None, description="Added; with clear ['reminders'] they replace")
+    remove_reminders: Annotated[list[Ref], Field(max_length=MAX_REMINDERS)] | None = Field(
+        default=None, description="Place names or ids"
+    )
     clear: list[Clearable] | None = Field(default=None, description="Fields to empty")
 
     @model_validator(mode="after")
@@ -251,7 +291,7 @@ class ItemChanges(_Strict):
         if len(given) > 1:
             raise ValueError(f"give only one of due, due_date, due_datetime (got {', '.join(given)})")
         for name in self.clear or ():
-            if name == "reminders":
+            if name in ("reminders", "locations"):
                 continue  # cleared first, then the given ones are added: a replacement
             if (name == "due" and given) or (name != "due" and getattr(self, name) is not None):
                 raise ValueError(f"{name} is both set and cleared")
@@ -280,6 +320,7 @@ def _web_url(value: str) -> str:
 
 
 WebUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_web_url)]
+LocalPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_one_line)]
 
 
 class NewComment(_Strict):
@@ -287,11 +328,15 @@ class NewComment(_Strict):
     project: Ref | None = None
     content: CommentText
     file_url: WebUrl | None = Field(default=None, description="Attach file by URL")
+    # Read and uploaded only where the server runs on the user's machine (stdio, `call`); refused over HTTP.
+    file_path: LocalPath | None = None
 
     @model_validator(mode="after")
     def _one_parent(self) -> Self:
         if (self.task is None) == (self.project is None):
             raise ValueError("give exactly one of task or project")
+        if self.file_url is not None and self.file_path is not None:
+            raise ValueError("give one of file_url, file_path")
         return self
 
 

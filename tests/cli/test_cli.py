@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 
 from tests.support import free_port, http_server, local_env, structured
+from tools_server.local.store import SyncStore
 
 pytestmark = pytest.mark.slow  # subprocess servers
 
@@ -176,3 +177,25 @@ def test_http_access_log_is_off_by_default_and_on_with_the_flag(tmp_path: Path) 
         with http_server(tmp_path, *args) as (port, seen):
             assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
         assert any('"GET /health HTTP/1.1" 200' in line for line in seen) is logged, seen
+
+
+def test_call_attaches_a_local_file_which_a_later_process_lists_and_the_store_keeps(tmp_path: Path) -> None:
+    """`call` is a local mode: it reads the path, uploads the file, and posts the comment (issue 23 item 7)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"agenda: budget, hiring\n")
+    added = _run(tmp_path, "call", "add_item", '{"items":[{"content":"Plan meeting"}]}', "--json")
+    [task] = json.loads(added.stdout)["ids"]
+    comment = {"add": [{"task": task, "content": "the agenda", "file_path": str(notes)}]}
+    attached = _run(tmp_path, "call", "comment_items", json.dumps(comment))
+    assert attached.returncode == 0, attached.stderr
+    listed = _run(tmp_path, "call", "comment_items", json.dumps({"list": [task]}), "--json")
+    [brief] = json.loads(listed.stdout)["comments"]
+    assert (brief["attachment"]["name"], brief["attachment"]["type"], brief["attachment"]["size"]) == (
+        "notes.txt", "text/plain", 23,
+    )  # fmt: skip
+    store = SyncStore(str(tmp_path / "tasks.db"))
+    try:
+        kept = store.read(lambda db, _now: db.execute("SELECT file_name, content FROM uploads").fetchall())
+    finally:
+        store.close()
+    assert kept == [("notes.txt", b"agenda: budget, hiring\n")]

@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -110,7 +111,7 @@ async def _lifespan(app: ASGIApp) -> AsyncGenerator[None]:
 
 @asynccontextmanager
 async def hosted(
-    *, checks_per_address: int = 10, state: MemoryState | None = None, **options: Any
+    *, checks_per_address: int = 10, state: MemoryState | None = None, local_files: bool = False, **options: Any
 ) -> AsyncGenerator[Hosted]:
     clock = FixedClock()
     stores = {token: SyncStore(":memory:", now=clock) for token in (ALICE, BOB, OPERATOR)}
@@ -130,7 +131,7 @@ async def hosted(
             verifier = TodoistTokenVerifier(
                 backend.client_for, clock=clock.as_clock(), checks_per_address=checks_per_address, spend=spend
             )
-            server = build_server(backend, clock=clock.as_clock(), state=state)
+            server = build_server(backend, clock=clock.as_clock(), state=state, local_files=local_files)
             app = build_app(server, HttpOptions(multi_user=True, **options), verifier, clock=clock.as_clock())
             async with _lifespan(app):
                 yield Hosted(app, stores, sync, verifier, clock)
@@ -240,6 +241,23 @@ async def test_two_users_see_and_change_only_their_own_tasks(mode: str) -> None:
         assert _contents(h.stores[ALICE], ALICE) == ["alice task"]
         assert _contents(h.stores[BOB], BOB) == ["bob task"]
         assert _contents(h.stores[OPERATOR], OPERATOR) == ["operator secret"]
+
+
+@pytest.mark.anyio
+async def test_a_hosted_server_reads_no_path_a_remote_user_names_even_if_built_for_local_files(tmp_path: Path) -> None:
+    """comment_items' file_path would upload the server machine's file to the caller's account: over HTTP it is
+    refused before anything is read or sent, whatever build_server was told."""
+    secret = tmp_path / "operator.key"
+    secret.write_bytes(b"operator's private key")
+    async with hosted(local_files=True) as h, h.client(ALICE) as alice:
+        await alice.call_tool("query_changes", {})
+        before = h.sync.requests
+        add = [{"project": "Inbox", "content": "look", "file_path": str(secret)}]
+        refused = await alice.call_tool("comment_items", {"add": add})
+        assert refused.is_error and "reads no paths. Give file_url (a link) instead" in text_of(refused)
+        assert h.sync.requests == before
+        notes = h.stores[ALICE].handle({"sync_token": "*", "resource_types": ["project_notes"]}, token=ALICE).body
+        assert notes["project_notes"] == []
 
 
 @pytest.mark.anyio

@@ -406,6 +406,23 @@ def test_server_refuses_a_body_over_1_mib_with_413(server: Server) -> None:
 
 
 @pytest.mark.slow
+def test_server_takes_an_upload_past_the_sync_bodys_1_mib_and_serves_it_back(server: Server) -> None:
+    """Uploads have their own cap (100 MB) on the real server's body reader; the token is checked first."""
+    uploads = server.url.removesuffix(SYNC) + "/api/v1/uploads"
+    content = bytes(range(256)) * (3 * 4096)  # 3 MiB
+    refused = httpx.post(uploads, files={"file": ("big.bin", content)}, headers={"Authorization": "Bearer nope"})
+    assert refused.status_code == 403
+    answer = httpx.post(uploads, files={"file": ("big.bin", content)}, headers=AUTH, timeout=30)
+    assert answer.status_code == 200, answer.text
+    body = body_of(answer)
+    assert (body["file_size"], body["file_name"]) == (len(content), "big.bin")
+    assert body["file_url"].startswith(server.url.removesuffix(SYNC) + "/files/")
+    served = httpx.get(body["file_url"], headers=AUTH, timeout=30)
+    assert served.status_code == 200 and served.content == content
+    assert httpx.get(body["file_url"], headers={"Authorization": "Bearer nope"}, timeout=30).status_code == 403
+
+
+@pytest.mark.slow
 def test_two_clients_writing_concurrently_get_exactly_100_unique_items(server: Server) -> None:
     setup = sync(server.url, {"commands": [command("project_add", {"name": "Concurrent"}, temp_id="p")]})
     project_id = setup["temp_id_mapping"]["p"]

@@ -264,7 +264,8 @@ def test_reminders_need_a_time_and_the_arguments_of_their_type(store: SyncStore)
         ({**where, "name": " "}, "name"),
         ({**where, "loc_lat": "95"}, "loc_lat"),
         ({**where, "loc_long": "east"}, "loc_long"),
-        ({**where, "loc_trigger": None}, "loc_trigger"),
+        ({**where, "loc_trigger": "on_arrival"}, "loc_trigger"),
+        ({**where, "radius": -1}, "radius"),
         ({"item_id": ids["timed"], "type": "sometimes"}, "type"),
     ]:
         assert_error(status(store, cmd("reminder_add", args)), "INVALID_ARGUMENT_VALUE", argument)
@@ -290,6 +291,15 @@ def test_a_location_reminder_is_kept_read_under_its_own_type_updated_and_deleted
     run(store, cmd("item_delete", {"id": ids["t"]}))
     assert full(store)["reminders_location"] == []
     assert [(r["id"], r["is_deleted"]) for r in since(store, before)["reminders_location"]] == [(rid, True)]
+
+
+def test_a_location_reminder_without_trigger_or_radius_fires_on_entering_100_metres_around(store: SyncStore) -> None:
+    """Doist's SDK types loc_trigger and radius optional on reminder_add: Todoist takes a place without them."""
+    ids = run(store, cmd("item_add", {"content": "Buy bread"}, temp_id="t"))
+    place = {"type": "location", "name": "Bakery", "loc_lat": "40.4168", "loc_long": "-3.7038"}
+    run(store, cmd("reminder_add", {"item_id": ids["t"], **place}, temp_id="r"))
+    [kept] = full(store)["reminders_location"]
+    assert (kept["name"], kept["loc_trigger"], kept["radius"]) == ("Bakery", "on_enter", 100)
 
 
 def test_reminder_update_can_change_the_type_and_reminder_delete_leaves_a_tombstone(store: SyncStore) -> None:

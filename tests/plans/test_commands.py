@@ -106,7 +106,7 @@ def test_every_planner_words_an_unknown_name_alike_with_the_closest_names() -> N
     mirror.apply(SyncResponse(sync_token="s", full_sync=True, projects=[Project(id="P1", name="Work")]))
     _, added = plan_add([NewItem(content="a", project="Wrok")], mirror)
     managed = plan_projects([ProjectOp(op="archive", kind="project", id="Wrok")], mirror)
-    comment = plan_comments(([NewComment(project="Wrok", content="c")], [], []), mirror)
+    comment = plan_comments(([NewComment(project="Wrok", content="c")], [], [], {}), mirror)
     with pytest.raises(PlanError) as moving:
         resolve_destination(MoveTarget(to_project="Wrok"), mirror)
     said = {str(moving.value)} | {s.error.message for p in (added, managed, comment) for s in p.steps if s.error}

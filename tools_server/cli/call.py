@@ -48,7 +48,9 @@ async def run_call(
                 kept = account.load_mirror()
                 if kept is not None:
                     session.mirror, session.sync_token = kept
-            server = build_server(backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget)
+            server = build_server(
+                backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget, local_files=True
+            )
             async with Client(server) as client:
                 result = await client.call_tool(tool, arguments)
             if account is not None and session.mirror.synced:

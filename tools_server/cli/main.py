@@ -92,7 +92,9 @@ async def _run_stdio(env: Mapping[str, str]) -> None:
         for note in state.notes if state is not None else ():
             print(f"tools-server: {note}", file=sys.stderr)
         async with open_backend(env) as backend:
-            server = build_server(backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state)
+            server = build_server(
+                backend, clock=SYSTEM_CLOCK, call_budget=call_budget(env), state=state, local_files=True
+            )
             freeze_startup_heap()
             await run_stdio(server)
 

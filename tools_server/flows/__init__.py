@@ -3,6 +3,7 @@
 The face other wings import from; the modules below it are this wing's own."""
 
 from tools_server.flows.activity import search_activity
+from tools_server.flows.attachments import FileRefused, planned_attachment, read_local_files, upload_files
 from tools_server.flows.find_completed import CompletedResult, productivity, search_completed_tasks
 from tools_server.flows.find_items import FindResult, search_open_tasks
 from tools_server.flows.pipeline import NeedsConfirmation, WriteSpec, run_resend, run_write
@@ -13,16 +14,20 @@ __all__ = [
     "PROJECTS_URI",
     "TASK_URI_TEMPLATE",
     "CompletedResult",
+    "FileRefused",
     "FindResult",
     "NeedsConfirmation",
     "WriteSpec",
+    "planned_attachment",
     "productivity",
     "projects_json",
     "query_changes_result",
+    "read_local_files",
     "run_resend",
     "run_write",
     "search_activity",
     "search_completed_tasks",
     "search_open_tasks",
     "task_json",
+    "upload_files",
 ]

@@ -164,7 +164,9 @@ UPDATE = WriteSpec[list[ItemChanges]](
         c.due_date or c.due_datetime or c.add_labels is not None or c.remove_labels is not None for c in changes
     ),
     # The task's reminders; an assignee is one of the members of the task's project.
-    needs_mirror=lambda changes: any("reminders" in (c.clear or ()) or c.assignee is not None for c in changes),
+    needs_mirror=lambda changes: any(
+        {"reminders", "locations"} & set(c.clear or ()) or c.remove_reminders or c.assignee is not None for c in changes
+    ),
 )
 
 

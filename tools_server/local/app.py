@@ -23,11 +23,15 @@ from tools_server.local.account import machine_timezone
 from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.oauth import OAUTH_PATHS, AuthorizationServer, TokenGate
 from tools_server.local.protocol import (
+    MAX_UPLOAD_BODY_BYTES,
     REST_PATHS,
     Expected,
     HttpReply,
     check_head,
+    check_upload_head,
     handle_body,
+    handle_upload,
+    is_upload_path,
     rest_read,
     too_slow,
 )
@@ -74,6 +78,9 @@ class SyncApp:
             )  # fmt: skip
             await _send(send, await anyio.to_thread.run_sync(rest))
             return
+        if is_upload_path(scope["path"]):
+            await self._upload(scope, receive, send, headers)
+            return
         head = check_head(method=scope["method"], path=scope["path"], headers=headers, expected_token=self._token)
         if isinstance(head, HttpReply):
             await _send(send, head)
@@ -87,6 +94,31 @@ class SyncApp:
         if body is None:
             return
         call = partial(handle_body, self._store, headers=headers, body=body, token=head)
+        await _send(send, await anyio.to_thread.run_sync(call))
+
+    async def _upload(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        """Uploads take bodies past the Sync endpoint's 1 MiB: the token is checked before the body is read."""
+        refused = check_upload_head(
+            method=scope["method"], path=scope["path"], headers=headers, expected_token=self._token
+        )
+        if refused is not None:
+            await _send(send, refused)
+            return
+        try:
+            with anyio.fail_after(self._body_timeout):
+                body = await _read_body(receive, MAX_UPLOAD_BODY_BYTES)
+        except TimeoutError:
+            await _send(send, too_slow())
+            return
+        if body is None:
+            return
+        scheme = scope.get("scheme", "http")
+        host = headers.get("host") or "{}:{}".format(*scope.get("server") or ("127.0.0.1", 80))
+        query = scope.get("query_string", b"").decode("latin-1")
+        call = partial(
+            handle_upload, self._store, method=scope["method"], path=scope["path"], headers=headers, body=body,
+            query=query, origin=f"{scheme}://{host}", expected_token=self._token,
+        )  # fmt: skip
         await _send(send, await anyio.to_thread.run_sync(call))
 
     async def _authorization(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
@@ -105,7 +137,7 @@ class SyncApp:
         await _send(send, HttpReply(reply.status, reply.headers, reply.content))
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def _read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes | None:
     """The body, cut just past the limit (enough to say it is too big); None if the client went away."""
     body = bytearray()
     while True:
@@ -113,8 +145,8 @@ async def _read_body(receive: Receive) -> bytes | None:
         if message["type"] == "http.disconnect":
             return None
         body += message.get("body", b"")
-        if len(body) > MAX_BODY_BYTES + 1:
-            del body[MAX_BODY_BYTES + 1 :]
+        if len(body) > limit + 1:
+            del body[limit + 1 :]
         if not message.get("more_body", False):
             return bytes(body)
 

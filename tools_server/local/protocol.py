@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qs
 
+from tools_server.local import uploads
 from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.errors import RequestError, auth_error, request_invalid, token_expired
 from tools_server.local.oauth import TokenGate
@@ -21,6 +22,10 @@ from tools_server.local.rest import REST_PATHS as _REST_READS
 from tools_server.local.rest import rest_reply
 from tools_server.local.stats import STATS_PATH, stats_reader
 from tools_server.local.store import SyncStore
+from tools_server.local.uploads import FILES_PREFIX, MAX_UPLOAD_BYTES, UPLOADS_PATH
+
+# The file's cap plus room for the form around it.
+MAX_UPLOAD_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +67,15 @@ def handle_http(
     body: bytes,
     expected_token: Expected,
     query: str = "",
+    origin: str = "",
 ) -> HttpReply:
-    """``headers`` has lower-case names. ``expected_token`` None accepts any bearer token (in-process use)."""
+    """``headers`` has lower-case names. ``expected_token`` None accepts any bearer token (in-process use);
+    ``origin`` (scheme://host) is where the files it stores are served."""
+    if is_upload_path(path):
+        return handle_upload(
+            store, method=method, path=path, headers=headers, body=body, query=query, origin=origin,
+            expected_token=expected_token,
+        )  # fmt: skip
     if path in REST_PATHS:
         return rest_read(store, method=method, path=path, headers=headers, query=query, expected_token=expected_token)
     head = check_head(method=method, path=path, headers=headers, expected_token=expected_token)
@@ -125,6 +137,67 @@ def rest_read(
         logger.exception("local backend failed on a REST read")
         return _error(500, "Internal error", "INTERNAL_ERROR")
     return _reply(status, body)
+
+
+def is_upload_path(path: str) -> bool:
+    return path == UPLOADS_PATH or path.startswith(FILES_PREFIX)
+
+
+def check_upload_head(
+    *, method: str, path: str, headers: Mapping[str, str], expected_token: Expected
+) -> HttpReply | None:
+    """What refuses an upload or file request before its body is read: the method, the token, a declared size."""
+    allowed = ("POST", "DELETE") if path == UPLOADS_PATH else ("GET",)
+    if method not in allowed:
+        reply = _error(405, f"Method {method} not allowed; use {' or '.join(allowed)}", "METHOD_NOT_ALLOWED")
+        return HttpReply(reply.status, {**reply.headers, "allow": ", ".join(allowed)}, reply.content)
+    try:
+        _bearer(headers, expected_token)
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > MAX_UPLOAD_BODY_BYTES:
+            raise _upload_too_big()
+    except RequestError as exc:
+        return _reply(exc.status, exc.body, exc.headers)
+    return None
+
+
+def handle_upload(
+    store: SyncStore,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    query: str,
+    origin: str,
+    expected_token: Expected,
+) -> HttpReply:
+    """``POST``/``DELETE /api/v1/uploads`` and ``GET`` of a stored file (local/uploads.py), behind the token."""
+    refused = check_upload_head(method=method, path=path, headers=headers, expected_token=expected_token)
+    if refused is not None:
+        return refused
+    content_type = headers.get("content-type", "")
+    try:
+        if len(body) > MAX_UPLOAD_BODY_BYTES:
+            raise _upload_too_big()
+        if method == "GET":
+            found = store.read(lambda db, now: uploads.read_file(db, now, path))
+            if found is None:
+                return _error(404, "Not found: no uploaded file at this URL", "NOT_FOUND")
+            return HttpReply(200, {"content-type": found[0]}, found[1])
+        if method == "DELETE":
+            store.write(lambda db, now: uploads.delete(db, now, content_type=content_type, body=body, query=query))
+            return _reply(200, {"ok": True})
+        answer = store.write(
+            lambda db, now: uploads.upload(db, now, content_type=content_type, body=body, origin=origin)
+        )
+        return _reply(200, answer)
+    except RequestError as exc:
+        return _reply(exc.status, exc.body, exc.headers)
+
+
+def _upload_too_big() -> RequestError:
+    return request_invalid("file", f"over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MB upload limit", status=413)
 
 
 def _too_big() -> RequestError:

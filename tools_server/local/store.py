@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from tools_server.clock import utc_now
-from tools_server.local import activity
+from tools_server.local import activity, uploads
 from tools_server.local.account import check_settings, create_account, update_account
 from tools_server.local.args import ACCEPT_CLIENT_DUE_SHAPES, MAX_COMMANDS_PER_REQUEST
 from tools_server.local.commands import HANDLERS
@@ -100,6 +100,7 @@ class SyncStore:
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.executescript(SCHEMA)
         self._db.executescript(activity.SCHEMA)
+        self._db.executescript(uploads.SCHEMA)
         self._initialise(user_timezone, start_day)
 
     def close(self) -> None:
@@ -139,6 +140,18 @@ class SyncStore:
                 return query(self._db, self._now())
             finally:
                 self._db.execute("ROLLBACK")
+
+    def write(self, change: Callable[[sqlite3.Connection, datetime], T]) -> T:
+        """Run a change outside the Sync protocol (an upload) in one transaction, with the store's clock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = change(self._db, self._now())
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return result
 
     # -- internals ----------------------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ class LocalTransport(httpx.AsyncBaseTransport):
             body=body,
             expected_token=self._expected_token,
             query=request.url.query.decode("ascii", "replace"),
+            origin=f"{request.url.scheme}://{request.url.netloc.decode('ascii')}",
         )
         # SQLite work happens off the event loop; if the caller is cancelled the thread still finishes (and commits),
         # exactly like a server that received the request before the client gave up.

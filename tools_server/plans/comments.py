@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import mimetypes
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -25,16 +26,18 @@ from tools_server.sync.mirror import Mirror
 from tools_server.text import clip
 from tools_server.user import local_time, timezone_of
 
-CommentsInput = tuple[list[NewComment], list[CommentEdit], list[str]]
+# adds, edits, deletes, and the files uploaded from local paths (comment_items' file_path) by their add's index.
+CommentsInput = tuple[list[NewComment], list[CommentEdit], list[str], Mapping[int, FileAttachment]]
 MAX_LISTED_PER_TARGET = 20
 _CONTENT_CHARS = 200
 
 
 def plan_comments(changes: CommentsInput, mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:
-    adds, edits, deletes = changes
+    adds, edits, deletes, files = changes
     steps: list[Step] = []
     for comment in adds:
         index = len(steps)
+        file = _file(comment, files.get(index))
         if comment.task is not None:
             task = comment.task
             label = f"comment on {label_of(mirror, task)}"
@@ -42,7 +45,7 @@ def plan_comments(changes: CommentsInput, mirror: Mirror, *, new_uuid: NewUuid =
             if mirror.gone.get(task, ("completed",))[0] == "deleted":
                 steps.append(Step(index, label, error=LocalError("ITEM_NOT_FOUND", missing)))
                 continue
-            args = NoteAddArgs.model_validate({"item_id": task, "content": comment.content, **_file(comment)})
+            args = NoteAddArgs.model_validate({"item_id": task, "content": comment.content, **file})
             command = NoteAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args)
             steps.append(Step(index, label, command=command, missing=missing))
             continue
@@ -53,7 +56,7 @@ def plan_comments(changes: CommentsInput, mirror: Mirror, *, new_uuid: NewUuid =
             if error is not None or project_id is None:
                 steps.append(Step(index, label, error=error))
                 continue
-            args = NoteAddArgs.model_validate({"project_id": project_id, "content": comment.content, **_file(comment)})
+            args = NoteAddArgs.model_validate({"project_id": project_id, "content": comment.content, **file})
         steps.append(Step(index, label, command=NoteAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args)))
     for edit in edits:
         step = _existing(len(steps), edit.id, mirror)
@@ -76,8 +79,11 @@ def _types() -> mimetypes.MimeTypes:
     return mimetypes.MimeTypes()
 
 
-def _file(comment: NewComment) -> dict[str, FileAttachment]:
-    """The ``file_attachment`` argument when a file is given, else nothing (an unset argument is never sent)."""
+def _file(comment: NewComment, uploaded: FileAttachment | None) -> dict[str, FileAttachment]:
+    """The ``file_attachment`` argument when a file is given (uploaded, or by URL), else nothing (an unset argument
+    is never sent)."""
+    if uploaded is not None:
+        return {"file_attachment": uploaded}
     return {} if comment.file_url is None else {"file_attachment": _by_url(comment.file_url)}
 
 

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools_server.dues import moved_recurring_due, new_due
-from tools_server.inputs import ItemChanges, MoveTarget, NewItem, NewProject, NewTaskFields, ReminderIn
+from tools_server.inputs import (
+    ItemChanges,
+    MoveTarget,
+    NewItem,
+    NewProject,
+    NewTaskFields,
+    ReminderIn,
+    TimeReminderIn,
+)
 from tools_server.plans.plan import LocalError, Plan, PlanError, Step, not_found
 from tools_server.sync.batch import NewUuid, new_uuid4
 from tools_server.sync.commands import (
@@ -26,6 +34,7 @@ from tools_server.sync.commands import (
     ItemUpdateArgs,
     ProjectAdd,
     ProjectAddArgs,
+    Reminder,
     ReminderAdd,
     ReminderAddArgs,
     ReminderDelete,
@@ -305,20 +314,24 @@ def plan_update(changes: list[ItemChanges], mirror: Mirror, *, new_uuid: NewUuid
         for name in clear:
             if name == "assignee":
                 fields["responsible_uid"] = None
-            elif name != "reminders":
+            elif name not in ("reminders", "locations"):
                 fields[name] = _CLEARED[name]
         label = label_of(mirror, change.id)
+        gone, unmatched = removed_reminders(change, mirror)
+        if unmatched:
+            message = f"remove_reminders: the task has no reminder at or with id '{unmatched[0]}'"
+            steps.append(Step(index, label, error=LocalError("REMINDER_NOT_FOUND", message)))
+            continue
         reminders = [
-            *(ReminderDelete(uuid=new_uuid(), args=ItemIdArgs(id=r.id)) for r in mirror.reminders_of(change.id)
-              if "reminders" in clear),
+            *(ReminderDelete(uuid=new_uuid(), args=ItemIdArgs(id=r.id)) for r in gone),
             *reminder_commands(change.id, change.reminders or (), new_uuid),
-        ]  # fmt: skip
+        ]
         commands: list[Command] = []
         if len(fields) > 1:
             commands.append(ItemUpdate(uuid=new_uuid(), args=ItemUpdateArgs.model_validate(fields)))
         commands += reminders
         if not commands:
-            if "reminders" in clear:
+            if "reminders" in clear or "locations" in clear:
                 steps.append(Step(index, label, error=LocalError("NO_REMINDERS", "the task has no reminders to clear")))
             else:
                 steps.append(Step(index, label, error=LocalError("NOTHING_TO_UPDATE", "no field to change was given")))
@@ -340,16 +353,51 @@ def edited_labels(labels: Sequence[str], add: Sequence[str], remove: Sequence[st
     return kept
 
 
-def reminder_commands(item_id: str, reminders: Sequence[ReminderIn], new_uuid: NewUuid) -> tuple[Command, ...]:
-    """reminder_add per reminder: absolute with a due string, or relative with minute_offset (reference §3)."""
+def reminder_commands(item_id: str, reminders: Sequence[TimeReminderIn], new_uuid: NewUuid) -> tuple[Command, ...]:
+    """reminder_add per reminder: absolute with a due string, relative with minute_offset, or location with the
+    place's coordinates as strings (reference §3, §2.7)."""
     commands: list[Command] = []
     for reminder in reminders:
-        if reminder.due is not None:
+        place = reminder.place if isinstance(reminder, ReminderIn) else None
+        if place is not None:
+            args = ReminderAddArgs(
+                item_id=item_id,
+                type="location",
+                name=place.name,
+                loc_lat=_coordinate(place.lat),
+                loc_long=_coordinate(place.long),
+                loc_trigger="on_leave" if place.on_leave else "on_enter",
+                radius=place.radius,
+            )
+        elif reminder.due is not None:
             args = ReminderAddArgs(item_id=item_id, type="absolute", due=DueInput(string=reminder.due))
         else:
             args = ReminderAddArgs(item_id=item_id, type="relative", minute_offset=reminder.minutes_before)
         commands.append(ReminderAdd(uuid=new_uuid(), temp_id=new_uuid(), args=args))
     return tuple(commands)
+
+
+def _coordinate(value: float) -> str:
+    """A coordinate as Todoist's strings hold it: plain decimal, never an exponent (1e-05)."""
+    return format(value, ".7f").rstrip("0").rstrip(".") or "0"
+
+
+def removed_reminders(change: ItemChanges, mirror: Mirror) -> tuple[list[Reminder], list[str]]:
+    """The task's reminders ``clear`` and ``remove_reminders`` take away (a place name matches its location
+    reminders, case-insensitively; an id its reminder), and the given names that matched none."""
+    clear = change.clear or ()
+    wanted = {name.casefold() for name in change.remove_reminders or ()}
+    found: set[str] = set()
+    gone: list[Reminder] = []
+    for reminder in mirror.reminders_of(change.id):
+        keys = {reminder.id.casefold()}
+        if reminder.type == "location" and reminder.name:
+            keys.add(reminder.name.strip().casefold())
+        hits = keys & wanted
+        found |= hits
+        if "reminders" in clear or ("locations" in clear and reminder.type == "location") or hits:
+            gone.append(reminder)
+    return gone, [name for name in change.remove_reminders or () if name.casefold() not in found]
 
 
 def plan_reopen(ids: list[str], mirror: Mirror, *, new_uuid: NewUuid = new_uuid4) -> Plan:

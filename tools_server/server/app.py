@@ -128,18 +128,21 @@ def build_server(
     sessions: SessionRegistry | None = None,
     call_budget: float = DEFAULT_CALL_BUDGET,
     state: StateBackend | None = None,
+    local_files: bool = False,
 ) -> MCPServer:
     """The MCP server over ``backend``; each client connection (or HTTP session) gets its own sync cache.
 
     ``clock`` is the server's only source of time: "today" for filters, the age of a mirror, idle sessions, and the
     ``call_budget`` (seconds) each tool call may spend on the backend before it returns what is left as pending.
+    ``local_files``: the server runs on the user's machine (stdio, ``call``) and may read a path they give
+    (comment_items' file_path); off by default, and never honoured for a call that came over HTTP.
     """
     if not call_budget > 0:
         raise ValueError("call_budget must be a positive number of seconds")
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncGenerator[AppState]:
-        yield AppState(backend, clock, call_budget, sessions, state)
+        yield AppState(backend, clock, call_budget, sessions, state, local_files)
 
     server = _Server(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, extensions=[board_apps()])
     # The order of tools/list: writes on tasks first, then the reads, putting writes right, comments, projects.

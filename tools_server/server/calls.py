@@ -75,6 +75,8 @@ class AppState:
     registry: SessionRegistry | None = None
     # Where handles live (in process unless `--state redis://...`); ignored when ``registry`` is given.
     state: StateBackend | None = None
+    # stdio and `call`: paths the user gives may be read (comment_items' file_path). Never over HTTP.
+    local_files: bool = False
     sessions: SessionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
@@ -88,6 +90,12 @@ ToolContext = Context[AppState, Any]
 
 def clock_of(ctx: ToolContext) -> Clock:
     return ctx.request_context.lifespan_context.clock
+
+
+def reads_local_files(ctx: ToolContext) -> bool:
+    """Whether this call may read the server machine's files: a local server (stdio, ``call``), and a call that did
+    not come over HTTP (which carries headers), whatever the server was built with."""
+    return ctx.request_context.lifespan_context.local_files and ctx.headers is None
 
 
 def reply(text: str, result: BaseModel) -> CallToolResult:

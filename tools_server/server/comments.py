@@ -9,10 +9,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from tools_server.flows import run_write, write_tools
+from tools_server.flows import FileRefused, planned_attachment, read_local_files, run_write, upload_files, write_tools
 from tools_server.inputs import MAX_ITEMS_PER_CALL, CommentEdit, NewComment, Ref, TaskId
 from tools_server.plans import CommentBrief, WriteResult, list_comments
-from tools_server.server.calls import WRITE, ToolContext, run
+from tools_server.server.calls import WRITE, ToolContext, reads_local_files, run
 from tools_server.state import Session
 from tools_server.sync.client import SyncClient
 
@@ -37,13 +37,27 @@ def register(server: MCPServer) -> None:
     ) -> Annotated[CallToolResult, CommentsResult]:
         """Add (on a task or project), edit, delete comments in one batch; list shows them."""
         targets = list
-        changes = (add or [], update or [], delete or [])
-        if not (any(changes) or targets):
+        adds, edits, deletes = add or [], update or [], delete or []
+        if not (adds or edits or deletes or targets):
             raise ToolError("comment_items: give add, update, delete or list")
+        if any(c.file_path is not None for c in adds) and not reads_local_files(ctx):
+            raise ToolError(
+                "add: file_path is read only by a server on your own machine (stdio or `tools-server call`); this "
+                "one is reached over HTTP and reads no paths. Give file_url (a link) instead"
+            )
+        try:  # every file read and checked before anything is sent
+            local = read_local_files(adds)
+        except FileRefused as exc:
+            raise ToolError(str(exc)) from None
 
         async def body(session: Session, client: SyncClient) -> tuple[str, BaseModel]:
             text, result = "", CommentsResult(ok=0, failed=0)
-            if any(changes):
+            if adds or edits or deletes:
+                if dry_run:
+                    files = {file.index: planned_attachment(file) for file in local}
+                else:
+                    files = await upload_files(client, local)
+                changes = (adds, edits, deletes, files)
                 text, written = await run_write(write_tools.COMMENTS, session, client, changes, dry_run)
                 result = CommentsResult.model_validate(written.model_dump(exclude_none=True))
             else:

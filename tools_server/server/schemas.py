@@ -9,8 +9,9 @@ optional field keeps its ``null`` branch so a strict model can still say "not gi
 
 Dropped, as they tell a model nothing: titles (field names are the titles), ``default: null`` (the null branch says
 it), the size limits the server enforces anyway (LIMIT_KEYWORDS), ``additionalProperties: false`` (the server
-rejects unknown keys itself). Kept: ranges and patterns with meaning (priority 1..4, dates), as one ``type`` per
-schema (``anyOf`` with null, not a type list: Gemini's dialect has no type lists).
+rejects unknown keys itself). Kept: ranges and patterns with meaning, as one ``type`` per schema (``anyOf`` with
+null, not a type list: Gemini's dialect has no type lists). add_item's and update_items' priority and dates say their
+range and form in words where the field is described (inputs.py), which the unrolled copies leave out.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def register(server: MCPServer) -> None:
         ] = None,
         quick: Annotated[
             bool,
-            Field(description="Read each content as Todoist Quick Add: dates, #project /section @label p1 {deadline}"),
+            Field(description="Contents in Todoist Quick Add syntax: dates, #project /section @label p1 {deadline}"),
         ] = False,
         dry_run: bool = False,
     ) -> Annotated[CallToolResult, AddResult]:

@@ -259,6 +259,7 @@ class FileAttachment(_Lenient):
     file_name: str | None = None
     file_type: str | None = None  # the MIME type Todoist renders the preview by
     file_size: int | None = None
+    resource_type: str | None = None  # an upload's answer says "file" or "image"; Todoist infers it otherwise
 
 
 class NoteAddArgs(_Lenient):

@@ -45,11 +45,13 @@ from tools_server.sync.responses import (
     SyncError,
     SyncResponse,
     UnreadableResponse,
+    Upload,
     read_activity_page,
     read_archived_page,
     read_completed_page,
     read_response,
     read_stats,
+    read_upload,
 )
 from tools_server.sync.retry import DEFAULT_RETRY_POLICY as DEFAULT_RETRY_POLICY
 from tools_server.sync.retry import Deadline as Deadline
@@ -223,6 +225,19 @@ class SyncClient:
             return read_stats(response.content)
         except UnreadableResponse as exc:
             raise BackendUnavailable(self._redact(f"backend sent malformed productivity stats ({exc})")) from None
+
+    async def upload(self, file_name: str, content: bytes, file_type: str) -> Upload:
+        """``POST /api/v1/uploads``: one multipart request with the file; its answer is the attachment a comment
+        then carries. Retried like the reads: a retry after a lost answer leaves at most an unused copy behind, which
+        no comment points at."""
+        url = rest_url(self._url, "uploads")
+        headers = {"Authorization": self._headers["Authorization"], "Accept": "application/json"}
+        files = {"file": (file_name, content, file_type)}
+        response = await self._exchange(lambda _: self._http.post(url, files=files, headers=headers), (), None)
+        try:
+            return read_upload(response.content)
+        except UnreadableResponse as exc:
+            raise BackendUnavailable(self._redact(f"backend sent a malformed upload answer ({exc})")) from None
 
     async def _exchange(
         self,

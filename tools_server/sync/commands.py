@@ -520,7 +520,8 @@ class ReminderAdd(SyncCommand[ReminderAddArgs]):
         cascades_to=None,
         own_write="objects",
         undo=DeleteAdded("reminder_delete"),
-        unchanged=Unchanged(("type", "due", "minute_offset")),
+        # A place's fields too: undo leaves a location reminder someone moved or re-aimed since.
+        unchanged=Unchanged(("type", "due", "minute_offset", "name", "loc_lat", "loc_long", "loc_trigger", "radius")),
     )
 
 

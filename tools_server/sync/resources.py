@@ -333,3 +333,18 @@ class ProductivityStats(Record):
     goals: Goals | None = None
     karma: float = 0
     karma_trend: str = ""
+
+
+class Upload(Record):
+    """The answer of ``POST /api/v1/uploads`` (reference §2.6; Doist's SDK ``uploadFile`` validates it as an
+    ``Attachment``): what a comment's ``file_attachment`` then carries. The image fields come for images only."""
+
+    file_url: str
+    resource_type: str = "file"
+    file_name: str | None = None
+    file_size: int | None = None
+    file_type: str | None = None
+    upload_state: str | None = None
+    image: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None

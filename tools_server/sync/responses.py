@@ -40,6 +40,7 @@ from tools_server.sync.resources import Reminder as Reminder
 from tools_server.sync.resources import Section as Section
 from tools_server.sync.resources import SyncError as SyncError
 from tools_server.sync.resources import TzInfo as TzInfo
+from tools_server.sync.resources import Upload as Upload
 from tools_server.sync.resources import User as User
 
 logger = logging.getLogger(__name__)
@@ -276,6 +277,20 @@ def read_stats(content: bytes) -> ProductivityStats:
     """Productivity stats; ``UnreadableResponse`` (where and why) when the body is not them."""
     try:
         return read(ProductivityStats, _STATS, content)
+    except msgspec.ValidationError as exc:
+        where, why = describe(exc)
+        raise UnreadableResponse(f"{where or 'body'}: {why}") from None
+    except msgspec.DecodeError:
+        raise UnreadableResponse("body: not JSON") from None
+
+
+_UPLOAD = decoder(Upload)
+
+
+def read_upload(content: bytes) -> Upload:
+    """An upload's answer; ``UnreadableResponse`` (where and why) when the body is not one."""
+    try:
+        return read(Upload, _UPLOAD, content)
     except msgspec.ValidationError as exc:
         where, why = describe(exc)
         raise UnreadableResponse(f"{where or 'body'}: {why}") from None

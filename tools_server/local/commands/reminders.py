@@ -24,9 +24,10 @@ from tools_server.local.tx import Obj, Tx
 
 ReminderType = Literal["relative", "absolute", "location"]
 LocationTrigger = Literal["on_enter", "on_leave"]
-# The documented shape has a radius on every location reminder and the add command may leave it out; an assumption
-# of this backend, not a documented default.
+# The documented shape has a radius and a trigger on every location reminder and the add command may leave them out
+# (Doist's SDK types both optional): assumptions of this backend, not documented defaults.
 DEFAULT_RADIUS_METRES = 100
+DEFAULT_TRIGGER: LocationTrigger = "on_enter"
 _LOCATION_FIELDS = ("name", "loc_lat", "loc_long", "loc_trigger", "radius")
 
 
@@ -73,8 +74,6 @@ def _check_location(reminder: Obj) -> None:
         raise invalid_argument("name", "required for a location reminder")
     _coordinate(reminder, "loc_lat", 90)
     _coordinate(reminder, "loc_long", 180)
-    if reminder.get("loc_trigger") is None:
-        raise invalid_argument("loc_trigger", "required for a location reminder: on_enter or on_leave")
 
 
 def _check_reminder(item: Obj, reminder: Obj) -> None:
@@ -118,6 +117,8 @@ def _shape(reminder: Obj) -> Obj:
         reminder.pop("minute_offset", None)
         if reminder.get("radius") is None:
             reminder["radius"] = DEFAULT_RADIUS_METRES
+        if reminder.get("loc_trigger") is None:
+            reminder["loc_trigger"] = DEFAULT_TRIGGER
         return reminder
     for name in _LOCATION_FIELDS:
         reminder.pop(name, None)
