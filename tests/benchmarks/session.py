@@ -146,6 +146,14 @@ async def feature_rows() -> list[Row]:
                 "comment_items",
                 {"add": [{"task": ids[2], "content": "receipt", "file_url": "https://example.com/r.pdf"}]},
             ),
+            await row(
+                "a location reminder",
+                "update_items",
+                {"items": [{"id": ids[3], "reminders": [{"place": {"name": "Bakery", "lat": 52.52, "long": 13.405}}]}]},
+            ),
+            await row(
+                "remove it by its place", "update_items", {"items": [{"id": ids[3], "remove_reminders": ["Bakery"]}]}
+            ),
             await row("productivity stats", "find_completed", {"by": "stats"}),
             await row("activity log of a project", "find_completed", {"by": "activity", "project": "Groceries"}),
             await row(
