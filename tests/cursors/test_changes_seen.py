@@ -138,3 +138,22 @@ def test_own_writes_past_the_drift_put_the_view_on_the_current_snapshot_keeping_
     assert isinstance(view.seen, SeenItems) and isinstance(first, SeenItems)
     assert view.seen.snapshot is not first.snapshot and view.seen.drift == 1  # only the change made elsewhere
     assert _kinds(view, mirror) == [("updated", "599")]
+
+
+def test_a_view_left_while_others_changed_much_keeps_its_snapshot_and_waits_for_its_drift_to_double() -> None:
+    mirror = _mirror(600)
+    view = View()
+    view.refresh(mirror)
+    first = view.seen
+    elsewhere = [Item(id=f"e{n}", content="theirs", project_id="P") for n in range(2000)]
+    mirror.apply(SyncResponse(sync_token="s2", items=elsewhere))
+    mine = [Item(id=f"m{n}", content="mine", project_id="P") for n in range(400)]
+    mirror.apply(SyncResponse(sync_token="s3", items=mine))
+    view.refresh(mirror, {f"m{n}" for n in range(400)})
+    assert isinstance(view.seen, SeenItems) and isinstance(first, SeenItems)
+    assert view.seen.snapshot is first.snapshot and view._tried_at == 400  # pyright: ignore[reportPrivateUsage]
+    more = [Item(id=f"n{n}", content="mine", project_id="P") for n in range(4000)]
+    mirror.apply(SyncResponse(sync_token="s4", items=more))
+    view.refresh(mirror, {f"n{n}" for n in range(4000)})  # 4,400 own against 2,000 theirs: now it halves
+    assert view.seen.snapshot is not first.snapshot and view.seen.drift == 2000
+    assert sorted(_kinds(view, mirror)) == sorted(("added", f"e{n}") for n in range(2000))

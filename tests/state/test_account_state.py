@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import FixedClock, command, connected, harness, structured, text_of
 from tools_server.plans.undo import UndoRecord
+from tools_server.state import memory
 from tools_server.state.memory import MemoryState
 from tools_server.state.sessions import SessionRegistry
 from tools_server.state.store import DEFAULT_ACCOUNT_REQUESTS, REQUEST_WINDOW_SECONDS
@@ -139,3 +140,24 @@ async def test_a_sessions_own_writes_to_task_trees_are_not_listed_in_any_of_its_
         for cursor in cursors:
             changes = structured(await alice.call_tool("query_changes", {"cursor": cursor}))["changes"]
             assert [(c["kind"], c["content"]) for c in changes] == [("updated", "edited by bob")]
+
+
+async def test_a_long_write_stores_its_batch_before_it_starts_and_after_1_2_4_and_8_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each keep rewrites the whole batch: a 1000-task add keeps it 5 times (was 10), and every task lands once."""
+    kept: list[int] = []
+    keep = memory.MemoryAccount.keep_pending
+
+    async def counting(self: memory.MemoryAccount, write: Any) -> None:
+        kept.append(len(write.outcome.statuses))
+        await keep(self, write)
+
+    monkeypatch.setattr(memory.MemoryAccount, "keep_pending", counting)
+    async with harness() as h, connected(h) as client:
+        await client.call_tool("query_changes", {})
+        h.transport.reset()
+        result = await client.call_tool("add_item", {"items": [{"content": f"t{n}"} for n in range(1000)]})
+        assert structured(result)["ok"] == 1000 and h.transport.count == 10
+        assert kept == [0, 100, 200, 400, 800]  # statuses confirmed when each keep ran
+        assert len(h.store.sync(resource_types=["items"])["items"]) == 1000

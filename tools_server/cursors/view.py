@@ -22,6 +22,8 @@ _ORDER: dict[ChangeKind, int] = {"added": 0, "updated": 1, "moved": 2, "complete
 _CONTENT_CHARS = 80
 # A view that saw this many tasks differently from its snapshot takes a fresh one (shared by views of that version).
 _DRIFT_FLOOR = 256
+# A task a view never saw is kept as its id alone (about 30 bytes stored against 250 for a task's state).
+_UNSEEN_WEIGHT = 0.125
 
 
 @dataclass
@@ -34,6 +36,10 @@ class View:
     version: int = -1
     # Comments, projects, sections and labels as last seen.
     objects: SeenObjects = field(default_factory=SeenObjects)
+    # The drift when the view last moved onto a snapshot, or found that moving would not halve what it keeps apart
+    # (changes made elsewhere outweighed its own writes): the next try waits until the drift doubles, so tries cost
+    # O(1) per task marked. Not stored: a process that reads the view back tries once.
+    _tried_at: int = field(default=0, repr=False, compare=False)
 
     def refresh(self, mirror: Mirror, ids: set[str] | None = None, objects: set[str] | None = None) -> None:
         """Mark the mirror's current state as seen: all of it, or only the tasks ``ids`` and the other ``objects``
@@ -48,16 +54,19 @@ class View:
             return
         if objects:
             self.objects.refresh(mirror, objects)
-        if self._mark(mirror, ids) > max(_DRIFT_FLOOR, len(mirror.items) // 8):
-            self._rebase(mirror)
+        drift = self._mark(mirror, ids)
+        if drift > max(_DRIFT_FLOOR, len(mirror.items) // 8, 2 * self._tried_at):
+            self._rebase(mirror, drift)
 
-    def _rebase(self, mirror: Mirror) -> None:
+    def _rebase(self, mirror: Mirror, drift: int) -> None:
         """Put a view that its session's own writes drifted far from its snapshot on the mirror's current one, with
         on top only what it has not seen as it is now: the tasks changed elsewhere since its version, as it saw them.
 
         Without this, what a view holds apart from its snapshot grew with every write until the next full refresh,
         and the file and Redis stores wrote all of it on every call (30 adds of 100 tasks over stdio: 3,000 tasks
-        encoded by the last one). Costs the changes since its version, once per drift of an eighth of the tasks."""
+        encoded by the last one). Costs the changes since its version, once per drift of an eighth of the tasks;
+        kept only when it at least halves what is kept apart from the snapshot (a view left unrefreshed while others
+        edited much is better left on its old snapshot)."""
         seen = self.seen
         changed = mirror.changed_since(self.version) if self.version >= 0 else None
         if changed is None or not isinstance(seen, SeenItems):
@@ -68,7 +77,14 @@ class View:
             was, now = seen.get(item_id), snapshot.get(item_id)
             if was is not now and was != now and (was is not None or item_id in snapshot):
                 own[item_id] = was  # None: in the mirror, never seen by this view
+        # What a store writes for the view: a task's whole state, or a bare id for a task it never saw (None).
+        # Kept only when that at least halves.
+        kept = sum(1 if was is not None else _UNSEEN_WEIGHT for was in own.values())
+        if kept * 2 > drift:
+            self._tried_at = drift
+            return
         self.seen = SeenItems.of(snapshot, own, len(seen))
+        self._tried_at = len(own)
 
     def _differing(self, mirror: Mirror) -> set[str] | None:
         """With no version to go by (a view read back from a shared store, or restored), the tasks that differ by
