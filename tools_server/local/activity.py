@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from tools_server.local.errors import request_invalid
 from tools_server.local.moments import known_zone, timestamp
-from tools_server.local.tx import Obj, Tx
+from tools_server.local.tx import Obj, Tx, visible_json
 
 ACTIVITIES_PATH = "/api/v1/activities"
 DEFAULT_LIMIT = 50
@@ -277,14 +277,17 @@ def _encode_cursor(digest: str, last: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
-    def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datetime, dict[str, str]], dict[str, Any]]:
+    def read(db: sqlite3.Connection, now: datetime, meta: dict[str, str]) -> dict[str, Any]:
         del now
         if query.initiator_id is not None or query.initiator_null is False:  # every local event has no initiator
             return {"results": [], "next_cursor": None}
         sql = "SELECT id, at, object_type, object_id, event_type, parent_project_id, parent_item_id, data FROM activity"
-        where: list[str] = []
-        args: list[Any] = []
+        # The events of the projects the account sees (of a project itself, or of what is in it).
+        where: list[str] = [
+            "(parent_project_id IN (SELECT value FROM json_each(?1)) OR object_id IN (SELECT value FROM json_each(?1)))"
+        ]
+        args: list[Any] = [visible_json(db, meta["user_id"])]
         own = query.object_id
         if own is not None and query.with_children:
             where.append("(object_id = ? OR parent_item_id = ? OR parent_project_id = ?)")
@@ -301,7 +304,7 @@ def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datet
                 either.append("((? = '' OR object_type = ?) AND (? = '' OR event_type = ?))")
                 args += [kind, kind, event, event]
             where.append("(" + " OR ".join(either) + ")")
-        zone = _user_zone(db)
+        zone = known_zone(meta.get("timezone") or "UTC") or ZoneInfo("UTC")
         if query.date_from is not None:
             where.append("at >= ?")
             args.append(timestamp(datetime.combine(query.date_from, time(), zone).astimezone(UTC)))
@@ -311,8 +314,7 @@ def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datet
         if query.after is not None:
             where.append("id < ?")
             args.append(query.after)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(query.limit + 1)
         rows = db.execute(sql, args).fetchall()
@@ -337,8 +339,3 @@ def _event(row: tuple[Any, ...]) -> dict[str, Any]:
         "initiator_id": None,
         "extra_data": json.loads(data),
     }
-
-
-def _user_zone(db: sqlite3.Connection) -> ZoneInfo:
-    row = db.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()
-    return known_zone(row[0] if row else "UTC") or ZoneInfo("UTC")

@@ -150,7 +150,9 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
     order = (
         args.child_order if args.child_order is not None else tx.next_order("item", project_id, section_id, parent_id)
     )
-    user_id = tx.meta["user_id"]
+    user_id = tx.user_id
+    # Todoist records who assigned a task: the account that set its responsible.
+    assigned_by = args.assigned_by_uid or (user_id if args.responsible_uid else None)
     item: Obj = {
         "id": tx.fresh_id(),
         "user_id": user_id,
@@ -168,7 +170,7 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         "day_order": args.day_order if args.day_order is not None else -1,
         "is_collapsed": bool(args.is_collapsed),
         "added_by_uid": user_id,
-        "assigned_by_uid": args.assigned_by_uid,
+        "assigned_by_uid": assigned_by,
         "responsible_uid": args.responsible_uid,
         "checked": False,
         "is_deleted": False,
@@ -214,6 +216,8 @@ def item_update(tx: Tx, raw: dict[str, Any]) -> None:
             changes[name] = value
     if "responsible_uid" in changes:
         check_responsible(tx, item["project_id"], changes["responsible_uid"])
+        if changes["responsible_uid"] and "assigned_by_uid" not in changes:
+            changes["assigned_by_uid"] = tx.user_id
     item.update(changes)
     tx.put("item", item)
     return None
