@@ -5,7 +5,8 @@ An event is ``{id, object_type (item|note|project|section), object_id, event_typ
 parent_project_id, parent_item_id, initiator_id, extra_data}``. ``extra_data`` carries what the documented examples
 carry: the object's ``content`` (tasks, comments) or ``name`` (projects, sections), and on an update the previous
 value (``last_content``, ``last_name``, ``last_description``) and due dates (``due_date``, ``last_due_date``) that
-changed. ``initiator_id`` is null: Todoist sets it only for shared objects, and a local account shares nothing.
+changed. ``initiator_id`` is null (Todoist sets it for shared objects; not modelled here yet, though a store can
+share projects between its accounts). Each account reads the events of the projects it sees.
 
 The read answers ``{"results": [event], "next_cursor": str | null}``, newest first; ``object_event_types`` is a JSON
 array of ``"type:event"`` strings where either side may be empty (``"item:completed"``, ``"note:"``, ``":deleted"``);
