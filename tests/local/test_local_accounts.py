@@ -237,3 +237,20 @@ def test_accounts_are_kept_by_token_across_opens_and_an_email_is_one_accounts(tm
     with pytest.raises(ValueError, match="email"):
         SyncStore(path, accounts=[LocalAccount(C, "local@localhost")])  # the first account's
     assert "token-b" not in repr(BEA)
+
+
+def test_a_task_moved_out_of_or_into_a_shared_project_leaves_or_reaches_the_member_whole(store: SyncStore) -> None:
+    ids = _shared_trip(store)
+    token = _full(store, B)["sync_token"]
+    inbox = _full(store, A)["user"]["inbox_project_id"]
+    _run(store, A, cmd("item_move", {"id": ids["task"], "project_id": inbox}))
+    after = store.sync(sync_token=token, resource_types=ALL, token=B)
+    assert after["full_sync"] is True and after["items"] == [] and after["notes"] == []
+    _run(store, A, cmd("item_move", {"id": ids["mine"], "project_id": ids["trip"]}))
+    back = store.sync(sync_token=after["sync_token"], resource_types=ALL, token=B)
+    assert _names(back["items"]) == {"private"}
+    _run(store, A, cmd("item_move", {"id": ids["task"], "project_id": ids["trip"]}))
+    again = store.sync(sync_token=back["sync_token"], resource_types=ALL, token=B)
+    assert _names(again["items"]) == {"private", "passports"} and [n["content"] for n in again["notes"]] == [
+        "in the drawer"
+    ]

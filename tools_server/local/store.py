@@ -321,11 +321,13 @@ class SyncStore:
 
 
 def _joined_or_left(db: sqlite3.Connection, user_id: str, since: int) -> bool:
-    """Whether the user's membership of someone else's project changed after ``since`` (invited, joined, removed)."""
+    """Whether one of the user's memberships was stamped after ``since``: invited, joined, removed, or what the
+    project holds moved in or out of it (sharing.moved_between). An owner's own membership counts too: it is made
+    once, when the project is first shared."""
     row = db.execute(
         "SELECT 1 FROM objects WHERE kind = 'collaborator_state' AND seq > ? AND json_extract(data, '$.user_id') = ?"
-        " AND project_id NOT IN (SELECT id FROM objects WHERE kind = 'project' AND owner = ?) LIMIT 1",
-        (since, user_id, user_id),
+        " LIMIT 1",
+        (since, user_id),
     ).fetchone()
     return row is not None
 

@@ -16,7 +16,7 @@ from tools_server.local.commands.fields import due_from_arg, nonblank, stamp_arg
 from tools_server.local.commands.labels import task_labels
 from tools_server.local.commands.lookups import delete_items
 from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
-from tools_server.local.commands.sharing import check_responsible
+from tools_server.local.commands.sharing import check_responsible, moved_between
 from tools_server.local.commands.table import command
 from tools_server.local.dates import Due, next_occurrence
 from tools_server.local.errors import invalid_argument
@@ -263,6 +263,7 @@ def item_move(tx: Tx, raw: dict[str, Any]) -> None:
     project_id, section_id, parent_id = place
     if (item["project_id"], item["section_id"], item["parent_id"]) == place:
         return None
+    moved_between(tx, item["project_id"], project_id)
     item.update(project_id=project_id, section_id=section_id, parent_id=parent_id)
     item["child_order"] = tx.next_order("item", project_id, section_id, parent_id)
     tx.put("item", item)

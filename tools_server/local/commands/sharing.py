@@ -199,6 +199,20 @@ def members(tx: Tx, project_id: str) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
+def moved_between(tx: Tx, source: str, target: str) -> None:
+    """Tasks or a section went from one project to another: the members of either project, when shared, get a full
+    sync next (their memberships are stamped anew), the one answer that drops what left their view and brings what
+    came into it with its comments."""
+    if source == target:
+        return
+    rows = tx.db.execute(
+        "SELECT data FROM objects WHERE kind = 'collaborator_state' AND active = 1 AND project_id IN (?, ?)",
+        (source, target),
+    ).fetchall()
+    for row in rows:
+        tx.put("collaborator_state", json.loads(row[0]), touch=False)
+
+
 def check_responsible(tx: Tx, project_id: str, uid: str | None) -> None:
     """Only a collaborator of the project (or the user, in a project of their own) can be responsible for a task."""
     if not uid or uid == tx.user_id or uid in members(tx, project_id):
