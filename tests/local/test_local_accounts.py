@@ -254,3 +254,13 @@ def test_a_task_moved_out_of_or_into_a_shared_project_leaves_or_reaches_the_memb
     assert _names(again["items"]) == {"private", "passports"} and [n["content"] for n in again["notes"]] == [
         "in the drawer"
     ]
+
+
+def test_a_member_moving_a_task_to_their_own_project_takes_it_out_of_the_owners_view(store: SyncStore) -> None:
+    ids = _shared_trip(store)
+    a_token, b_token = _full(store, A)["sync_token"], _full(store, B)["sync_token"]
+    _run(store, B, cmd("item_move", {"id": ids["task"], "project_id": _full(store, B)["user"]["inbox_project_id"]}))
+    owner = store.sync(sync_token=a_token, resource_types=ALL, token=A)
+    assert owner["full_sync"] is True and "passports" not in _names(owner["items"])
+    mover = store.sync(sync_token=b_token, resource_types=ALL, token=B)  # sees both projects: stays incremental
+    assert mover["full_sync"] is False and _names(mover["items"]) == {"passports"}

@@ -38,6 +38,7 @@ from tools_server.local.account import (
 )
 from tools_server.local.args import ACCEPT_CLIENT_DUE_SHAPES, MAX_COMMANDS_PER_REQUEST
 from tools_server.local.commands import HANDLERS
+from tools_server.local.commands.sharing import resync_since
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
 from tools_server.local.reads import RESOURCE_TYPES, read_resources
 from tools_server.local.tx import SCHEMA, Tx, random_id
@@ -321,13 +322,14 @@ class SyncStore:
 
 
 def _joined_or_left(db: sqlite3.Connection, user_id: str, since: int) -> bool:
-    """Whether one of the user's memberships was stamped after ``since``: invited, joined, removed, or what the
-    project holds moved in or out of it (sharing.moved_between). An owner's own membership counts too: it is made
-    once, when the project is first shared."""
+    """Whether the projects the user sees changed after ``since``: their membership of someone else's project
+    (invited, joined, removed), or tasks moved between a project they see and one they do not."""
+    if resync_since(db, user_id) > since:
+        return True
     row = db.execute(
         "SELECT 1 FROM objects WHERE kind = 'collaborator_state' AND seq > ? AND json_extract(data, '$.user_id') = ?"
-        " LIMIT 1",
-        (since, user_id),
+        " AND project_id NOT IN (SELECT id FROM objects WHERE kind = 'project' AND owner = ?) LIMIT 1",
+        (since, user_id, user_id),
     ).fetchone()
     return row is not None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import sqlite3
 from typing import Annotated, Any, cast
 
 from pydantic import Field, StrictStr
@@ -24,7 +25,7 @@ from pydantic import Field, StrictStr
 from tools_server.local.args import Args, Id, parse_args
 from tools_server.local.commands.table import command
 from tools_server.local.errors import invalid_argument, not_found
-from tools_server.local.tx import Obj, Tx
+from tools_server.local.tx import Obj, Tx, visible_projects
 
 Email = Annotated[StrictStr, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 
@@ -200,17 +201,25 @@ def members(tx: Tx, project_id: str) -> set[str]:
 
 
 def moved_between(tx: Tx, source: str, target: str) -> None:
-    """Tasks or a section went from one project to another: the members of either project, when shared, get a full
-    sync next (their memberships are stamped anew), the one answer that drops what left their view and brings what
-    came into it with its comments."""
+    """Tasks or a section went from one project to another: whoever sees only one of the two (a member of a shared
+    one) gets a full sync next, the one answer that drops what left their view and brings what came into it with its
+    comments (``resync_since``)."""
     if source == target:
         return
-    rows = tx.db.execute(
-        "SELECT data FROM objects WHERE kind = 'collaborator_state' AND active = 1 AND project_id IN (?, ?)",
-        (source, target),
+    people = tx.db.execute(
+        "SELECT json_extract(data, '$.user_id') FROM objects WHERE kind = 'collaborator_state' AND active = 1"
+        " AND project_id IN (?, ?) UNION SELECT owner FROM objects WHERE kind = 'project' AND id IN (?, ?)",
+        (source, target, source, target),
     ).fetchall()
-    for row in rows:
-        tx.put("collaborator_state", json.loads(row[0]), touch=False)
+    for (uid,) in people:
+        if uid is not None and len({source, target} & visible_projects(tx.db, str(uid))) == 1:
+            tx.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"resync:{uid}", str(tx.seq)))
+
+
+def resync_since(db: sqlite3.Connection, user_id: str) -> int:
+    """The last change after which the user's view must be read whole (0: none)."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (f"resync:{user_id}",)).fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 def check_responsible(tx: Tx, project_id: str, uid: str | None) -> None:
