@@ -153,7 +153,9 @@ def add_owner_column(db: sqlite3.Connection) -> None:
     columns = {str(row[1]) for row in db.execute("PRAGMA table_info(objects)")}
     if "owner" not in columns:
         db.execute("ALTER TABLE objects ADD COLUMN owner TEXT")
-    db.execute("CREATE INDEX IF NOT EXISTS objects_owner ON objects (owner, kind)")
+    # Partial: tasks, sections and comments (no owner) add nothing to it on every write.
+    db.execute("DROP INDEX IF EXISTS objects_owner")
+    db.execute("CREATE INDEX IF NOT EXISTS objects_owned ON objects (owner, kind) WHERE owner IS NOT NULL")
     row = db.execute("SELECT value FROM meta WHERE key = 'user_id'").fetchone()
     if row is not None:
         owned = json.dumps(sorted(PER_USER | {"project"}))
