@@ -415,7 +415,7 @@ async function main() {
         await sync('full sync after the changes, every type listed', { syncToken: '*', resourceTypes: everyType })
         await sync('incremental sync from the first token', { syncToken: full.syncToken, resourceTypes: ['all'] })
         if (second) {
-            await twoAccounts(new TodoistApi(second, { baseUrl: backend.url, customFetch }), sync, ids, (name) => (step = name))
+            await twoAccounts(api, new TodoistApi(second, { baseUrl: backend.url, customFetch }), sync, ids, (name) => (step = name))
         } else {
             console.log('skip two accounts (pass --second-token with --url)')
         }
@@ -433,7 +433,7 @@ async function main() {
 // A second account of the same store: the invitation (a live notification), accepting it, the shared project with
 // its tasks, comments, collaborators and memberships in the member's sync, an assignment across accounts, a change by
 // the member in the owner's incremental sync, and the project gone from the member's reads once unshared.
-async function twoAccounts(bea, sync, ids, at) {
+async function twoAccounts(api, bea, sync, ids, at) {
     const beaSync = async (name, request) => {
         at(name)
         const response = await bea.sync(request)
@@ -484,6 +484,10 @@ async function twoAccounts(bea, sync, ids, at) {
     })
     expect('incremental', (seen.items ?? []).some((i) => i.id === task.id && i.checked && i.responsibleUid === beaId), 'not completed')
     expect('incremental', (seen.notes ?? []).some((n) => n.content === 'done by Bea' && n.postedUid === beaId), 'no comment')
+    at("REST activity log: the member's changes by initiator_id")
+    const byBea = await api.getActivityLogs({ initiatorId: beaId })
+    expect('initiator', byBea.results.length >= 2 && byBea.results.every((e) => e.initiatorId === beaId), 'not by Bea')
+    console.log("ok   REST activity log: the member's changes by initiator_id")
     await sync('owner unshares the project', {
         syncToken: seen.syncToken,
         resourceTypes: everyType,

@@ -14,6 +14,7 @@ import pytest
 from tests.local_sync import ALL, assert_error, cmd
 from tests.support import FixedClock
 from tools_server.local.account import LocalAccount
+from tools_server.local.activity import ACTIVITIES_PATH
 from tools_server.local.rest import rest_reply
 from tools_server.local.store import SyncStore
 
@@ -264,3 +265,20 @@ def test_a_member_moving_a_task_to_their_own_project_takes_it_out_of_the_owners_
     assert owner["full_sync"] is True and "passports" not in _names(owner["items"])
     mover = store.sync(sync_token=b_token, resource_types=ALL, token=B)  # sees both projects: stays incremental
     assert mover["full_sync"] is False and _names(mover["items"]) == {"passports"}
+
+
+def test_the_activity_log_names_who_changed_a_shared_project_and_each_account_reads_its_own(store: SyncStore) -> None:
+    ids = _shared_trip(store)
+    _run(store, B, cmd("item_complete", {"id": ids["task"]}))
+    _run(store, A, cmd("item_complete", {"id": ids["mine"]}))
+    bea = _full(store, B)["user"]["id"]
+
+    def events(token: str, query: str = "") -> list[tuple[str, str | None]]:
+        status, body = rest_reply(lambda reader: store.read(reader, token=token), ACTIVITIES_PATH, query)
+        assert status == 200, body
+        return [(e["event_type"], e["initiator_id"]) for e in body["results"] if e["object_type"] == "item"]
+
+    done = [e for e in events(A) if e[0] == "completed"]
+    assert done == [("completed", None), ("completed", bea)]  # newest first: A's private task, then Bea's
+    assert events(A, f"initiator_id={bea}") == [("completed", bea)]
+    assert ("completed", None) not in events(B)  # A's private task is not in Bea's log

@@ -113,6 +113,7 @@ class SyncStore:
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.executescript(SCHEMA)
         self._db.executescript(activity.SCHEMA)
+        activity.add_initiator_column(self._db)
         self._initialise(user_timezone, start_day, accounts)
 
     def close(self) -> None:
