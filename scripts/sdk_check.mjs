@@ -473,11 +473,15 @@ async function twoAccounts(api, bea, sync, ids, at) {
         commands: [command('item_update', { id: task.id, responsibleUid: beaId })],
     })
     expect('assigned', (assigned.collaborators ?? []).some((c) => c.id === beaId && c.email === BEA), 'collaborator missing')
+    const heard = (assigned.liveNotifications ?? []).some((n) => n.notificationType === 'share_invitation_accepted')
+    expect('assigned', heard, 'the owner was not told the invitation was accepted')
     const done = await beaSync('second account completes it and comments', {
         syncToken: joined.syncToken,
         resourceTypes: everyType,
         commands: [command('item_close', { id: task.id }), command('note_add', { itemId: task.id, content: 'done by Bea' })],
     })
+    const told = (done.liveNotifications ?? []).find((n) => n.notificationType === 'item_assigned')
+    expect('assigned', told && told.itemId === task.id && told.responsibleUid === beaId, 'no item_assigned notification')
     const seen = await sync("the member's changes in the owner's incremental sync", {
         syncToken: assigned.syncToken,
         resourceTypes: everyType,

@@ -130,6 +130,10 @@ def test_an_invitation_is_a_live_notification_and_the_project_appears_once_accep
     assert [c["email"] for c in joined["collaborators"]] == ["local@localhost"]
     assert {(s["user_id"], s["state"]) for s in joined["collaborator_states"]} >= {(bea, "active")}
     assert [n["state"] for n in joined["live_notifications"]] == ["accepted"]
+    [heard] = _full(store, A)["live_notifications"]  # the inviter hears of it, as from Todoist
+    assert (heard["notification_type"], heard["from_uid"], heard["project_id"]) == (
+        "share_invitation_accepted", bea, ids["trip"],
+    )  # fmt: skip
     assert_error(
         _status(store, B, cmd("accept_invitation", _answer(invite))), "INVALID_ARGUMENT_VALUE", "invitation_id"
     )
@@ -185,6 +189,10 @@ def test_only_a_collaborator_can_be_responsible_and_the_assigner_is_recorded(sto
     _run(store, A, cmd("item_update", {"id": ids["task"], "responsible_uid": bea}))
     [task] = [i for i in _full(store, B)["items"] if i["id"] == ids["task"]]
     assert (task["responsible_uid"], task["assigned_by_uid"]) == (bea, me)
+    told = [n for n in _full(store, B)["live_notifications"] if n["notification_type"] == "item_assigned"]
+    assert [(n["item_id"], n["item_content"], n["assigned_by_uid"], n["from_uid"]) for n in told] == [
+        (ids["task"], "passports", me, me)
+    ]
     refused = _status(store, A, cmd("item_add", {"content": "y", "project_id": ids["trip"], "responsible_uid": cee}))
     assert_error(refused, "INVALID_ARGUMENT_VALUE", "responsible_uid")
     assert_error(

@@ -16,7 +16,7 @@ from tools_server.local.commands.fields import due_from_arg, nonblank, stamp_arg
 from tools_server.local.commands.labels import task_labels
 from tools_server.local.commands.lookups import delete_items
 from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
-from tools_server.local.commands.sharing import check_responsible, moved_between
+from tools_server.local.commands.sharing import assigned, check_responsible, moved_between
 from tools_server.local.commands.table import command
 from tools_server.local.dates import Due, next_occurrence
 from tools_server.local.errors import invalid_argument
@@ -179,6 +179,7 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         "completed_at": None,
     }
     tx.put("item", item)
+    assigned(tx, item)
     return item["id"]
 
 
@@ -218,8 +219,11 @@ def item_update(tx: Tx, raw: dict[str, Any]) -> None:
         check_responsible(tx, item["project_id"], changes["responsible_uid"])
         if changes["responsible_uid"] and "assigned_by_uid" not in changes:
             changes["assigned_by_uid"] = tx.user_id
+    given = "responsible_uid" in changes and changes["responsible_uid"] != item.get("responsible_uid")
     item.update(changes)
     tx.put("item", item)
+    if given:
+        assigned(tx, item)
     return None
 
 

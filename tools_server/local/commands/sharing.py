@@ -74,14 +74,15 @@ def _join(tx: Tx, project_id: str, user_id: str, state: str) -> bool:
     return True
 
 
-def _invite(tx: Tx, project: Obj, invitee: str) -> None:
-    """The invitee account's live notification: what it needs to accept or reject."""
+def notify(tx: Tx, to: str, kind: str, about: Obj) -> None:
+    """A live notification of type ``kind`` for account ``to``, from the request's account (Todoist's common fields,
+    then ``about``: the project, task or invitation it is about)."""
     me = tx.get("user", tx.user_id) or {}
     notice: Obj = {
         "id": tx.fresh_id(),
         "created_at": tx.stamp,
-        "notification_type": "share_invitation_sent",
-        "notification_key": f"share_invitation_sent:{project['id']}:{invitee}",
+        "notification_type": kind,
+        "notification_key": f"{kind}:{about.get('project_id') or about.get('item_id')}:{to}",
         "is_unread": True,
         "is_deleted": False,
         "from_uid": tx.user_id,
@@ -91,13 +92,21 @@ def _invite(tx: Tx, project: Obj, invitee: str) -> None:
             "full_name": str(me.get("full_name", "")),
             "image_id": me.get("image_id"),
         },
+        **about,
+    }
+    tx.put("live_notification", notice, owner=to)
+
+
+def _invite(tx: Tx, project: Obj, invitee: str) -> None:
+    """The invitee account's live notification: what it needs to accept or reject."""
+    invitation: Obj = {
         "invitation_id": tx.fresh_id(),
         "invitation_secret": secrets.token_urlsafe(16),
         "project_id": project["id"],
         "project_name": project.get("name", ""),
         "state": "invited",
     }
-    tx.put("live_notification", notice, owner=invitee)
+    notify(tx, invitee, "share_invitation_sent", invitation)
 
 
 @command
@@ -176,18 +185,25 @@ def _invitation(tx: Tx, raw: dict[str, Any]) -> tuple[Obj, Obj]:
     return notice, state
 
 
+def _answered(tx: Tx, notice: Obj, answer: str) -> None:
+    """The invitation answered: the invitee's notification says so, and the inviter hears of it."""
+    tx.put("live_notification", {**notice, "state": answer, "is_unread": False})
+    about = {k: notice[k] for k in ("invitation_id", "project_id", "project_name")}
+    notify(tx, str(notice["from_uid"]), f"share_invitation_{answer}", about)
+
+
 @command
 def accept_invitation(tx: Tx, raw: dict[str, Any]) -> None:
     notice, state = _invitation(tx, raw)
     tx.put("collaborator_state", {**state, "state": "active"})
-    tx.put("live_notification", {**notice, "state": "accepted", "is_unread": False})
+    _answered(tx, notice, "accepted")
 
 
 @command
 def reject_invitation(tx: Tx, raw: dict[str, Any]) -> None:
     notice, state = _invitation(tx, raw)
     tx.put("collaborator_state", {**state, "is_deleted": True})
-    tx.put("live_notification", {**notice, "state": "rejected", "is_unread": False})
+    _answered(tx, notice, "rejected")
 
 
 def members(tx: Tx, project_id: str) -> set[str]:
@@ -227,3 +243,18 @@ def check_responsible(tx: Tx, project_id: str, uid: str | None) -> None:
     if not uid or uid == tx.user_id or uid in members(tx, project_id):
         return
     raise invalid_argument("responsible_uid", "only a collaborator of the project can be responsible for its tasks")
+
+
+def assigned(tx: Tx, item: Obj) -> None:
+    """A task was given to another account of this store: it hears of it (Todoist's ``item_assigned``)."""
+    uid = item.get("responsible_uid")
+    if not uid or uid == tx.user_id or tx.peek("user", str(uid)) is None:
+        return
+    about: Obj = {
+        "item_id": item["id"],
+        "item_content": item.get("content", ""),
+        "project_id": item.get("project_id"),
+        "responsible_uid": uid,
+        "assigned_by_uid": tx.user_id,
+    }
+    notify(tx, str(uid), "item_assigned", about)
