@@ -290,3 +290,10 @@ def test_the_activity_log_names_who_changed_a_shared_project_and_each_account_re
     assert done == [("completed", None), ("completed", bea)]  # newest first: A's private task, then Bea's
     assert events(A, f"initiator_id={bea}") == [("completed", bea)]
     assert ("completed", None) not in events(B)  # A's private task is not in Bea's log
+
+
+def test_a_member_cannot_take_the_owner_off_the_project(store: SyncStore) -> None:
+    ids = _shared_trip(store)
+    refused = _status(store, B, cmd("delete_collaborator", {"project_id": ids["trip"], "email": "local@localhost"}))
+    assert_error(refused, "INVALID_ARGUMENT_VALUE", "email")
+    assert "Trip" in _names(_full(store, A)["projects"]) and "Trip" in _names(_full(store, B)["projects"])

@@ -155,6 +155,9 @@ def delete_collaborator(tx: Tx, raw: dict[str, Any]) -> None:
     state = tx.peek("collaborator_state", _state_id(project["id"], person["id"])) if person is not None else None
     if person is None or state is None or state.get("is_deleted") or person["id"] == tx.user_id:
         raise invalid_argument("email", "not a collaborator of this project")
+    owner = tx.db.execute("SELECT owner FROM objects WHERE id = ? AND kind = 'project'", (project["id"],)).fetchone()
+    if owner is not None and owner[0] == person["id"]:
+        raise invalid_argument("email", "the project's owner cannot be removed from it")
     tx.put("collaborator_state", {**state, "is_deleted": True})
     for notice in _invitations(tx, project["id"], person["id"]):
         tx.put("live_notification", {**notice, "state": "deleted", "is_deleted": True})
