@@ -6,6 +6,7 @@ responsible."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,24 @@ def test_a_member_cannot_take_the_owner_off_the_project(store: SyncStore) -> Non
     refused = _status(store, B, cmd("delete_collaborator", {"project_id": ids["trip"], "email": "local@localhost"}))
     assert_error(refused, "INVALID_ARGUMENT_VALUE", "email")
     assert "Trip" in _names(_full(store, A)["projects"]) and "Trip" in _names(_full(store, B)["projects"])
+
+
+def test_a_store_made_before_accounts_keeps_everything_the_first_accounts(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = SyncStore(str(path))
+    _run(old, A, cmd("label_add", {"name": "home"}), cmd("project_add", {"name": "Work"}, "p"))
+    _run(old, A, cmd("share_project", {"project_id": _full(old, A)["projects"][-1]["id"], "email": "x@example.com"}))
+    old.close()
+    db = sqlite3.connect(path)  # the schema before accounts: no owner column, no accounts table
+    db.executescript("DROP INDEX objects_owned; ALTER TABLE objects DROP COLUMN owner; DROP TABLE accounts;")
+    db.execute("UPDATE objects SET project_id = NULL WHERE kind = 'collaborator_state'")
+    db.commit()
+    db.close()
+    again = SyncStore(str(path), accounts=[BEA])
+    try:
+        a, b = _full(again, A), _full(again, B)
+        assert _names(a["projects"]) == {"Inbox", "Work"} and _names(a["labels"]) == {"home"}
+        assert [c["email"] for c in a["collaborators"]] == ["x@example.com"]
+        assert _names(b["projects"]) == {"Inbox"} and b["labels"] == [] and b["collaborators"] == []
+    finally:
+        again.close()
