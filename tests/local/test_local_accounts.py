@@ -10,12 +10,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.local_sync import ALL, assert_error, cmd
 from tests.support import FixedClock
 from tools_server.local.account import LocalAccount
 from tools_server.local.activity import ACTIVITIES_PATH
+from tools_server.local.app import build_app
 from tools_server.local.rest import rest_reply
 from tools_server.local.store import SyncStore
 
@@ -319,3 +321,21 @@ def test_a_store_made_before_accounts_keeps_everything_the_first_accounts(tmp_pa
         assert _names(b["projects"]) == {"Inbox"} and b["labels"] == [] and b["collaborators"] == []
     finally:
         again.close()
+
+
+@pytest.mark.anyio
+async def test_local_apis_sync_endpoint_takes_each_accounts_token_and_no_other(store: SyncStore) -> None:
+    app = build_app(store, A, accounts=[BEA, CEE])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://local") as http:
+
+        async def user(token: str) -> tuple[int, str | None]:
+            headers = {"Authorization": f"Bearer {token}"}
+            response = await http.post(
+                "/api/v1/sync", json={"sync_token": "*", "resource_types": ["user"]}, headers=headers
+            )
+            return response.status_code, response.json().get("user", {}).get("email")
+
+        assert await user(A) == (200, "local@localhost")
+        assert await user(B) == (200, "bea@example.com")
+        assert await user(C) == (200, "cee@example.com")
+        assert (await user("someone-else"))[0] == 403
