@@ -475,10 +475,14 @@ async function twoAccounts(api, bea, sync, ids, at) {
     expect('assigned', (assigned.collaborators ?? []).some((c) => c.id === beaId && c.email === BEA), 'collaborator missing')
     const heard = (assigned.liveNotifications ?? []).some((n) => n.notificationType === 'share_invitation_accepted')
     expect('assigned', heard, 'the owner was not told the invitation was accepted')
-    const done = await beaSync('second account completes it and comments', {
+    const done = await beaSync('second account completes it, comments, marks its notifications read', {
         syncToken: joined.syncToken,
         resourceTypes: everyType,
-        commands: [command('item_close', { id: task.id }), command('note_add', { itemId: task.id, content: 'done by Bea' })],
+        commands: [
+            command('item_close', { id: task.id }),
+            command('note_add', { itemId: task.id, content: 'done by Bea' }),
+            command('live_notifications_mark_read_all', {}),
+        ],
     })
     const told = (done.liveNotifications ?? []).find((n) => n.notificationType === 'item_assigned')
     expect('assigned', told && told.itemId === task.id && told.responsibleUid === beaId, 'no item_assigned notification')
@@ -492,10 +496,20 @@ async function twoAccounts(api, bea, sync, ids, at) {
     const byBea = await api.getActivityLogs({ initiatorId: beaId })
     expect('initiator', byBea.results.length >= 2 && byBea.results.every((e) => e.initiatorId === beaId), 'not by Bea')
     console.log("ok   REST activity log: the member's changes by initiator_id")
-    await sync('owner unshares the project', {
+    const unshared = await sync('owner unshares the project', {
         syncToken: seen.syncToken,
         resourceTypes: everyType,
-        commands: [command('delete_collaborator', { projectId: ids.p_board, email: BEA })],
+        commands: [
+            command('delete_collaborator', { projectId: ids.p_board, email: BEA }),
+            command('share_project', { projectId: ids.p_clients, email: BEA }),
+        ],
+    })
+    const pending = await beaSync('second account: a second invitation', { syncToken: '*', resourceTypes: ['live_notifications'] })
+    const second = (pending.liveNotifications ?? []).find((n) => n.projectId === ids.p_clients && n.state === 'invited')
+    await sync('owner withdraws it (delete_invitation)', {
+        syncToken: unshared.syncToken,
+        resourceTypes: everyType,
+        commands: [command('delete_invitation', { invitationId: second.invitationId })],
     })
     const left = await beaSync('second account: the project gone from its reads', { syncToken: done.syncToken, resourceTypes: everyType })
     expect('unshared', !(left.projects ?? []).some((p) => p.id === ids.p_board) && (left.collaborators ?? []).length === 0, 'still there')

@@ -339,3 +339,34 @@ async def test_local_apis_sync_endpoint_takes_each_accounts_token_and_no_other(s
         assert await user(B) == (200, "bea@example.com")
         assert await user(C) == (200, "cee@example.com")
         assert (await user("someone-else"))[0] == 403
+
+
+def test_the_inviter_can_withdraw_an_open_invitation(store: SyncStore) -> None:
+    ids = _run(store, A, cmd("project_add", {"name": "Trip"}, "trip"))
+    _run(store, A, cmd("share_project", {"project_id": ids["trip"], "email": "bea@example.com"}))
+    [invite] = _full(store, B)["live_notifications"]
+    withdraw = cmd("delete_invitation", {"invitation_id": invite["invitation_id"]})
+    assert_error(_status(store, C, withdraw), "INVITATION_NOT_FOUND")  # only the inviter can
+    _run(store, A, cmd("delete_invitation", {"invitation_id": invite["invitation_id"]}))
+    assert _full(store, B)["live_notifications"] == []
+    assert_error(_status(store, B, cmd("accept_invitation", _answer(invite))), "INVITATION_NOT_FOUND")
+    assert [p["shared"] for p in _full(store, A)["projects"] if p["name"] == "Trip"] == [False]
+
+
+def test_an_account_marks_its_own_notifications_read_or_unread(store: SyncStore) -> None:
+    ids = _run(store, A, cmd("project_add", {"name": "Trip"}, "trip"), cmd("project_add", {"name": "Home"}, "home"))
+    for project in ("trip", "home"):
+        _run(store, A, cmd("share_project", {"project_id": ids[project], "email": "bea@example.com"}))
+    first, second = (n["id"] for n in _full(store, B)["live_notifications"])
+    _run(store, C, cmd("live_notifications_mark_read", {"ids": [first]}))  # not Cee's: nothing happens
+
+    def unread() -> list[bool]:
+        return [n["is_unread"] for n in _full(store, B)["live_notifications"]]
+
+    assert unread() == [True, True]
+    _run(store, B, cmd("live_notifications_mark_read", {"ids": [first]}))
+    assert unread() == [False, True]
+    _run(store, B, cmd("live_notifications_mark_read_all", {}))
+    assert unread() == [False, False]
+    _run(store, B, cmd("live_notifications_mark_unread", {"ids": [second]}))
+    assert unread() == [False, True]

@@ -1,6 +1,6 @@
 """Sharing commands (reference §3: ``share_project``, ``delete_collaborator``, ``accept_invitation``,
-``reject_invitation``) and the rule they set up: only a collaborator of a task's project can be made responsible for it
-(reference §2.11).
+``reject_invitation``, ``delete_invitation``) and the rule they set up: only a collaborator of a task's project can
+be made responsible for it (reference §2.11).
 
 A person is found by email: another account of this store (its user id is the collaborator's id), else someone known
 by email alone, a ``collaborator`` created the first time the email is shared with and kept after (Todoist's
@@ -8,8 +8,9 @@ collaborators are people, not memberships). A ``collaborator_state`` (project, u
 under the id ``<project_id>:<user_id>`` and answered without it (Todoist's memberships have no id). The owner joins as
 ``active`` when the project is first shared; an invitee is ``invited`` (the documented states are active and invited).
 An invited account gets a ``share_invitation_sent`` live notification with the invitation's id and secret, and sees
-the project once it answers ``accept_invitation`` with them (``reject_invitation`` ends the membership), as Todoist's
-invitation flow goes; someone known by email alone stays invited, as nobody can accept for them here.
+the project once it answers ``accept_invitation`` with them (``reject_invitation`` ends the membership; the inviter
+hears of either, and can withdraw an open invitation with ``delete_invitation``), as Todoist's invitation flow goes;
+someone known by email alone stays invited, as nobody can accept for them here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Annotated, Any, cast
 from pydantic import Field, StrictStr
 
 from tools_server.local.args import Args, Id, parse_args
+from tools_server.local.commands.notifications import notify
 from tools_server.local.commands.table import command
 from tools_server.local.errors import invalid_argument, not_found
 from tools_server.local.tx import Obj, Tx, visible_projects
@@ -72,29 +74,6 @@ def _join(tx: Tx, project_id: str, user_id: str, state: str) -> bool:
     membership: Obj = {"id": _state_id(project_id, user_id), "project_id": project_id, "user_id": user_id}
     tx.put("collaborator_state", {**membership, "state": state, "is_deleted": False})
     return True
-
-
-def notify(tx: Tx, to: str, kind: str, about: Obj) -> None:
-    """A live notification of type ``kind`` for account ``to``, from the request's account (Todoist's common fields,
-    then ``about``: the project, task or invitation it is about)."""
-    me = tx.get("user", tx.user_id) or {}
-    notice: Obj = {
-        "id": tx.fresh_id(),
-        "created_at": tx.stamp,
-        "notification_type": kind,
-        "notification_key": f"{kind}:{about.get('project_id') or about.get('item_id')}:{to}",
-        "is_unread": True,
-        "is_deleted": False,
-        "from_uid": tx.user_id,
-        "from_user": {
-            "id": tx.user_id,
-            "email": str(me.get("email", "")),
-            "full_name": str(me.get("full_name", "")),
-            "image_id": me.get("image_id"),
-        },
-        **about,
-    }
-    tx.put("live_notification", notice, owner=to)
 
 
 def _invite(tx: Tx, project: Obj, invitee: str) -> None:
@@ -158,8 +137,14 @@ def delete_collaborator(tx: Tx, raw: dict[str, Any]) -> None:
     owner = tx.db.execute("SELECT owner FROM objects WHERE id = ? AND kind = 'project'", (project["id"],)).fetchone()
     if owner is not None and owner[0] == person["id"]:
         raise invalid_argument("email", "the project's owner cannot be removed from it")
+    _leave(tx, project, state)
+
+
+def _leave(tx: Tx, project: Obj, state: Obj) -> None:
+    """End a membership (and withdraw its open invitation); when no one but the owner is left, the project is no
+    longer shared."""
     tx.put("collaborator_state", {**state, "is_deleted": True})
-    for notice in _invitations(tx, project["id"], person["id"]):
+    for notice in _invitations(tx, project["id"], str(state["user_id"])):
         tx.put("live_notification", {**notice, "state": "deleted", "is_deleted": True})
     if not [uid for uid in members(tx, project["id"]) if uid != tx.user_id]:
         owner = tx.peek("collaborator_state", _state_id(project["id"], tx.user_id))
@@ -167,6 +152,30 @@ def delete_collaborator(tx: Tx, raw: dict[str, Any]) -> None:
             tx.put("collaborator_state", {**owner, "is_deleted": True})
         project.update(shared=False, is_shared=False, can_assign_tasks=False)
         tx.put("project", project)
+
+
+class InvitationIdArgs(Args):
+    invitation_id: Id
+
+
+@command
+def delete_invitation(tx: Tx, raw: dict[str, Any]) -> None:
+    """The inviter withdraws an invitation not yet answered."""
+    args = parse_args(InvitationIdArgs, raw)
+    row = tx.db.execute(
+        "SELECT data, owner FROM objects WHERE kind = 'live_notification' AND active = 1"
+        " AND json_extract(data, '$.invitation_id') = ? AND json_extract(data, '$.from_uid') = ?"
+        " AND json_extract(data, '$.notification_type') = 'share_invitation_sent'",
+        (args.invitation_id, tx.user_id),
+    ).fetchone()
+    notice: Obj | None = None if row is None else json.loads(row[0])
+    project = tx.get("project", str(notice["project_id"])) if notice is not None else None
+    if row is None or notice is None or project is None or notice.get("state") != "invited":
+        raise not_found("invitation", "invitation_id")
+    state = tx.peek("collaborator_state", _state_id(project["id"], str(row[1])))
+    if state is None or state.get("is_deleted"):
+        raise not_found("invitation", "invitation_id")
+    _leave(tx, project, state)
 
 
 def _invitation(tx: Tx, raw: dict[str, Any]) -> tuple[Obj, Obj]:
