@@ -1,8 +1,9 @@
 // Doist's own TypeScript SDK against the local backend: every Sync response it gets must pass the SDK's zod schemas.
 //
-// Usage: node scripts/sdk_check.mjs [--url http://127.0.0.1:PORT] [--token TOKEN]
+// Usage: node scripts/sdk_check.mjs [--url http://127.0.0.1:PORT] [--token TOKEN] [--second-token TOKEN]
 // Without --url it starts `tools-server local-api` (TOOLS_SERVER_BIN, default .venv/bin/tools-server) on a free
-// loopback port with a throwaway database, and stops it at the end. Exit 0 when every step passed; 1 with the step,
+// loopback port with a throwaway database and a second account (bea@example.com), and stops it at the end. With
+// --url, the second account's steps run when --second-token names an account of that backend with that email. Exit 0 when every step passed; 1 with the step,
 // the schema path and the SDK's message otherwise; 2 when the backend could not be started.
 
 import { spawn } from 'node:child_process'
@@ -41,13 +42,16 @@ function freePort() {
     })
 }
 
-async function startBackend(token) {
+const BEA = 'bea@example.com'
+
+async function startBackend(token, second) {
     const dir = mkdtempSync(path.join(tmpdir(), 'sdk-check-'))
     const port = await freePort()
     const bin = process.env.TOOLS_SERVER_BIN || path.join('.venv', 'bin', 'tools-server')
     const child = spawn(
         bin,
-        ['local-api', '--host', '127.0.0.1', '--port', String(port), '--db', path.join(dir, 'sdk.db'), '--token', token],
+        ['local-api', '--host', '127.0.0.1', '--port', String(port), '--db', path.join(dir, 'sdk.db'), '--token', token,
+            '--account', `${second}:${BEA}:Bea Bauer`],
         { stdio: ['ignore', 'inherit', 'inherit'] },
     )
     let exited = null
@@ -130,7 +134,8 @@ let command = (type, args, tempId) => ({ type, uuid: randomUUID(), args, ...(tem
 async function main() {
     const token = option('--token') || `sdk-check-${randomUUID()}`
     const given = option('--url')
-    const backend = given ? { url: given, stop: () => {} } : await startBackend(token)
+    const second = given ? option('--second-token') : `sdk-check-b-${randomUUID()}`
+    const backend = given ? { url: given, stop: () => {} } : await startBackend(token, second)
     let lastBody = null
     const customFetch = async (url, init) => {
         const response = await fetch(url, init)
@@ -443,6 +448,11 @@ async function main() {
         expect(step, (await api.deleteUpload({ fileUrl: upload.fileUrl })) === true, 'deleteUpload')
         expect(step, (await fetch(upload.fileUrl, auth)).status === 404, 'a deleted upload still served')
         console.log(`ok   ${step}`)
+        if (second) {
+            await twoAccounts(api, new TodoistApi(second, { baseUrl: backend.url, customFetch }), sync, ids, (name) => (step = name))
+        } else {
+            console.log('skip two accounts (pass --second-token with --url)')
+        }
         await oauth(backend.url, customFetch, (name) => (step = name))
     } catch (error) {
         console.error(`FAIL ${step}`)
@@ -452,6 +462,91 @@ async function main() {
     }
     backend.stop()
     console.log('sdk_check: every response passed @doist/todoist-sdk validation')
+}
+
+// A second account of the same store: the invitation (a live notification), accepting it, the shared project with
+// its tasks, comments, collaborators and memberships in the member's sync, an assignment across accounts, a change by
+// the member in the owner's incremental sync, and the project gone from the member's reads once unshared.
+async function twoAccounts(api, bea, sync, ids, at) {
+    const beaSync = async (name, request) => {
+        at(name)
+        const response = await bea.sync(request)
+        for (const [uuid, status] of Object.entries(response.syncStatus ?? {})) {
+            expect(name, status === 'ok', `command ${uuid} failed: ${JSON.stringify(status)}`)
+        }
+        console.log(`ok   ${name}`)
+        return response
+    }
+    const everyType = [...SYNC_RESOURCE_TYPES]
+    const first = await beaSync('second account: full sync, its own user and Inbox', { syncToken: '*', resourceTypes: everyType })
+    expect('second account', first.user.email === BEA && !(first.projects ?? []).some((p) => p.id === ids.p_work), 'not its own')
+    const owner = await sync('owner shares a project with the second account', {
+        syncToken: '*',
+        resourceTypes: everyType,
+        commands: [command('share_project', { projectId: ids.p_board, email: BEA })],
+    })
+    const invited = await beaSync('second account: the invitation as a live notification', {
+        syncToken: first.syncToken,
+        resourceTypes: everyType,
+    })
+    const invite = (invited.liveNotifications ?? []).find((n) => n.notificationType === 'share_invitation_sent')
+    expect('invitation', invite && invite.invitationId && invite.invitationSecret && invite.projectId === ids.p_board, 'no invitation')
+    const joined = await beaSync('second account: accept_invitation, then the shared project, tasks, collaborators', {
+        syncToken: invited.syncToken,
+        resourceTypes: everyType,
+        commands: [command('accept_invitation', { invitationId: invite.invitationId, invitationSecret: invite.invitationSecret })],
+    })
+    expect('accepted', (joined.projects ?? []).some((p) => p.id === ids.p_board && p.isShared), 'shared project missing')
+    expect('accepted', (joined.items ?? []).some((i) => i.projectId === ids.p_board), 'tasks of the shared project missing')
+    expect('accepted', (joined.collaborators ?? []).length === 1 && (joined.collaboratorStates ?? []).length === 2, 'members')
+    const beaId = joined.user.id
+    const task = (joined.items ?? []).find((i) => i.projectId === ids.p_board)
+    const assigned = await sync('owner assigns a task of the shared project to the second account', {
+        syncToken: owner.syncToken,
+        resourceTypes: everyType,
+        commands: [command('item_update', { id: task.id, responsibleUid: beaId })],
+    })
+    expect('assigned', (assigned.collaborators ?? []).some((c) => c.id === beaId && c.email === BEA), 'collaborator missing')
+    const heard = (assigned.liveNotifications ?? []).some((n) => n.notificationType === 'share_invitation_accepted')
+    expect('assigned', heard, 'the owner was not told the invitation was accepted')
+    const done = await beaSync('second account completes it, comments, marks its notifications read', {
+        syncToken: joined.syncToken,
+        resourceTypes: everyType,
+        commands: [
+            command('item_close', { id: task.id }),
+            command('note_add', { itemId: task.id, content: 'done by Bea' }),
+            command('live_notifications_mark_read_all', {}),
+        ],
+    })
+    const told = (done.liveNotifications ?? []).find((n) => n.notificationType === 'item_assigned')
+    expect('assigned', told && told.itemId === task.id && told.responsibleUid === beaId, 'no item_assigned notification')
+    const seen = await sync("the member's changes in the owner's incremental sync", {
+        syncToken: assigned.syncToken,
+        resourceTypes: everyType,
+    })
+    expect('incremental', (seen.items ?? []).some((i) => i.id === task.id && i.checked && i.responsibleUid === beaId), 'not completed')
+    expect('incremental', (seen.notes ?? []).some((n) => n.content === 'done by Bea' && n.postedUid === beaId), 'no comment')
+    at("REST activity log: the member's changes by initiator_id")
+    const byBea = await api.getActivityLogs({ initiatorId: beaId })
+    expect('initiator', byBea.results.length >= 2 && byBea.results.every((e) => e.initiatorId === beaId), 'not by Bea')
+    console.log("ok   REST activity log: the member's changes by initiator_id")
+    const unshared = await sync('owner unshares the project', {
+        syncToken: seen.syncToken,
+        resourceTypes: everyType,
+        commands: [
+            command('delete_collaborator', { projectId: ids.p_board, email: BEA }),
+            command('share_project', { projectId: ids.p_clients, email: BEA }),
+        ],
+    })
+    const pending = await beaSync('second account: a second invitation', { syncToken: '*', resourceTypes: ['live_notifications'] })
+    const second = (pending.liveNotifications ?? []).find((n) => n.projectId === ids.p_clients && n.state === 'invited')
+    await sync('owner withdraws it (delete_invitation)', {
+        syncToken: unshared.syncToken,
+        resourceTypes: everyType,
+        commands: [command('delete_invitation', { invitationId: second.invitationId })],
+    })
+    const left = await beaSync('second account: the project gone from its reads', { syncToken: done.syncToken, resourceTypes: everyType })
+    expect('unshared', !(left.projects ?? []).some((p) => p.id === ids.p_board) && (left.collaborators ?? []).length === 0, 'still there')
 }
 
 // local-api's stand-in for Todoist's authorization server, driven by the SDK's own OAuth helpers: registration,

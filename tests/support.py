@@ -24,6 +24,7 @@ from mcp.types import CallToolResult
 
 from tools_server.cli.backends import LOCAL_SYNC_URL, backend_over
 from tools_server.clock import Clock
+from tools_server.local.account import LocalAccount
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.server import build_server
@@ -114,16 +115,18 @@ class Harness:
         self.sleeps.append(seconds)
         self.clock.advance(seconds)
 
-    def server(self, policy: RetryPolicy = DEFAULT_RETRY_POLICY, **options: Any) -> Any:
+    def server(self, policy: RetryPolicy = DEFAULT_RETRY_POLICY, *, token: str = "local", **options: Any) -> Any:
+        """An MCP server on the store; ``token`` picks the account (one of ``harness(accounts=...)``, else the
+        first)."""
         backend = backend_over(
-            self.http, kind="local", url=LOCAL_SYNC_URL, token="local", policy=policy, sleep=self._sleep
+            self.http, kind="local", url=LOCAL_SYNC_URL, token=token, policy=policy, sleep=self._sleep
         )
         return build_server(backend, clock=self.clock.as_clock(), **options)
 
-    async def raw_sync(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def raw_sync(self, body: dict[str, Any], *, token: str = "local") -> dict[str, Any]:
         """A Sync request straight to the store, bypassing the server and the counter."""
         async with httpx.AsyncClient(transport=LocalTransport(self.store)) as direct:
-            response = await direct.post(LOCAL_SYNC_URL, json=body, headers={"Authorization": "Bearer local"})
+            response = await direct.post(LOCAL_SYNC_URL, json=body, headers={"Authorization": f"Bearer {token}"})
         result: dict[str, Any] = response.json()
         return result
 
@@ -153,9 +156,10 @@ async def harness(
     clock: FixedClock | None = None,
     timezone: str | None = None,
     start_day: int | None = None,
+    accounts: Sequence[LocalAccount] = (),
 ) -> AsyncGenerator[Harness]:
     clock = clock or FixedClock()
-    store = SyncStore(":memory:", now=clock, user_timezone=timezone, start_day=start_day)
+    store = SyncStore(":memory:", now=clock, user_timezone=timezone, start_day=start_day, accounts=accounts)
     inner: httpx.AsyncBaseTransport = LocalTransport(store)
     if wrap is not None:
         inner = wrap(inner)

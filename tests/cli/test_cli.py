@@ -195,7 +195,7 @@ def test_call_attaches_a_local_file_which_a_later_process_lists_and_the_store_ke
     )  # fmt: skip
     store = SyncStore(str(tmp_path / "tasks.db"))
     try:
-        kept = store.read(lambda db, _now: db.execute("SELECT file_name, content FROM uploads").fetchall())
+        kept = store.read(lambda db, _now, _account: db.execute("SELECT file_name, content FROM uploads").fetchall())
     finally:
         store.close()
     assert kept == [("notes.txt", b"agenda: budget, hiring\n")]

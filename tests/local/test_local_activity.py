@@ -100,7 +100,7 @@ async def test_filters_by_object_project_and_object_event_types(store: SyncStore
     assert kinds(await get(http, object_event_types='["project:", ":deleted"]')) == [
         ("item", "deleted", "Milk"), ("project", "added", "Work")]  # fmt: skip
     assert kinds(await get(http, object_type="item", event_type="deleted")) == [("item", "deleted", "Milk")]
-    # Every local event is the user's own (initiator null): a collaborator's id matches nothing.
+    # Nothing is shared here, so no event has an initiator: a collaborator's id matches nothing.
     assert (await get(http, initiator_id="123"))["results"] == []
     assert (await get(http, initiator_id_null="false"))["results"] == []
     assert len((await get(http, initiator_id_null="true"))["results"]) == 6

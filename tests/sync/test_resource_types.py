@@ -98,3 +98,24 @@ def test_a_full_list_of_time_reminders_keeps_the_location_reminders_of_the_share
     assert set(mirror.reminders) == {"R2"} and mirror.reminders["R2"].name == "Office"
     mirror.apply(read_response(json.dumps({"sync_token": "s3", "full_sync": True, "reminders_location": []})))
     assert mirror.reminders == {}
+
+
+def test_collaborators_and_memberships_read_as_todoist_sends_them_and_a_removed_member_leaves() -> None:
+    # Todoist's documented shapes (DS 10): a zone written "GMT +3:00", image_id null, memberships without an id.
+    friend = {"id": "2671362", "email": "you@example.com", "full_name": "Example Friend", "timezone": "GMT +3:00",
+              "image_id": None}  # fmt: skip
+    invitee = {"id": "2671363", "email": "new@example.com", "full_name": "new", "timezone": "UTC", "image_id": None}
+    states = [
+        {"project_id": "P1", "user_id": "2671362", "state": "active", "is_deleted": False},
+        {"project_id": "P1", "user_id": "2671363", "state": "invited", "is_deleted": False},
+    ]
+    mirror = _mirror({"projects": [SAMPLES["projects"]], "collaborators": [friend, invitee],
+                      "collaborator_states": states})  # fmt: skip
+    assert [(c.full_name, c.email) for c in mirror.members("P1")] == [
+        ("Example Friend", "you@example.com"),
+        ("new", "new@example.com"),
+    ]
+    assert mirror.person("2671362") == "Example Friend"
+    removed = {"sync_token": "s2", "collaborator_states": [{**states[1], "is_deleted": True}]}
+    mirror.apply(read_response(json.dumps(removed)))
+    assert [c.id for c in mirror.members("P1")] == ["2671362"]

@@ -49,7 +49,7 @@ from tools_server.cli.output import print_output
 from tools_server.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
-    pass
+    from tools_server.local.account import LocalAccount
 
 logger = logging.getLogger("tools_server")
 
@@ -140,6 +140,7 @@ def _main_local_api(env: Mapping[str, str], args: argparse.Namespace) -> None:
         print(f"local-api token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
     given_day = str(args.start_day) if args.start_day is not None else None
     timezone, start_day = local_account_settings(env, args.timezone, given_day)
+    accounts = _accounts(args.account, token)
     try:
         serve(
             host=args.host,
@@ -149,9 +150,28 @@ def _main_local_api(env: Mapping[str, str], args: argparse.Namespace) -> None:
             synchronous=db_sync_mode(env),
             timezone=timezone,
             start_day=start_day,
+            accounts=accounts,
         )
     except sqlite3.Error as exc:
         raise store_error(db, exc) from exc
+    except ValueError as exc:  # the store refused the accounts (two with one email)
+        raise ConfigError(f"--account: {exc}") from None
+
+
+def _accounts(given: Sequence[str], token: str) -> list[LocalAccount]:
+    """local-api's ``--account TOKEN:EMAIL[:NAME]`` options: the store's accounts besides ``--token``'s."""
+    from tools_server.local.account import LocalAccount
+
+    accounts: list[LocalAccount] = []
+    for position, text in enumerate(given, 1):
+        own, _, rest = text.partition(":")
+        email, _, name = rest.partition(":")
+        if not own or "@" not in email:
+            raise ConfigError(f"--account number {position} must be TOKEN:EMAIL or TOKEN:EMAIL:NAME")
+        if own == token or own in (a.token for a in accounts):
+            raise ConfigError(f"--account number {position}: each account needs its own token")
+        accounts.append(LocalAccount(own, email.strip(), name.strip() or None))
+    return accounts
 
 
 def _with_login(env: Mapping[str, str]) -> Mapping[str, str]:
@@ -246,6 +266,13 @@ def _parser(call_tools: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     api.add_argument(
         "--start-day", type=int, help="first day of the week, 1 = Monday ... 7 = Sunday (TOOLS_SERVER_LOCAL_START_DAY)"
+    )
+    api.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="TOKEN:EMAIL[:NAME]",
+        help="one more account in the same store, with its own token (repeatable); projects can be shared between them",
     )
     listed = "\n".join(call_tools) or f"  (list them with: {command_path()} tools)"
     call = sub.add_parser(

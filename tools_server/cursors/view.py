@@ -295,7 +295,10 @@ def task_line(item: Item, mirror: Mirror) -> str:
     if item.labels:
         parts.append(" ".join(f"@{label}" for label in item.labels))
     if item.responsible_uid:
-        parts.append(f"assigned to {mirror.person(item.responsible_uid)}")
+        by = item.assigned_by_uid
+        # Who assigned it matters when it was someone else (a collaborator handing a task over).
+        who = f" by {mirror.person(by)}" if by and by != item.responsible_uid else ""
+        parts.append(f"assigned to {mirror.person(item.responsible_uid)}{who}")
     if mirror.reminders:
         alarms = [_reminder(r, timezone_of(mirror)) for r in mirror.reminders_of(item.id)]
         if alarms:

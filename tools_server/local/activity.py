@@ -5,13 +5,15 @@ An event is ``{id, object_type (item|note|project|section), object_id, event_typ
 parent_project_id, parent_item_id, initiator_id, extra_data}``. ``extra_data`` carries what the documented examples
 carry: the object's ``content`` (tasks, comments) or ``name`` (projects, sections), and on an update the previous
 value (``last_content``, ``last_name``, ``last_description``) and due dates (``due_date``, ``last_due_date``) that
-changed. ``initiator_id`` is null: Todoist sets it only for shared objects, and a local account shares nothing.
+changed. ``initiator_id`` is the account that made the change in a shared project (of the project itself, or of what
+is in it) and null elsewhere, as Todoist's docs say. Each account reads the events of the projects it sees.
 
 The read answers ``{"results": [event], "next_cursor": str | null}``, newest first; ``object_event_types`` is a JSON
 array of ``"type:event"`` strings where either side may be empty (``"item:completed"``, ``"note:"``, ``":deleted"``);
 ``date_from``/``date_to`` are inclusive days (YYYY-MM-DD) in the user's timezone; ``limit`` <= 100, default 50;
 ``include_child_objects`` with ``object_id`` adds the events of its subtasks and comments (or, for a project, of
-everything in it); ``initiator_id_null`` false matches nothing here. The annotation flags (``annotate_notes``,
+everything in it); ``initiator_id`` keeps one person's events, ``initiator_id_null`` those with (false) or without
+(true) one. The annotation flags (``annotate_notes``,
 ``annotate_parents``, ``include_parent_object``, ``ensure_last_state``) are accepted and add nothing.
 """
 
@@ -30,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from tools_server.local.errors import request_invalid
 from tools_server.local.moments import known_zone, timestamp
-from tools_server.local.tx import Obj, Tx
+from tools_server.local.tx import Obj, Tx, visible_json
 
 ACTIVITIES_PATH = "/api/v1/activities"
 DEFAULT_LIMIT = 50
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS activity (
     event_type TEXT NOT NULL,
     parent_project_id TEXT,
     parent_item_id TEXT,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    initiator_id TEXT
 );
 CREATE INDEX IF NOT EXISTS activity_object ON activity (object_id);
 CREATE INDEX IF NOT EXISTS activity_project ON activity (parent_project_id);
@@ -84,6 +87,12 @@ EVENTS: Mapping[str, tuple[tuple[str, ...], str, str]] = {
 # Recording
 
 
+def add_initiator_column(db: sqlite3.Connection) -> None:
+    """A log written before accounts could share: its events have no initiator (none was shared then)."""
+    if "initiator_id" not in {str(row[1]) for row in db.execute("PRAGMA table_info(activity)")}:
+        db.execute("ALTER TABLE activity ADD COLUMN initiator_id TEXT")
+
+
 def before(tx: Tx, command_type: str, args: Mapping[str, Any]) -> Obj | None:
     """The object a command is about to change, as stored before it runs (None for an add or an unknown id)."""
     spec = EVENTS.get(command_type)
@@ -116,10 +125,12 @@ def record(tx: Tx, command_type: str, args: Mapping[str, Any], created: str | No
         return
     project, parent_item = _parents(tx, object_type, new)
     extra = _extra(object_type, event_type, new, old)
+    home = new if object_type == "project" else tx.get("project", project) if project else None
+    initiator = tx.user_id if (home or {}).get("shared") else None  # who did it matters where others see it
     tx.db.execute(
-        "INSERT INTO activity (at, object_type, object_id, event_type, parent_project_id, parent_item_id, data)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tx.stamp, object_type, object_id, event_type, project, parent_item, json.dumps(extra)),
+        "INSERT INTO activity (at, object_type, object_id, event_type, parent_project_id, parent_item_id, data,"
+        " initiator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (tx.stamp, object_type, object_id, event_type, project, parent_item, json.dumps(extra), initiator),
     )
 
 
@@ -277,21 +288,28 @@ def _encode_cursor(digest: str, last: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
-    def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datetime, dict[str, str]], dict[str, Any]]:
+    def read(db: sqlite3.Connection, now: datetime, meta: dict[str, str]) -> dict[str, Any]:
         del now
-        if query.initiator_id is not None or query.initiator_null is False:  # every local event has no initiator
-            return {"results": [], "next_cursor": None}
-        sql = "SELECT id, at, object_type, object_id, event_type, parent_project_id, parent_item_id, data FROM activity"
-        where: list[str] = []
-        args: list[Any] = []
+        sql = (
+            "SELECT id, at, object_type, object_id, event_type, parent_project_id, parent_item_id, data, initiator_id"
+            " FROM activity"
+        )
+        # The events of the projects the account sees (of a project itself, or of what is in it).
+        where: list[str] = [
+            "(parent_project_id IN (SELECT value FROM json_each(?1)) OR object_id IN (SELECT value FROM json_each(?1)))"
+        ]
+        args: list[Any] = [visible_json(db, meta["user_id"])]
         own = query.object_id
         if own is not None and query.with_children:
             where.append("(object_id = ? OR parent_item_id = ? OR parent_project_id = ?)")
             args += [own, own, own]
             own = None
+        if query.initiator_null is not None:
+            where.append("initiator_id IS NULL" if query.initiator_null else "initiator_id IS NOT NULL")
         for column, wanted in (("object_id", own), ("parent_project_id", query.parent_project_id),
-                               ("parent_item_id", query.parent_item_id)):  # fmt: skip
+                               ("parent_item_id", query.parent_item_id),
+                               ("initiator_id", query.initiator_id)):  # fmt: skip
             if wanted is not None:
                 where.append(f"{column} = ?")
                 args.append(wanted)
@@ -301,7 +319,7 @@ def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datet
                 either.append("((? = '' OR object_type = ?) AND (? = '' OR event_type = ?))")
                 args += [kind, kind, event, event]
             where.append("(" + " OR ".join(either) + ")")
-        zone = _user_zone(db)
+        zone = known_zone(meta.get("timezone") or "UTC") or ZoneInfo("UTC")
         if query.date_from is not None:
             where.append("at >= ?")
             args.append(timestamp(datetime.combine(query.date_from, time(), zone).astimezone(UTC)))
@@ -311,8 +329,7 @@ def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datet
         if query.after is not None:
             where.append("id < ?")
             args.append(query.after)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(query.limit + 1)
         rows = db.execute(sql, args).fetchall()
@@ -324,7 +341,7 @@ def activity_reader(query: ActivityQuery) -> Callable[[sqlite3.Connection, datet
 
 
 def _event(row: tuple[Any, ...]) -> dict[str, Any]:
-    event_id, at, object_type, object_id, event_type, project, parent_item, data = row
+    event_id, at, object_type, object_id, event_type, project, parent_item, data, initiator = row
     return {
         "id": str(event_id),
         "object_type": object_type,
@@ -334,11 +351,6 @@ def _event(row: tuple[Any, ...]) -> dict[str, Any]:
         "event_date": str(at)[:19] + "Z",
         "parent_project_id": project,
         "parent_item_id": parent_item,
-        "initiator_id": None,
+        "initiator_id": initiator,
         "extra_data": json.loads(data),
     }
-
-
-def _user_zone(db: sqlite3.Connection) -> ZoneInfo:
-    row = db.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()
-    return known_zone(row[0] if row else "UTC") or ZoneInfo("UTC")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from functools import partial
 from typing import Literal
 
@@ -19,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 from uvicorn import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from tools_server.local.account import machine_timezone
+from tools_server.local.account import LocalAccount, machine_timezone
 from tools_server.local.args import MAX_BODY_BYTES
 from tools_server.local.oauth import OAUTH_PATHS, AuthorizationServer, TokenGate
 from tools_server.local.protocol import (
@@ -205,10 +206,18 @@ def build_app(
     *,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
     oauth: AuthorizationServer | None = None,
+    accounts: Sequence[LocalAccount] = (),
 ) -> SyncApp:
     """``oauth`` given: the app also serves the stand-in authorization server, and the Sync endpoint takes the access
-    tokens it issues besides ``token``."""
-    expected: Expected = TokenGate(token, oauth) if oauth is not None else token
+    tokens it issues besides ``token``; the tokens of the store's other ``accounts`` are taken too."""
+    others = frozenset(a.token for a in accounts)
+    expected: Expected
+    if oauth is not None:
+        expected = TokenGate(token, oauth, others)
+    elif others and token is not None:
+        expected = others | {token}
+    else:
+        expected = token
     return SyncApp(store, expected, body_timeout=body_timeout, oauth=oauth)
 
 
@@ -236,8 +245,10 @@ def serve(
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
     timezone: str | None = None,
     start_day: int | None = None,
+    accounts: Sequence[LocalAccount] = (),
 ) -> None:
-    """``timezone``/``start_day`` None keep the database's settings (a new one: the machine's zone, Monday)."""
+    """``timezone``/``start_day`` None keep the database's settings (a new one: the machine's zone, Monday);
+    ``accounts`` are the store's accounts besides ``token``'s (ValueError for two with one email)."""
     import uvicorn
 
     store = SyncStore(
@@ -246,6 +257,7 @@ def serve(
         user_timezone=timezone,
         start_day=start_day,
         new_account_timezone=machine_timezone(),
+        accounts=accounts,
     )
     try:
         print(  # noqa: T201 - the one line a user starting the server needs
@@ -253,6 +265,7 @@ def serve(
         )
         bracketed = f"[{host}]" if ":" in host else host
         oauth = AuthorizationServer(f"http://{bracketed}:{port}")
-        uvicorn.Server(server_config(build_app(store, token, oauth=oauth), host=host, port=port)).run()
+        app = build_app(store, token, oauth=oauth, accounts=accounts)
+        uvicorn.Server(server_config(app, host=host, port=port)).run()
     finally:
         store.close()

@@ -60,6 +60,7 @@ _NOT_FOUND = {
     "label": ("LABEL_NOT_FOUND", 25, "Label not found"),
     "filter": ("FILTER_NOT_FOUND", 26, "Filter not found"),
     "reminder": ("REMINDER_NOT_FOUND", 27, "Reminder not found"),
+    "invitation": ("INVITATION_NOT_FOUND", 29, "Invitation not found"),
 }
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 from urllib.parse import parse_qs
 
@@ -35,9 +36,9 @@ SYNC_PATHS = frozenset({"/api/v1/sync", "/sync/v9/sync"})
 REST_PATHS = frozenset({*_REST_READS, STATS_PATH})
 DEPRECATED_PREFIXES = ("/sync/v9/", "/sync/v8/", "/rest/v1/", "/rest/v2/")
 _JSON_HEADERS = {"content-type": "application/json"}
-# The token a request must bear: one fixed token, the tokens a gate accepts (local-api with its authorization
-# server), or None for any (in-process use).
-Expected = str | TokenGate | None
+# The token a request must bear: one fixed token, one of several (a store of several accounts), the tokens a gate
+# accepts (local-api with its authorization server), or None for any (in-process use).
+Expected = str | frozenset[str] | TokenGate | None
 
 
 @dataclass(frozen=True)
@@ -128,11 +129,12 @@ def rest_read(
         reply = _error(405, f"Method {method} not allowed; use GET", "METHOD_NOT_ALLOWED")
         return HttpReply(reply.status, {**reply.headers, "allow": "GET"}, reply.content)
     try:
-        _bearer(headers, expected_token)
+        token = _bearer(headers, expected_token)
     except RequestError as exc:
         return _reply(exc.status, exc.body, exc.headers)
+    read = partial(store.read, token=token)  # the token's account reads
     try:
-        status, body = (200, store.read(stats_reader)) if path == STATS_PATH else rest_reply(store.read, path, query)
+        status, body = (200, read(stats_reader)) if path == STATS_PATH else rest_reply(read, path, query)
     except Exception:
         logger.exception("local backend failed on a REST read")
         return _error(500, "Internal error", "INTERNAL_ERROR")
@@ -181,7 +183,7 @@ def handle_upload(
         if len(body) > MAX_UPLOAD_BODY_BYTES:
             raise _upload_too_big()
         if method == "GET":
-            found = store.read(lambda db, now: uploads.read_file(db, now, path))
+            found = store.read(lambda db, now, _account: uploads.read_file(db, now, path))
             if found is None:
                 return _error(404, "Not found: no uploaded file at this URL", "NOT_FOUND")
             return HttpReply(200, {"content-type": found[0]}, found[1])
@@ -260,6 +262,9 @@ def _bearer(headers: Mapping[str, str], expected: Expected) -> str:
         if verdict in ("expired", "revoked"):
             raise token_expired()
         if verdict == "unknown":
+            raise auth_error(403)
+    elif isinstance(expected, frozenset):
+        if not sum(hmac.compare_digest(token.encode(), t.encode()) for t in sorted(expected)):
             raise auth_error(403)
     elif expected is not None and not hmac.compare_digest(token.encode(), expected.encode()):
         raise auth_error(403)

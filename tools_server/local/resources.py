@@ -161,7 +161,6 @@ _EMPTY_LISTS = (
     "reminders",
     "reminders_location",
     "locations",
-    "live_notifications",
     "completed_info",
     "workspaces",
     "workspace_users",

@@ -34,11 +34,14 @@ from tools_server.local.activity import ACTIVITIES_PATH, activity_reader, parse_
 from tools_server.local.errors import RequestError, request_invalid
 from tools_server.local.moments import as_utc, known_zone, parse_moment, timestamp
 from tools_server.local.recurrence import add_months
-from tools_server.local.tx import Obj
+from tools_server.local.tx import Obj, visible_json
 from tools_server.sync.mirror import Mirror
 from tools_server.sync.responses import Item, Label, Project, Section
 
 _R = TypeVar("_R", Project, Section, Label)
+# A REST read: the connection, the store's clock, and the settings of the account asking (``SyncStore.read``).
+Reader = Callable[[sqlite3.Connection, datetime, dict[str, str]], dict[str, Any]]
+_IN_VISIBLE = "(SELECT value FROM json_each(?))"
 
 By = Literal["completion", "due"]
 COMPLETED_PATHS: dict[str, By] = {
@@ -176,13 +179,14 @@ def _decode_cursor(cursor: str, digest: str) -> tuple[str, str]:
 # The read
 
 
-def completed_reader(query: CompletedQuery) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
-    def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+def completed_reader(query: CompletedQuery) -> Reader:
+    def read(db: sqlite3.Connection, now: datetime, meta: dict[str, str]) -> dict[str, Any]:
         if query.workspace_id is not None:  # a local account has no workspaces
             return {"items": [], "next_cursor": None}
-        keyed = _by_completion(db, query) if query.by == "completion" else _by_due(db, query)
+        visible = visible_json(db, meta["user_id"])
+        keyed = _by_completion(db, query, visible) if query.by == "completion" else _by_due(db, query, visible, meta)
         if query.filter is not None:
-            keyed = _passing(db, keyed, query.filter, now)
+            keyed = _passing(db, keyed, query.filter, now, meta)
         page = keyed[: query.limit]
         more = len(keyed) > query.limit
         cursor = _encode_cursor(query.digest(), (page[-1][0], page[-1][1]["id"])) if more else None
@@ -194,14 +198,15 @@ def completed_reader(query: CompletedQuery) -> Callable[[sqlite3.Connection, dat
 _COMPLETED_AT = "json_extract(data, '$.completed_at')"
 
 
-def _by_completion(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[str, Obj]]:
+def _by_completion(db: sqlite3.Connection, query: CompletedQuery, visible: str) -> list[tuple[str, Obj]]:
     """One page (plus one row, to know whether more follow) straight from the completed_at index, newest first."""
     sql = (
         f"SELECT {_COMPLETED_AT}, data FROM objects INDEXED BY objects_completed_at"
         f" WHERE kind = 'item' AND active = 0 AND {_COMPLETED_AT} BETWEEN ? AND ?"
         " AND json_extract(data, '$.checked') = 1 AND json_extract(data, '$.is_deleted') = 0"
+        f" AND project_id IN {_IN_VISIBLE}"
     )
-    params: list[Any] = [timestamp(query.since), timestamp(query.until)]
+    params: list[Any] = [timestamp(query.since), timestamp(query.until), visible]
     for column, wanted in (("project_id", query.project_id), ("section_id", query.section_id),
                            ("parent_id", query.parent_id)):  # fmt: skip
         if wanted is not None:
@@ -217,38 +222,46 @@ def _by_completion(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[
     return [(str(row[0]), json.loads(row[1])) for row in db.execute(sql, params)]
 
 
-def _passing(db: sqlite3.Connection, keyed: list[tuple[str, Obj]], node: Node, now: datetime) -> list[tuple[str, Obj]]:
+def _passing(
+    db: sqlite3.Connection, keyed: list[tuple[str, Obj]], node: Node, now: datetime, meta: dict[str, str]
+) -> list[tuple[str, Obj]]:
     """The tasks ``node`` matches, in their order: evaluated by the client's own filter evaluator over a mirror of the
     candidates and of the account's projects, sections and labels (so #Project, /Section and @label resolve by name),
     with "today" the user's."""
     mirror = Mirror(
         items={task["id"]: msgspec.convert(task, Item, strict=False) for _, task in keyed},
-        projects=_active(db, "project", Project),
-        sections=_active(db, "section", Section),
-        labels=_active(db, "label", Label),
+        projects=_active(db, "project", Project, meta),
+        sections=_active(db, "section", Section, meta),
+        labels=_active(db, "label", Label, meta),
     )
-    today = now.astimezone(_user_zone(db))
+    today = now.astimezone(_user_zone(meta))
     matched = {item.id for item in evaluate([node], mirror, today=today.date(), now=today)[0]}
     return [pair for pair in keyed if pair[1]["id"] in matched]
 
 
-def _active(db: sqlite3.Connection, kind: str, record: type[_R]) -> dict[str, _R]:
-    rows = db.execute("SELECT data FROM objects WHERE kind = ? AND json_extract(data, '$.is_deleted') = 0", (kind,))
+def _active(db: sqlite3.Connection, kind: str, record: type[_R], meta: dict[str, str]) -> dict[str, _R]:
+    """The account's live objects of a kind: its labels, the projects it sees and their sections."""
+    column = {"project": "id", "section": "project_id"}.get(kind)
+    scope = f"{column} IN {_IN_VISIBLE}" if column else "owner = ?"
+    param = visible_json(db, meta["user_id"]) if column else meta["user_id"]
+    rows = db.execute(
+        f"SELECT data FROM objects WHERE kind = ? AND json_extract(data, '$.is_deleted') = 0 AND {scope}", (kind, param)
+    )
     found = (msgspec.convert(json.loads(row[0]), record, strict=False) for row in rows)
     return {one.id: one for one in found}
 
 
-def _by_due(db: sqlite3.Connection, query: CompletedQuery) -> list[tuple[str, Obj]]:
+def _by_due(db: sqlite3.Connection, query: CompletedQuery, visible: str, meta: dict[str, str]) -> list[tuple[str, Obj]]:
     """Candidates by due date string (widened a day each side, then checked exactly), earliest due first."""
-    zone = _user_zone(db)
+    zone = _user_zone(meta)
     low = (query.since - timedelta(days=1)).date().isoformat()
     high = (query.until + timedelta(days=1)).date().isoformat() + "~"  # after any time on that day
     sql = (
         "SELECT data FROM objects INDEXED BY objects_completed_due WHERE kind = 'item' AND active = 0"
-        " AND json_extract(data, '$.due.date') BETWEEN ? AND ?"
+        f" AND json_extract(data, '$.due.date') BETWEEN ? AND ? AND project_id IN {_IN_VISIBLE}"
     )
     keyed: list[tuple[str, Obj]] = []
-    for row in db.execute(sql, (low, high)):
+    for row in db.execute(sql, (low, high, visible)):
         task: Obj = json.loads(row[0])
         key = _due_key(task, query, zone)
         if key is not None and (query.after is None or (key, task["id"]) > query.after):
@@ -270,9 +283,8 @@ def _matches(task: Obj, query: CompletedQuery) -> bool:
     )
 
 
-def _user_zone(db: sqlite3.Connection) -> ZoneInfo:
-    row = db.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()
-    return known_zone(row[0] if row else "UTC") or ZoneInfo("UTC")
+def _user_zone(meta: dict[str, str]) -> ZoneInfo:
+    return known_zone(meta.get("timezone") or "UTC") or ZoneInfo("UTC")
 
 
 def _due_key(task: Obj, query: CompletedQuery, zone: ZoneInfo) -> str | None:
@@ -302,19 +314,18 @@ def _params(query_string: str) -> dict[str, str]:
         raise request_invalid("query", "the query string cannot be read") from None
 
 
-def _paged(
-    where: str, args: tuple[Any, ...], bound: str, params: Mapping[str, str]
-) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
+def _paged(where: str, args: tuple[Any, ...], bound: str, params: Mapping[str, str]) -> Reader:
     """One page of ``{"results", "next_cursor"}`` of the objects ``where`` selects, by id; the cursor carries the
-    last id returned and is bound to ``bound`` (the path and its filters)."""
+    last id returned and is bound to ``bound`` (the path and its filters). ``{v}`` in ``where`` stands for the
+    projects the account sees (a parameter after ``args``)."""
     limit = _limit(params.get("limit"))
     given = params.get("cursor")
     after = _decode_cursor(given, bound)[1] if given else ""
 
-    def read(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+    def read(db: sqlite3.Connection, now: datetime, meta: dict[str, str]) -> dict[str, Any]:
         del now
-        sql = f"SELECT data FROM objects WHERE {where} AND id > ? ORDER BY id LIMIT ?"
-        rows = db.execute(sql, (*args, after, limit + 1)).fetchall()
+        sql = f"SELECT data FROM objects WHERE {where.format(v=_IN_VISIBLE)} AND id > ? ORDER BY id LIMIT ?"
+        rows = db.execute(sql, (*args, visible_json(db, meta["user_id"]), after, limit + 1)).fetchall()
         page: list[Obj] = [json.loads(row[0]) for row in rows[:limit]]
         cursor = _encode_cursor(bound, ("", page[-1]["id"])) if len(rows) > limit else None
         return {"results": page, "next_cursor": cursor}
@@ -322,16 +333,16 @@ def _paged(
     return read
 
 
-def archived_reader(query_string: str) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
+def archived_reader(query_string: str) -> Reader:
     """One page of archived projects, by id. RequestError on bad input."""
     where = (
         "kind = 'project' AND active = 0 AND json_extract(data, '$.is_archived') = 1"
-        " AND json_extract(data, '$.is_deleted') = 0"
+        " AND json_extract(data, '$.is_deleted') = 0 AND id IN {v}"
     )
     return _paged(where, (), ARCHIVED_PROJECTS_PATH, _params(query_string))
 
 
-def comments_reader(query_string: str) -> Callable[[sqlite3.Connection, datetime], dict[str, Any]]:
+def comments_reader(query_string: str) -> Reader:
     """One page of the comments on a task (``task_id``) or a project (``project_id``), oldest (lowest id) first."""
     params = _params(query_string)
     task, project = params.get("task_id") or None, params.get("project_id") or None
@@ -341,12 +352,17 @@ def comments_reader(query_string: str) -> Callable[[sqlite3.Connection, datetime
         where, args = "kind = 'note' AND json_extract(data, '$.item_id') = ?", (task,)
     else:
         where, args = "kind = 'project_note' AND json_extract(data, '$.project_id') = ?", (project,)
-    where += " AND json_extract(data, '$.is_deleted') = 0"
+    where += " AND json_extract(data, '$.is_deleted') = 0 AND "
+    # A task's comments are seen with their task, a project's with their project.
+    if task is not None:
+        where += "json_extract(data, '$.item_id') IN (SELECT id FROM objects WHERE kind = 'item' AND project_id IN {v})"
+    else:
+        where += "project_id IN {v}"
     return _paged(where, args, f"{COMMENTS_PATH}?{task}&{project}", params)
 
 
 def rest_reply(
-    read: Callable[[Callable[[sqlite3.Connection, datetime], dict[str, Any]]], dict[str, Any]],
+    read: Callable[[Reader], dict[str, Any]],
     path: str,
     query_string: str,
 ) -> tuple[int, dict[str, Any]]:

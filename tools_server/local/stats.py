@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tools_server.local.moments import known_zone, parse_moment
-from tools_server.local.tx import Obj
+from tools_server.local.tx import Obj, visible_json
 
 STATS_PATH = "/api/v1/tasks/completed/stats"
 DAYS_LISTED = 7
@@ -34,15 +34,16 @@ WEEKS_LISTED = 4
 Run = tuple[date, date, int]  # first day, last day, length in days or weeks
 
 
-def stats_reader(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
-    user = _user(db)
-    meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('timezone', 'start_day')").fetchall())
+def stats_reader(db: sqlite3.Connection, now: datetime, meta: dict[str, str]) -> dict[str, Any]:
+    """The account's stats: its goals and days off, the completions in the projects it sees."""
+    user = _user(db, meta["user_id"])
+    visible = visible_json(db, meta["user_id"])
     zone = known_zone(str(meta.get("timezone") or "UTC")) or ZoneInfo("UTC")
     start_day = int(meta.get("start_day") or user.get("start_day") or 1)
     today = now.astimezone(zone).date()
     per_day: dict[date, Counter[str]] = {}
     total = 0
-    for completed_at, project_id in _completions(db):
+    for completed_at, project_id in _completions(db, visible):
         try:
             day = parse_moment(completed_at).astimezone(zone).date()
         except ValueError:
@@ -70,7 +71,7 @@ def stats_reader(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
     daily_streaks = _streaks(daily, today, _previous_working_day(today, days_off), today)
     weekly_streaks = _streaks(weekly, this_week, this_week - timedelta(weeks=1), this_week)
     features: Obj = user.get("features") or {}
-    colors = {p["id"]: p.get("color", "charcoal") for p in _projects(db)}
+    colors = {p["id"]: p.get("color", "charcoal") for p in _projects(db, visible)}
     shown = {pid for d in days for pid in per_day.get(d, ())} | {pid for w in weeks for pid in per_week.get(w, ())}
     return {
         "completed_count": total,
@@ -102,22 +103,23 @@ def stats_reader(db: sqlite3.Connection, now: datetime) -> dict[str, Any]:
     }
 
 
-def _user(db: sqlite3.Connection) -> Obj:
-    row = db.execute("SELECT data FROM objects WHERE kind = 'user' LIMIT 1").fetchone()
+def _user(db: sqlite3.Connection, user_id: str) -> Obj:
+    row = db.execute("SELECT data FROM objects WHERE kind = 'user' AND id = ?", (user_id,)).fetchone()
     return json.loads(row[0]) if row else {}
 
 
-def _projects(db: sqlite3.Connection) -> list[Obj]:
-    return [json.loads(row[0]) for row in db.execute("SELECT data FROM objects WHERE kind = 'project'")]
+def _projects(db: sqlite3.Connection, visible: str) -> list[Obj]:
+    sql = "SELECT data FROM objects WHERE kind = 'project' AND id IN (SELECT value FROM json_each(?))"
+    return [json.loads(row[0]) for row in db.execute(sql, (visible,))]
 
 
-def _completions(db: sqlite3.Connection) -> list[tuple[str, str]]:
+def _completions(db: sqlite3.Connection, visible: str) -> list[tuple[str, str]]:
     sql = (
         "SELECT json_extract(data, '$.completed_at'), project_id FROM objects WHERE kind = 'item' AND active = 0"
         " AND json_extract(data, '$.checked') = 1 AND json_extract(data, '$.is_deleted') = 0"
-        " AND json_extract(data, '$.completed_at') IS NOT NULL"
+        " AND json_extract(data, '$.completed_at') IS NOT NULL AND project_id IN (SELECT value FROM json_each(?))"
     )
-    return [(str(row[0]), str(row[1] or "")) for row in db.execute(sql)]
+    return [(str(row[0]), str(row[1] or "")) for row in db.execute(sql, (visible,))]
 
 
 def _items(projects: Counter[str] | None) -> dict[str, Any]:

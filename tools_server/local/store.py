@@ -27,9 +27,18 @@ from typing import Any, Literal, TypeVar
 
 from tools_server.clock import utc_now
 from tools_server.local import activity, uploads
-from tools_server.local.account import check_settings, create_account, update_account
+from tools_server.local.account import (
+    LocalAccount,
+    add_accounts,
+    add_owner_column,
+    check_settings,
+    create_account,
+    token_digest,
+    update_account,
+)
 from tools_server.local.args import ACCEPT_CLIENT_DUE_SHAPES, MAX_COMMANDS_PER_REQUEST
 from tools_server.local.commands import HANDLERS
+from tools_server.local.commands.sharing import resync_since
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
 from tools_server.local.reads import RESOURCE_TYPES, read_resources
 from tools_server.local.tx import SCHEMA, Tx, random_id
@@ -76,10 +85,14 @@ class SyncStore:
         start_day: int | None = None,
         accept_client_due_shapes: bool = ACCEPT_CLIENT_DUE_SHAPES,
         new_account_timezone: str = "UTC",
+        accounts: Sequence[LocalAccount] = (),
     ) -> None:
-        """``user_timezone`` (IANA) and ``start_day`` (1 = Monday) configure the account: on a new database they are
-        its settings (default ``new_account_timezone``, Monday), on an existing one they replace the stored ones;
-        None keeps them. The console script passes the machine's zone as ``new_account_timezone``."""
+        """``user_timezone`` (IANA) and ``start_day`` (1 = Monday) configure the first account: on a new database they
+        are its settings (default ``new_account_timezone``, Monday), on an existing one they replace the stored ones;
+        None keeps them. The console script passes the machine's zone as ``new_account_timezone``.
+
+        ``accounts`` are more accounts in the same store, each known by its token (created on first sight, with
+        ``new_account_timezone`` and Monday); a request bearing any other token is the first account's."""
         check_settings(user_timezone, start_day)
         check_settings(new_account_timezone, None)
         self._new_account_timezone = new_account_timezone
@@ -101,7 +114,8 @@ class SyncStore:
         self._db.executescript(SCHEMA)
         self._db.executescript(activity.SCHEMA)
         self._db.executescript(uploads.SCHEMA)
-        self._initialise(user_timezone, start_day)
+        activity.add_initiator_column(self._db)
+        self._initialise(user_timezone, start_day, accounts)
 
     def close(self) -> None:
         with self._lock:
@@ -114,7 +128,7 @@ class SyncStore:
         try:
             parsed = _parse_request(request)
             self._check_rate(token, parsed.sync_token in (None, "*") and bool(parsed.resource_types))
-            return Reply(200, self._run(parsed))
+            return Reply(200, self._run(parsed, token))
         except RequestError as exc:
             return Reply(exc.status, exc.body, exc.headers)
 
@@ -124,20 +138,22 @@ class SyncStore:
         commands: Sequence[dict[str, Any]] = (),
         sync_token: str | None = None,
         resource_types: Sequence[str] = (),
+        token: str = "",
     ) -> dict[str, Any]:
         """Direct access for benchmarks and tests: the response body, or RequestError for a refused request."""
         request: dict[str, Any] = {"commands": list(commands), "resource_types": list(resource_types)}
         if sync_token is not None:
             request["sync_token"] = sync_token
         parsed = _parse_request(request)
-        return self._run(parsed)
+        return self._run(parsed, token)
 
-    def read(self, query: Callable[[sqlite3.Connection, datetime], T]) -> T:
-        """Run a read-only query (e.g. a REST read) on one consistent snapshot, with the store's clock."""
+    def read(self, query: Callable[[sqlite3.Connection, datetime, dict[str, str]], T], *, token: str = "") -> T:
+        """Run a read-only query (e.g. a REST read) on one consistent snapshot, with the store's clock and the
+        settings of the token's account (``account_meta``)."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                return query(self._db, self._now())
+                return query(self._db, self._now(), self._account_meta(self._meta(), token))
             finally:
                 self._db.execute("ROLLBACK")
 
@@ -155,12 +171,13 @@ class SyncStore:
 
     # -- internals ----------------------------------------------------------------------------------------------------
 
-    def _initialise(self, timezone: str | None, start_day: int | None) -> None:
+    def _initialise(self, timezone: str | None, start_day: int | None, accounts: Sequence[LocalAccount]) -> None:
         """First open: the database id, the user and their Inbox. Later opens: complete old objects, apply the
-        settings given, forget uuids past retention."""
+        settings given, forget uuids past retention. Either: the accounts given besides the first."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                add_owner_column(self._db)
                 meta = self._meta()
                 if "db_id" not in meta:
                     create_account(
@@ -168,6 +185,8 @@ class SyncStore:
                     )
                 else:
                     update_account(self._db, meta, timezone, start_day)
+                if accounts:
+                    add_accounts(self._db, self._now(), self._new_id, accounts, self._new_account_timezone)
                 cutoff = self._now().timestamp() - UUID_RETENTION_DAYS * 86400
                 self._db.execute("DELETE FROM commands WHERE at < ?", (cutoff,))
                 self._db.execute("COMMIT")
@@ -177,6 +196,17 @@ class SyncStore:
 
     def _meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    def _account_meta(self, meta: dict[str, str], token: str) -> dict[str, str]:
+        """``meta`` as the token's account sees it: its user id, timezone, week start and Inbox (read per request,
+        inside its transaction, so a process that opened the file earlier still tells the accounts apart)."""
+        row = self._db.execute(
+            "SELECT user_id, timezone, start_day, inbox_project_id FROM accounts WHERE token_digest = ?",
+            (token_digest(token),),
+        ).fetchone()
+        if row is None:
+            return meta
+        return {**meta, "user_id": row[0], "timezone": row[1], "start_day": str(row[2]), "inbox_project_id": row[3]}
 
     def _check_rate(self, token: str, full: bool) -> None:
         limit = self._rate_limit
@@ -195,20 +225,20 @@ class SyncStore:
                 raise limits_reached(wait, os.urandom(8).hex())
             recent.append((now, full))
 
-    def _run(self, request: _Request) -> dict[str, Any]:
+    def _run(self, request: _Request, token: str) -> dict[str, Any]:
         with self._lock:
             # Writers take the lock up front so two processes cannot interleave; readers get a WAL snapshot.
             self._db.execute("BEGIN IMMEDIATE" if request.commands else "BEGIN")
             try:
-                body = self._process(request)
+                body = self._process(request, token)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
         return body
 
-    def _process(self, request: _Request) -> dict[str, Any]:
-        meta = self._meta()
+    def _process(self, request: _Request, token: str) -> dict[str, Any]:
+        meta = self._account_meta(self._meta(), token)
         seq = int(meta["seq"])
         tx = Tx(self._db, seq + 1, self._now(), self._new_id, meta)
         tx.accept_client_due_shapes = self._accept_client_due_shapes
@@ -292,12 +322,30 @@ class SyncStore:
         statuses[uuid] = status
 
     def _read(self, request: _Request, meta: dict[str, str], seq: int, now: datetime) -> dict[str, Any]:
-        since = _decode_token(request.sync_token, meta["db_id"], seq)
-        body: dict[str, Any] = {"sync_token": _encode_token(meta["db_id"], seq), "full_sync": since is None}
+        # A sync token is the account's own: another account's token (or the first's) means "start over".
+        key = meta["db_id"] if meta["user_id"] == self._meta()["user_id"] else f"{meta['db_id']}.{meta['user_id']}"
+        since = _decode_token(request.sync_token, key, seq)
+        if since is not None and _joined_or_left(self._db, meta["user_id"], since):
+            # Projects came or went whole: a full sync is the one answer that adds or drops all they hold.
+            since = None
+        body: dict[str, Any] = {"sync_token": _encode_token(key, seq), "full_sync": since is None}
         if since is None:
             body["full_sync_date_utc"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         body.update(read_resources(self._db, request.resource_types, since, meta, now))
         return body
+
+
+def _joined_or_left(db: sqlite3.Connection, user_id: str, since: int) -> bool:
+    """Whether the projects the user sees changed after ``since``: their membership of someone else's project
+    (invited, joined, removed), or tasks moved between a project they see and one they do not."""
+    if resync_since(db, user_id) > since:
+        return True
+    row = db.execute(
+        "SELECT 1 FROM objects WHERE kind = 'collaborator_state' AND seq > ? AND json_extract(data, '$.user_id') = ?"
+        " AND project_id NOT IN (SELECT id FROM objects WHERE kind = 'project' AND owner = ?) LIMIT 1",
+        (since, user_id, user_id),
+    ).fetchone()
+    return row is not None
 
 
 # ---------------------------------------------------------------------------------------------------------------------

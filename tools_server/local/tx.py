@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tools_server.clock import epoch_ms
 from tools_server.local.errors import invalid_temp_id, not_found
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS objects (
     section_id TEXT,
     parent_id TEXT,
     ord INTEGER NOT NULL DEFAULT 0,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    owner TEXT
 );
 DROP INDEX IF EXISTS objects_seq;
 CREATE INDEX IF NOT EXISTS objects_kind_seq ON objects (kind, seq);
@@ -46,6 +47,14 @@ CREATE TABLE IF NOT EXISTS commands (
     at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS commands_at ON commands (at);
+-- The accounts besides the first (whose user id and settings are in meta): a token is known by its digest only.
+CREATE TABLE IF NOT EXISTS accounts (
+    user_id TEXT PRIMARY KEY,
+    token_digest TEXT NOT NULL UNIQUE,
+    timezone TEXT NOT NULL,
+    start_day INTEGER NOT NULL,
+    inbox_project_id TEXT NOT NULL
+) WITHOUT ROWID;
 -- Completed tasks by completion time and by due date, for the REST completed reads (rest.py names them in INDEXED
 -- BY); partial, so they stay small.
 CREATE INDEX IF NOT EXISTS objects_completed_at ON objects (json_extract(data, '$.completed_at'), id)
@@ -81,6 +90,31 @@ def looks_like_real_id(value: str) -> bool:
     return value.isdigit() or (len(value) == 16 and value.isascii() and value.isalnum())
 
 
+# Whose an object is, with several accounts in one store (Todoist's own split): a per-user object has its user's id in
+# ``owner``; a project has its creator's there and is seen by them and by its active members; what lives in a project
+# has the project in the ``project_id`` column (a task's comments follow their task); the people projects are shared
+# with by email alone (``collaborator``) are nobody's.
+PER_USER = frozenset({"user", "label", "filter", "reminder", "live_notification"})
+IN_PROJECT = frozenset({"item", "section", "project_note", "collaborator_state"})
+_OWNED = PER_USER | {"project"}
+
+_VISIBLE_PROJECTS = (
+    "SELECT id FROM objects WHERE kind = 'project' AND owner = ?1"
+    " UNION SELECT project_id FROM objects WHERE kind = 'collaborator_state' AND active = 1"
+    " AND json_extract(data, '$.user_id') = ?1 AND json_extract(data, '$.state') = 'active'"
+)
+
+
+def visible_projects(db: sqlite3.Connection, user_id: str) -> set[str]:
+    """The projects the user sees: their own, and those shared with them whose invitation they accepted."""
+    return {str(row[0]) for row in db.execute(_VISIBLE_PROJECTS, (user_id,))}
+
+
+def visible_json(db: sqlite3.Connection, user_id: str) -> str:
+    """``visible_projects`` as a JSON array, for ``IN (SELECT value FROM json_each(?))``."""
+    return json.dumps(sorted(visible_projects(db, user_id)))
+
+
 def is_active(kind: str, obj: Obj) -> bool:
     """Whether the object belongs in a full sync."""
     if obj.get("is_deleted"):
@@ -102,6 +136,8 @@ class Tx:
         self.stamp = timestamp(now)
         self.new_id = new_id
         self.meta = meta
+        self.user_id = meta["user_id"]  # the account the request is made with
+        self._projects: set[str] | None = None
         self.temp_ids: dict[str, str] = {}
         self.changed = False
         # See args.ACCEPT_CLIENT_DUE_SHAPES; the store sets it from its own option.
@@ -113,11 +149,35 @@ class Tx:
     # -- reading ------------------------------------------------------------------------------------------------------
 
     def get(self, kind: str, object_id: str) -> Obj | None:
-        row = self.db.execute("SELECT data FROM objects WHERE id = ? AND kind = ?", (object_id, kind)).fetchone()
+        """The object if the request's account can see it (another account's is as unknown as a missing one)."""
+        row = self.db.execute(
+            "SELECT data, owner, project_id FROM objects WHERE id = ? AND kind = ?", (object_id, kind)
+        ).fetchone()
         if row is None:
             return None
         obj: Obj = json.loads(row[0])
+        if kind in PER_USER and row[1] is not None and row[1] != self.user_id:
+            return None
+        if kind == "project" and object_id not in self.projects():
+            return None
+        if kind in IN_PROJECT and row[2] is not None and row[2] not in self.projects():
+            return None
+        if kind == "note" and self.get("item", str(obj.get("item_id"))) is None:
+            return None
         return obj
+
+    def peek(self, kind: str, object_id: str) -> Obj | None:
+        """The object whoever's it is: for the rules that look past the account (an invitation to a project the
+        invitee cannot see yet)."""
+        row = self.db.execute("SELECT data FROM objects WHERE id = ? AND kind = ?", (object_id, kind)).fetchone()
+        return None if row is None else cast(Obj, json.loads(row[0]))
+
+    def projects(self) -> set[str]:
+        """The ids of the projects the account sees, read once per request and again after a project or membership
+        changes."""
+        if self._projects is None:
+            self._projects = visible_projects(self.db, self.user_id)
+        return self._projects
 
     def resolve(self, kind: str, argument: str, value: Any) -> Obj:
         """The live (not deleted) object an id-typed argument names, through this request's temp ids."""
@@ -161,34 +221,44 @@ class Tx:
         return last + 1
 
     def labels_by_name(self) -> dict[str, Obj]:
-        rows = self.db.execute("SELECT data FROM objects WHERE kind = 'label' AND active = 1").fetchall()
+        rows = self.db.execute(
+            "SELECT data FROM objects WHERE kind = 'label' AND active = 1 AND owner = ?", (self.user_id,)
+        ).fetchall()
         labels: list[Obj] = [json.loads(r[0]) for r in rows]
         return {label["name"].casefold(): label for label in labels}
 
     # -- writing ------------------------------------------------------------------------------------------------------
 
-    def put(self, kind: str, obj: Obj, *, touch: bool = True) -> None:
+    def put(self, kind: str, obj: Obj, *, touch: bool = True, owner: str | None = None) -> None:
         """Insert or replace an object, stamped with this request's sequence so incremental syncs return it; the
-        object is completed to its full SDK shape first, whichever handler built it."""
+        object is completed to its full SDK shape first, whichever handler built it. A new per-user object or project
+        is the request's account's (or ``owner``'s); a replaced one keeps its owner (a member edits a shared project,
+        the owner stays)."""
         complete(kind, obj)
         if touch and "updated_at" in obj:
             obj["updated_at"] = self.stamp
         order = obj.get("child_order", obj.get("section_order", obj.get("item_order", 0)))
         self.db.execute(
-            "INSERT OR REPLACE INTO objects (id, kind, seq, active, project_id, section_id, parent_id, ord, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO objects (id, kind, seq, active, project_id, section_id, parent_id, ord, data, owner)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,"
+            " seq = excluded.seq, active = excluded.active, project_id = excluded.project_id,"
+            " section_id = excluded.section_id, parent_id = excluded.parent_id, ord = excluded.ord,"
+            " data = excluded.data, owner = coalesce(owner, excluded.owner)",
             (
                 obj["id"],
                 kind,
                 self.seq,
                 int(is_active(kind, obj)),
-                obj.get("project_id") if kind in ("item", "section") else None,
+                obj.get("project_id") if kind in IN_PROJECT else None,
                 obj.get("section_id") if kind == "item" else None,
                 obj.get("parent_id"),
                 order or 0,
                 json.dumps(obj, separators=(",", ":")),
+                (owner or self.user_id) if kind in _OWNED else None,
             ),
         )
+        if kind in ("project", "collaborator_state"):
+            self._projects = None
         self.changed = True
 
     def fresh_id(self) -> str:

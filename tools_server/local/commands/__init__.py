@@ -12,12 +12,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from tools_server.local.commands import filters, items, labels, notes, projects, reminders, sections, sharing
+from tools_server.local.commands import (
+    filters,
+    items,
+    labels,
+    notes,
+    notifications,
+    projects,
+    reminders,
+    sections,
+    sharing,
+)
 from tools_server.local.commands.table import TABLE
 from tools_server.local.tx import Handler
 
 __all__ = ["HANDLERS", "Handler"]
 
 # Importing the family modules fills the table: each handler registers itself where it is defined.
-FAMILIES = (items, projects, sections, labels, filters, notes, reminders, sharing)
+FAMILIES = (items, projects, sections, labels, filters, notes, reminders, sharing, notifications)
 HANDLERS: Mapping[str, Handler] = MappingProxyType(dict(TABLE))

@@ -16,7 +16,7 @@ from tools_server.local.commands.fields import due_from_arg, nonblank, stamp_arg
 from tools_server.local.commands.labels import task_labels
 from tools_server.local.commands.lookups import delete_items
 from tools_server.local.commands.orders import ChildOrder, PositionArgs, reorder
-from tools_server.local.commands.sharing import check_responsible
+from tools_server.local.commands.sharing import assigned, check_responsible, moved_between
 from tools_server.local.commands.table import command
 from tools_server.local.dates import Due, next_occurrence
 from tools_server.local.errors import invalid_argument
@@ -150,7 +150,9 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
     order = (
         args.child_order if args.child_order is not None else tx.next_order("item", project_id, section_id, parent_id)
     )
-    user_id = tx.meta["user_id"]
+    user_id = tx.user_id
+    # Todoist records who assigned a task: the account that set its responsible.
+    assigned_by = args.assigned_by_uid or (user_id if args.responsible_uid else None)
     item: Obj = {
         "id": tx.fresh_id(),
         "user_id": user_id,
@@ -168,7 +170,7 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         "day_order": args.day_order if args.day_order is not None else -1,
         "is_collapsed": bool(args.is_collapsed),
         "added_by_uid": user_id,
-        "assigned_by_uid": args.assigned_by_uid,
+        "assigned_by_uid": assigned_by,
         "responsible_uid": args.responsible_uid,
         "checked": False,
         "is_deleted": False,
@@ -177,6 +179,7 @@ def item_add(tx: Tx, raw: dict[str, Any]) -> str:
         "completed_at": None,
     }
     tx.put("item", item)
+    assigned(tx, item)
     return item["id"]
 
 
@@ -214,8 +217,13 @@ def item_update(tx: Tx, raw: dict[str, Any]) -> None:
             changes[name] = value
     if "responsible_uid" in changes:
         check_responsible(tx, item["project_id"], changes["responsible_uid"])
+        if changes["responsible_uid"] and "assigned_by_uid" not in changes:
+            changes["assigned_by_uid"] = tx.user_id
+    given = "responsible_uid" in changes and changes["responsible_uid"] != item.get("responsible_uid")
     item.update(changes)
     tx.put("item", item)
+    if given:
+        assigned(tx, item)
     return None
 
 
@@ -259,6 +267,7 @@ def item_move(tx: Tx, raw: dict[str, Any]) -> None:
     project_id, section_id, parent_id = place
     if (item["project_id"], item["section_id"], item["parent_id"]) == place:
         return None
+    moved_between(tx, item["project_id"], project_id)
     item.update(project_id=project_id, section_id=section_id, parent_id=parent_id)
     item["child_order"] = tx.next_order("item", project_id, section_id, parent_id)
     tx.put("item", item)

@@ -69,12 +69,13 @@ def _live_by_field(tx: Tx, kind: str, field: str, ids: Iterable[str]) -> list[Ob
 
 
 def items_with_label(tx: Tx, name: str) -> list[Obj]:
-    """Live tasks (open or completed) carrying this label name, compared without case."""
+    """Live tasks (open or completed) carrying this label name, compared without case, in the projects the account
+    sees (labels are per user)."""
     sql = (
         "SELECT DISTINCT o.data FROM objects AS o, json_each(o.data, '$.labels') AS l"
-        " WHERE o.kind = 'item' AND lower(l.value) = lower(?)"
+        " WHERE o.kind = 'item' AND lower(l.value) = lower(?) AND o.project_id IN (SELECT value FROM json_each(?))"
     )
-    return [o for o in rows(tx, sql, (name,)) if not o.get("is_deleted")]
+    return [o for o in rows(tx, sql, (name, _ids_param(tx.projects()))) if not o.get("is_deleted")]
 
 
 def delete_all(tx: Tx, kind: str, objects: Iterable[Obj]) -> None:

@@ -14,6 +14,7 @@ from tools_server.local.args import Args, Id, IdArgs, Order, parse_args
 from tools_server.local.commands.fields import assign_given, nonblank, stamp_argument
 from tools_server.local.commands.lookups import delete_all, delete_items, items_in_section
 from tools_server.local.commands.orders import PositionArgs, reorder
+from tools_server.local.commands.sharing import moved_between
 from tools_server.local.commands.table import command
 from tools_server.local.tx import Obj, Tx
 
@@ -95,6 +96,7 @@ def section_move(tx: Tx, raw: dict[str, Any]) -> None:
     project = tx.resolve("project", "project_id", args.project_id)
     if project["id"] == section["project_id"]:
         return
+    moved_between(tx, section["project_id"], project["id"])
     section["project_id"] = project["id"]
     section["section_order"] = tx.next_order("section", project["id"], None, None)
     tx.put("section", section)
