@@ -9,12 +9,15 @@ import httpx
 import pytest
 
 from tests.support import FixedClock, connected, harness, structured, text_of
+from tools_server.cursors import View
 from tools_server.plans.pending import PendingWrite
 from tools_server.plans.plan import Plan
 from tools_server.plans.undo import UndoRecord
 from tools_server.state.file import FileState, state_path
 from tools_server.state.sessions import token_secret
-from tools_server.state.store import MAX_WRITE_HANDLES, PENDING_SECONDS, WRITE_SECONDS, WriteLockBusy
+from tools_server.state.store import MAX_WRITE_HANDLES, PENDING_SECONDS, VIEW_SECONDS, WRITE_SECONDS, WriteLockBusy
+from tools_server.sync.commands import Item, SyncResponse
+from tools_server.sync.mirror import Mirror
 from tools_server.sync.send import Outcome
 
 pytestmark = pytest.mark.anyio
@@ -89,3 +92,43 @@ async def test_a_write_that_landed_before_the_state_file_failed_is_reported_as_l
         assert text.startswith("Added 1 task: 'landed'") and "Warning: the write above stands" in text, text
         assert "state file" in text and structured(reply)["ok"] == 1
         assert [i["content"] for i in await h.active_items()] == ["landed"]
+
+
+async def test_a_cursor_saved_on_every_write_rewrites_its_snapshot_once_an_eighth_of_its_ttl_and_reads_back_by_seal(
+    tmp_path: Path,
+) -> None:
+    """Rows are stored whole: touching a snapshot rewrites every task in it, and reading a view reads all it keeps
+    apart. A session saving its cursor on every write touches the snapshot at most once per eighth of its TTL, and
+    takes its cached view back on the seal alone; what another process saved is read in full."""
+    clock = FixedClock()
+    path = state_path(tmp_path / "tasks.db")
+    store = FileState(path, clock=clock.as_clock())
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
+    try:
+        account = store.account("fp", token_secret("alice"))
+        mirror = Mirror()
+        mirror.apply(
+            SyncResponse(sync_token="s1", full_sync=True, items=[Item(id=str(n), content=f"t{n}") for n in range(50)])
+        )
+        view = View()
+        view.refresh(mirror)
+        for n in range(10):
+            await account.save_view("c1", view)
+            view.refresh(mirror, {str(n)})
+        touches = [s for s in statements if s.startswith("UPDATE record SET expires")]
+        assert len(touches) == 1  # the first save stores the snapshot; nine later saves leave it as it is
+        clock.advance(VIEW_SECONDS / 8 + 1)
+        await account.save_view("c1", view)
+        assert len([s for s in statements if s.startswith("UPDATE record SET expires")]) == 2
+        statements.clear()
+        assert await account.load_view("c1") is view
+        assert not [s for s in statements if "body" in s]  # the seal matched: the view's rows were not read
+        other = FileState(path, clock=clock.as_clock())
+        try:
+            again = await other.account("fp", token_secret("alice")).load_view("c1")
+        finally:
+            other.close()
+        assert again is not None and again is not view and dict(again.seen) == dict(view.seen)
+    finally:
+        store.close()
