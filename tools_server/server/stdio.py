@@ -5,6 +5,10 @@ parser's recursion limit, a lone surrogate escape such as ``"\\ud800"``) reaches
 it drops: the client waits for a reply that never comes. Over HTTP the same request gets a JSON-RPC error. Here such
 a line is answered the same way: if it is a request with a usable id, it gets a Parse error (-32700) or Invalid Request
 (-32600) naming the parser's reason; lines without an id (notifications, noise) are still dropped.
+
+And a client that writes its requests and closes stdin (a pipeline, a script) gets every answer: at the end of input
+the server keeps reading nothing until the requests it read have been answered (bounded by ``DRAIN_SECONDS``), where
+the SDK's loop ended at once and cancelled what was still running (the last request of a burst went unanswered).
 """
 
 from __future__ import annotations
@@ -17,12 +21,23 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp_types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+from mcp_types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+)
 from pydantic import ValidationError
 
 from tools_server.text import clip
 
 _REASON_CHARS = 200
+# How long the end of input waits for requests still being answered: a write may take the call budget, but a client
+# that closed stdin is gone or done; this keeps a stuck request from holding the process.
+DRAIN_SECONDS = 30.0
 
 
 def request_id(line: str) -> str | int | None:
@@ -92,10 +107,59 @@ def _answer_for(exc: Exception) -> JSONRPCError | None:
     return JSONRPCError(jsonrpc="2.0", id=ident, error=ErrorData(code=code, message=f"{kind}: {reason}"))
 
 
+class _Replies:
+    """The server's write stream, noting which requests have had their answer."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.unanswered: set[str | int] = set()
+        self._all_answered = anyio.Event()
+
+    def asked(self, ident: str | int) -> None:
+        self.unanswered.add(ident)
+
+    def withdrawn(self, ident: object) -> None:
+        """A request the client cancelled: it gets no answer (MCP's cancellation), so none is waited for."""
+        if isinstance(ident, str | int):
+            self.unanswered.discard(ident)
+            if not self.unanswered:
+                self._all_answered.set()
+
+    async def send(self, item: SessionMessage, /) -> None:
+        await self._inner.send(item)
+        message = item.message
+        if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id is not None:
+            self.unanswered.discard(message.id)
+            if not self.unanswered:
+                self._all_answered.set()
+
+    async def drained(self) -> None:
+        """Until every request read so far is answered, at most DRAIN_SECONDS."""
+        if not self.unanswered:
+            return
+        self._all_answered = anyio.Event()
+        with anyio.move_on_after(DRAIN_SECONDS):
+            while self.unanswered:
+                await self._all_answered.wait()
+                self._all_answered = anyio.Event()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
 class _Answering:
     """The SDK's read stream, minus the lines it could not parse: those that were requests are answered here."""
 
-    def __init__(self, inner: Any, write: Any) -> None:
+    def __init__(self, inner: Any, write: _Replies) -> None:
         self._inner = inner
         self._write = write
 
@@ -105,8 +169,17 @@ class _Answering:
 
     async def receive(self) -> SessionMessage | Exception:
         while True:
-            item: SessionMessage | Exception = await self._inner.receive()
+            try:
+                item: SessionMessage | Exception = await self._inner.receive()
+            except anyio.EndOfStream:
+                await self._write.drained()
+                raise
             if not isinstance(item, Exception):
+                message = item.message
+                if isinstance(message, JSONRPCRequest):
+                    self._write.asked(message.id)
+                elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+                    self._write.withdrawn((message.params or {}).get("requestId"))
                 return item
             answer = _answer_for(item)
             if answer is None:
@@ -139,6 +212,5 @@ async def run_stdio(server: MCPServer) -> None:
     """``server.run_stdio_async()``, with unreadable requests answered."""
     lowlevel = server._lowlevel_server  # pyright: ignore[reportPrivateUsage]  # run_stdio_async's own path
     async with stdio_server() as (read_stream, write_stream):
-        await lowlevel.run(
-            _Answering(read_stream, write_stream), write_stream, lowlevel.create_initialization_options()
-        )
+        replies = _Replies(write_stream)
+        await lowlevel.run(_Answering(read_stream, replies), replies, lowlevel.create_initialization_options())
