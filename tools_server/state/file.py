@@ -88,6 +88,7 @@ _TTL = {
     **{"removal": REMOVAL_SECONDS, "last_write": WRITE_SECONDS, "mirror": MIRROR_SECONDS},
 }
 _CAPS = {"view": MAX_VIEWS_PER_ACCOUNT, "snap": MAX_SNAPSHOTS, "write": MAX_WRITE_HANDLES}
+_TOUCHED_KEPT = 256
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS record (
     account TEXT NOT NULL,
@@ -338,6 +339,8 @@ class FileAccount:
         now = state.now()
         if now - self._touched.get((kind, name), -math.inf) < _TTL[kind] / 8:
             return
+        if len(self._touched) >= _TOUCHED_KEPT:  # a long session makes new snapshots: forget the stale entries
+            self._touched = {key: at for key, at in self._touched.items() if now - at < _TTL[key[0]] / 8}
         self._touched[(kind, name)] = now
         with state.transaction() as db:
             db.execute(
