@@ -26,6 +26,10 @@ _DRIFT_FLOOR = 256
 _UNSEEN_WEIGHT = 0.125
 
 
+def _weight(own: Mapping[str, Item | None]) -> float:
+    return sum(1 if item is not None else _UNSEEN_WEIGHT for item in own.values())
+
+
 @dataclass
 class View:
     """The tasks as the model last saw them through one query_changes cursor."""
@@ -51,6 +55,7 @@ class View:
                 # Now the view has seen exactly the mirror's items: the shared snapshot of this version says so.
                 self.seen = SeenItems(mirror.items_snapshot())
             self.version = mirror.version
+            self._tried_at = 0
             return
         if objects:
             self.objects.refresh(mirror, objects)
@@ -78,9 +83,8 @@ class View:
             if was is not now and was != now and (was is not None or item_id in snapshot):
                 own[item_id] = was  # None: in the mirror, never seen by this view
         # What a store writes for the view: a task's whole state, or a bare id for a task it never saw (None).
-        # Kept only when that at least halves.
-        kept = sum(1 if was is not None else _UNSEEN_WEIGHT for was in own.values())
-        if kept * 2 > drift:
+        # Moved only when that at least halves.
+        if _weight(own) * 2 > _weight(seen.parts()[1]):
             self._tried_at = drift
             return
         self.seen = SeenItems.of(snapshot, own, len(seen))
