@@ -13,6 +13,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.support import local_env, structured, text_of
+from tools_server.local.store import SyncStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -154,3 +155,38 @@ def test_every_request_with_an_id_gets_an_answer_over_stdio_even_one_that_cannot
     assert "recursion limit" in by_id[1]["error"]["message"]
     assert by_id[4]["result"] == {}
     assert "Traceback" not in done.stderr
+
+
+def test_a_client_that_leaves_mid_call_ends_the_server_quietly_and_the_write_lands_once(tmp_path: Path) -> None:
+    """A host quitting while a write runs: stdin and stdout closed under the call. The server finishes what it read,
+    finds nobody to answer and ends with 0, no traceback; the tasks are in the store once."""
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    add = {"name": "add_item", "arguments": {"items": [{"content": f"t{n}"} for n in range(1000)]}}
+    lines = [
+        json.dumps(init),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": add}),
+    ]
+    env = local_env(tmp_path)
+    server = subprocess.Popen(
+        [str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+    server.stdin.write(("\n".join(lines) + "\n").encode())
+    server.stdin.flush()
+    assert json.loads(server.stdout.readline())["id"] == 0
+    server.stdin.close()
+    server.stdout.close()  # gone before the add's answer
+    assert server.wait(timeout=60) == 0
+    with server.stderr:
+        assert "Traceback" not in server.stderr.read().decode()
+    store = SyncStore(env["TOOLS_SERVER_DB"])
+    try:
+        assert len(store.sync(resource_types=["items"])["items"]) == 1000
+    finally:
+        store.close()

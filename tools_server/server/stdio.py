@@ -14,6 +14,8 @@ the SDK's loop ended at once and cancelled what was still running (the last requ
 from __future__ import annotations
 
 import json
+import os
+import sys
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -211,6 +213,14 @@ class _Answering:
 async def run_stdio(server: MCPServer) -> None:
     """``server.run_stdio_async()``, with unreadable requests answered."""
     lowlevel = server._lowlevel_server  # pyright: ignore[reportPrivateUsage]  # run_stdio_async's own path
-    async with stdio_server() as (read_stream, write_stream):
-        replies = _Replies(write_stream)
-        await lowlevel.run(_Answering(read_stream, replies), replies, lowlevel.create_initialization_options())
+    try:
+        async with stdio_server() as (read_stream, write_stream):
+            replies = _Replies(write_stream)
+            await lowlevel.run(_Answering(read_stream, replies), replies, lowlevel.create_initialization_options())
+    except* BrokenPipeError:
+        # The client closed its end while an answer was on its way (a host quitting mid-call): nobody is left to
+        # answer, which is an end, not a failure. Writes already made to the stores stand (each is committed before
+        # it is answered). stdout goes to /dev/null so that Python's exit does not fail flushing it again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
