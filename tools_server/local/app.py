@@ -86,16 +86,21 @@ class SyncApp:
         if isinstance(head, HttpReply):
             await _send(send, head)
             return
-        try:
-            with anyio.fail_after(self._body_timeout):
-                body = await _read_body(receive)
-        except TimeoutError:
-            await _send(send, too_slow())
-            return
+        body = await self._body(receive, send)
         if body is None:
             return
         call = partial(handle_body, self._store, headers=headers, body=body, token=head)
         await _send(send, await anyio.to_thread.run_sync(call))
+
+    async def _body(self, receive: Receive, send: Send, limit: int = MAX_BODY_BYTES) -> bytes | None:
+        """The request's body; None when there is nothing to answer with it (a client gone, or one too slow to send
+        it, which has been answered 408 here)."""
+        try:
+            with anyio.fail_after(self._body_timeout):
+                return await _read_body(receive, limit)
+        except TimeoutError:
+            await _send(send, too_slow())
+            return None
 
     async def _upload(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         """Uploads take bodies past the Sync endpoint's 1 MiB: the token is checked before the body is read."""
@@ -105,12 +110,7 @@ class SyncApp:
         if refused is not None:
             await _send(send, refused)
             return
-        try:
-            with anyio.fail_after(self._body_timeout):
-                body = await _read_body(receive, MAX_UPLOAD_BODY_BYTES)
-        except TimeoutError:
-            await _send(send, too_slow())
-            return
+        body = await self._body(receive, send, MAX_UPLOAD_BODY_BYTES)
         if body is None:
             return
         scheme = scope.get("scheme", "http")
@@ -124,12 +124,7 @@ class SyncApp:
 
     async def _authorization(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         assert self._oauth is not None
-        try:
-            with anyio.fail_after(self._body_timeout):
-                body = await _read_body(receive)
-        except TimeoutError:
-            await _send(send, too_slow())
-            return
+        body = await self._body(receive, send)
         if body is None:
             return
         query = scope.get("query_string", b"").decode("latin-1")

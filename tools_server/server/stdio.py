@@ -115,7 +115,7 @@ class _Replies:
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.unanswered: set[str | int] = set()
-        self._all_answered = anyio.Event()
+        self._drained: anyio.Event | None = None  # set once the end of input waits for the last answers
 
     def asked(self, ident: str | int) -> None:
         self.unanswered.add(ident)
@@ -123,27 +123,26 @@ class _Replies:
     def withdrawn(self, ident: object) -> None:
         """A request the client cancelled: it gets no answer (MCP's cancellation), so none is waited for."""
         if isinstance(ident, str | int):
-            self.unanswered.discard(ident)
-            if not self.unanswered:
-                self._all_answered.set()
+            self._answered(ident)
+
+    def _answered(self, ident: str | int) -> None:
+        self.unanswered.discard(ident)
+        if not self.unanswered and self._drained is not None:
+            self._drained.set()
 
     async def send(self, item: SessionMessage, /) -> None:
         await self._inner.send(item)
         message = item.message
         if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id is not None:
-            self.unanswered.discard(message.id)
-            if not self.unanswered:
-                self._all_answered.set()
+            self._answered(message.id)
 
     async def drained(self) -> None:
-        """Until every request read so far is answered, at most DRAIN_SECONDS."""
+        """Until every request read so far is answered, at most DRAIN_SECONDS (nothing is read after it)."""
         if not self.unanswered:
             return
-        self._all_answered = anyio.Event()
+        self._drained = anyio.Event()
         with anyio.move_on_after(DRAIN_SECONDS):
-            while self.unanswered:
-                await self._all_answered.wait()
-                self._all_answered = anyio.Event()
+            await self._drained.wait()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
