@@ -3,6 +3,7 @@ write that landed before the file failed (reported as it landed, with a warning)
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import httpx
@@ -94,17 +95,21 @@ async def test_a_write_that_landed_before_the_state_file_failed_is_reported_as_l
         assert [i["content"] for i in await h.active_items()] == ["landed"]
 
 
-async def test_a_cursor_saved_on_every_write_rewrites_its_snapshot_once_an_eighth_of_its_ttl_and_reads_back_by_seal(
-    tmp_path: Path,
-) -> None:
-    """Rows are stored whole: touching a snapshot rewrites every task in it, and reading a view reads all it keeps
-    apart. A session saving its cursor on every write touches the snapshot at most once per eighth of its TTL, and
-    takes its cached view back on the seal alone; what another process saved is read in full."""
+async def test_a_cursor_saved_on_every_write_writes_what_it_saw_since_and_reads_back_by_seal(tmp_path: Path) -> None:
+    """Rows are stored whole: rewriting a view rewrote every task it keeps apart from its snapshot, on every write,
+    and touching a snapshot rewrote every task in it. A session saving its cursor on every write writes the view once,
+    then only what it saw since (until those outweigh the view), touches the view and its snapshot at most once per
+    eighth of their TTL, and takes its cached view back on the seals alone; another process reads the view with its
+    changes applied, and saves its own changes after them."""
     clock = FixedClock()
     path = state_path(tmp_path / "tasks.db")
     store = FileState(path, clock=clock.as_clock())
     statements: list[str] = []
     store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
+
+    def written(kind: str) -> int:
+        return len([s for s in statements if s.startswith("INSERT INTO record") and f"'{kind}'" in s])
+
     try:
         account = store.account("fp", token_secret("alice"))
         mirror = Mirror()
@@ -115,20 +120,69 @@ async def test_a_cursor_saved_on_every_write_rewrites_its_snapshot_once_an_eight
         view.refresh(mirror)
         for n in range(10):
             await account.save_view("c1", view)
+            mirror.apply(SyncResponse(sync_token=f"s{n + 2}", items=[Item(id=str(n), content=f"edited {n}")]))
             view.refresh(mirror, {str(n)})
-        touches = [s for s in statements if s.startswith("UPDATE record SET expires")]
-        assert len(touches) == 1  # the first save stores the snapshot; nine later saves leave it as it is
+        # The view whole at first, and again when its changes outweigh it (it keeps little apart): at doubling sizes.
+        assert written("snap") == 1 and written("view") + written("view_change") == 10 and written("view") <= 3
+        changes = [s for s in statements if s.startswith("INSERT INTO record") and "'view_change'" in s]
+        edited = b"edited".hex().upper()  # bodies are bound as blobs: in hex
+        assert changes and all(s.upper().count(edited) == 1 for s in changes)  # each holds the one task it saw anew
+        assert not [s for s in statements if s.startswith("UPDATE record SET expires")]
         clock.advance(VIEW_SECONDS / 8 + 1)
         await account.save_view("c1", view)
-        assert len([s for s in statements if s.startswith("UPDATE record SET expires")]) == 2
+        touches = [s for s in statements if s.startswith("UPDATE record SET expires")]
+        assert len(touches) == 2 and "'view'" in touches[0] and "'snap'" in touches[1]
         statements.clear()
         assert await account.load_view("c1") is view
-        assert not [s for s in statements if "body" in s]  # the seal matched: the view's rows were not read
+        assert not [s for s in statements if "body" in s]  # the seals matched: the view's rows were not read
         other = FileState(path, clock=clock.as_clock())
+        try:
+            again = await other.account("fp", token_secret("alice")).load_view("c1")
+            assert again is not None and again is not view and dict(again.seen) == dict(view.seen)
+            assert again.seen["3"].content == "edited 3" and len(again.seen) == 50
+            # The other process saves what it saw since after them; this one then reads them all back.
+            mirror.apply(SyncResponse(sync_token="s20", items=[Item(id="60", content="new")]))
+            again.refresh(mirror, {"60"})
+            await other.account("fp", token_secret("alice")).save_view("c1", again)
+        finally:
+            other.close()
+        back = await account.load_view("c1")
+        assert back is not None and back is not view and back.seen["60"].content == "new" and len(back.seen) == 51
+    finally:
+        store.close()
+
+
+async def test_a_view_is_written_whole_again_once_its_changes_outweigh_it(tmp_path: Path) -> None:
+    clock = FixedClock()
+    store = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
+    try:
+        account = store.account("fp", token_secret("alice"))
+        mirror = Mirror()
+        mirror.apply(SyncResponse(sync_token="s1", full_sync=True, items=[Item(id="0", content="first")]))
+        view = View()
+        view.refresh(mirror)
+        await account.save_view("c1", view)
+        for n in range(1, 41):  # one new task per save: the view grows by one, each change is one task
+            mirror.apply(SyncResponse(sync_token=f"s{n + 1}", items=[Item(id=str(n), content=f"t{n}")]))
+            view.refresh(mirror, {str(n)})
+            await account.save_view("c1", view)
+        inserts = [s for s in statements if s.startswith("INSERT INTO record")]
+        wholes = [n for n, s in enumerate(inserts) if "'view'" in s]
+        # Written whole at doubling sizes, never more than 16 changes apart: far fewer than the 41 saves.
+        assert 3 <= len(wholes) <= 8, wholes
+        assert max(b - a for a, b in itertools.pairwise(wholes)) <= 17
+        # What a whole write leaves behind is gone with it: the rows read back are the view and its newest changes.
+        rows = store._db.execute(  # pyright: ignore[reportPrivateUsage]
+            "SELECT count(*) FROM record WHERE kind = 'view_change'"
+        ).fetchone()[0]
+        assert rows == len(inserts) - 1 - wholes[-1] - (1 if "'snap'" in inserts[-1] else 0)
+        other = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
         try:
             again = await other.account("fp", token_secret("alice")).load_view("c1")
         finally:
             other.close()
-        assert again is not None and again is not view and dict(again.seen) == dict(view.seen)
+        assert again is not None and dict(again.seen) == dict(view.seen) and len(again.seen) == 41
     finally:
         store.close()

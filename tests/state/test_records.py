@@ -30,12 +30,14 @@ from tools_server.plans.plan import LocalError, Plan, Step
 from tools_server.plans.undo import UndoRecord
 from tools_server.state import records
 from tools_server.state.records import (
+    LAST_WRITE,
     MIRROR,
     PENDING,
     REMOVAL,
     SNAPSHOT,
     UNDO,
     VIEW,
+    VIEW_CHANGE,
     Codec,
     Refused,
     Sealed,
@@ -45,7 +47,7 @@ from tools_server.state.records import (
     to_blob,
 )
 from tools_server.state.sessions import token_secret
-from tools_server.state.views import Snapshots, joined, split
+from tools_server.state.views import Snapshots, applied, change, joined, split
 from tools_server.sync.commands import (
     COMMAND_ADAPTER,
     Collaborator,
@@ -387,6 +389,17 @@ def test_an_undo_record_comes_back_with_every_field(record: UndoRecord) -> None:
     assert [type(c) for c in back.sent] == [type(c) for c in record.sent]
 
 
+@round_trip(LAST_WRITE)
+@settings(max_examples=15, deadline=None)
+@given(st.one_of(st.text(min_size=1, max_size=12), undo_records))
+def test_the_last_write_comes_back_as_its_handle_or_its_whole_record(last: str | UndoRecord) -> None:
+    back = through_the_stores("last", LAST_WRITE, last)
+    if isinstance(last, str):
+        assert back == last
+    else:
+        assert isinstance(back, UndoRecord) and plain(back) == plain(last)
+
+
 @round_trip(PENDING)
 @settings(max_examples=25, deadline=None)
 @given(pending_writes())
@@ -437,6 +450,35 @@ def test_a_view_comes_back_through_its_record_and_shared_snapshot(view: View) ->
     back = joined(back_record, snapshot)
     assert dict(back.seen) == dict(view.seen) and len(back.seen) == len(view.seen)
     assert back.objects.seen == view.objects.seen
+
+
+@round_trip(VIEW_CHANGE)
+@settings(max_examples=25, deadline=None)
+@given(views(), st.lists(st.tuples(ids, st.one_of(st.none(), items)), max_size=6), st.booleans())
+def test_a_view_comes_back_from_its_record_and_what_it_saw_since(
+    view: View, sightings: list[tuple[str, Item | None]], objects_changed: bool
+) -> None:
+    """The file store writes a view's record once, then what it saw since: the two read back are the view now."""
+    seen = view.seen
+    assert isinstance(seen, SeenItems)
+    record, new = split(view, Snapshots())
+    seen.changes()  # from here what it sees is recorded, as the store asks after writing the record
+    for item_id, item in sightings:
+        if item is None:
+            seen.drop(item_id)
+        else:
+            seen.put(item_id, item)
+    if objects_changed:
+        view.objects.seen["label"] = {"L9": Label(id="L9", name="new")}
+    step, _ = change(view, seen, record.objects)
+    assert (step.objects is not None) == (
+        objects_changed and record.objects.label != {"L9": Label(id="L9", name="new")}
+    )
+    back_step = through_the_stores("view_change:c_1:x", VIEW_CHANGE, step)
+    assert plain(back_step) == plain(step)
+    back = joined(applied(record, [back_step]), new[1] if new is not None else None)
+    assert dict(back.seen) == dict(view.seen) and len(back.seen) == len(view.seen)
+    assert back.objects.seen == {k: v for k, v in view.objects.seen.items() if v is not None}
 
 
 @round_trip(SNAPSHOT)

@@ -19,12 +19,13 @@ _T = TypeVar("_T")
 class SeenItems(Mapping[str, Item]):
     """A shared, never-changed ``snapshot`` with this view's own newer sightings on top."""
 
-    __slots__ = ("_own", "_size", "snapshot")
+    __slots__ = ("_changed", "_own", "_size", "snapshot")
 
     def __init__(self, snapshot: Mapping[str, Item] | None = None) -> None:
         self.snapshot: Mapping[str, Item] = snapshot if snapshot is not None else {}
         self._own: dict[str, Item | None] = {}  # None: seen gone since the snapshot
         self._size = len(self.snapshot)
+        self._changed: set[str] | None = None  # the ids put or dropped since ``changes`` was last asked, once asked
 
     def parts(self) -> tuple[Mapping[str, Item], dict[str, Item | None], int]:
         """The snapshot, this view's own sightings on top (None: gone) and the size: what a store keeps apart, so
@@ -38,6 +39,14 @@ class SeenItems(Mapping[str, Item]):
         seen._own, seen._size = own, size
         return seen
 
+    def changes(self) -> set[str]:
+        """The ids put or dropped since the last call (all of ``own`` on the first): a store that keeps a view as its
+        first record and then only what changed (``state/file.py``) writes these, not the whole view. Ids are
+        recorded only once this has been asked, so views no store asks keep nothing."""
+        changed = self._changed
+        self._changed = set()
+        return set(self._own) if changed is None else changed
+
     @property
     def drift(self) -> int:
         """How many tasks this view saw differently from its snapshot."""
@@ -47,10 +56,14 @@ class SeenItems(Mapping[str, Item]):
         if item_id not in self:
             self._size += 1
         self._own[item_id] = item
+        if self._changed is not None:
+            self._changed.add(item_id)
 
     def drop(self, item_id: str) -> None:
         if item_id in self:
             self._size -= 1
+        if self._changed is not None:
+            self._changed.add(item_id)
         if item_id in self.snapshot:
             self._own[item_id] = None
         else:

@@ -6,6 +6,7 @@ commands kept for resend_writes) -> undo record -> the short text.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
@@ -151,26 +152,41 @@ async def run_write(
         await session.hold(write)
     except PendingFull as exc:
         raise PlanError(str(exc)) from exc
-    await _send(session, client, write, commands)
-    # From here the write has landed: a state store that fails now is a warning after its result, never its result.
-    warnings: list[str] = []
-    if unasked:
-        await _kept(session.state.add_removal(session.clock.now().timestamp(), planned.removes), warnings)
-    result = await _result(session, write, warnings)
-    if planned.undoing is not None and planned.undoing.handle is not None:
-        # Undone: its handle must not revert it twice.
-        await _kept(session.state.forget_write(planned.undoing.handle), warnings)
-    # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
-    record = (
-        undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome)
-        if spec.undo is not None and seen is not None
-        else None
-    )
-    session.last_write = record
-    if record is not None and reversible(record):
-        result.write = record.handle = await _kept(session.state.mint_write(record), warnings)
-    # With its handle: a later process's undo without one (the file store).
-    await _kept(session.state.keep_last_write(record), warnings)
+    # What the write keeps after its request (cursors' views, the batch dropped, its undo record) is written in one
+    # transaction where that is cheaper (the state file: 5 commits were 1.8 ms of a 100-task write over stdio).
+    session.state.defer_writes()
+    try:
+        await _send(session, client, write, commands)
+        # From here the write has landed: a state store that fails now is a warning after its result, never its
+        # result.
+        warnings: list[str] = []
+        if unasked:
+            await _kept(session.state.add_removal(session.clock.now().timestamp(), planned.removes), warnings)
+        result = await _result(session, write, warnings)
+        if planned.undoing is not None and planned.undoing.handle is not None:
+            # Undone: its handle must not revert it twice.
+            await _kept(session.state.forget_write(planned.undoing.handle), warnings)
+        # One level of undo: a write that cannot be undone (undo itself included) leaves nothing to undo.
+        record = (
+            undo_record(spec.undo, seen, commands, result, session.mirror, write.outcome)
+            if spec.undo is not None and seen is not None
+            else None
+        )
+        session.last_write = record
+        if record is not None and reversible(record):
+            result.write = record.handle = await _kept(session.state.mint_write(record), warnings)
+        # With its handle: a later process's undo without one (the file store).
+        await _kept(session.state.keep_last_write(record), warnings)
+    except BaseException:
+        with anyio.CancelScope(shield=True), contextlib.suppress(StateRefusal):
+            await session.state.flush()  # what was kept before the failure; a failure here is logged
+        raise
+    try:
+        await session.state.flush()
+    except StateRefusal as exc:
+        warnings.append(str(exc))
+        if record is not None:
+            result.write = record.handle = None  # its undo record was not kept
     text = summary_text(
         planned.verb or spec.verb, named(plan, session.mirror), result, extra=spec.extra(result, write) + planned.note
     )

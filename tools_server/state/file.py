@@ -30,7 +30,8 @@ import os
 import secrets
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,20 +39,24 @@ import anyio
 import msgspec
 
 from tools_server.clock import SYSTEM_CLOCK, Clock
-from tools_server.cursors import View
+from tools_server.cursors import SeenItems, View
 from tools_server.plans import PendingWrite, UndoRecord, check_room
 from tools_server.state.records import (
     FORMAT,
+    LAST_WRITE,
     MIRROR,
     PENDING,
     REMOVAL,
     SNAPSHOT,
     UNDO,
     VIEW,
+    VIEW_CHANGE,
     Codec,
     Refused,
     Sealed,
     Sealer,
+    SeenRecord,
+    ViewChangeRecord,
 )
 from tools_server.state.store import (
     MAX_SNAPSHOTS,
@@ -72,7 +77,7 @@ from tools_server.state.store import (
     open_batches,
     write_refused,
 )
-from tools_server.state.views import Snapshots, joined, split
+from tools_server.state.views import Snapshots, applied, change, joined, split
 from tools_server.sync.commands import Item
 from tools_server.sync.mirror import Mirror
 
@@ -83,12 +88,25 @@ MIRROR_SECONDS = PENDING_SECONDS  # `call`'s mirror: a later call syncs incremen
 CARRIED_CURSORS = 8
 _CACHED_VIEWS = 8  # decoded views kept per account in this process, checked against the row's seal before use
 _BUSY_MS = 10_000  # another process's transaction is short (one row); waiting this long means something is wrong
+# "last_write" (a second copy of the last undo record) is no longer written: rows of it expire unread.
 _TTL = {
-    **{"view": VIEW_SECONDS, "snap": VIEW_SECONDS, "pending": PENDING_SECONDS, "write": WRITE_SECONDS},
-    **{"removal": REMOVAL_SECONDS, "last_write": WRITE_SECONDS, "mirror": MIRROR_SECONDS},
+    **{
+        "view": VIEW_SECONDS,
+        "view_change": VIEW_SECONDS,
+        "snap": VIEW_SECONDS,
+        "pending": PENDING_SECONDS,
+        "write": WRITE_SECONDS,
+    },
+    **{"removal": REMOVAL_SECONDS, "last_write": WRITE_SECONDS, "last": WRITE_SECONDS, "mirror": MIRROR_SECONDS},
 }
+# Expired rows of a kind are deleted at most this often per process: the DELETE reads every row of the kind, bodies
+# included, and ran on every put (0.6 ms of a 100-task write). Reads skip expired rows whenever they are deleted.
+_EXPIRY_SWEEP_SECONDS = 60.0
 _CAPS = {"view": MAX_VIEWS_PER_ACCOUNT, "snap": MAX_SNAPSHOTS, "write": MAX_WRITE_HANDLES}
 _TOUCHED_KEPT = 256
+# A view's changes kept after its record before the record is written whole again with them: at most this many, and
+# no more bytes than the record (so rewrites come at doubling sizes: O(what changed) per save, amortized).
+_MAX_VIEW_CHANGES = 16
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS record (
     account TEXT NOT NULL,
@@ -106,6 +124,7 @@ INSERT OR IGNORE INTO meta VALUES ('format', 2), ('order', 0);
 """
 
 _T = TypeVar("_T")
+_Step = Callable[[sqlite3.Connection], None]
 
 
 def state_path(db: Path) -> Path:
@@ -289,6 +308,26 @@ def _slot(kind: str, name: str) -> str:
     return f"{kind}:{name}" if name else kind
 
 
+def _change_names(cursor: str) -> tuple[str, str]:
+    """Bounds of the names of a cursor's changes (``<cursor>:<random>``), exclusive: ';' follows ':'."""
+    return cursor + ":", cursor + ";"
+
+
+@dataclass(eq=False)
+class _Kept:
+    """A view as this process last saved or read it: the live object, the seals of its rows then (its record, its
+    newest change), and what its next change is written against."""
+
+    view: View
+    seen: SeenItems | None  # whose changes() were asked when kept; another object now: the view moved, write it whole
+    snapshot: str | None  # the name of its snapshot's row
+    seals: tuple[bytes | None, bytes | None]
+    objects: SeenRecord
+    changes: int  # its changes kept after its record
+    change_bytes: int
+    record_bytes: int
+
+
 class FileAccount:
     """One account's rows in the file (``account`` = its token's fingerprint)."""
 
@@ -296,30 +335,36 @@ class FileAccount:
         self._state = state
         self._account = fingerprint
         self._sealer = sealer
-        self._views: OrderedDict[str, tuple[bytes, View]] = OrderedDict()  # cursor -> (seal, view), this process
+        self._views: OrderedDict[str, _Kept] = OrderedDict()  # cursor -> its view as this process last kept it
         self._touched: dict[tuple[str, str], float] = {}  # (kind, name) -> when this process last touched it
+        self._swept: dict[str, float] = {}  # kind -> when this process last deleted its expired rows
         self._snapshots = Snapshots()
+        # Between defer_writes and flush: the row writes waiting for one transaction, and the rows they write.
+        self._deferred: list[_Step] | None = None
+        self._deferred_rows: set[tuple[str, str]] = set()
 
     # -- rows of this account -------------------------------------------------------------------------------------
 
-    def _put(self, kind: str, name: str, codec: Codec[_T, Any], value: _T, *, keep_order: bool = False) -> bytes:
-        """Store ``value`` under ``kind:name`` (its TTL starts over); past the kind's cap the oldest go. Returns the
-        seal. ``keep_order``: an update keeps its place (a pending batch stays where it was in the queue)."""
-        sealed = self._sealer.seal(_slot(kind, name), codec, value)
+    def _put(self, kind: str, name: str, codec: Codec[_T, Any], value: _T, *, keep_order: bool = False) -> Sealed:
+        """Store ``value`` under ``kind:name`` (its TTL starts over); past the kind's cap the oldest go. Returns it
+        sealed. ``keep_order``: an update keeps its place (a pending batch stays where it was in the queue)."""
+        sealed = self._sealer.seal(_slot(kind, name), codec, value)  # now: the value may change before a flush
         state = self._state
-        expires = state.now() + _TTL[kind]
-        with state.transaction() as db:
-            order = state.next_order(db)
+
+        def put(db: sqlite3.Connection) -> None:
+            now = state.now()
             db.execute(
                 "INSERT INTO record VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, kind, name) DO UPDATE SET "
                 "mac = excluded.mac, body = excluded.body, expires = excluded.expires"
                 + ("" if keep_order else ", ord = excluded.ord"),
-                (self._account, kind, name, sealed.mac, sealed.body, expires, order),
+                (self._account, kind, name, sealed.mac, sealed.body, now + _TTL[kind], state.next_order(db)),
             )
-            # Expired rows of the kind go as new ones come: a long-running server's file stays bounded too.
-            db.execute(
-                "DELETE FROM record WHERE account = ? AND kind = ? AND expires <= ?", (self._account, kind, state.now())
-            )
+            # Expired rows of the kind go as new ones come (now and then): a long-running server's file stays bounded.
+            if now - self._swept.get(kind, -math.inf) >= _EXPIRY_SWEEP_SECONDS:
+                self._swept[kind] = now
+                db.execute(
+                    "DELETE FROM record WHERE account = ? AND kind = ? AND expires <= ?", (self._account, kind, now)
+                )
             cap = _CAPS.get(kind)
             if cap is not None:
                 db.execute(
@@ -327,7 +372,37 @@ class FileAccount:
                     "account = ? AND kind = ? ORDER BY ord DESC LIMIT -1 OFFSET ?)",
                     (self._account, kind, self._account, kind, cap),
                 )
-        return sealed.mac
+
+        # A pending batch is written before its request goes: it never waits for a flush.
+        self._write(kind, name, put, durable=kind == "pending")
+        return sealed
+
+    def _write(self, kind: str, name: str, step: _Step, *, durable: bool = False) -> None:
+        """Run ``step`` in a transaction now, with the deferred ones before it; or defer it (see ``defer_writes``)."""
+        if self._deferred is not None and not durable:
+            self._deferred.append(step)
+            self._deferred_rows.add((kind, name))
+            return
+        with self._state.transaction() as db:
+            for earlier in self._deferred or ():
+                earlier(db)
+            step(db)
+        if self._deferred:  # written: a failed transaction leaves them for the flush to try again
+            self._deferred.clear()
+            self._deferred_rows.clear()
+
+    def _written(self, kind: str, name: str | None = None) -> None:
+        """Before reading ``kind:name`` (every row of ``kind`` when no name): write what is deferred for it."""
+        if self._deferred and any(k == kind and (name is None or n == name) for k, n in self._deferred_rows):
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._deferred:
+            with self._state.transaction() as db:
+                for step in self._deferred:
+                    step(db)
+            self._deferred.clear()
+            self._deferred_rows.clear()
 
     def _touch(self, kind: str, name: str) -> None:
         """``kind:name`` was used again: its TTL starts over and it is the last of its kind to go.
@@ -342,13 +417,17 @@ class FileAccount:
         if len(self._touched) >= _TOUCHED_KEPT:  # a long session makes new snapshots: forget the stale entries
             self._touched = {key: at for key, at in self._touched.items() if now - at < _TTL[key[0]] / 8}
         self._touched[(kind, name)] = now
-        with state.transaction() as db:
+
+        def touch(db: sqlite3.Connection) -> None:
             db.execute(
                 "UPDATE record SET expires = ?, ord = ? WHERE account = ? AND kind = ? AND name = ?",
                 (state.now() + _TTL[kind], state.next_order(db), self._account, kind, name),
             )
 
+        self._write(kind, name, touch)
+
     def _row(self, kind: str, name: str) -> Sealed | None:
+        self._written(kind, name)
         rows = self._state.read(
             "SELECT mac, body FROM record WHERE account = ? AND kind = ? AND name = ? AND expires > ?",
             (self._account, kind, name, self._state.now()),
@@ -356,6 +435,7 @@ class FileAccount:
         return Sealed(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
 
     def _mac(self, kind: str, name: str) -> bytes | None:
+        self._written(kind, name)
         rows = self._state.read(
             "SELECT mac FROM record WHERE account = ? AND kind = ? AND name = ? AND expires > ?",
             (self._account, kind, name, self._state.now()),
@@ -364,6 +444,7 @@ class FileAccount:
 
     def _rows(self, kind: str) -> list[tuple[str, Sealed]]:
         """This account's live rows of ``kind``, oldest first."""
+        self._written(kind)
         rows = self._state.read(
             "SELECT name, mac, body FROM record WHERE account = ? AND kind = ? AND expires > ? ORDER BY ord",
             (self._account, kind, self._state.now()),
@@ -371,8 +452,11 @@ class FileAccount:
         return [(str(name), Sealed(bytes(mac), bytes(body))) for name, mac, body in rows]
 
     def _delete(self, kind: str, name: str) -> None:
-        with self._state.transaction() as db:
+        def delete(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM record WHERE account = ? AND kind = ? AND name = ?", (self._account, kind, name))
+
+        # A pending batch deleted late is at worst sent again by a resend after a crash, which runs nothing twice.
+        self._write(kind, name, delete)
 
     def _read(self, kind: str, name: str, codec: Codec[_T, Any]) -> _T | None:
         """The record under ``kind:name``; None when there is none or it does not open (logged)."""
@@ -388,17 +472,24 @@ class FileAccount:
     # -- the contract (state/store.py) ----------------------------------------------------------------------------
 
     async def load_view(self, cursor: str) -> View | None:
-        cached = self._views.get(cursor)
-        if cached is not None and self._mac("view", cursor) == cached[0]:
-            # The seal alone tells that no other process saved it since: its body (every task the view saw apart
-            # from its snapshot) is not read.
+        kept = self._views.get(cursor)
+        if kept is not None and self._seals(cursor) == kept.seals:
+            # The seals alone tell that no other process saved it since: its rows (every task the view saw apart
+            # from its snapshot) are not read.
             self._views.move_to_end(cursor)
-            return cached[1]
+            return kept.view
         sealed = self._row("view", cursor)
         if sealed is None:
             return None
         try:
             record = self._sealer.open("view:" + cursor, VIEW, sealed)
+            changes: list[ViewChangeRecord] = []
+            newest: bytes | None = None
+            change_bytes = 0
+            for name, row in self._changes(cursor):
+                changes.append(self._sealer.open("view_change:" + name, VIEW_CHANGE, row))
+                newest = row.mac
+                change_bytes += len(row.body)
         except Refused as exc:
             logger.warning("state: a cursor's view was not read: %s", exc)
             return None  # read as expired: query_changes starts afresh
@@ -410,20 +501,93 @@ class FileAccount:
                 if snapshot is None:
                     return None  # its snapshot expired or was evicted: so has the cursor
                 self._snapshots.add(record.snapshot, snapshot)
-        return joined(record, snapshot)
+        whole = applied(record, changes)
+        view = joined(whole, snapshot)
+        assert isinstance(view.seen, SeenItems)
+        view.seen.changes()  # from here, what it sees anew is recorded for the next save
+        seals = (sealed.mac, newest)
+        kept = _Kept(
+            view, view.seen, record.snapshot, seals, whole.objects, len(changes), change_bytes, len(sealed.body)
+        )
+        self._keep(cursor, kept)
+        return view
 
     async def save_view(self, cursor: str, view: View) -> None:
+        kept = self._views.get(cursor)
+        seen = view.seen
+        if (
+            kept is not None
+            and kept.view is view
+            and isinstance(seen, SeenItems)
+            and seen is kept.seen  # not moved onto another snapshot since: what it saw anew is in seen.changes()
+            and kept.changes < _MAX_VIEW_CHANGES
+            and kept.change_bytes <= kept.record_bytes
+        ):
+            step, objects = change(view, seen, kept.objects)
+            name = f"{cursor}:{secrets.token_hex(6)}"
+            sealed = self._put("view_change", name, VIEW_CHANGE, step)
+            self._touch("view", cursor)  # the record's TTL follows its changes', and its snapshot's the record's
+            if kept.snapshot is not None:
+                self._touch("snap", kept.snapshot)
+            kept.seals = (kept.seals[0], sealed.mac)
+            kept.objects = objects
+            kept.changes += 1
+            kept.change_bytes += len(sealed.body)
+            self._views.move_to_end(cursor)
+            return
         record, new = split(view, self._snapshots)
         if new is not None:
             name, snapshot = new
             self._put("snap", name, SNAPSHOT, snapshot)
+            self._touched[("snap", name)] = self._state.now()
         elif record.snapshot is not None:
             self._touch("snap", record.snapshot)
-        mac = self._put("view", cursor, VIEW, record)
-        self._views[cursor] = (mac, view)
+        sealed = self._put("view", cursor, VIEW, record)
+        self._touched[("view", cursor)] = self._state.now()
+        low, high = _change_names(cursor)
+        account = self._account
+
+        def forget_changes(db: sqlite3.Connection) -> None:  # they are in the record now
+            db.execute(
+                "DELETE FROM record WHERE account = ? AND kind = 'view_change' AND name > ? AND name < ?",
+                (account, low, high),
+            )
+
+        self._write("view_change", cursor, forget_changes)
+        tracked = seen if isinstance(seen, SeenItems) else None
+        if tracked is not None:
+            tracked.changes()  # from here, what it sees anew is recorded for the next save
+        kept = _Kept(view, tracked, record.snapshot, (sealed.mac, None), record.objects, 0, 0, len(sealed.body))
+        self._keep(cursor, kept)
+
+    def _keep(self, cursor: str, kept: _Kept) -> None:
+        self._views[cursor] = kept
         self._views.move_to_end(cursor)
         while len(self._views) > _CACHED_VIEWS:
             self._views.popitem(last=False)
+
+    def _seals(self, cursor: str) -> tuple[bytes | None, bytes | None]:
+        """The seals of a cursor's record and of its newest change (None: none)."""
+        record = self._mac("view", cursor)
+        low, high = _change_names(cursor)
+        self._written("view_change")
+        rows = self._state.read(
+            "SELECT mac FROM record WHERE account = ? AND kind = 'view_change' AND name > ? AND name < ? AND "
+            "expires > ? ORDER BY ord DESC LIMIT 1",
+            (self._account, low, high, self._state.now()),
+        )
+        return record, bytes(rows[0][0]) if rows else None
+
+    def _changes(self, cursor: str) -> list[tuple[str, Sealed]]:
+        """A cursor's changes kept after its record, oldest first."""
+        low, high = _change_names(cursor)
+        self._written("view_change")
+        rows = self._state.read(
+            "SELECT name, mac, body FROM record WHERE account = ? AND kind = 'view_change' AND name > ? AND name < ? "
+            "AND expires > ? ORDER BY ord",
+            (self._account, low, high, self._state.now()),
+        )
+        return [(str(name), Sealed(bytes(mac), bytes(body))) for name, mac, body in rows]
 
     def carried_cursors(self) -> list[str]:
         # A new process of the same client (a restarted stdio server, the next `call`): its writes are not news to
@@ -466,13 +630,20 @@ class FileAccount:
         self._delete("write", handle)
 
     async def last_write(self) -> UndoRecord | None:
-        return self._read("last_write", "", UNDO)
+        last = self._read("last", "", LAST_WRITE)
+        if not isinstance(last, str):
+            return last
+        try:
+            return await self.find_write(last)
+        except StateRefusal as exc:
+            logger.warning("state: the last write was not read: %s", exc)
+            return None
 
     async def keep_last_write(self, record: UndoRecord | None) -> None:
         if record is None:
-            self._delete("last_write", "")
-        else:
-            self._put("last_write", "", UNDO, record)
+            self._delete("last", "")
+        else:  # with a handle: the record is kept under it (mint_write), and this names it
+            self._put("last", "", LAST_WRITE, record.handle if record.handle is not None else record)
 
     async def removed_since(self, since: float) -> int:
         total = 0
@@ -487,6 +658,17 @@ class FileAccount:
 
     async def add_removal(self, at: float, count: int) -> None:
         self._put("removal", new_removal_id(), REMOVAL, (at, count))
+
+    def defer_writes(self) -> None:
+        if self._deferred is None:
+            self._deferred = []
+
+    async def flush(self) -> None:
+        try:
+            self._flush()
+        finally:
+            self._deferred = None
+            self._deferred_rows.clear()
 
     async def spend_request(self, now: float) -> None:
         return None  # one person's machine: Todoist's own limit answers 429, which the client waits out
@@ -516,7 +698,7 @@ class FileAccount:
         return release
 
     def oldest_view_version(self) -> int | None:
-        return min((view.version for _, view in self._views.values()), default=None)
+        return min((kept.view.version for kept in self._views.values()), default=None)
 
     def mirror_replaced(self) -> None:
         self._views.clear()  # cached views count versions of the mirror that went

@@ -145,6 +145,12 @@ class MemoryAccount:
     def carried_cursors(self) -> list[str]:
         return []  # shared by the HTTP sessions of the account
 
+    def defer_writes(self) -> None:
+        return None  # nothing to gain: each step is a dict update
+
+    async def flush(self) -> None:
+        return None
+
     def local_views(self) -> OrderedDict[str, View] | None:
         return self.views
 

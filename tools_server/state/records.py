@@ -181,6 +181,16 @@ class ViewRecord(StoredRecord, tag="view"):
     objects: SeenRecord
 
 
+class ViewChangeRecord(StoredRecord, tag="view_change"):
+    """What a view saw since its last record (the file store): the tasks it saw anew (None: seen gone), those back to
+    its snapshot's state, its size after, and its other objects when they changed (None: as before)."""
+
+    own: dict[str, Item | None]
+    back: list[str]
+    size: int
+    objects: SeenRecord | None = None
+
+
 class SnapshotRecord(StoredRecord, tag="snapshot"):
     """The tasks of one mirror version, shared by the views that saw it; never changed once stored."""
 
@@ -213,6 +223,14 @@ class UndoStored(StoredRecord, tag="undo", kw_only=True):
     reminders_after: dict[str, Reminder] = {}
     orders: dict[str, int]
     handle: str | None
+
+
+class LastWriteRecord(StoredRecord, tag="last_write"):
+    """The account's last write (the file store): the handle it is kept under, or the record itself when it has none
+    (nothing it did can be reversed); so a write with a handle is stored once, not twice."""
+
+    handle: str | None = None
+    write: UndoStored | None = None
 
 
 class StepRecord(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -586,6 +604,7 @@ def _same(value: _T) -> _T:
 UNDO: Codec[UndoRecord, UndoStored] = Codec(UndoStored, _undo_stored, _undo)
 PENDING: Codec[PendingWrite, PendingStored] = Codec(PendingStored, _pending_stored, _pending)
 VIEW: Codec[ViewRecord, ViewRecord] = Codec(ViewRecord, _same, _same)
+VIEW_CHANGE: Codec[ViewChangeRecord, ViewChangeRecord] = Codec(ViewChangeRecord, _same, _same)
 SNAPSHOT: Codec[Mapping[str, Item], SnapshotRecord] = Codec(
     SnapshotRecord, lambda items: SnapshotRecord(items=dict(items)), lambda record: record.items
 )
@@ -593,6 +612,21 @@ REMOVAL: Codec[tuple[float, int], RemovalRecord] = Codec(
     RemovalRecord, lambda removal: RemovalRecord(at=removal[0], count=removal[1]), lambda r: (r.at, r.count)
 )
 MIRROR: Codec[tuple[Mirror, str], MirrorRecord] = Codec(MirrorRecord, _mirror_stored, _mirror)
+
+
+def _last_write_stored(last: str | UndoRecord) -> LastWriteRecord:
+    return LastWriteRecord(handle=last) if isinstance(last, str) else LastWriteRecord(write=_undo_stored(last))
+
+
+def _last_write(record: LastWriteRecord) -> str | UndoRecord:
+    if record.handle is not None:
+        return record.handle
+    if record.write is None:
+        raise KeyError("write")  # read as unreadable
+    return _undo(record.write)
+
+
+LAST_WRITE: Codec[str | UndoRecord, LastWriteRecord] = Codec(LastWriteRecord, _last_write_stored, _last_write)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

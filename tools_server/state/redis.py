@@ -400,6 +400,12 @@ class RedisAccount:
     def carried_cursors(self) -> list[str]:
         return []  # shared by every client of the account
 
+    def defer_writes(self) -> None:
+        return None  # each step is already one round trip (a pipeline where it has several commands)
+
+    async def flush(self) -> None:
+        return None
+
     def local_views(self) -> OrderedDict[str, View] | None:
         return None
 

@@ -110,6 +110,11 @@ class AccountState(Protocol):
     # Cursors a new session of this store takes as its own (its writes count as seen in them): the last ones saved
     # when the store outlives processes that are one client (stdio, `call`); none when clients share it.
     def carried_cursors(self) -> list[str]: ...
+    # Until ``flush``, steps other than keeping a pending batch may be written together at the flush (one transaction
+    # for what a write keeps after its request, not one each); a pending batch kept meanwhile is written at once, with
+    # the steps before it. Stores whose steps cost no more apart keep writing each at once.
+    def defer_writes(self) -> None: ...
+    async def flush(self) -> None: ...  # raises StateRefusal when what was deferred could not be written
 
 
 def open_batches(sealer: Sealer, kept: Iterable[tuple[str, Sealed]]) -> tuple[dict[str, PendingWrite], Unresumable]:

@@ -1,6 +1,8 @@
 """Pure: a query_changes view as a shared store keeps it. Views that saw the same mirror version share one snapshot
 of the tasks (``cursors/seen_tasks``); the store keeps that snapshot once, under its own key, and each view as only
 what it saw on top of it, so saving a cursor after a call writes its few changes, not the account's every task.
+The file store goes one step further: after a view's record it keeps only what the view saw since (``change``), and
+reads the record back with those applied (``applied``).
 
 Snapshots never change, so a replica may keep the ones it wrote or read and trust them without asking the store.
 """
@@ -12,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from tools_server.cursors import SeenItems, View
-from tools_server.state.records import ViewRecord, seen_objects, seen_record
+from tools_server.state.records import SeenRecord, ViewChangeRecord, ViewRecord, seen_objects, seen_record
 from tools_server.sync.commands import Item
 
 
@@ -71,3 +73,30 @@ def joined(record: ViewRecord, snapshot: Mapping[str, Item] | None) -> View:
     base: Mapping[str, Item] = snapshot if snapshot is not None else {}
     seen = SeenItems.of(base, dict(record.own), record.size)
     return View(seen=seen, version=-1, objects=seen_objects(record.objects))
+
+
+def change(view: View, seen: SeenItems, objects: SeenRecord | None) -> tuple[ViewChangeRecord, SeenRecord]:
+    """What ``view`` saw since its last record, whose objects were ``objects`` (``seen`` is its ``view.seen``, whose
+    ``changes`` are asked); and its objects now, to compare the next change with."""
+    _, own, size = seen.parts()
+    ids = seen.changes()
+    now = seen_record(view.objects)
+    kept = {item_id: own[item_id] for item_id in ids if item_id in own}
+    back = sorted(item_id for item_id in ids if item_id not in own)
+    # The tables are copies whose values are the mirror's objects, replaced and never changed: mostly compared by id.
+    return ViewChangeRecord(own=kept, back=back, size=size, objects=None if now == objects else now), now
+
+
+def applied(record: ViewRecord, changes: list[ViewChangeRecord]) -> ViewRecord:
+    """``record`` with ``changes`` applied in order."""
+    if not changes:
+        return record
+    own = dict(record.own)
+    objects = record.objects
+    for step in changes:
+        own.update(step.own)
+        for item_id in step.back:
+            own.pop(item_id, None)
+        if step.objects is not None:
+            objects = step.objects
+    return ViewRecord(snapshot=record.snapshot, own=own, size=changes[-1].size, objects=objects)
