@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support import FixedClock, connected, harness, structured, text_of
-from tools_server.cursors import View
+from tools_server.cursors import SeenItems, View
 from tools_server.plans.pending import PendingWrite
 from tools_server.plans.plan import Plan
 from tools_server.plans.undo import UndoRecord
@@ -184,5 +184,39 @@ async def test_a_view_is_written_whole_again_once_its_changes_outweigh_it(tmp_pa
         finally:
             other.close()
         assert again is not None and dict(again.seen) == dict(view.seen) and len(again.seen) == 41
+    finally:
+        store.close()
+
+
+async def test_a_view_the_file_keeps_stays_on_its_snapshot_however_far_its_own_writes_take_it(tmp_path: Path) -> None:
+    """In process a view that its session's writes drifted far from its snapshot moves onto a fresh one; kept in the
+    file, that fresh snapshot would be every task written again, where what it keeps apart costs only its changes."""
+    clock = FixedClock()
+    store = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
+    try:
+        account = store.account("fp", token_secret("alice"))
+        mirror = Mirror()
+        mirror.apply(SyncResponse(sync_token="s1", full_sync=True, items=[Item(id="0", content="first")]))
+        view = View()
+        view.refresh(mirror)
+        await account.save_view("c1", view)
+        for n in range(6):  # 600 tasks written by the session, past the drift that moves a view in process
+            new = [Item(id=f"{n}-{k}", content="t") for k in range(100)]
+            mirror.apply(SyncResponse(sync_token=f"s{n + 2}", items=new))
+            view.refresh(mirror, {i.id for i in new})
+            await account.save_view("c1", view)
+        snapshots = [s for s in statements if s.startswith("INSERT INTO record") and "'snap'" in s]
+        assert len(snapshots) == 1 and len(view.seen) == 601
+        # The same writes on a view kept in process do move it (the rule this store turns off).
+        live = View()
+        live.refresh(mirror)
+        assert isinstance(live.seen, SeenItems)
+        before = live.seen.snapshot
+        more = [Item(id=f"x{k}", content="t") for k in range(300)]
+        mirror.apply(SyncResponse(sync_token="s9", items=more))
+        live.refresh(mirror, {i.id for i in more})
+        assert isinstance(live.seen, SeenItems) and live.seen.snapshot is not before
     finally:
         store.close()

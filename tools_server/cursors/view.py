@@ -44,6 +44,10 @@ class View:
     # (changes made elsewhere outweighed its own writes): the next try waits until the drift doubles, so tries cost
     # O(1) per task marked. Not stored: a process that reads the view back tries once.
     _tried_at: int = field(default=0, repr=False, compare=False)
+    # Whether its session's own writes move it onto a fresh snapshot (``_rebase``). Not for a view whose store
+    # writes only what it saw since its last record (the state file): there what it keeps apart costs nothing per
+    # write, and a fresh snapshot is every task written again.
+    rebases: bool = field(default=True, repr=False, compare=False)
 
     def refresh(self, mirror: Mirror, ids: set[str] | None = None, objects: set[str] | None = None) -> None:
         """Mark the mirror's current state as seen: all of it, or only the tasks ``ids`` and the other ``objects``
@@ -60,7 +64,7 @@ class View:
         if objects:
             self.objects.refresh(mirror, objects)
         drift = self._mark(mirror, ids)
-        if drift > max(_DRIFT_FLOOR, len(mirror.items) // 8, 2 * self._tried_at):
+        if self.rebases and drift > max(_DRIFT_FLOOR, len(mirror.items) // 8, 2 * self._tried_at):
             self._rebase(mirror, drift)
 
     def _rebase(self, mirror: Mirror, drift: int) -> None:

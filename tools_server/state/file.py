@@ -503,6 +503,7 @@ class FileAccount:
                 self._snapshots.add(record.snapshot, snapshot)
         whole = applied(record, changes)
         view = joined(whole, snapshot)
+        view.rebases = False
         assert isinstance(view.seen, SeenItems)
         view.seen.changes()  # from here, what it sees anew is recorded for the next save
         seals = (sealed.mac, newest)
@@ -513,6 +514,7 @@ class FileAccount:
         return view
 
     async def save_view(self, cursor: str, view: View) -> None:
+        view.rebases = False  # what it keeps apart from its snapshot is written as it changes (see View.rebases)
         kept = self._views.get(cursor)
         seen = view.seen
         if (
