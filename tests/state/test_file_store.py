@@ -220,3 +220,36 @@ async def test_a_view_the_file_keeps_stays_on_its_snapshot_however_far_its_own_w
         assert isinstance(live.seen, SeenItems) and live.seen.snapshot is not before
     finally:
         store.close()
+
+
+async def test_a_file_of_the_first_layout_is_rebuilt_as_a_rowid_table_with_every_row_still_read(tmp_path: Path) -> None:
+    """The first layout was a WITHOUT ROWID table: a key search that met a large row (a snapshot of a big account)
+    read all of it, so every read and write of the account cost what its largest row did. Opening such a file
+    rebuilds it as a rowid table, the body last, and what it kept still opens."""
+    path = state_path(tmp_path / "tasks.db")
+    store = FileState(path)
+    try:
+        handle = await store.account("fp", token_secret("alice")).mint_write(UndoRecord("add", created=["t1"]))
+        store._db.executescript(  # pyright: ignore[reportPrivateUsage]
+            "ALTER TABLE record RENAME TO newer; DROP INDEX record_order; CREATE TABLE record (account TEXT NOT NULL, "
+            "kind TEXT NOT NULL, name TEXT NOT NULL, mac BLOB NOT NULL, body BLOB NOT NULL, expires REAL NOT NULL, "
+            "ord INTEGER NOT NULL, PRIMARY KEY (account, kind, name)) WITHOUT ROWID; CREATE INDEX record_order ON "
+            "record (account, kind, ord); INSERT INTO record SELECT account, kind, name, mac, body, expires, ord FROM "
+            "newer; DROP TABLE newer;"
+        )
+    finally:
+        store.close()
+    again = FileState(path)
+    try:
+        db = again._db  # pyright: ignore[reportPrivateUsage]
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'record'").fetchone()[0]
+        assert "WITHOUT ROWID" not in sql.upper()
+        assert [row[1] for row in db.execute("PRAGMA table_info(record)")][-2:] == ["mac", "body"]
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT mac FROM record WHERE account = 'fp' AND kind = 'view' AND name = 'c1'"
+        ).fetchall()
+        assert "INDEX" in str(plan)  # the key is searched in its index, never among the rows
+        record = await again.account("fp", token_secret("alice")).find_write(handle)
+        assert record is not None and record.created == ["t1"]
+    finally:
+        again.close()
