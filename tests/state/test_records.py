@@ -390,7 +390,7 @@ def test_an_undo_record_comes_back_with_every_field(record: UndoRecord) -> None:
 
 
 @round_trip(LAST_WRITE)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.one_of(st.text(min_size=1, max_size=12), undo_records))
 def test_the_last_write_comes_back_as_its_handle_or_its_whole_record(last: str | UndoRecord) -> None:
     back = through_the_stores("last", LAST_WRITE, last)
@@ -453,7 +453,7 @@ def test_a_view_comes_back_through_its_record_and_shared_snapshot(view: View) ->
 
 
 @round_trip(VIEW_CHANGE)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(views(), st.lists(st.tuples(ids, st.one_of(st.none(), items)), max_size=6), st.booleans())
 def test_a_view_comes_back_from_its_record_and_what_it_saw_since(
     view: View, sightings: list[tuple[str, Item | None]], objects_changed: bool
