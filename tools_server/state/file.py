@@ -433,15 +433,16 @@ class FileAccount:
             self._deferred.clear()
             self._deferred_rows.clear()
 
-    def _touch(self, kind: str, name: str) -> None:
+    def _touch(self, kind: str, name: str, *, always: bool = False) -> None:
         """``kind:name`` was used again: its TTL starts over and it is the last of its kind to go.
 
-        At most once per eighth of its TTL from this process: the rows are stored whole (WITHOUT ROWID), so touching
-        a snapshot rewrote every task in it, on every write of a session with a cursor open (1.2 ms a write at 3k
-        tasks, growing with them). A snapshot may so expire up to an eighth of its TTL before an idle view of it."""
+        Unless ``always``, at most once per eighth of its TTL from this process: touching a row rewrites it, and a
+        snapshot is every task (1.2 ms a write at 3k tasks, growing with them, when each write touched it). A
+        snapshot may so expire up to an eighth of its TTL before an idle view of it. A view's record is small: it is
+        touched with every change kept after it, so the newest cursors stay the ones carried to the next process."""
         state = self._state
         now = state.now()
-        if now - self._touched.get((kind, name), -math.inf) < _TTL[kind] / 8:
+        if not always and now - self._touched.get((kind, name), -math.inf) < _TTL[kind] / 8:
             return
         if len(self._touched) >= _TOUCHED_KEPT:  # a long session makes new snapshots: forget the stale entries
             self._touched = {key: at for key, at in self._touched.items() if now - at < _TTL[key[0]] / 8}
@@ -557,7 +558,7 @@ class FileAccount:
             step, objects = change(view, seen, kept.objects)
             name = f"{cursor}:{secrets.token_hex(6)}"
             sealed = self._put("view_change", name, VIEW_CHANGE, step)
-            self._touch("view", cursor)  # the record's TTL follows its changes', and its snapshot's the record's
+            self._touch("view", cursor, always=True)  # its TTL and place follow its changes', its snapshot's its own
             if kept.snapshot is not None:
                 self._touch("snap", kept.snapshot)
             kept.seals = (kept.seals[0], sealed.mac)
@@ -574,7 +575,6 @@ class FileAccount:
         elif record.snapshot is not None:
             self._touch("snap", record.snapshot)
         sealed = self._put("view", cursor, VIEW, record)
-        self._touched[("view", cursor)] = self._state.now()
         low, high = _change_names(cursor)
         account = self._account
 
