@@ -293,3 +293,21 @@ def test_the_http_servers_stop_on_sigterm_and_ctrl_c_with_exit_0_as_the_readme_p
     assert "Traceback" not in stderr, stderr
     with pytest.raises(OSError):  # it has really stopped, not left its port bound
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_a_stdio_server_starts_without_loading_the_redis_client_which_http_with_state_still_gets(
+    tmp_path: Path,
+) -> None:
+    """Importing redis.asyncio was 53 ms of every stdio start, which never uses Redis: the state wing loads its Redis
+    store when a name of it is first asked for."""
+    probe = (
+        "import sys, tools_server.cli.main, tools_server.server.app, tools_server.cli.state_option as option\n"
+        "print('redis' in sys.modules)\n"
+        "from tools_server.state import SCHEMES, redis_state\n"
+        "print('redis.asyncio' in sys.modules, SCHEMES, redis_state.__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=local_env(tmp_path)
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["False", "True ('redis', 'rediss', 'unix') tools_server.state.redis"]
