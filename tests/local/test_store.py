@@ -341,3 +341,34 @@ def test_the_database_is_wal_and_commits_before_answering(tmp_path: Path) -> Non
         assert [i["content"] for i in reopened.sync(sync_token="*", resource_types=["items"])["items"]] == ["durable"]
     finally:
         reopened.close()
+
+
+def test_a_store_whose_commands_table_is_of_the_first_layout_is_rebuilt_and_still_knows_every_uuid(
+    tmp_path: Path,
+) -> None:
+    """The commands table was WITHOUT ROWID: a random uuid per command put each insert on a random page of the whole
+    rows. Opening such a store rebuilds it as a rowid table with the uuid in an index, keeping every uuid, so a command
+    sent again is still answered from its record and not run twice."""
+    path = str(tmp_path / "tasks.db")
+    store = SyncStore(path)
+    add = cmd("item_add", {"content": "once"}, temp_id="t1")
+    first = store.sync(commands=[add])
+    store.close()
+    db = sqlite3.connect(path)
+    db.executescript(
+        "ALTER TABLE commands RENAME TO newer; DROP INDEX commands_at; CREATE TABLE commands (uuid TEXT PRIMARY KEY, "
+        "status TEXT NOT NULL, temp_id TEXT, object_id TEXT, at REAL NOT NULL) WITHOUT ROWID; CREATE INDEX "
+        "commands_at ON commands (at); INSERT INTO commands SELECT uuid, status, temp_id, object_id, at FROM newer; "
+        "DROP TABLE newer;"
+    )
+    db.close()
+    store = SyncStore(path)
+    try:
+        sql = store._db.execute("SELECT sql FROM sqlite_master WHERE name = 'commands'").fetchone()[0]  # pyright: ignore[reportPrivateUsage]
+        assert "WITHOUT ROWID" not in sql.upper()
+        again = store.sync(commands=[add])
+        assert again["sync_status"] == first["sync_status"] and again["temp_id_mapping"] == first["temp_id_mapping"]
+        items = store.sync(sync_token="*", resource_types=["items"])["items"]
+        assert [i["content"] for i in items] == ["once"]
+    finally:
+        store.close()

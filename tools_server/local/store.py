@@ -41,7 +41,7 @@ from tools_server.local.commands import HANDLERS
 from tools_server.local.commands.sharing import resync_since
 from tools_server.local.errors import CommandError, RequestError, invalid_argument, limits_reached, request_invalid
 from tools_server.local.reads import RESOURCE_TYPES, read_resources
-from tools_server.local.tx import SCHEMA, Tx, random_id
+from tools_server.local.tx import SCHEMA, Tx, random_id, rebuild_commands
 
 UUID_RETENTION_DAYS = 30
 T = TypeVar("T")
@@ -112,6 +112,7 @@ class SyncStore:
         # 64 MiB of page cache: indexes of a 100k-task account stay in memory, so writes do not slow as it grows.
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.executescript(SCHEMA)
+        rebuild_commands(self._db)
         self._db.executescript(activity.SCHEMA)
         self._db.executescript(uploads.SCHEMA)
         activity.add_initiator_column(self._db)
