@@ -271,6 +271,7 @@ async def test_a_write_keeps_its_batch_before_its_request_and_all_it_keeps_after
         store = FileState(path, clock=h.clock.as_clock())
         async with connected(h, h.server(state=store)) as client:
             await client.call_tool("query_changes", {})
+            await client.call_tool("query_changes", {})  # two cursors: each saved in the same transaction
             statements: list[str] = []
             store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
             reply = await client.call_tool("add_item", {"items": [{"content": "one"}, {"content": "two"}]})
@@ -282,6 +283,8 @@ async def test_a_write_keeps_its_batch_before_its_request_and_all_it_keeps_after
             assert any("'pending'" in s for s in first if s.startswith("INSERT"))
             kinds = {k for s in after for k in ("pending", "view_change", "write", "last") if f"'{k}'" in s}
             assert kinds == {"pending", "view_change", "write", "last"}  # the batch dropped, then what it keeps
+            changes = [s for s in after if s.startswith("INSERT") and "'view_change'" in s]
+            assert len(changes) == 2  # what each cursor saw: the two tasks
             last = [s for s in after if s.startswith("INSERT") and "'last'" in s]
             assert len(last) == 1 and len(last[0]) < 600  # the handle, not the record again
             undone = await client.call_tool("undo", {})

@@ -420,10 +420,16 @@ class FileAccount:
             self._deferred.clear()
             self._deferred_rows.clear()
 
-    def _written(self, kind: str, name: str | None = None) -> None:
-        """Before reading ``kind:name`` (every row of ``kind`` when no name): write what is deferred for it."""
-        if self._deferred and any(k == kind and (name is None or n == name) for k, n in self._deferred_rows):
-            self._flush()
+    def _written(self, kind: str, name: str | None = None, *, cursor: str | None = None) -> None:
+        """Before reading ``kind:name`` (every row of ``kind`` when no name; a cursor's changes when ``cursor``):
+        write what is deferred for it. Only for it: a write with several cursors open reads each one's rows after
+        saving the one before, and those saves stay in the one transaction."""
+        if not self._deferred:
+            return
+        for k, n in self._deferred_rows:
+            if k == kind and (n == name if name is not None else cursor is None or n.partition(":")[0] == cursor):
+                self._flush()
+                return
 
     def _flush(self) -> None:
         if self._deferred:
@@ -601,7 +607,7 @@ class FileAccount:
         """The seals of a cursor's record and of its newest change (None: none)."""
         record = self._mac("view", cursor)
         low, high = _change_names(cursor)
-        self._written("view_change")
+        self._written("view_change", cursor=cursor)
         rows = self._state.read(
             "SELECT mac FROM record WHERE account = ? AND kind = 'view_change' AND name > ? AND name < ? AND "
             "expires > ? ORDER BY ord DESC LIMIT 1",
@@ -612,7 +618,7 @@ class FileAccount:
     def _changes(self, cursor: str) -> list[tuple[str, Sealed]]:
         """A cursor's changes kept after its record, oldest first."""
         low, high = _change_names(cursor)
-        self._written("view_change")
+        self._written("view_change", cursor=cursor)
         rows = self._state.read(
             "SELECT name, mac, body FROM record WHERE account = ? AND kind = 'view_change' AND name > ? AND name < ? "
             "AND expires > ? ORDER BY ord",
