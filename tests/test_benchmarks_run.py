@@ -43,3 +43,9 @@ def test_the_main_benchmarks_print_every_table_with_the_floor() -> None:
         assert title in out
     floor_rows = [line for line in out.split("## 2b.")[1].splitlines() if line.startswith("100 ")]
     assert len(floor_rows) == 1, out
+
+
+@pytest.mark.slow
+def test_the_stdio_growth_benchmark_prints_a_ratio_per_size_and_the_growth() -> None:
+    out = _run("tests.benchmarks.stdio_growth", "--smoke")
+    assert "    200 tasks | " in out and "    400 tasks | " in out and "growth 200 -> 400: " in out, out

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.benchmarks.stdio_growth                 # 1k and 30k tasks, 30 pairs each
     .venv/bin/python -m tests.benchmarks.stdio_growth 1000 100000     # other sizes
+    .venv/bin/python -m tests.benchmarks.stdio_growth --smoke         # 200 and 400 tasks, 3 pairs: that it runs (CI)
 
 A stdio server (its own process, keeping its state in the state file as a host's server does) on an embedded
 store seeded with N tasks (``bench_growth``'s account), one query_changes cursor open, then `add_item` of 100 tasks,
@@ -30,7 +31,7 @@ from tools_server.local.transport import LocalTransport
 PAIRS = 30
 
 
-async def ratio(size: int) -> float:
+async def ratio(size: int, pairs: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         env = local_env(Path(tmp))
         store = SyncStore(env["TOOLS_SERVER_DB"])
@@ -41,7 +42,7 @@ async def ratio(size: int) -> float:
                 await client.call_tool("query_changes", {})
                 _, token = await _raw_request(http, "*", 100)
                 ratios: list[float] = []
-                for n in range(PAIRS):
+                for n in range(pairs):
                     started = time.perf_counter()
                     reply = await client.call_tool(
                         "add_item", {"items": [{"content": f"t{n}-{k}"} for k in range(100)]}
@@ -55,9 +56,9 @@ async def ratio(size: int) -> float:
             store.close()
 
 
-async def main(sizes: list[int]) -> None:
-    print(f"stdio add_item x100 / raw request, one cursor open, median of {PAIRS} pairs")
-    figures = {size: await ratio(size) for size in sizes}
+async def main(sizes: list[int], pairs: int) -> None:
+    print(f"stdio add_item x100 / raw request, one cursor open, median of {pairs} pairs")
+    figures = {size: await ratio(size, pairs) for size in sizes}
     for size, figure in figures.items():
         print(f"{size:>7} tasks | {figure:.2f}x")
     if len(sizes) > 1:
@@ -65,4 +66,7 @@ async def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, [int(a) for a in sys.argv[1:]] or [1000, 30000])
+    if sys.argv[1:] == ["--smoke"]:
+        anyio.run(main, [200, 400], 3)
+    else:
+        anyio.run(main, [int(a) for a in sys.argv[1:]] or [1000, 30000], PAIRS)
