@@ -44,6 +44,10 @@ class View:
     # (changes made elsewhere outweighed its own writes): the next try waits until the drift doubles, so tries cost
     # O(1) per task marked. Not stored: a process that reads the view back tries once.
     _tried_at: int = field(default=0, repr=False, compare=False)
+    # The mirror version of the snapshot it was last moved onto (-1: none since its last full refresh). Everything it
+    # saw differently from that snapshot is in what it keeps apart, so the next move need only look at those and at
+    # what changed since that version, not at everything changed since ``version``. Not stored either.
+    _based_at: int = field(default=-1, repr=False, compare=False)
     # Whether its session's own writes move it onto a fresh snapshot (``_rebase``). Not for a view whose store
     # writes only what it saw since its last record (the state file): there what it keeps apart costs nothing per
     # write, and a fresh snapshot is every task written again.
@@ -55,9 +59,11 @@ class View:
         if ids is None:
             self.objects.refresh(mirror)
             changed = mirror.changed_since(self.version) if self.version >= 0 else self._differing(mirror)
+            self._based_at = -1
             if changed is None or self._mark(mirror, changed) > max(_DRIFT_FLOOR, len(mirror.items) // 8):
                 # Now the view has seen exactly the mirror's items: the shared snapshot of this version says so.
                 self.seen = SeenItems(mirror.items_snapshot())
+                self._based_at = mirror.version
             self.version = mirror.version
             self._tried_at = 0
             return
@@ -73,12 +79,22 @@ class View:
 
         Without this, what a view holds apart from its snapshot grew with every write until the next full refresh,
         and the file and Redis stores wrote all of it on every call (30 adds of 100 tasks over stdio: 3,000 tasks
-        encoded by the last one). Costs the changes since its version, once per drift of an eighth of the tasks;
-        kept only when it at least halves what is kept apart from the snapshot (a view left unrefreshed while others
-        edited much is better left on its old snapshot)."""
+        encoded by the last one). Costs what changed since the snapshot it sits on and what it keeps apart from it,
+        once per drift of an eighth of the tasks (it cost every change since its version, which grew with each of the
+        session's writes until the next full refresh); kept only when it at least halves what is kept apart from the
+        snapshot (a view left unrefreshed while others edited much is better left on its old snapshot)."""
         seen = self.seen
-        changed = mirror.changed_since(self.version) if self.version >= 0 else None
-        if changed is None or not isinstance(seen, SeenItems):
+        if not isinstance(seen, SeenItems):
+            return
+        if self._based_at >= 0:
+            # What it saw differently from its snapshot is all in ``own``; the rest is the snapshot, changed since
+            # only where the log says.
+            changed = mirror.changed_since(self._based_at)
+            if changed is not None:
+                changed |= seen.parts()[1].keys()
+        else:
+            changed = mirror.changed_since(self.version) if self.version >= 0 else None
+        if changed is None:
             return  # the log no longer reaches back: the next full refresh takes a fresh snapshot
         snapshot = mirror.items_snapshot()
         own: dict[str, Item | None] = {}
@@ -93,6 +109,7 @@ class View:
             return
         self.seen = SeenItems.of(snapshot, own, len(seen))
         self._tried_at = len(own)
+        self._based_at = mirror.version
 
     def _differing(self, mirror: Mirror) -> set[str] | None:
         """With no version to go by (a view read back from a shared store, or restored), the tasks that differ by
