@@ -157,3 +157,30 @@ def test_a_view_left_while_others_changed_much_keeps_its_snapshot_and_waits_for_
     view.refresh(mirror, {f"n{n}" for n in range(4000)})  # 4,400 own against 2,000 theirs: now it halves
     assert view.seen.snapshot is not first.snapshot and view.seen.drift == 2000
     assert sorted(_kinds(view, mirror)) == sorted(("added", f"e{n}") for n in range(2000))
+
+
+def test_a_views_next_move_looks_only_at_what_changed_since_the_snapshot_it_moved_onto() -> None:
+    """A session writing on and on with no query_changes: each move onto a fresh snapshot looked at every change since
+    the view's last full refresh, so moves cost more with every write. The next move looks at what changed since the
+    snapshot of the last one, and at what the view keeps apart, and reports the same changes."""
+    mirror = _mirror(600)
+    view = View()
+    view.refresh(mirror)
+    asked: list[int] = []
+    changed_since = mirror.changed_since
+
+    def recorded(version: int) -> set[str] | None:
+        asked.append(version)
+        return changed_since(version)
+
+    mirror.apply(SyncResponse(sync_token="e1", items=[Item(id="599", content="elsewhere", project_id="P")]))
+    for batch in range(4):  # 4 moves: each 300 own writes, past the drift of an eighth of the tasks
+        own = [Item(id=f"n{batch}-{k}", content="mine", project_id="P") for k in range(300)]
+        mirror.apply(SyncResponse(sync_token=f"o{batch}", items=own))
+        before = mirror.version
+        with patch.object(mirror, "changed_since", recorded):
+            view.refresh(mirror, {i.id for i in own})
+        assert isinstance(view.seen, SeenItems) and view.seen.drift == 1  # moved, keeping the change made elsewhere
+        if batch:
+            assert asked[-1] >= before - 1  # since the last move's snapshot, not since the refresh at the start
+    assert asked[0] == 1 and _kinds(view, mirror) == [("updated", "599")]
