@@ -95,6 +95,14 @@ async def test_a_write_that_landed_before_the_state_file_failed_is_reported_as_l
         assert [i["content"] for i in await h.active_items()] == ["landed"]
 
 
+def _traced(path: Path, clock: FixedClock) -> tuple[FileState, list[str]]:
+    """A file store at ``path`` and the SQL statements it runs, bound values included."""
+    store = FileState(path, clock=clock.as_clock())
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
+    return store, statements
+
+
 async def test_a_cursor_saved_on_every_write_writes_what_it_saw_since_and_reads_back_by_seal(tmp_path: Path) -> None:
     """Rows are stored whole: rewriting a view rewrote every task it keeps apart from its snapshot, on every write,
     and touching a snapshot rewrote every task in it. A session saving its cursor on every write writes the view once,
@@ -103,9 +111,7 @@ async def test_a_cursor_saved_on_every_write_writes_what_it_saw_since_and_reads_
     changes applied, and saves its own changes after them."""
     clock = FixedClock()
     path = state_path(tmp_path / "tasks.db")
-    store = FileState(path, clock=clock.as_clock())
-    statements: list[str] = []
-    store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
+    store, statements = _traced(path, clock)
 
     def written(kind: str) -> int:
         return len([s for s in statements if s.startswith("INSERT INTO record") and f"'{kind}'" in s])
@@ -159,9 +165,7 @@ async def test_a_cursor_saved_on_every_write_writes_what_it_saw_since_and_reads_
 
 async def test_a_view_is_written_whole_again_once_its_changes_outweigh_it(tmp_path: Path) -> None:
     clock = FixedClock()
-    store = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
-    statements: list[str] = []
-    store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
+    store, statements = _traced(state_path(tmp_path / "tasks.db"), clock)
     try:
         account = store.account("fp", token_secret("alice"))
         mirror = Mirror()
@@ -197,9 +201,7 @@ async def test_a_view_the_file_keeps_stays_on_its_snapshot_however_far_its_own_w
     """In process a view that its session's writes drifted far from its snapshot moves onto a fresh one; kept in the
     file, that fresh snapshot would be every task written again, where what it keeps apart costs only its changes."""
     clock = FixedClock()
-    store = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
-    statements: list[str] = []
-    store._db.set_trace_callback(statements.append)  # pyright: ignore[reportPrivateUsage]
+    store, statements = _traced(state_path(tmp_path / "tasks.db"), clock)
     try:
         account = store.account("fp", token_secret("alice"))
         mirror = Mirror()

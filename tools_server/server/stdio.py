@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from types import TracebackType
 from typing import Any, Self, cast
 
 import anyio
+from anyio.abc import AsyncResource
 from mcp.server import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
@@ -109,7 +109,7 @@ def _answer_for(exc: Exception) -> JSONRPCError | None:
     return JSONRPCError(jsonrpc="2.0", id=ident, error=ErrorData(code=code, message=f"{kind}: {reason}"))
 
 
-class _Replies:
+class _Replies(AsyncResource):
     """The server's write stream, noting which requests have had their answer."""
 
     def __init__(self, inner: Any) -> None:
@@ -147,17 +147,8 @@ class _Replies:
     async def aclose(self) -> None:
         await self._inner.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> bool | None:
-        await self.aclose()
-        return None
-
-
-class _Answering:
+class _Answering(AsyncResource):
     """The SDK's read stream, minus the lines it could not parse: those that were requests are answered here."""
 
     def __init__(self, inner: Any, write: _Replies) -> None:
@@ -198,15 +189,6 @@ class _Answering:
             return await self.receive()
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> bool | None:
-        await self.aclose()
-        return None
 
 
 async def run_stdio(server: MCPServer) -> None:

@@ -412,13 +412,7 @@ class FileAccount:
             self._deferred.append(step)
             self._deferred_rows.add((kind, name))
             return
-        with self._state.transaction() as db:
-            for earlier in self._deferred or ():
-                earlier(db)
-            step(db)
-        if self._deferred:  # written: a failed transaction leaves them for the flush to try again
-            self._deferred.clear()
-            self._deferred_rows.clear()
+        self._flush(step)
 
     def _written(self, kind: str, name: str | None = None, *, cursor: str | None = None) -> None:
         """Before reading ``kind:name`` (every row of ``kind`` when no name; a cursor's changes when ``cursor``):
@@ -431,11 +425,15 @@ class FileAccount:
                 self._flush()
                 return
 
-    def _flush(self) -> None:
+    def _flush(self, *then: _Step) -> None:
+        """The deferred steps, then ``then``, in one transaction; a failed one leaves the deferred ones to retry."""
+        steps = [*(self._deferred or ()), *then]
+        if not steps:
+            return
+        with self._state.transaction() as db:
+            for step in steps:
+                step(db)
         if self._deferred:
-            with self._state.transaction() as db:
-                for step in self._deferred:
-                    step(db)
             self._deferred.clear()
             self._deferred_rows.clear()
 
@@ -469,14 +467,6 @@ class FileAccount:
             (self._account, kind, name, self._state.now()),
         )
         return Sealed(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
-
-    def _mac(self, kind: str, name: str) -> bytes | None:
-        self._written(kind, name)
-        rows = self._state.read(
-            "SELECT mac FROM record WHERE account = ? AND kind = ? AND name = ? AND expires > ?",
-            (self._account, kind, name, self._state.now()),
-        )
-        return bytes(rows[0][0]) if rows else None
 
     def _rows(self, kind: str) -> list[tuple[str, Sealed]]:
         """This account's live rows of ``kind``, oldest first."""
@@ -604,16 +594,19 @@ class FileAccount:
             self._views.popitem(last=False)
 
     def _seals(self, cursor: str) -> tuple[bytes | None, bytes | None]:
-        """The seals of a cursor's record and of its newest change (None: none)."""
-        record = self._mac("view", cursor)
+        """The seals of a cursor's record and of its newest change (None: none), in one query: it runs on every
+        write with the cursor open."""
         low, high = _change_names(cursor)
+        self._written("view", cursor)
         self._written("view_change", cursor=cursor)
         rows = self._state.read(
-            "SELECT mac FROM record WHERE account = ? AND kind = 'view_change' AND name > ? AND name < ? AND "
-            "expires > ? ORDER BY ord DESC LIMIT 1",
-            (self._account, low, high, self._state.now()),
+            "SELECT kind, mac FROM record WHERE account = ? AND (kind = 'view' AND name = ? OR kind = 'view_change' "
+            "AND name > ? AND name < ?) AND expires > ? ORDER BY ord",
+            (self._account, cursor, low, high, self._state.now()),
         )
-        return record, bytes(rows[0][0]) if rows else None
+        record = next((bytes(mac) for kind, mac in rows if kind == "view"), None)
+        newest = next((bytes(mac) for kind, mac in reversed(rows) if kind == "view_change"), None)
+        return record, newest
 
     def _changes(self, cursor: str) -> list[tuple[str, Sealed]]:
         """A cursor's changes kept after its record, oldest first."""
