@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+from tools_server.cli.backends import freeze_startup_heap
 from tools_server.cli.checks import EXIT_OK, EXIT_PARTIAL, EXIT_TOOL_REFUSED
 from tools_server.cli.output import print_output
 from tools_server.cli.state_option import file_state
@@ -51,6 +52,7 @@ async def run_call(
             server = build_server(
                 backend, clock=SYSTEM_CLOCK, sessions=registry, call_budget=call_budget, local_files=True
             )
+            freeze_startup_heap()
             async with Client(server) as client:
                 result = await client.call_tool(tool, arguments)
             if account is not None and session.mirror.synced:

@@ -27,6 +27,7 @@ from tools_server.cli.backends import (
     backend_description,
     backend_kind,
     call_budget,
+    collection_paused_for_startup,
     db_sync_mode,
     default_db_path,
     freeze_startup_heap,
@@ -141,6 +142,7 @@ def _main_local_api(env: Mapping[str, str], args: argparse.Namespace) -> None:
     given_day = str(args.start_day) if args.start_day is not None else None
     timezone, start_day = local_account_settings(env, args.timezone, given_day)
     accounts = _accounts(args.account, token)
+    freeze_startup_heap()
     try:
         serve(
             host=args.host,
@@ -332,6 +334,11 @@ def _wants_call_help(argv: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    with collection_paused_for_startup():
+        return _main(argv, env)
+
+
+def _main(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> int:
     env = os.environ if env is None else env
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["help"]:
