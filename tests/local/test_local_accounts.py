@@ -295,6 +295,21 @@ def test_the_activity_log_names_who_changed_a_shared_project_and_each_account_re
     assert ("completed", None) not in events(B)  # A's private task is not in Bea's log
 
 
+def test_one_request_writing_in_a_shared_and_a_private_project_names_the_initiator_only_in_the_shared_one(
+    store: SyncStore,
+) -> None:
+    ids = _shared_trip(store)
+    inbox = _full(store, A)["user"]["inbox_project_id"]
+    _run(store, A, cmd("item_add", {"content": "tickets", "project_id": ids["trip"]}),
+         cmd("item_add", {"content": "plants", "project_id": inbox}),
+         cmd("item_add", {"content": "maps", "project_id": ids["trip"]}))  # fmt: skip
+    status, body = rest_reply(lambda reader: store.read(reader, token=A), ACTIVITIES_PATH, "")
+    assert status == 200, body
+    owner = _full(store, A)["user"]["id"]
+    added = [(e["extra_data"]["content"], e["initiator_id"]) for e in body["results"] if e["object_type"] == "item"]
+    assert added[:3] == [("maps", owner), ("plants", None), ("tickets", owner)]
+
+
 def test_a_member_cannot_take_the_owner_off_the_project(store: SyncStore) -> None:
     ids = _shared_trip(store)
     refused = _status(store, B, cmd("delete_collaborator", {"project_id": ids["trip"], "email": "local@localhost"}))

@@ -84,6 +84,25 @@ async def test_each_write_is_an_event_in_the_documented_shape_newest_first(
 
 
 @pytest.mark.anyio
+async def test_commands_of_one_request_on_one_task_each_record_their_own_before_and_after(
+    store: SyncStore, http: httpx.AsyncClient
+) -> None:
+    response = store.sync(commands=[
+        cmd("item_add", {"content": "a"}, temp_id="t"),
+        cmd("item_update", {"id": "t", "content": "b"}),
+        cmd("item_update", {"id": "t", "content": "never", "priority": 9}),  # refused: records nothing
+        cmd("item_update", {"id": "t", "content": "c", "description": "why"}),
+    ])  # fmt: skip
+    assert list(response["sync_status"].values())[2] != "ok"
+    events = [(e["event_type"], e["extra_data"]) for e in (await get(http))["results"]]
+    assert events == [
+        ("updated", {"content": "c", "last_content": "b", "description": "why", "last_description": ""}),
+        ("updated", {"content": "b", "last_content": "a"}),
+        ("added", {"content": "a"}),
+    ]
+
+
+@pytest.mark.anyio
 async def test_filters_by_object_project_and_object_event_types(store: SyncStore, http: httpx.AsyncClient) -> None:
     ids = run(store, cmd("project_add", {"name": "Work"}, temp_id="w"),
               cmd("item_add", {"content": "Report", "project_id": "w"}, temp_id="r"),

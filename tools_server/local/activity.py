@@ -108,7 +108,7 @@ def before(tx: Tx, command_type: str, args: Mapping[str, Any]) -> Obj | None:
 
 
 def record(tx: Tx, command_type: str, args: Mapping[str, Any], created: str | None, old: Obj | None) -> None:
-    """Log the event of a command that succeeded."""
+    """Log the event of a command that succeeded (written with the request's others by ``write_events``)."""
     spec = EVENTS.get(command_type)
     if spec is None:
         return
@@ -118,19 +118,24 @@ def record(tx: Tx, command_type: str, args: Mapping[str, Any], created: str | No
         return
     new: Obj | None = None
     for kind in kinds:
-        new = tx.get(kind, object_id)
+        new = tx.written(kind, object_id) or tx.get(kind, object_id)
         if new is not None:
             break
     if new is None:
         return
     project, parent_item = _parents(tx, object_type, new)
     extra = _extra(object_type, event_type, new, old)
-    home = new if object_type == "project" else tx.get("project", project) if project else None
-    initiator = tx.user_id if (home or {}).get("shared") else None  # who did it matters where others see it
-    tx.db.execute(
+    shared = bool(new.get("shared")) if object_type == "project" else tx.shared(project) if project else False
+    initiator = tx.user_id if shared else None  # who did it matters where others see it
+    tx.events.append((tx.stamp, object_type, object_id, event_type, project, parent_item, json.dumps(extra), initiator))
+
+
+def write_events(tx: Tx) -> None:
+    """The request's events, in the order its commands ran."""
+    tx.db.executemany(
         "INSERT INTO activity (at, object_type, object_id, event_type, parent_project_id, parent_item_id, data,"
         " initiator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (tx.stamp, object_type, object_id, event_type, project, parent_item, json.dumps(extra), initiator),
+        tx.events,
     )
 
 

@@ -248,6 +248,7 @@ class SyncStore:
         known = self._known_uuids([c["uuid"] for c in request.commands])
         for command in request.commands:
             self._command(tx, command, statuses, mapping, known)
+        activity.write_events(tx)
         if tx.changed:
             seq += 1
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
@@ -293,6 +294,7 @@ class SyncStore:
         status: Any = "ok"
         created: str | None = None
         self._db.execute("SAVEPOINT command")
+        tx.begin_command()
         try:
             handler = HANDLERS.get(kind)
             if handler is None:

@@ -158,6 +158,10 @@ def is_active(kind: str, obj: Obj) -> bool:
     return not obj.get("is_archived", False)
 
 
+# at, object_type, object_id, event_type, parent_project_id, parent_item_id, data (JSON), initiator_id
+ActivityRow = tuple[str, str, str, str, str | None, str | None, str, str | None]
+
+
 class Tx:
     """One request: the connection inside BEGIN IMMEDIATE, the request's sequence number, and its temp ids."""
 
@@ -172,7 +176,14 @@ class Tx:
         self.meta = meta
         self.user_id = meta["user_id"]  # the account the request is made with
         self._projects: set[str] | None = None
+        self._shared: dict[str, bool] = {}  # project id -> shared, read once per request while no project changes
+        # What the running command wrote, for the activity log that records it right after (a read back was a fifth
+        # of an item_add); emptied before each command, so a command rolled back never leaves its objects here.
+        self._written: dict[tuple[str, str], Obj] = {}
         self.temp_ids: dict[str, str] = {}
+        # The activity log's rows of the commands that succeeded (activity.py), written together when the commands
+        # are done: one INSERT per command inside its savepoint was a fifth of an item_add.
+        self.events: list[ActivityRow] = []
         self.changed = False
         # See args.ACCEPT_CLIENT_DUE_SHAPES; the store sets it from its own option.
         self.accept_client_due_shapes = True
@@ -212,6 +223,13 @@ class Tx:
         if self._projects is None:
             self._projects = visible_projects(self.db, self.user_id)
         return self._projects
+
+    def shared(self, project_id: str) -> bool:
+        """Whether the project the account sees by this id is shared (False for one it does not see)."""
+        known = self._shared.get(project_id)
+        if known is None:
+            known = self._shared[project_id] = bool((self.get("project", project_id) or {}).get("shared"))
+        return known
 
     def resolve(self, kind: str, argument: str, value: Any) -> Obj:
         """The live (not deleted) object an id-typed argument names, through this request's temp ids."""
@@ -293,7 +311,17 @@ class Tx:
         )
         if kind in ("project", "collaborator_state"):
             self._projects = None
+            self._shared.clear()
+        self._written[kind, obj["id"]] = dict(obj)  # a copy: a handler may change the object it put
         self.changed = True
+
+    def begin_command(self) -> None:
+        """The next command of the request: nothing the previous one wrote is taken as written by this one."""
+        self._written.clear()
+
+    def written(self, kind: str, object_id: str) -> Obj | None:
+        """The object as the running command last wrote it (None when it wrote none)."""
+        return self._written.get((kind, object_id))
 
     def fresh_id(self) -> str:
         while True:
