@@ -292,3 +292,57 @@ async def test_a_write_keeps_its_batch_before_its_request_and_all_it_keeps_after
             undone = await client.call_tool("undo", {})
             assert not undone.is_error, text_of(undone)
         assert await h.active_items() == []
+
+
+async def test_a_long_write_keeps_its_commands_once_then_only_what_it_learnt_which_another_process_reads(
+    tmp_path: Path,
+) -> None:
+    """A 1000-task add's batch (330 kB) was written whole again after its 1st, 2nd, 4th and 8th requests, to keep
+    what they confirmed: now the batch once, and its outcome apart, in a row of its own."""
+    clock = FixedClock()
+    path = state_path(tmp_path / "tasks.db")
+    store, statements = _traced(path, clock)
+    other = FileState(path, clock=clock.as_clock())  # another process: a restarted server resending the batch
+    try:
+        account, theirs = store.account("fp", token_secret("alice")), other.account("fp", token_secret("alice"))
+        write = PendingWrite("Added", Plan(()), None, [], Outcome())
+        await account.keep_pending(write)
+        write.outcome.requests, write.outcome.temp_id_mapping["t1"] = 1, "6Xreal000000001"
+        await account.keep_pending(write)
+        write.outcome.requests = 2
+        await account.keep_pending(write)
+        inserts = [s for s in statements if s.startswith("INSERT INTO record")]
+        assert [("'pending'" in s, "'pending_outcome'" in s) for s in inserts] == [(True, False), (False, True),
+                                                                                   (False, True)]  # fmt: skip
+        read = (await theirs.pending())[write.batch]
+        assert (read.outcome.requests, read.outcome.temp_id_mapping) == (2, {"t1": "6Xreal000000001"})
+
+        # Its commands replaced (no pipeline does; a store must not count on it): the batch is written whole again,
+        # and the outcome kept apart goes in the same transaction.
+        write.commands = []
+        write.outcome.requests = 3
+        statements.clear()
+        await account.keep_pending(write)
+        assert any(s.startswith("DELETE") and "'pending_outcome'" in s for s in statements)
+        assert sum(s.startswith("BEGIN") for s in statements) == 1
+        assert (await theirs.pending())[write.batch].outcome.requests == 3
+
+        await account.drop_pending(write.batch)
+        assert await theirs.pending() == {}
+        left = other._db.execute("SELECT kind FROM record").fetchall()  # pyright: ignore[reportPrivateUsage]
+        assert left == []
+    finally:
+        store.close()
+        other.close()
+
+
+async def test_a_write_sent_in_three_requests_writes_its_batch_once(tmp_path: Path) -> None:
+    async with harness() as h:
+        store, statements = _traced(state_path(tmp_path / "tasks.db"), h.clock)
+        async with connected(h, h.server(state=store)) as client:
+            reply = await client.call_tool("add_item", {"items": [{"content": f"t{n}"} for n in range(250)]})
+            assert not reply.is_error and structured(reply)["requests"] == 3, text_of(reply)
+        inserts = [s for s in statements if s.startswith("INSERT INTO record")]
+        assert sum("'pending'" in s for s in inserts) == 1
+        assert sum("'pending_outcome'" in s for s in inserts) == 2  # after the 1st and 2nd requests
+        assert len(await h.active_items()) == 250

@@ -33,6 +33,7 @@ from tools_server.state.records import (
     LAST_WRITE,
     MIRROR,
     PENDING,
+    PENDING_OUTCOME,
     REMOVAL,
     SNAPSHOT,
     UNDO,
@@ -412,6 +413,14 @@ def test_a_pending_batch_comes_back_with_its_plans_commands_and_outcome(write: P
     for step in back.plan.steps:
         if step.command is not None and step.command.uuid in by_uuid:
             assert step.command is by_uuid[step.command.uuid]
+
+
+@round_trip(PENDING_OUTCOME)
+@settings(max_examples=25, deadline=None)
+@given(pending_writes())
+def test_a_batch_outcome_kept_apart_comes_back_with_its_statuses_mapping_and_wait(write: PendingWrite) -> None:
+    back = through_the_stores("pending_outcome:w_1", PENDING_OUTCOME, write.outcome)
+    assert plain(back) == plain(write.outcome)
 
 
 @round_trip(MIRROR)

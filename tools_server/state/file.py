@@ -46,12 +46,14 @@ from tools_server.state.records import (
     LAST_WRITE,
     MIRROR,
     PENDING,
+    PENDING_OUTCOME,
     REMOVAL,
     SNAPSHOT,
     UNDO,
     VIEW,
     VIEW_CHANGE,
     Codec,
+    HeldParts,
     Refused,
     Sealed,
     Sealer,
@@ -95,6 +97,7 @@ _TTL = {
         "view_change": VIEW_SECONDS,
         "snap": VIEW_SECONDS,
         "pending": PENDING_SECONDS,
+        "pending_outcome": PENDING_SECONDS,
         "write": WRITE_SECONDS,
     },
     **{"removal": REMOVAL_SECONDS, "last_write": WRITE_SECONDS, "last": WRITE_SECONDS, "mirror": MIRROR_SECONDS},
@@ -102,6 +105,8 @@ _TTL = {
 # Expired rows of a kind are deleted at most this often per process: the DELETE reads every row of the kind, bodies
 # included, and ran on every put (0.6 ms of a 100-task write). Reads skip expired rows whenever they are deleted.
 _EXPIRY_SWEEP_SECONDS = 60.0
+# Written before the request they are kept for goes, never deferred to the flush after it.
+_BEFORE_REQUESTS = frozenset({"pending", "pending_outcome"})
 _CAPS = {"view": MAX_VIEWS_PER_ACCOUNT, "snap": MAX_SNAPSHOTS, "write": MAX_WRITE_HANDLES}
 _TOUCHED_KEPT = 256
 # A view's changes kept after its record before the record is written whole again with them: at most this many, and
@@ -368,15 +373,26 @@ class FileAccount:
         self._touched: dict[tuple[str, str], float] = {}  # (kind, name) -> when this process last touched it
         self._swept: dict[str, float] = {}  # kind -> when this process last deleted its expired rows
         self._snapshots = Snapshots()
+        self._batches: dict[str, HeldParts] = {}  # batch -> the write whose commands and plans this process wrote
         # Between defer_writes and flush: the row writes waiting for one transaction, and the rows they write.
         self._deferred: list[_Step] | None = None
         self._deferred_rows: set[tuple[str, str]] = set()
 
     # -- rows of this account -------------------------------------------------------------------------------------
 
-    def _put(self, kind: str, name: str, codec: Codec[_T, Any], value: _T, *, keep_order: bool = False) -> Sealed:
+    def _put(
+        self,
+        kind: str,
+        name: str,
+        codec: Codec[_T, Any],
+        value: _T,
+        *,
+        keep_order: bool = False,
+        replacing: tuple[str, str] | None = None,
+    ) -> Sealed:
         """Store ``value`` under ``kind:name`` (its TTL starts over); past the kind's cap the oldest go. Returns it
-        sealed. ``keep_order``: an update keeps its place (a pending batch stays where it was in the queue)."""
+        sealed. ``keep_order``: an update keeps its place (a pending batch stays where it was in the queue).
+        ``replacing``: a row (kind, name) that this one makes stale, deleted in the same transaction."""
         sealed = self._sealer.seal(_slot(kind, name), codec, value)  # now: the value may change before a flush
         state = self._state
 
@@ -401,9 +417,11 @@ class FileAccount:
                     "account = ? AND kind = ? ORDER BY ord DESC LIMIT -1 OFFSET ?)",
                     (self._account, kind, self._account, kind, cap),
                 )
+            if replacing is not None:
+                self._deleting(*replacing)(db)
 
         # A pending batch is written before its request goes: it never waits for a flush.
-        self._write(kind, name, put, durable=kind == "pending")
+        self._write(kind, name, put, durable=kind in _BEFORE_REQUESTS)
         return sealed
 
     def _write(self, kind: str, name: str, step: _Step, *, durable: bool = False) -> None:
@@ -478,11 +496,14 @@ class FileAccount:
         return [(str(name), Sealed(bytes(mac), bytes(body))) for name, mac, body in rows]
 
     def _delete(self, kind: str, name: str) -> None:
+        # A pending batch deleted late is at worst sent again by a resend after a crash, which runs nothing twice.
+        self._write(kind, name, self._deleting(kind, name))
+
+    def _deleting(self, kind: str, name: str) -> _Step:
         def delete(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM record WHERE account = ? AND kind = ? AND name = ?", (self._account, kind, name))
 
-        # A pending batch deleted late is at worst sent again by a resend after a crash, which runs nothing twice.
-        self._write(kind, name, delete)
+        return delete
 
     def _read(self, kind: str, name: str, codec: Codec[_T, Any]) -> _T | None:
         """The record under ``kind:name``; None when there is none or it does not open (logged)."""
@@ -625,21 +646,46 @@ class FileAccount:
         return [name for name, _ in self._rows("view")][-CARRIED_CURSORS:]
 
     async def pending(self) -> dict[str, PendingWrite]:
-        return open_batches(self._sealer, self._rows("pending"))[0]
+        batches = open_batches(self._sealer, self._rows("pending"))[0]
+        for batch, sealed in self._rows("pending_outcome"):
+            write = batches.get(batch)
+            if write is None:
+                continue  # its batch is gone (dropped, expired): it goes with its TTL
+            try:
+                write.outcome = self._sealer.open("pending_outcome:" + batch, PENDING_OUTCOME, sealed)
+            except Refused:
+                # The batch's own outcome is older: it counts fewer commands confirmed, and a resend of one confirmed
+                # already (same uuid) is answered from the backend's record of it, not run again.
+                logger.warning(
+                    "state: the outcome kept for batch %s was not read; resending from the one before", batch
+                )
+        return batches
 
     async def unresumable(self) -> Unresumable:
         return named_refusals(open_batches(self._sealer, self._rows("pending"))[1])
 
     async def keep_pending(self, write: PendingWrite) -> None:
-        if not write.batch:
+        new = not write.batch
+        if new:
             held = await self.pending()
             if held:
                 check_room(held, write)
             write.batch = new_batch_id()
-        self._put("pending", write.batch, PENDING, write, keep_order=True)
+        kept = self._batches.get(write.batch)
+        if kept is not None and kept.still(write):
+            # Between the requests of a long write only its outcome changes: the batch row stays as written.
+            self._put("pending_outcome", write.batch, PENDING_OUTCOME, write.outcome)
+            return
+        # Whole, with the outcome so far: an outcome kept apart before (by this process or the one that started the
+        # batch) is older and goes.
+        stale = None if new else ("pending_outcome", write.batch)
+        self._put("pending", write.batch, PENDING, write, keep_order=True, replacing=stale)
+        self._batches[write.batch] = HeldParts.of(write)
 
     async def drop_pending(self, batch: str) -> None:
+        self._batches.pop(batch, None)
         self._delete("pending", batch)
+        self._delete("pending_outcome", batch)
 
     async def mint_write(self, record: UndoRecord) -> str:
         handle = new_write_handle()
