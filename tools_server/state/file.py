@@ -112,29 +112,49 @@ _TOUCHED_KEPT = 256
 # A view's changes kept after its record before the record is written whole again with them: at most this many, and
 # no more bytes than the record (so rewrites come at doubling sizes: O(what changed) per save, amortized).
 _MAX_VIEW_CHANGES = 16
-# A rowid table, its key in an index: in a WITHOUT ROWID table (this store's first layout) the rows are the key's
-# b-tree, and a search that meets a row too large for its page reads all of it to compare keys; a 15 MB snapshot of
-# a 30k-task account made every other row's read or write cost 7-35 ms. The body last: a column after it is
-# reached only through its overflow pages. Files of the first layout are rebuilt in this one when opened.
-_COLUMNS = "account, kind, name, expires, ord, mac, body"
-_TABLE = """
-CREATE TABLE IF NOT EXISTS record (
+# The rows' keys and bookkeeping in one table, their bodies in another: touching a row (its TTL, its place) rewrites
+# only its small row, where a body in the same row was rewritten whole with it (a cursor's view of several MB on every
+# write that cursor saw). ``record`` is a rowid table with its key in an index: the store's first layout was WITHOUT
+# ROWID, where a key search that meets a row too large for its page reads all of it (with a 30k-task account's 15 MB
+# snapshot, every other row's read or write cost 7-35 ms). Files of either earlier layout (a body in each row) are
+# rebuilt in this one when opened. A body goes with its row (triggers), however the row goes.
+_LAYOUT = (
+    """CREATE TABLE IF NOT EXISTS record (
     account TEXT NOT NULL,
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
     expires REAL NOT NULL,
     ord INTEGER NOT NULL,
     mac BLOB NOT NULL,
-    body BLOB NOT NULL,
+    body_id INTEGER NOT NULL,
     UNIQUE (account, kind, name)
-)"""
-_INDEX = "CREATE INDEX IF NOT EXISTS record_order ON record (account, kind, ord)"
-_SCHEMA = f"""
-{_TABLE};
-{_INDEX};
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('format', 2), ('order', 0);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS record_order ON record (account, kind, ord)",
+    "CREATE TABLE IF NOT EXISTS body (data BLOB NOT NULL)",
+    "CREATE TRIGGER IF NOT EXISTS record_body_replaced AFTER UPDATE OF body_id ON record "
+    "WHEN OLD.body_id IS NOT NEW.body_id BEGIN DELETE FROM body WHERE rowid = OLD.body_id; END",
+    "CREATE TRIGGER IF NOT EXISTS record_gone AFTER DELETE ON record BEGIN DELETE FROM body WHERE rowid = OLD.body_id; "
+    "END",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO meta VALUES ('format', 2), ('order', 0)",
+)
+# A row with its body, read in one statement.
+_ROWS = "SELECT {} FROM record JOIN body ON body.rowid = record.body_id WHERE account = ? AND kind = ? "
+
+
+def _store(
+    db: sqlite3.Connection, row: tuple[str, str, str, float, int, bytes, bytes], *, keep_order: bool = False
+) -> None:
+    """Insert ``row`` (account, kind, name, expires, ord, mac, body), or replace the row under its key (its order
+    too, unless ``keep_order``)."""
+    body_id = db.execute("INSERT INTO body (data) VALUES (?)", (row[-1],)).lastrowid
+    db.execute(
+        "INSERT INTO record (account, kind, name, expires, ord, mac, body_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (account, kind, name) DO UPDATE SET mac = excluded.mac, body_id = excluded.body_id, "
+        "expires = excluded.expires" + ("" if keep_order else ", ord = excluded.ord"),
+        (*row[:-1], body_id),
+    )
+
 
 _T = TypeVar("_T")
 _Step = Callable[[sqlite3.Connection], None]
@@ -220,8 +240,7 @@ class FileState:
             # NORMAL in WAL mode: a commit survives the process being killed (it is in the OS before commit returns);
             # only a power cut may lose the last ones, which is what a pending batch must outlive here.
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._rebuild_first_layout()
+            self._lay_out()
             self._import_json()
             self._purge()
         except BaseException:
@@ -273,25 +292,21 @@ class FileState:
         with self.transaction() as db:
             db.execute("DELETE FROM record WHERE expires <= ?", (self.now(),))
 
-    def _rebuild_first_layout(self) -> None:
-        """Rebuild a table of the first layout (WITHOUT ROWID, the body before expires and ord; see ``_TABLE``) in
-        this one, keeping every row."""
-
-        def first_layout(db: sqlite3.Connection) -> bool:
-            row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'record'").fetchone()
-            return "WITHOUT ROWID" in str(row[0]).upper()
-
-        if not first_layout(self._db):
-            return
+    def _lay_out(self) -> None:
+        """The tables, made once; a file of an earlier layout (see ``_LAYOUT``) rebuilt in this one, every row kept."""
         with self.transaction() as db:
-            if not first_layout(db):  # another process rebuilt it meanwhile
-                return
-            db.execute("ALTER TABLE record RENAME TO record_first")
-            db.execute("DROP INDEX IF EXISTS record_order")
-            db.execute(_TABLE)
-            db.execute(f"INSERT INTO record ({_COLUMNS}) SELECT {_COLUMNS} FROM record_first")
-            db.execute("DROP TABLE record_first")
-            db.execute(_INDEX)
+            found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'record'").fetchone()
+            earlier = found is not None and "body_id" not in str(found[0])
+            if earlier:
+                db.execute("ALTER TABLE record RENAME TO record_earlier")
+                db.execute("DROP INDEX IF EXISTS record_order")
+            for statement in _LAYOUT:
+                db.execute(statement)
+            if earlier:
+                rows = db.execute("SELECT account, kind, name, expires, ord, mac, body FROM record_earlier").fetchall()
+                for row in rows:
+                    _store(db, row)
+                db.execute("DROP TABLE record_earlier")
 
     def _import_json(self) -> None:
         """Move the records of the JSON file the version before kept into this store (same seals, same key), once."""
@@ -315,12 +330,13 @@ class FileState:
                         kind, _, name = slot.partition(":")
                         if kind not in _TTL:
                             continue
-                        row = (fingerprint, kind, name, bytes.fromhex(entry.mac), bytes(entry.body))
-                        order = self.next_order(db)
-                        db.execute(
-                            f"INSERT OR IGNORE INTO record ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (*row[:3], now + _TTL[kind], order, *row[3:]),
-                        )
+                        taken = db.execute(
+                            "SELECT 1 FROM record WHERE account = ? AND kind = ? AND name = ?",
+                            (fingerprint, kind, name),
+                        ).fetchone()
+                        if taken is None:  # what this store holds already is newer
+                            mac, body = bytes.fromhex(entry.mac), bytes(entry.body)
+                            _store(db, (fingerprint, kind, name, now + _TTL[kind], self.next_order(db), mac, body))
         earlier.unlink(missing_ok=True)
 
 
@@ -398,12 +414,8 @@ class FileAccount:
 
         def put(db: sqlite3.Connection) -> None:
             now = state.now()
-            db.execute(
-                f"INSERT INTO record ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, kind, name) "
-                "DO UPDATE SET mac = excluded.mac, body = excluded.body, expires = excluded.expires"
-                + ("" if keep_order else ", ord = excluded.ord"),
-                (self._account, kind, name, now + _TTL[kind], state.next_order(db), sealed.mac, sealed.body),
-            )
+            row = (self._account, kind, name, now + _TTL[kind], state.next_order(db), sealed.mac, sealed.body)
+            _store(db, row, keep_order=keep_order)
             # Expired rows of the kind go as new ones come (now and then): a long-running server's file stays bounded.
             if now - self._swept.get(kind, -math.inf) >= _EXPIRY_SWEEP_SECONDS:
                 self._swept[kind] = now
@@ -481,7 +493,7 @@ class FileAccount:
     def _row(self, kind: str, name: str) -> Sealed | None:
         self._written(kind, name)
         rows = self._state.read(
-            "SELECT mac, body FROM record WHERE account = ? AND kind = ? AND name = ? AND expires > ?",
+            _ROWS.format("mac, data") + "AND name = ? AND expires > ?",
             (self._account, kind, name, self._state.now()),
         )
         return Sealed(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
@@ -490,7 +502,7 @@ class FileAccount:
         """This account's live rows of ``kind``, oldest first."""
         self._written(kind)
         rows = self._state.read(
-            "SELECT name, mac, body FROM record WHERE account = ? AND kind = ? AND expires > ? ORDER BY ord",
+            _ROWS.format("name, mac, data") + "AND expires > ? ORDER BY ord",
             (self._account, kind, self._state.now()),
         )
         return [(str(name), Sealed(bytes(mac), bytes(body))) for name, mac, body in rows]
@@ -634,16 +646,20 @@ class FileAccount:
         low, high = _change_names(cursor)
         self._written("view_change", cursor=cursor)
         rows = self._state.read(
-            "SELECT name, mac, body FROM record WHERE account = ? AND kind = 'view_change' AND name > ? AND name < ? "
-            "AND expires > ? ORDER BY ord",
-            (self._account, low, high, self._state.now()),
+            _ROWS.format("name, mac, data") + "AND name > ? AND name < ? AND expires > ? ORDER BY ord",
+            (self._account, "view_change", low, high, self._state.now()),
         )
         return [(str(name), Sealed(bytes(mac), bytes(body))) for name, mac, body in rows]
 
     def carried_cursors(self) -> list[str]:
         # A new process of the same client (a restarted stdio server, the next `call`): its writes are not news to
         # the cursors the last ones handed out.
-        return [name for name, _ in self._rows("view")][-CARRIED_CURSORS:]
+        self._written("view")
+        rows = self._state.read(
+            "SELECT name FROM record WHERE account = ? AND kind = 'view' AND expires > ? ORDER BY ord DESC LIMIT ?",
+            (self._account, self._state.now(), CARRIED_CURSORS),
+        )
+        return [str(row[0]) for row in reversed(rows)]
 
     async def pending(self) -> dict[str, PendingWrite]:
         batches = open_batches(self._sealer, self._rows("pending"))[0]
