@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import math
 import os
 import statistics
@@ -30,6 +31,7 @@ from mcp.server import MCPServer
 
 from tests.benchmarks.bench_store import item_adds
 from tests.support import connected, harness, local_env, structured, text_of
+from tools_server.cli.backends import freeze_startup_heap
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES
@@ -353,9 +355,10 @@ async def cold_start(repeats: int) -> None:
 async def main(quick: bool) -> None:
     repeats = 5 if quick else 31
     print(f"tools-server benchmarks on {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
-    # The in-process server runs in this process: freeze what importing left on the heap, as `tools-server` does
-    # at startup, so full collections walk the objects made while serving and not every imported module.
-    gc.freeze()
+    # The in-process server runs in this process: the collector set as `tools-server` sets it once started (what
+    # importing left frozen out of full collections, young ones less often).
+    freeze_startup_heap()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would bury the tables
     await requests_per_call()
     await latency(repeats)
     await context_size()

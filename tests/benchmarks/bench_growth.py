@@ -35,6 +35,7 @@ from mcp import Client
 from tests.benchmarks.__main__ import SYNC_URL, _stats, _table  # pyright: ignore[reportPrivateUsage]
 from tests.benchmarks.bench_store import item_adds
 from tests.support import FIXED_NOW, Harness, command, connected, harness, structured
+from tools_server.cli.backends import freeze_startup_heap
 from tools_server.local.store import SyncStore
 from tools_server.sync.commands import MIRRORED_RESOURCE_TYPES
 
@@ -269,6 +270,7 @@ async def main(size: str) -> None:
         "full": ((1_000, 10_000, 100_000), 7),
     }[size]
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would bury the tables
+    freeze_startup_heap()  # the collector as a started tools-server sets it
     print(f"tools-server growth benchmark on {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
     results = {n: await _size(n, repeats) for n in sizes}
     calls = list(results[sizes[0]][CURSORS[0]])

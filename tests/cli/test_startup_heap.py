@@ -1,6 +1,6 @@
 """Garbage collection while a command starts: paused while the modules and the server are built (their objects live as
-long as the process), resumed with them frozen out of later collections before the first request is served, and
-never left off when a command ends, whichever way."""
+long as the process), resumed with them frozen out of later collections (and young collections less often) before
+the first request is served, and never left off when a command ends, whichever way."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import tools_server.local.app as local_app
 import tools_server.server as server_wing
 import tools_server.server.stdio as stdio
 from tests.support import local_env
+from tools_server.cli.backends import YOUNG_COLLECTION_EVERY
 from tools_server.cli.checks import EXIT_CONFIG
 from tools_server.cli.main import main
 
@@ -39,10 +40,12 @@ def fresh_gc(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
     monkeypatch.setattr(server_wing, "build_server", build)
     monkeypatch.setattr(call, "build_server", build)  # bound when cli/call.py was imported
+    threshold = gc.get_threshold()
     try:
         yield seen
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
         gc.enable()
 
 
@@ -52,11 +55,16 @@ def test_stdio_builds_its_server_without_collecting_and_serves_with_collection_o
     async def serve(_server: object) -> None:
         fresh_gc["collecting while serving"] = gc.isenabled()
         fresh_gc["frozen objects"] = gc.get_freeze_count()
+        fresh_gc["young collection every"] = gc.get_threshold()[0]
 
     monkeypatch.setattr(stdio, "run_stdio", serve)
     assert main([], local_env(tmp_path)) == 0
     frozen = fresh_gc.pop("frozen objects")
-    assert fresh_gc == {"collecting while building": False, "collecting while serving": True}
+    assert fresh_gc == {
+        "collecting while building": False,
+        "collecting while serving": True,
+        "young collection every": YOUNG_COLLECTION_EVERY,
+    }
     assert frozen > 10_000  # the modules, classes and schemas of the start
     assert gc.isenabled()
 
