@@ -416,7 +416,7 @@ def test_a_pending_batch_comes_back_with_its_plans_commands_and_outcome(write: P
 
 
 @round_trip(PENDING_OUTCOME)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(pending_writes())
 def test_a_batch_outcome_kept_apart_comes_back_with_its_statuses_mapping_and_wait(write: PendingWrite) -> None:
     back = through_the_stores("pending_outcome:w_1", PENDING_OUTCOME, write.outcome)
