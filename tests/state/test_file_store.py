@@ -194,9 +194,10 @@ async def test_a_view_is_written_whole_again_once_its_changes_outweigh_it(tmp_pa
             await account.save_view("c1", view)
         inserts = [s for s in statements if s.startswith("INSERT INTO record")]
         wholes = [n for n, s in enumerate(inserts) if "'view'" in s]
-        # Written whole at doubling sizes, never more than 16 changes apart: far fewer than the 41 saves.
+        # Written whole at doubling sizes: far fewer than the 41 saves, each gap about twice the one before.
         assert 3 <= len(wholes) <= 8, wholes
-        assert max(b - a for a, b in itertools.pairwise(wholes)) <= 17
+        gaps = [b - a for a, b in itertools.pairwise(wholes)]
+        assert all(later >= earlier for earlier, later in itertools.pairwise(gaps)), gaps
         # What a whole write leaves behind is gone with it: the rows read back are the view and its newest changes.
         rows = store._db.execute(  # pyright: ignore[reportPrivateUsage]
             "SELECT count(*) FROM record WHERE kind = 'view_change'"
@@ -208,6 +209,37 @@ async def test_a_view_is_written_whole_again_once_its_changes_outweigh_it(tmp_pa
         finally:
             other.close()
         assert again is not None and dict(again.seen) == dict(view.seen) and len(again.seen) == 41
+    finally:
+        store.close()
+
+
+async def test_a_view_keeps_at_most_64_changes_after_its_record_however_small_they_are(tmp_path: Path) -> None:
+    clock = FixedClock()
+    store = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
+    try:
+        account = store.account("fp", token_secret("alice"))
+        mirror = Mirror()
+        mirror.apply(SyncResponse(sync_token="s1", full_sync=True, items=[]))
+        view = View()
+        view.refresh(mirror)
+        await account.save_view("c1", view)  # its snapshot: no task
+        many = [Item(id=str(n), content=f"t{n}") for n in range(300)]
+        mirror.apply(SyncResponse(sync_token="s2", items=many))
+        view.refresh(mirror, {i.id for i in many})
+        await account.save_view("c1", view)  # written whole: the record keeps 300 tasks apart from its snapshot
+        kept: list[int] = []
+        for n in range(140):  # one edit a save: 140 changes far smaller than the record
+            mirror.apply(SyncResponse(sync_token=f"e{n}", items=[Item(id=str(n), content=f"edited {n}")]))
+            view.refresh(mirror, {str(n)})
+            await account.save_view("c1", view)
+            kept.append(store._db.execute("SELECT count(*) FROM record WHERE kind = 'view_change'").fetchone()[0])  # pyright: ignore[reportPrivateUsage]
+        assert max(kept) == 64 and kept.count(64) == 2  # written whole again after every 64 changes
+        again = (
+            await FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
+            .account("fp", token_secret("alice"))
+            .load_view("c1")
+        )
+        assert again is not None and again.seen["139"].content == "edited 139" and len(again.seen) == 300
     finally:
         store.close()
 
