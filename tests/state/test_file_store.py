@@ -234,11 +234,11 @@ async def test_a_view_keeps_at_most_64_changes_after_its_record_however_small_th
             await account.save_view("c1", view)
             kept.append(store._db.execute("SELECT count(*) FROM record WHERE kind = 'view_change'").fetchone()[0])  # pyright: ignore[reportPrivateUsage]
         assert max(kept) == 64 and kept.count(64) == 2  # written whole again after every 64 changes
-        again = (
-            await FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
-            .account("fp", token_secret("alice"))
-            .load_view("c1")
-        )
+        other = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
+        try:
+            again = await other.account("fp", token_secret("alice")).load_view("c1")
+        finally:
+            other.close()
         assert again is not None and again.seen["139"].content == "edited 139" and len(again.seen) == 300
     finally:
         store.close()
