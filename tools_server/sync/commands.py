@@ -125,7 +125,7 @@ class SyncCommand(BaseModel, Generic[ArgsT]):
     """One Sync command. Each kind is one subclass below, and that declaration is its whole registry entry: the
     ``type`` literal, the args model (the type parameter), ``facts`` and ``creates_temp_id``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
     # True when the command's temp_id names the object it creates (its real id comes back in temp_id_mapping).
     creates_temp_id: ClassVar[bool] = False
     # Declared by every kind, never inherited: a kind without its own facts does not build.
@@ -663,7 +663,20 @@ def kind_of(cls: type[SyncCommand[Any]]) -> str:
     return kind
 
 
+# The last commands serialised, and their JSON: a write's batch is kept (state/records.py) just before its first
+# request is encoded, and for a write of up to 100 commands both hold the same commands in the same order (0.2 ms a
+# time per 100). Commands and their args are frozen, so the same objects always serialise the same.
+_last_serialised: tuple[tuple[Command, ...], bytes] = ((), b"[]")
+
+
 def commands_json(commands: Sequence[Command]) -> bytes:
     """The commands' wire forms as one compact UTF-8 JSON array, serialised in one pass by pydantic-core (about
     twice as fast as dumping each command to a dict and encoding those)."""
-    return _COMMAND_LIST_ADAPTER.dump_json(list(commands), exclude_unset=True)
+    global _last_serialised
+    last, encoded = _last_serialised
+    if len(last) == len(commands) and all(a is b for a, b in zip(last, commands, strict=True)):
+        return encoded
+    encoded = _COMMAND_LIST_ADAPTER.dump_json(list(commands), exclude_unset=True)
+    if commands:  # an empty list (a batch's commands no plan names apart) would push out the ones worth keeping
+        _last_serialised = (tuple(commands), encoded)
+    return encoded
