@@ -44,7 +44,7 @@ def fresh_gc(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     try:
         yield seen
     finally:
-        gc.unfreeze()
+        gc.freeze()  # what the test process froze once its tests were collected (tests/conftest.py), and the rest
         gc.set_threshold(*threshold)
         gc.enable()
 
