@@ -49,3 +49,11 @@ def test_the_main_benchmarks_print_every_table_with_the_floor() -> None:
 def test_the_stdio_growth_benchmark_prints_a_ratio_per_size_and_the_growth() -> None:
     out = _run("tests.benchmarks.stdio_growth", "--smoke")
     assert "    200 tasks | " in out and "    400 tasks | " in out and "growth 200 -> 400: " in out, out
+
+
+@pytest.mark.slow
+def test_the_benchmark_against_an_earlier_commit_prints_both_trees_figures() -> None:
+    out = _run("tests.benchmarks.against", "HEAD", "--smoke")
+    rows = [line for line in out.splitlines() if line.startswith("this tree ")]
+    for what in ("stdio add_item x1 ", "stdio add_item x100 ", "cold start "):
+        assert sum(what in row for row in rows) == 2, out  # the tree measured as the earlier one, then as itself

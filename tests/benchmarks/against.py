@@ -1,0 +1,164 @@
+"""This checkout against an earlier commit, on the same machine in the same minutes. Figures only, not a test.
+
+    .venv/bin/python -m tests.benchmarks.against 8eeb2b4            # 3 rounds
+    .venv/bin/python -m tests.benchmarks.against 8eeb2b4 --rounds 1 # shorter
+    .venv/bin/python -m tests.benchmarks.against 8eeb2b4 --smoke    # that it runs (CI): tiny sizes, this tree twice
+
+A figure written down on another day (the README's, an issue's) was measured on a machine whose speed drifts by up to
+1.7x within minutes: "no worse than at filing" can only be read by measuring both codes now. The earlier commit is
+checked out in a temporary git worktree; each round measures it, then this tree, each in a process of its own that
+imports that tree's code (its server, its embedded store, its raw request): `add_item` of 1, 100 and 1000 tasks over
+stdio (one cursor open), each call paired with the raw Sync request for the same commands on the same store, and the
+cold start to the first `tools/list` against `import mcp.server`. Both trees use this checkout's virtualenv; the
+measuring code below sticks to what both have (``tests.benchmarks.__main__``'s ``_compare``, ``tests.support``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parents[2]
+
+# Run in each tree's process (cwd and PYTHONPATH the tree): prints one JSON object.
+_MEASURE = r"""
+import json, os, statistics, sys, tempfile, time
+from pathlib import Path
+import anyio, httpx
+from mcp import Client, StdioServerParameters
+from tests.benchmarks.__main__ import _compare
+from tests.support import local_env, structured
+from tools_server.local.store import SyncStore
+from tools_server.local.transport import LocalTransport
+
+SIZES = json.loads(sys.argv[1])  # [[n, pairs], ...]
+STARTS = int(sys.argv[2])
+
+async def stdio() -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**local_env(Path(tmp)), "PYTHONPATH": os.getcwd()}
+        store = SyncStore(env["TOOLS_SERVER_DB"])
+        try:
+            server = StdioServerParameters(command=sys.executable, args=["-m", "tools_server"], env=env)
+            async with httpx.AsyncClient(transport=LocalTransport(store)) as http, Client(server) as client:
+                await client.call_tool("query_changes", {})
+
+                async def add(n: int) -> None:
+                    reply = await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(n)]})
+                    assert not reply.is_error and structured(reply)["ok"] == n
+
+                for n, pairs in SIZES:
+                    tool, raw = await _compare(add, http, n, pairs)
+                    out[str(n)] = [statistics.median(t / r for t, r in zip(tool, raw)), statistics.median(tool),
+                                   statistics.median(raw)]
+        finally:
+            store.close()
+    return out
+
+def cold() -> list[float]:
+    msgs = [{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
+             "capabilities": {}, "clientInfo": {"name": "against", "version": "1"}}},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
+    starts, imports = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**local_env(Path(tmp)), "PYTHONPATH": os.getcwd()}
+        for _ in range(STARTS):
+            started = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "tools_server"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write("".join(json.dumps(m) + "\n" for m in msgs).encode())
+            proc.stdin.flush()
+            while json.loads(proc.stdout.readline() or b'{"id": 2}').get("id") != 2:
+                pass
+            starts.append(time.perf_counter() - started)
+            proc.stdin.close()
+            proc.wait()
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import mcp.server"], check=True, env=env)
+            imports.append(time.perf_counter() - started)
+    return [statistics.median(starts), statistics.median(imports)]
+
+import subprocess
+print(json.dumps({"stdio": anyio.run(stdio), "cold": cold()}))
+"""
+
+
+def _measure(tree: Path, sizes: list[tuple[int, int]], starts: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, json.dumps(sizes), str(starts)],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"measuring {tree} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _table(label: str, rounds: list[dict[str, Any]], sizes: list[tuple[int, int]]) -> list[str]:
+    rows: list[str] = []
+    for n, _ in sizes:
+        ratios = [r["stdio"][str(n)][0] for r in rounds]
+        tool = statistics.median(r["stdio"][str(n)][1] for r in rounds) * 1000
+        raw = statistics.median(r["stdio"][str(n)][2] for r in rounds) * 1000
+        each = ", ".join(f"{x:.2f}x" for x in ratios)
+        rows.append(
+            f"{label:<10} stdio add_item x{n:<5} {statistics.median(ratios):.2f}x ({each}); {tool:.1f} vs {raw:.1f} ms"
+        )
+    starts = [r["cold"][0] / r["cold"][1] for r in rounds]
+    each = ", ".join(f"{x:.2f}x" for x in starts)
+    start_ms = statistics.median(r["cold"][0] for r in rounds) * 1000
+    imp_ms = statistics.median(r["cold"][1] for r in rounds) * 1000
+    rows.append(
+        f"{label:<10} cold start         {statistics.median(starts):.2f}x ({each}); {start_ms:.0f} vs {imp_ms:.0f} ms"
+    )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("commit")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    sizes = [(1, 2), (100, 2)] if args.smoke else [(1, 31), (100, 31), (1000, 7)]
+    starts = 1 if args.smoke else 7
+    rounds = 1 if args.smoke else args.rounds
+    with tempfile.TemporaryDirectory() as tmp:
+        earlier = Path(tmp) / "earlier"
+        if args.smoke:
+            earlier = HERE  # no checkout in CI's clone to spare: the same tree twice
+        else:
+            subprocess.run(["git", "-C", str(HERE), "worktree", "add", "--detach", str(earlier), args.commit],
+                           check=True, capture_output=True)  # fmt: skip
+        try:
+            theirs: list[dict[str, Any]] = []
+            ours: list[dict[str, Any]] = []
+            for round_ in range(rounds):
+                print(f"round {round_ + 1} of {rounds}", file=sys.stderr)
+                theirs.append(_measure(earlier, sizes, starts))
+                ours.append(_measure(HERE, sizes, starts))
+        finally:
+            if not args.smoke:
+                subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(earlier)], check=False)
+    print(f"tool call / raw request (median of the rounds' medians, each round's in brackets), {rounds} round(s)")
+    label = "this tree" if args.smoke else args.commit[:10]
+    for row in [*_table(label, theirs, sizes), *_table("this tree", ours, sizes)]:
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
