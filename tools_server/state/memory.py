@@ -36,19 +36,20 @@ async def _released() -> None:
 class MemoryAccount:
     """One account's handles in this process. The write lock is the account's own mirror lock (one process).
 
-    Undo records and removals are kept sealed by the records codec, exactly as Redis and the state file keep them, so
-    every path through this store (most tests) exercises what a shared store reads back. A pending batch is kept as
-    the live write and sealed when it is read: it is read back through the codec as every store's is, and the write
-    that drops it unread (nearly every write) no longer pays its seal (0.35 ms of a 100-task add, a fifth of what
-    the tool adds to its request). Calls of an account run one at a time here (its lock), so a batch is never read
-    while its write runs. Views stay live objects: they share the mirror's task snapshot, and encoding one would
-    copy every task per cursor per call (the file and Redis stores split them into records)."""
+    Everything it keeps is read back through the records codec, exactly as Redis and the state file read theirs, so
+    every path through this store (most tests) exercises what a shared store reads back. Removals are kept sealed; a
+    pending batch and an undo record are kept live and sealed when read: the write that drops its batch unread (nearly
+    every write) no longer pays the seal (0.35 ms of a 100-task add, a fifth of what the tool adds to its request),
+    nor does an undo record nobody undoes (0.2 ms). Calls of an account run one at a time here (its lock), so a batch
+    is never read while its write runs, and a write leaves its undo record as it minted it. Views stay live objects:
+    they share the mirror's task snapshot, and encoding one would copy every task per cursor per call (the file and
+    Redis stores split them into records)."""
 
     sealer: Sealer
     account_requests: int | None = None
     views: OrderedDict[str, View] = field(default_factory=OrderedDict[str, View])
     batches: OrderedDict[str, PendingWrite] = field(default_factory=OrderedDict[str, PendingWrite])
-    records: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
+    records: OrderedDict[str, UndoRecord] = field(default_factory=OrderedDict[str, UndoRecord])
     removals: OrderedDict[str, Sealed] = field(default_factory=OrderedDict[str, Sealed])
     _window: tuple[int, int] = (-1, 0)  # (window index, requests in it)
 
@@ -86,17 +87,17 @@ class MemoryAccount:
     async def mint_write(self, record: UndoRecord) -> str:
         handle = new_write_handle()
         record.handle = handle
-        self.records[handle] = self.sealer.seal("write:" + handle, UNDO, record)
+        self.records[handle] = record
         while len(self.records) > MAX_WRITE_HANDLES:
             self.records.popitem(last=False)
         return handle
 
     async def find_write(self, handle: str) -> UndoRecord | None:
-        sealed = self.records.get(handle)
-        if sealed is None:
+        record = self.records.get(handle)
+        if record is None:
             return None
         try:
-            return self.sealer.open("write:" + handle, UNDO, sealed)
+            return self.sealer.open("write:" + handle, UNDO, self.sealer.seal("write:" + handle, UNDO, record))
         except Refused as exc:
             raise write_refused(handle, exc) from None
 
