@@ -2,18 +2,17 @@
 
     .venv/bin/python -m tests.benchmarks.against 8eeb2b4            # 3 rounds
     .venv/bin/python -m tests.benchmarks.against 8eeb2b4 --rounds 1 # shorter
-    .venv/bin/python -m tests.benchmarks.against 8eeb2b4 --smoke    # that it runs (CI): tiny sizes, this tree twice
+    .venv/bin/python -m tests.benchmarks.against HEAD --smoke       # that it runs (CI): tiny sizes, this tree twice
 
 A figure written down on another day (the README's, an issue's) was measured on a machine whose speed drifts by up to
 1.7x within minutes: "no worse than at filing" can only be read by measuring both codes now. The earlier commit is
 checked out in a temporary git worktree; each round measures it, then this tree, each in a process of its own that
 imports that tree's code (its server, its embedded store, its raw request): `add_item` of 1, 100 and 1000 tasks over
-stdio (one cursor open), each call paired with the raw Sync request for the same commands on the same store, and the
-cold start to the first `tools/list` against `import mcp.server`. The ratio to the raw request cancels the
-machine's drift but moves with the store's own speed (a faster embedded store raises it): what a call adds to its
-request, in ms, is printed beside it. Both trees use this checkout's virtualenv; the
-measuring code below sticks to what both have (``tests.benchmarks.__main__``'s ``_compare``, ``tests.support``).
-"""
+stdio (one cursor open) and of 100 in process, each call paired with the raw Sync request for the same commands on
+the same store, and the cold start to the first `tools/list` against `import mcp.server`. The ratio to the raw
+request cancels the machine's drift but moves with the store's own speed (a faster embedded store raises it): what a
+call adds to its request, in ms, is printed beside it. Both trees use this checkout's virtualenv; the measuring code
+below sticks to what both have (``tests.benchmarks.__main__``'s ``_compare``, ``tests.support``)."""
 
 from __future__ import annotations
 
@@ -36,7 +35,7 @@ from pathlib import Path
 import anyio, httpx
 from mcp import Client, StdioServerParameters
 from tests.benchmarks.__main__ import _compare
-from tests.support import local_env, structured
+from tests.support import connected, harness, local_env, structured
 from tools_server.local.store import SyncStore
 from tools_server.local.transport import LocalTransport
 
@@ -65,6 +64,19 @@ async def stdio() -> dict[str, list[float]]:
             store.close()
     return out
 
+async def in_process() -> dict[str, list[float]]:
+    async with harness() as h, connected(h) as client:
+        await client.call_tool("query_changes", {})
+
+        async def add(n: int) -> None:
+            reply = await client.call_tool("add_item", {"items": [{"content": f"t{i}"} for i in range(n)]})
+            assert not reply.is_error and structured(reply)["ok"] == n
+
+        n, pairs = SIZES[1] if len(SIZES) > 1 else SIZES[0]
+        tool, raw = await _compare(add, h.http, n, pairs)
+        return {str(n): [statistics.median(t / r for t, r in zip(tool, raw)), statistics.median(tool),
+                         statistics.median(raw), statistics.median(t - r for t, r in zip(tool, raw))]}
+
 def cold() -> list[float]:
     msgs = [{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
              "capabilities": {}, "clientInfo": {"name": "against", "version": "1"}}},
@@ -91,7 +103,7 @@ def cold() -> list[float]:
     return [statistics.median(starts), statistics.median(imports)]
 
 import subprocess
-print(json.dumps({"stdio": anyio.run(stdio), "cold": cold()}))
+print(json.dumps({"stdio": anyio.run(stdio), "in process": anyio.run(in_process), "cold": cold()}))
 """
 
 
@@ -122,6 +134,12 @@ def _table(label: str, rounds: list[dict[str, Any]], sizes: list[tuple[int, int]
         tool, raw, added = (median([f[i] for f in figures]) * 1000 for i in (1, 2, 3))
         figure = f"{median(ratios):.2f}x ({each}); {tool:.1f} vs {raw:.1f} ms, +{added:.2f} ms"
         rows.append(f"{label:<10} stdio add_item x{n:<5} {figure}")
+    n = sizes[1][0] if len(sizes) > 1 else sizes[0][0]
+    figures = [r["in process"][str(n)] for r in rounds]
+    tool, raw, added = (median([f[i] for f in figures]) * 1000 for i in (1, 2, 3))
+    each = ", ".join(f"{f[0]:.2f}x" for f in figures)
+    figure = f"{median([f[0] for f in figures]):.2f}x ({each}); {tool:.1f} vs {raw:.1f} ms, +{added:.2f} ms"
+    rows.append(f"{label:<10} in process x{n:<8} {figure}")
     starts = [r["cold"][0] / r["cold"][1] for r in rounds]
     each = ", ".join(f"{x:.2f}x" for x in starts)
     start_ms, imp_ms = (median([r["cold"][i] for r in rounds]) * 1000 for i in (0, 1))
