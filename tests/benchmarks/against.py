@@ -6,7 +6,7 @@
 
 A figure written down on another day (the README's, an issue's) was measured on a machine whose speed drifts by up to
 1.7x within minutes: "no worse than at filing" can only be read by measuring both codes now. The earlier commit is
-checked out in a temporary git worktree; each round measures it, then this tree, each in a process of its own that
+checked out in a temporary git worktree; each round measures both (in turn first), each in a process of its own that
 imports that tree's code (its server, its embedded store, its raw request): `add_item` of 1, 100 and 1000 tasks over
 stdio (one cursor open) and of 100 in process, each call paired with the raw Sync request for the same commands on
 the same store, and the cold start to the first `tools/list` against `import mcp.server`. The ratio to the raw
@@ -168,8 +168,13 @@ def main() -> None:
             ours: list[dict[str, Any]] = []
             for round_ in range(rounds):
                 print(f"round {round_ + 1} of {rounds}", file=sys.stderr)
-                theirs.append(_measure(earlier, sizes, starts))
-                ours.append(_measure(HERE, sizes, starts))
+                # Each tree first in every other round: the second of a pair ran measurably slower here.
+                if round_ % 2:
+                    ours.append(_measure(HERE, sizes, starts))
+                    theirs.append(_measure(earlier, sizes, starts))
+                else:
+                    theirs.append(_measure(earlier, sizes, starts))
+                    ours.append(_measure(HERE, sizes, starts))
         finally:
             if not args.smoke:
                 subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(earlier)], check=False)
