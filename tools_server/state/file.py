@@ -5,11 +5,11 @@ store, so they outlive the process: a host that restarts its server, or starts o
 ``resend_writes`` with the same uuids.
 
 SQLite rather than a locked JSON file: a stdio server and `call` processes may use the file at once, and a pending
-batch is written again between every Sync request of a write. SQLite gives each of those one small transaction that
-survives a killed process (WAL), lets readers and writers of other processes in without a lock of ours (busy
-timeout), and rewrites one row, not the whole file. The account's write lock, which must be held across network
-requests, is an ``fcntl.flock`` on a lock file of its own: the kernel frees it when its holder dies, so a killed
-process never leaves an account locked.
+batch's outcome is written again between the Sync requests of a long write. SQLite gives each of those one small
+transaction that survives a killed process (WAL), lets readers and writers of other processes in without a lock of
+ours (busy timeout), and rewrites one row, not the whole file. The account's write lock, which must be held across
+network requests, is an ``fcntl.flock`` on a lock file of its own: the kernel frees it when its holder dies, so a
+killed process never leaves an account locked.
 
 Every row is a record of the one codec (``state/records.py``), sealed as the in-process store and Redis seal theirs,
 with a key that needs both the account's token and a random key kept beside the file (``<file>.key``, owner-only):
