@@ -7,10 +7,12 @@ import json
 import logging
 from typing import Any
 
+import msgspec
 import pytest
 
 from tests.corpus import full_sync, load
 from tools_server.sync.mirror import Mirror
+from tools_server.sync.resources import Item, WeekCount
 from tools_server.sync.responses import UnreadableResponse, read_completed_page, read_response
 
 SKIPPED = "skipped unreadable"
@@ -184,3 +186,21 @@ def test_a_completed_page_is_read_leniently_and_a_broken_one_names_where() -> No
     with pytest.raises(UnreadableResponse) as info:
         read_completed_page(b'{"items": [{"content": "x"}]}')
     assert str(info.value) == "items.0.id: missing"
+
+
+def test_every_task_of_the_documented_full_sync_is_kept_without_its_defaults_and_read_back_the_same() -> None:
+    """Records (undo, cursors, `call`'s mirror) keep tasks as msgspec encodes them: without the fields that hold
+    their default, so about half the bytes; what is read back equals what was kept, and model_dump (what goes into
+    undo's comparisons and the resources) still has every field."""
+    items = list(_read(full_sync()).items.values())
+    assert items
+    for item in items:
+        kept = msgspec.json.encode(item)
+        assert msgspec.json.decode(kept, type=Item) == item
+        dumped = item.model_dump()
+        assert set(dumped) == set(Item.__struct_fields__)
+        assert len(kept) < len(json.dumps(dumped, separators=(",", ":")))
+    bare = msgspec.json.encode(Item(id="1", content="milk"))
+    assert b"labels" not in bare and b"due" not in bare and b"priority" not in bare
+    assert Item(id="1", content="milk").model_dump()["priority"] == 1
+    assert WeekCount().model_dump()["from"] == ""  # a renamed field under its wire name
