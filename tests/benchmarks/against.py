@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parents[2]
 
 # Run in each tree's process (cwd and PYTHONPATH the tree): prints one JSON object.
 _MEASURE = r"""
-import json, os, statistics, sys, tempfile, time
+import json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 import anyio, httpx
 from mcp import Client, StdioServerParameters
@@ -102,7 +102,6 @@ def cold() -> list[float]:
             imports.append(time.perf_counter() - started)
     return [statistics.median(starts), statistics.median(imports)]
 
-import subprocess
 print(json.dumps({"stdio": anyio.run(stdio), "in process": anyio.run(in_process), "cold": cold()}))
 """
 

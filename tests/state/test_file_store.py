@@ -15,7 +15,7 @@ from tools_server.cursors import SeenItems, View
 from tools_server.plans.pending import PendingWrite
 from tools_server.plans.plan import Plan
 from tools_server.plans.undo import UndoRecord
-from tools_server.state.file import FileState, state_path
+from tools_server.state.file import FileAccount, FileState, state_path
 from tools_server.state.sessions import token_secret
 from tools_server.state.store import MAX_WRITE_HANDLES, PENDING_SECONDS, VIEW_SECONDS, WRITE_SECONDS, WriteLockBusy
 from tools_server.sync.commands import Item, SyncResponse
@@ -178,16 +178,31 @@ async def test_a_cursor_saved_on_every_write_writes_what_it_saw_since_and_reads_
         store.close()
 
 
+async def _saved_view(account: FileAccount, items: list[Item]) -> tuple[Mirror, View]:
+    """A mirror of ``items`` and cursor c1's view of it, saved."""
+    mirror = Mirror()
+    mirror.apply(SyncResponse(sync_token="s1", full_sync=True, items=items))
+    view = View()
+    view.refresh(mirror)
+    await account.save_view("c1", view)
+    return mirror, view
+
+
+async def _read_elsewhere(path: Path, clock: FixedClock) -> View | None:
+    """Cursor c1's view as another process reads it from the file at ``path``."""
+    other = FileState(path, clock=clock.as_clock())
+    try:
+        return await other.account("fp", token_secret("alice")).load_view("c1")
+    finally:
+        other.close()
+
+
 async def test_a_view_is_written_whole_again_once_its_changes_outweigh_it(tmp_path: Path) -> None:
     clock = FixedClock()
     store, statements = _traced(state_path(tmp_path / "tasks.db"), clock)
     try:
         account = store.account("fp", token_secret("alice"))
-        mirror = Mirror()
-        mirror.apply(SyncResponse(sync_token="s1", full_sync=True, items=[Item(id="0", content="first")]))
-        view = View()
-        view.refresh(mirror)
-        await account.save_view("c1", view)
+        mirror, view = await _saved_view(account, [Item(id="0", content="first")])
         for n in range(1, 41):  # one new task per save: the view grows by one, each change is one task
             mirror.apply(SyncResponse(sync_token=f"s{n + 1}", items=[Item(id=str(n), content=f"t{n}")]))
             view.refresh(mirror, {str(n)})
@@ -203,11 +218,7 @@ async def test_a_view_is_written_whole_again_once_its_changes_outweigh_it(tmp_pa
             "SELECT count(*) FROM record WHERE kind = 'view_change'"
         ).fetchone()[0]
         assert rows == len(inserts) - 1 - wholes[-1] - (1 if "'snap'" in inserts[-1] else 0)
-        other = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
-        try:
-            again = await other.account("fp", token_secret("alice")).load_view("c1")
-        finally:
-            other.close()
+        again = await _read_elsewhere(state_path(tmp_path / "tasks.db"), clock)
         assert again is not None and dict(again.seen) == dict(view.seen) and len(again.seen) == 41
     finally:
         store.close()
@@ -218,11 +229,7 @@ async def test_a_view_keeps_at_most_64_changes_after_its_record_however_small_th
     store = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
     try:
         account = store.account("fp", token_secret("alice"))
-        mirror = Mirror()
-        mirror.apply(SyncResponse(sync_token="s1", full_sync=True, items=[]))
-        view = View()
-        view.refresh(mirror)
-        await account.save_view("c1", view)  # its snapshot: no task
+        mirror, view = await _saved_view(account, [])  # its snapshot: no task
         many = [Item(id=str(n), content=f"t{n}") for n in range(300)]
         mirror.apply(SyncResponse(sync_token="s2", items=many))
         view.refresh(mirror, {i.id for i in many})
@@ -234,11 +241,7 @@ async def test_a_view_keeps_at_most_64_changes_after_its_record_however_small_th
             await account.save_view("c1", view)
             kept.append(store._db.execute("SELECT count(*) FROM record WHERE kind = 'view_change'").fetchone()[0])  # pyright: ignore[reportPrivateUsage]
         assert max(kept) == 64 and kept.count(64) == 2  # written whole again after every 64 changes
-        other = FileState(state_path(tmp_path / "tasks.db"), clock=clock.as_clock())
-        try:
-            again = await other.account("fp", token_secret("alice")).load_view("c1")
-        finally:
-            other.close()
+        again = await _read_elsewhere(state_path(tmp_path / "tasks.db"), clock)
         assert again is not None and again.seen["139"].content == "edited 139" and len(again.seen) == 300
     finally:
         store.close()
@@ -251,11 +254,7 @@ async def test_a_view_the_file_keeps_stays_on_its_snapshot_however_far_its_own_w
     store, statements = _traced(state_path(tmp_path / "tasks.db"), clock)
     try:
         account = store.account("fp", token_secret("alice"))
-        mirror = Mirror()
-        mirror.apply(SyncResponse(sync_token="s1", full_sync=True, items=[Item(id="0", content="first")]))
-        view = View()
-        view.refresh(mirror)
-        await account.save_view("c1", view)
+        mirror, view = await _saved_view(account, [Item(id="0", content="first")])
         for n in range(6):  # 600 tasks written by the session, past the drift that moves a view in process
             new = [Item(id=f"{n}-{k}", content="t") for k in range(100)]
             mirror.apply(SyncResponse(sync_token=f"s{n + 2}", items=new))
