@@ -57,3 +57,5 @@ def test_the_benchmark_against_an_earlier_commit_prints_both_trees_figures() -> 
     rows = [line for line in out.splitlines() if line.startswith("this tree ")]
     for what in ("stdio add_item x1 ", "stdio add_item x100 ", "cold start "):
         assert sum(what in row for row in rows) == 2, out  # the tree measured as the earlier one, then as itself
+    kept_in_memory = [line for line in out.splitlines() if line.startswith("in memory ")]
+    assert [row.split()[4] for row in kept_in_memory] == ["x1", "x100"], out  # stdio only, its state file unusable

@@ -11,8 +11,11 @@ imports that tree's code (its server, its embedded store, its raw request): `add
 stdio (one cursor open) and of 100 in process, each call paired with the raw Sync request for the same commands on
 the same store, and the cold start to the first `tools/list` against `import mcp.server`. The ratio to the raw
 request cancels the machine's drift but moves with the store's own speed (a faster embedded store raises it): what a
-call adds to its request, in ms, is printed beside it. Both trees use this checkout's virtualenv; the measuring code
-below sticks to what both have (``tests.benchmarks.__main__``'s ``_compare``, ``tests.support``)."""
+call adds to its request, in ms, is printed beside it. This tree is measured over stdio a second time with its state
+file unusable ("in memory"): cursors, undo records and resend batches kept in the server's memory, as an earlier
+commit before issue 21 kept them, so the same work is compared apart from what making them durable costs. Both trees
+use this checkout's virtualenv; the measuring code below sticks to what both have (``tests.benchmarks.__main__``'s
+``_compare``, ``tests.support``)."""
 
 from __future__ import annotations
 
@@ -41,12 +44,18 @@ from tools_server.local.transport import LocalTransport
 
 SIZES = json.loads(sys.argv[1])  # [[n, pairs], ...]
 STARTS = int(sys.argv[2])
+# "memory": stdio only, with the state file unusable (a directory where it goes), so the server keeps cursors, undo
+# records and resend batches in its memory, as every stdio server did before issue 21 made them durable.
+MEMORY = sys.argv[3] == "memory"
 
 async def stdio() -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         env = {**local_env(Path(tmp)), "PYTHONPATH": os.getcwd()}
         store = SyncStore(env["TOOLS_SERVER_DB"])
+        if MEMORY:
+            from tools_server.state.file import state_path
+            state_path(Path(env["TOOLS_SERVER_DB"])).mkdir()
         try:
             server = StdioServerParameters(command=sys.executable, args=["-m", "tools_server"], env=env)
             async with httpx.AsyncClient(transport=LocalTransport(store)) as http, Client(server) as client:
@@ -102,13 +111,16 @@ def cold() -> list[float]:
             imports.append(time.perf_counter() - started)
     return [statistics.median(starts), statistics.median(imports)]
 
-print(json.dumps({"stdio": anyio.run(stdio), "in process": anyio.run(in_process), "cold": cold()}))
+if MEMORY:
+    print(json.dumps({"stdio": anyio.run(stdio)}))
+else:
+    print(json.dumps({"stdio": anyio.run(stdio), "in process": anyio.run(in_process), "cold": cold()}))
 """
 
 
-def _measure(tree: Path, sizes: list[tuple[int, int]], starts: int) -> dict[str, Any]:
+def _measure(tree: Path, sizes: list[tuple[int, int]], starts: int, *, memory: bool = False) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-c", _MEASURE, json.dumps(sizes), str(starts)],
+        [sys.executable, "-c", _MEASURE, json.dumps(sizes), str(starts), "memory" if memory else "file"],
         cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree)},
         capture_output=True,
@@ -121,7 +133,9 @@ def _measure(tree: Path, sizes: list[tuple[int, int]], starts: int) -> dict[str,
     return result
 
 
-def _table(label: str, rounds: list[dict[str, Any]], sizes: list[tuple[int, int]]) -> list[str]:
+def _table(
+    label: str, rounds: list[dict[str, Any]], sizes: list[tuple[int, int]], *, stdio_only: bool = False
+) -> list[str]:
     def median(values: list[float]) -> float:
         return statistics.median(values)
 
@@ -133,6 +147,8 @@ def _table(label: str, rounds: list[dict[str, Any]], sizes: list[tuple[int, int]
         tool, raw, added = (median([f[i] for f in figures]) * 1000 for i in (1, 2, 3))
         figure = f"{median(ratios):.2f}x ({each}); {tool:.1f} vs {raw:.1f} ms, +{added:.2f} ms"
         rows.append(f"{label:<10} stdio add_item x{n:<5} {figure}")
+    if stdio_only:
+        return rows
     n = sizes[1][0] if len(sizes) > 1 else sizes[0][0]
     figures = [r["in process"][str(n)] for r in rounds]
     tool, raw, added = (median([f[i] for f in figures]) * 1000 for i in (1, 2, 3))
@@ -165,14 +181,17 @@ def main() -> None:
         try:
             theirs: list[dict[str, Any]] = []
             ours: list[dict[str, Any]] = []
+            in_memory: list[dict[str, Any]] = []
             for round_ in range(rounds):
                 print(f"round {round_ + 1} of {rounds}", file=sys.stderr)
                 # Each tree first in every other round: the second of a pair ran measurably slower here.
                 if round_ % 2:
                     ours.append(_measure(HERE, sizes, starts))
+                    in_memory.append(_measure(HERE, sizes, starts, memory=True))
                     theirs.append(_measure(earlier, sizes, starts))
                 else:
                     theirs.append(_measure(earlier, sizes, starts))
+                    in_memory.append(_measure(HERE, sizes, starts, memory=True))
                     ours.append(_measure(HERE, sizes, starts))
         finally:
             if not args.smoke:
@@ -181,7 +200,11 @@ def main() -> None:
     print("then both times, and what the call adds to its request (median of per-pair differences): when the two")
     print("trees' stores differ in speed, the ratio moves with the store, and the added time is what compares.")
     label = "this tree" if args.smoke else args.commit[:10]
-    for row in [*_table(label, theirs, sizes), *_table("this tree", ours, sizes)]:
+    print('"in memory": this tree over stdio with its state file unusable, keeping cursors, undo records and resend')
+    print("batches in its memory as the earlier commit did (issue 21 made them durable): the same work as then.")
+    rows = [*_table(label, theirs, sizes), *_table("this tree", ours, sizes)]
+    rows += _table("in memory", in_memory, sizes, stdio_only=True)
+    for row in rows:
         print(row)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 
 import pytest
@@ -94,6 +96,26 @@ def test_new_uuid4_is_a_random_rfc_uuid() -> None:
         assert str(parsed) == text  # lower-case, canonical dashes
     # Every variant digit occurs, so the two random bits of that nibble are kept.
     assert {text[19] for text in made} == set("89ab")
+
+
+def test_a_forked_child_and_another_thread_make_uuids_of_their_own() -> None:
+    new_uuid4()  # random digits for more uuids are now held by this thread
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next uuids, to the parent, then out at once (no test teardown in a fork)
+        os.write(write, " ".join(new_uuid4() for _ in range(8)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        childs = set(pipe.read().split())
+    os.waitpid(child, 0)
+    threads: list[str] = []
+    worker = threading.Thread(target=lambda: threads.extend(new_uuid4() for _ in range(8)))
+    worker.start()
+    worker.join()
+    mine = {new_uuid4() for _ in range(8)}
+    assert len(childs) == len(threads) == 8
+    assert not childs & mine and not set(threads) & mine and not childs & set(threads)
 
 
 def test_every_command_gets_a_distinct_uuid() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,15 +29,39 @@ _ID_ARGS = ("id", "project_id", "section_id", "parent_id", "item_id")
 
 # The variant nibble of an RFC 9562 uuid is 10xx: keep the random low two bits, set the high ones.
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+# Random bytes for this many uuids are read at once: a read per uuid was a third of a uuid's cost (0.45 of 0.75 us,
+# 0.15 ms of planning a 100-task add that makes 200).
+_UUIDS_PER_READ = 64
+
+
+class _Draws(threading.local):
+    """This thread's unused random hex digits: a thread never hands out digits another thread also holds."""
+
+    def __init__(self) -> None:
+        self.digits = ""
+        self.at = 0
+
+
+_draws = _Draws()
+
+
+def _forget_draws() -> None:
+    # A forked child starts with its parent's unused digits: it would make the uuids the parent makes next, and the
+    # backend would drop the second command of a uuid as already done.
+    _draws.digits, _draws.at = "", 0
+
+
+os.register_at_fork(after_in_child=_forget_draws)
 
 
 def new_uuid4() -> str:
-    """A random (version 4) uuid as text; str(uuid.uuid4()) costs 2.5 us, which was a fifth of planning a task.
-
-    One os.urandom call per uuid (not a buffer of them): nothing to share between threads or forked processes, where
-    a repeated uuid would make the backend drop a command as already done.
-    """
-    h = os.urandom(16).hex()
+    """A random (version 4) uuid as text; str(uuid.uuid4()) costs 2.5 us, which was a fifth of planning a task."""
+    draws = _draws
+    at = draws.at
+    if at >= len(draws.digits):
+        draws.digits, at = os.urandom(16 * _UUIDS_PER_READ).hex(), 0
+    h = draws.digits[at : at + 32]
+    draws.at = at + 32
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
