@@ -53,9 +53,11 @@ async def stdio() -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**local_env(Path(tmp)), "PYTHONPATH": os.getcwd()}
         store = SyncStore(env["TOOLS_SERVER_DB"])
+        kept = None
         if MEMORY:
             from tools_server.state.file import state_path
-            state_path(Path(env["TOOLS_SERVER_DB"])).mkdir()
+            kept = state_path(Path(env["TOOLS_SERVER_DB"]))
+            kept.mkdir()
         try:
             server = StdioServerParameters(command=sys.executable, args=["-m", "tools_server"], env=env)
             async with httpx.AsyncClient(transport=LocalTransport(store)) as http, Client(server) as client:
@@ -71,6 +73,7 @@ async def stdio() -> dict[str, list[float]]:
                                    statistics.median(raw), statistics.median(t - r for t, r in zip(tool, raw))]
         finally:
             store.close()
+        assert kept is None or (kept.is_dir() and not any(kept.iterdir())), "the state file was kept after all"
     return out
 
 async def in_process() -> dict[str, list[float]]:
